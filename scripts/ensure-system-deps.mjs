@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3)
+// when they are missing and we are root on Debian. Without root it only reports what is missing:
+// the suites that need a missing tool then report themselves as skipped with that reason.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** command on PATH -> Debian package that provides it */
+const REQUIRED = [
+  { command: 'nft', pkg: 'nftables', why: 'dataplane enforcement and its real-traffic tests' },
+  { command: 'ip', pkg: 'iproute2', why: 'network namespaces and veth pairs for workloads' },
+  { command: 'etcd', pkg: 'etcd-server', why: 'the etcd datastore and its tests' },
+  { command: 'etcdctl', pkg: 'etcd-client', why: 'etcd cluster membership in tests' },
+  { command: 'iperf3', pkg: 'iperf3', why: 'the dataplane throughput benchmark' },
+];
+
+function onPath(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+const missing = REQUIRED.filter((r) => !onPath(r.command));
+if (missing.length === 0) process.exit(0);
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const hasApt = existsSync('/usr/bin/apt-get');
+if (!isRoot || !hasApt) {
+  for (const m of missing) {
+    process.stderr.write(`tabby: '${m.command}' not found (Debian package ${m.pkg}; needed for ${m.why}); ` +
+      `suites that need it will be skipped. Install with: sudo apt-get install ${m.pkg}\n`);
+  }
+  process.exit(0);
+}
+
+const pkgs = [...new Set(missing.map((m) => m.pkg))];
+process.stderr.write(`tabby: installing system packages: ${pkgs.join(' ')}\n`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+try {
+  execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs],
+    { stdio: ['ignore', 'ignore', 'inherit'], env });
+} catch (err) {
+  process.stderr.write(`tabby: apt-get install ${pkgs.join(' ')} failed: ${err.message}\n`);
+  process.exit(1);
+}
