@@ -1,0 +1,129 @@
+// The contract every `tabby` command follows: declared once (name, summary, usage, examples, options) and run
+// with parsed flags. Commands return an exit code and print through the context, so tests can run them
+// in-process with captured output. Expected failures are thrown as CliError (a one-line message and an exit
+// code); anything else is a bug and main.ts says so.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export const EXIT = {
+  ok: 0,
+  /** Invalid input, failed checks, failed tests, denied flows where the command asserts. */
+  failure: 1,
+  usage: 2,
+  notFound: 3,
+  alreadyExists: 4,
+  conflict: 5,
+  unavailable: 6,
+  /** A required system tool or privilege is missing. */
+  environment: 7,
+  internal: 70,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT.failure) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.usage);
+    this.name = 'UsageError';
+  }
+}
+
+export interface CommandIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  /** e.g. `tabby validate -f PATH... [-o text|json]` */
+  usage: string;
+  examples: string[];
+  options: Record<string, OptionSpec>;
+  /** Whether free positional arguments are accepted. */
+  positionals?: boolean;
+  run(args: ParsedCommandArgs, io: CommandIO): Promise<number>;
+}
+
+export interface ParsedCommandArgs {
+  values: Record<string, string | boolean | Array<string | boolean> | undefined>;
+  positionals: string[];
+}
+
+export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedCommandArgs {
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const [name, opt] of Object.entries(spec.options)) {
+    const { description: _d, valueName: _v, ...rest } = opt;
+    options[name] = rest;
+  }
+  try {
+    const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    if (!spec.positionals && parsed.positionals.length > 0) {
+      throw new UsageError(`unexpected argument '${parsed.positionals[0]}' (see 'tabby ${spec.name} --help')`);
+    }
+    return { values: parsed.values, positionals: parsed.positionals };
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const msg = err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err);
+    throw new UsageError(`${msg} (see 'tabby ${spec.name} --help')`);
+  }
+}
+
+export function renderHelp(spec: CommandSpec): string {
+  const lines = [spec.summary, '', `Usage: ${spec.usage}`, '', 'Options:'];
+  const rows = Object.entries(spec.options).map(([name, opt]) => {
+    const short = opt.short ? `-${opt.short}, ` : '    ';
+    const value = opt.type === 'string' ? ` ${opt.valueName ?? 'VALUE'}` : '';
+    return [`  ${short}--${name}${value}`, opt.description] as const;
+  });
+  rows.push(['  -h, --help', 'Show this help']);
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  for (const [left, desc] of rows) lines.push(left.padEnd(width) + desc);
+  if (spec.examples.length > 0) {
+    lines.push('', 'Examples:');
+    for (const ex of spec.examples) lines.push(`  ${ex}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** String flag values: one value (last wins) or the list when the option is `multiple`. */
+export function stringOption(args: ParsedCommandArgs, name: string): string | undefined {
+  const v = args.values[name];
+  if (Array.isArray(v)) return v.length > 0 ? String(v[v.length - 1]) : undefined;
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function stringListOption(args: ParsedCommandArgs, name: string): string[] {
+  const v = args.values[name];
+  if (Array.isArray(v)) return v.map(String);
+  return typeof v === 'string' ? [v] : [];
+}
+
+export function booleanOption(args: ParsedCommandArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+/** `-o` value checked against the formats a command supports. */
+export function outputFormat<T extends string>(args: ParsedCommandArgs, allowed: readonly T[], fallback: T): T {
+  const v = stringOption(args, 'output') ?? fallback;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new UsageError(`unsupported output format '${v}': allowed are ${allowed.join(', ')}`);
+  }
+  return v as T;
+}
+
+export function write(stream: NodeJS.WritableStream, text: string): void {
+  stream.write(text.endsWith('\n') || text === '' ? text : text + '\n');
+}

@@ -1,0 +1,10 @@
+// Every command, declared in one place and imported lazily so `tabby version` does not load the engine.
+// Add a command by adding a line here and a module under commands/ that exports `command: CommandSpec`.
+
+import type { CommandSpec } from './command.js';
+
+type Loader = () => Promise<{ command: CommandSpec }>;
+
+export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+  version: { summary: 'Print the Tabby version', load: () => import('./commands/version.js') },
+};

@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export const TABBY_VERSION = readVersion();
+/** The Calico release whose semantics Tabby follows (calico-semantics.md). */
+export const CALICO_COMPAT_VERSION = 'v3.32';
