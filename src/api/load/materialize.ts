@@ -1,0 +1,98 @@
+// YAML AST → plain JSON-like values, bounded. yaml's own `maxAliasCount` stops exponential alias expansion;
+// the walk here then copies the value into a fresh tree so that
+//   - nesting deeper than the limit (possible through aliases even when the text is shallow) is reported,
+//   - a recursive alias (`a: &x [*x]`, which yaml turns into a cyclic object) is reported instead of hanging
+//     whoever walks the value later,
+//   - values shared through aliases are no longer shared, so defaulting one resource never changes another.
+
+import type { Document } from 'yaml';
+
+import type { Issue, PathSegment } from '../issues.js';
+import { LOAD_LIMITS } from './limits.js';
+import type { SourceLocator } from './locate.js';
+
+export type Materialized = { ok: true; value: unknown } | { ok: false; issue: Issue };
+
+export function materializeDocument(doc: Document.Parsed, locator: SourceLocator): Materialized {
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: LOAD_LIMITS.maxAliasCount });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof ReferenceError && /alias/i.test(message)) {
+      return {
+        ok: false,
+        issue: {
+          code: 'load.alias-limit', path: [], position: locator.position,
+          message: `too many alias expansions (max ${LOAD_LIMITS.maxAliasCount}; this looks like a YAML alias ` +
+            'bomb): write the values out instead of nesting aliases',
+        },
+      };
+    }
+    return { ok: false, issue: { code: 'yaml.syntax', path: [], position: locator.position, message: `invalid YAML: ${message}` } };
+  }
+  return copyBounded(raw, locator);
+}
+
+/** Copies `raw` into a fresh tree, enforcing depth and size and rejecting cycles. */
+export function copyBounded(raw: unknown, locator: SourceLocator): Materialized {
+  const path: PathSegment[] = [];
+  const ancestors = new Set<object>();
+  let budget: number = LOAD_LIMITS.maxValuesPerDocument;
+  let failure: Issue | undefined;
+
+  const fail = (code: string, message: string): undefined => {
+    failure = { code, path: [], position: locator.positionOf(path), message };
+    return undefined;
+  };
+
+  // Recursion depth is bounded by maxDepth, so the native stack is safe.
+  const copy = (value: unknown, depth: number): unknown => {
+    if (failure) return undefined;
+    if (--budget < 0) {
+      return fail('load.too-large', `document too large once aliases are expanded (max ` +
+        `${LOAD_LIMITS.maxValuesPerDocument} values per document)`);
+    }
+    if (value === null || typeof value !== 'object') return value;
+    if (ancestors.has(value)) return fail('load.alias-cycle', 'recursive alias: this value contains itself');
+    if (depth > LOAD_LIMITS.maxDepth) {
+      return fail('load.too-deep', `nesting too deep (max ${LOAD_LIMITS.maxDepth} levels of mappings and sequences)`);
+    }
+    ancestors.add(value);
+    let out: unknown;
+    if (Array.isArray(value)) {
+      const arr: unknown[] = new Array(value.length);
+      for (let i = 0; i < value.length && !failure; i++) {
+        path.push(i);
+        arr[i] = copy(value[i], depth + 1);
+        path.pop();
+      }
+      out = arr;
+    } else if (isPlainObject(value)) {
+      const obj: Record<string, unknown> = {};
+      for (const key of Object.keys(value)) {
+        if (failure) break;
+        path.push(key);
+        // Own data property even for `__proto__`, so a manifest key can never change an object's prototype.
+        Object.defineProperty(obj, key, {
+          value: copy((value as Record<string, unknown>)[key], depth + 1),
+          enumerable: true, writable: true, configurable: true,
+        });
+        path.pop();
+      }
+      out = obj;
+    } else {
+      out = value; // yaml's core schema yields no other objects; keep anything exotic as a scalar
+    }
+    ancestors.delete(value);
+    return out;
+  };
+
+  const value = copy(raw, 1);
+  return failure ? { ok: false, issue: failure } : { ok: true, value };
+}
+
+function isPlainObject(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}

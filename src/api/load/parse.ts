@@ -1,0 +1,105 @@
+// Text → YAML documents (AST nodes with source ranges), with the nesting bound enforced while parsing.
+// yaml's composer recurses once per nesting level and, deep enough, overflows the stack — sometimes fatally
+// for the whole process (V8 aborts when a regexp is compiled on an exhausted stack). So the CST parser, which
+// keeps its own stack, is driven token by token here and stopped as soon as that stack is deeper than the
+// limit; only bounded CST reaches the composer.
+
+import { Composer, type Document, Lexer, LineCounter, Parser, type CST } from 'yaml';
+
+import type { Issue } from '../issues.js';
+import { LOAD_LIMITS } from './limits.js';
+
+/** yaml options shared by parsing and by toJS, chosen to match what kubectl and calicoctl accept. */
+export const YAML_OPTIONS = {
+  // go-yaml (behind sigs.k8s.io/yaml) honours `<<` merge keys; YAML 1.2 core leaves them off by default.
+  merge: true,
+  prettyErrors: false,
+  strict: true,
+  uniqueKeys: true,
+} as const;
+
+export interface ParsedStream {
+  documents: Document.Parsed[];
+  lineCounter: LineCounter;
+  issues: Issue[];
+}
+
+/** Errors yaml reports after the first few in one file are mostly consequences of the first. */
+const MAX_SYNTAX_ISSUES_PER_FILE = 20;
+/** The document sits on the parser stack, and a scalar being read may too; the exact depth check is on values. */
+const PARSER_STACK_BASE = 2;
+
+export function parseYamlStream(text: string, file: string, maxDocuments: number): ParsedStream {
+  const lineCounter = countLines(text);
+  const issues: Issue[] = [];
+  const documents: Document.Parsed[] = [];
+  const at = (offset: number): Issue['position'] => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, col };
+  };
+
+  const parser = new Parser();
+  const composer = new Composer(YAML_OPTIONS);
+  let stopped = false;
+
+  function* boundedTokens(): Generator<CST.Token> {
+    for (const lexeme of new Lexer().lex(text)) {
+      yield* parser.next(lexeme);
+      if (parser.stack.length - PARSER_STACK_BASE > LOAD_LIMITS.maxDepth) {
+        issues.push(tooDeep(at(parser.offset)));
+        stopped = true;
+        return;
+      }
+    }
+    yield* parser.end();
+  }
+
+  for (const doc of composer.compose(boundedTokens())) {
+    if (stopped && doc.errors.length > 0) break; // the document cut short by the depth bound
+    if (documents.length >= maxDocuments) {
+      issues.push({
+        code: 'load.too-many-objects', path: [], position: at(doc.range[0]),
+        message: `too many documents (max ${LOAD_LIMITS.maxObjects} objects per load); the rest of the file was not read`,
+      });
+      break;
+    }
+    documents.push(doc);
+  }
+
+  let syntaxIssues = 0;
+  for (const doc of documents) {
+    for (const err of doc.errors) {
+      if (++syntaxIssues > MAX_SYNTAX_ISSUES_PER_FILE) break;
+      issues.push({ code: 'yaml.syntax', path: [], position: at(err.pos[0]), message: syntaxMessage(err) });
+    }
+  }
+  if (syntaxIssues > MAX_SYNTAX_ISSUES_PER_FILE) {
+    issues.push({
+      code: 'yaml.syntax', path: [], position: { file, line: 1, col: 1 },
+      message: `${syntaxIssues - MAX_SYNTAX_ISSUES_PER_FILE} more YAML syntax errors not shown`,
+    });
+  }
+  return { documents, lineCounter, issues };
+}
+
+export function tooDeep(position: Issue['position']): Issue {
+  return {
+    code: 'load.too-deep', path: [], position,
+    message: `nesting too deep (max ${LOAD_LIMITS.maxDepth} levels of mappings and sequences); the rest of the ` +
+      'file was not read',
+  };
+}
+
+function syntaxMessage(err: { code: string; message: string }): string {
+  const text = err.message.replace(/\s+/g, ' ').trim();
+  const lowered = text.charAt(0).toLowerCase() + text.slice(1);
+  return `invalid YAML: ${lowered}`;
+}
+
+/** A LineCounter knowing every line start, so positions work even where parsing stopped early. */
+function countLines(text: string): LineCounter {
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+  return lc;
+}
