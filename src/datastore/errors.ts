@@ -1,0 +1,113 @@
+// The datastore's error vocabulary: a few typed classes, each with a stable `code` and a predicate, so callers
+// branch on the kind of failure and never on message text (knftables error.go, vitest node/errors.ts). Each one
+// carries the resource it concerns, and the messages keep Calico's wording (libcalico-go lib/errors/errors.go:
+// "resource does not exist: NetworkPolicy(ns/name)"). The CLI maps the codes to exit codes and the server maps
+// them to HTTP statuses, each in one place.
+
+import { formatIssue, type Issue } from '../api/issues.js';
+import type { ResourceKey } from '../api/updates.js';
+
+export type DatastoreErrorCode =
+  | 'not-found'
+  | 'already-exists'
+  | 'conflict'
+  | 'invalid'
+  | 'unavailable'
+  | 'compacted';
+
+/** `Kind(namespace/name)` or `Kind(name)`: Calico's model.ResourceKey.String() form. */
+export function describeKey(key: ResourceKey): string {
+  return key.namespace ? `${key.kind}(${key.namespace}/${key.name})` : `${key.kind}(${key.name})`;
+}
+
+export abstract class DatastoreError extends Error {
+  abstract readonly code: DatastoreErrorCode;
+}
+
+export class NotFoundError extends DatastoreError {
+  readonly code = 'not-found' as const;
+  constructor(readonly key: ResourceKey) {
+    super(`resource does not exist: ${describeKey(key)}`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class AlreadyExistsError extends DatastoreError {
+  readonly code = 'already-exists' as const;
+  constructor(readonly key: ResourceKey) {
+    super(`resource already exists: ${describeKey(key)}`);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** An update or delete carried a resourceVersion (or uid) that is no longer the stored one. */
+export class ConflictError extends DatastoreError {
+  readonly code = 'conflict' as const;
+  constructor(
+    readonly key: ResourceKey,
+    /** What the caller based the change on. */
+    readonly expected: { resourceVersion?: string; uid?: string },
+    /** What is stored now; undefined when the object is gone. */
+    readonly actual: { resourceVersion: string; uid?: string } | undefined,
+  ) {
+    const why = actual === undefined
+      ? 'the object no longer exists'
+      : expected.uid !== undefined && expected.uid !== actual.uid
+        ? `uid ${expected.uid} does not match the stored uid ${actual.uid ?? '(none)'}`
+        : `resourceVersion ${expected.resourceVersion ?? '(none)'} is stale, the stored one is ${actual.resourceVersion}`;
+    super(`update conflict: ${describeKey(key)}: ${why}`);
+    this.name = 'ConflictError';
+  }
+}
+
+/** The object failed validation; nothing was written. */
+export class InvalidError extends DatastoreError {
+  readonly code = 'invalid' as const;
+  constructor(readonly issues: Issue[], readonly key?: ResourceKey) {
+    const first = issues[0];
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+    super(`invalid resource${key ? ` ${describeKey(key)}` : ''}: ${first ? formatIssue(first) : 'unknown problem'}${more}`);
+    this.name = 'InvalidError';
+  }
+}
+
+/** The store could not be reached or could not be opened; `endpoint` is what was tried. */
+export class UnavailableError extends DatastoreError {
+  readonly code = 'unavailable' as const;
+  constructor(readonly endpoint: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(`datastore unavailable at ${endpoint}: ${reason}`, options);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** A watch asked to start from a revision whose history is gone (Kubernetes' 410 Gone); list again instead. */
+export class CompactedError extends DatastoreError {
+  readonly code = 'compacted' as const;
+  constructor(readonly requested: number, readonly compactRevision: number) {
+    super(`revision ${requested} has been compacted (history starts after ${compactRevision}); list again and ` +
+      'watch from the list revision');
+    this.name = 'CompactedError';
+  }
+}
+
+export function isDatastoreError(err: unknown): err is DatastoreError {
+  return err instanceof DatastoreError;
+}
+export function isNotFound(err: unknown): err is NotFoundError {
+  return err instanceof NotFoundError;
+}
+export function isAlreadyExists(err: unknown): err is AlreadyExistsError {
+  return err instanceof AlreadyExistsError;
+}
+export function isConflict(err: unknown): err is ConflictError {
+  return err instanceof ConflictError;
+}
+export function isInvalid(err: unknown): err is InvalidError {
+  return err instanceof InvalidError;
+}
+export function isUnavailable(err: unknown): err is UnavailableError {
+  return err instanceof UnavailableError;
+}
+export function isCompacted(err: unknown): err is CompactedError {
+  return err instanceof CompactedError;
+}
