@@ -416,8 +416,8 @@ const NETWORK_POLICY_SPEC_FIELDS = ['podSelector', 'policyTypes', 'ingress', 'eg
 function validateNetworkPolicy(obj: JsonObject, issues: Issue[]): void {
   checkKnownFields(obj, ['apiVersion', 'kind', 'metadata', 'spec', 'status'], [], issues);
   validateObjectMeta(obj.metadata, ['metadata'], { namespaced: true, nameCheck: isDns1123Subdomain }, issues);
-  const spec = readObject(obj.spec, ['spec'], issues);
-  if (spec) checkKnownFields(spec, NETWORK_POLICY_SPEC_FIELDS, ['spec'], issues);
+  // The spec's type is checked by validateK8sNetworkPolicySpec; only its extra fields are ours to report.
+  if (isObject(obj.spec)) checkKnownFields(obj.spec, NETWORK_POLICY_SPEC_FIELDS, ['spec'], issues);
   issues.push(...validateK8sNetworkPolicySpec(obj.spec, ['spec']));
 }
 
