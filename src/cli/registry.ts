@@ -7,4 +7,6 @@ type Loader = () => Promise<{ command: CommandSpec }>;
 
 export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   version: { summary: 'Print the Tabby version', load: () => import('./commands/version.js') },
+  validate: { summary: 'Check manifests and report every problem with file:line:col', load: () => import('./commands/validate.js') },
+  convert: { summary: 'Convert Kubernetes NetworkPolicies to Calico v3 policies', load: () => import('./commands/convert.js') },
 };
