@@ -70,8 +70,9 @@ export const msg = {
     'projectcalico.org/namespace is not a valid label name: Calico sets it itself on namespaced network sets',
 
   // --- selectors (§5.3, §5.4) ----------------------------------------------------------------------------------
-  selectorInvalid: (reason: string) =>
-    `invalid selector: ${reason}; expected Calico selector syntax, e.g. app == "web" && has(tier)`,
+  selectorInvalid: (text: string, reason: string, offset: number, hint: string | undefined) =>
+    `invalid selector ${JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)}: ${reason} ` +
+    `(at character ${offset + 1})${hint ? `; ${hint}` : ''}; selectors look like app == "web" && has(tier)`,
   globalOnlyInEntityNamespaceSelector: () => 'global() can only be used in an EntityRule namespaceSelector',
   globalCombined: () =>
     'global() cannot be combined with other selectors; write namespaceSelector: global() on its own',

@@ -42,7 +42,8 @@ export function checkProtocol(ctx: ValidationContext, protocol: Protocol, path: 
 
 /** The IANA number of a protocol, whichever way it was written; undefined for an unknown name. */
 export function protocolNumber(protocol: Protocol): number | undefined {
-  return typeof protocol === 'number' ? protocol : PROTOCOL_NUMBERS[protocol];
+  if (typeof protocol === 'number') return protocol;
+  return Object.hasOwn(PROTOCOL_NUMBERS, protocol) ? PROTOCOL_NUMBERS[protocol] : undefined;
 }
 
 /** numorstring SupportsPorts: TCP, UDP and SCTP, by name or number (6, 17, 132). */

@@ -182,7 +182,7 @@ export function decode(ctx: ValidationContext, schema: Schema, value: unknown, p
           ctx.structural('schema.type', [...path, k], msg.typeMismatch('a string', v), v);
           continue;
         }
-        out[k] = v;
+        setOwn(out, k, v);
       }
       return out;
     }
@@ -200,6 +200,11 @@ export function decode(ctx: ValidationContext, schema: Schema, value: unknown, p
   }
 }
 
+/** Assignment that also works for a key named `__proto__` (kept as data, as JSON.parse keeps it). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function typeError(ctx: ValidationContext, schema: Schema, value: unknown, path: Path): undefined {
   ctx.structural('schema.type', path, msg.typeMismatch(describeSchema(schema), value), value);
   return undefined;
@@ -215,7 +220,9 @@ export function decodeObject(
   const out: Record<string, unknown> = {};
   const allowed = Object.keys(schema.fields);
   for (const [key, raw] of Object.entries(value)) {
-    const field = schema.fields[key];
+    // Own properties only: a key such as "constructor" or "__proto__" must be an unknown field, not a lookup
+    // into Object.prototype.
+    const field = Object.hasOwn(schema.fields, key) ? schema.fields[key] : undefined;
     if (!field) {
       ctx.structural('schema.unknownField', [...path, key], msg.unknownField(key, schema.name, allowed), raw);
       continue;
@@ -223,7 +230,7 @@ export function decodeObject(
     // Go and the API server both treat an explicit null as an absent field.
     if (raw === null || raw === undefined) continue;
     const decoded = decode(ctx, field.schema, raw, [...path, key]);
-    if (decoded !== undefined) out[key] = decoded;
+    if (decoded !== undefined) setOwn(out, key, decoded);
   }
   for (const [key, field] of Object.entries(schema.fields)) {
     if (field.required && (value[key] === undefined || value[key] === null)) {

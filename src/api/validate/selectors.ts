@@ -20,7 +20,10 @@ const GLOBAL_ALONE = /^[ \t]*global\([ \t]*\)[ \t]*$/;
 
 export function checkSelector(ctx: ValidationContext, text: string, path: Path, place: SelectorPlace): void {
   const parsed = trySelector(text);
-  if (!parsed.ok) ctx.report('selector.invalid', path, msg.selectorInvalid(parsed.error.reason), text);
+  if (!parsed.ok) {
+    const e = parsed.error;
+    ctx.report('selector.invalid', path, msg.selectorInvalid(text, e.reason, e.offset, e.hint), text);
+  }
   if (!text.includes('global(')) return;
   if (place === 'subject') {
     ctx.report('selector.global', path, msg.globalOnlyInEntityNamespaceSelector(), text);
