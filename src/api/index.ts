@@ -1,0 +1,12 @@
+// The api part: resource types and kinds, manifest loading with source positions, calicoctl-strict validation,
+// Calico's defaults, Kubernetes → Calico conversion, and the IP/CIDR helpers every layer above shares.
+
+export * from './types.js';
+export * from './kinds.js';
+export * from './issues.js';
+export * from './updates.js';
+export * from './net.js';
+export { applyDefaults } from './defaults.js';
+export { validateResource } from './validate/index.js';
+export * from './load/index.js';
+export * from './kubernetes/index.js';
