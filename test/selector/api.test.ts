@@ -20,6 +20,7 @@ import {
   selectorFromAst,
   startsWith,
   trySelector,
+  type SelectorNode,
 } from '../../src/selector/index.js';
 
 describe('building selectors from an AST', () => {
@@ -62,7 +63,7 @@ describe('building selectors from an AST', () => {
     expect(codeOf(() => selectorFromAst(hasLabel('')))).toBe('invalid-label');
     expect(codeOf(() => selectorFromAst(eq('a', `"'`)))).toBe('unquotable-value');
     expect(codeOf(() => selectorFromAst(inSet('a', ['ok', `'"`])))).toBe('unquotable-value');
-    let deep = eq('a', 'b');
+    let deep: SelectorNode = eq('a', 'b');
     for (let i = 0; i < 200; i++) deep = and(deep, eq('a', 'b'));
     expect(codeOf(() => selectorFromAst(deep))).toBe('nested-too-deeply');
     expect(codeOf(() => selectorFromAst(eq('a'.repeat(600), 'x')))).toBe('ok');
@@ -177,7 +178,8 @@ describe('evaluation', () => {
     for (const text of ['!a == "b"', '!a != "b"', '!a in {"b"}', '!a not in {"b"}', '!has(a)', '!all()', '!(a == "b" || has(c))']) {
       const sel = parseSelector(text);
       const inner = parseSelector(text.slice(1));
-      for (const labels of [{}, { a: 'b' }, { a: 'x' }, { c: '' }]) expect(sel.matches(labels)).toBe(!inner.matches(labels));
+      const maps: Array<Record<string, string>> = [{}, { a: 'b' }, { a: 'x' }, { c: '' }];
+      for (const labels of maps) expect(sel.matches(labels)).toBe(!inner.matches(labels));
     }
   });
 });

@@ -51,7 +51,7 @@ const comparisonArb: fc.Arbitrary<Generated> = fc
   );
 
 const setArb: fc.Arbitrary<Generated> = fc
-  .tuple(labelArb, fc.constantFrom('in', 'not in', 'notin'), fc.array(valueArb, { maxLength: 6 }), fc.boolean(), optSep)
+  .tuple(labelArb, fc.constantFrom('in', 'not in', 'notin'), fc.array<string>(valueArb, { maxLength: 6 }), fc.boolean(), optSep)
   .chain(([k, op, xs, trailingComma, s]) =>
     (xs.length === 0 ? fc.constant([] as string[]) : fc.tuple(...xs.map(literal))).map((lits) => {
       const inside = lits.join(`,${s}`) + (trailingComma && lits.length > 0 ? ',' : '');
