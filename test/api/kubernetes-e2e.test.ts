@@ -15,7 +15,7 @@ import {
   podToWorkloadEndpoint,
   validateKubernetesResource,
 } from '../../src/api/kubernetes/index.js';
-import { parseCIDR, parseIP, cidrContains } from '../../src/api/kubernetes/cidr.js';
+import { cidrContains, parseCidr, parseIp } from '../../src/api/net.js';
 import type {
   EntityRule,
   K8sNetworkPolicy,
@@ -76,9 +76,9 @@ function endpointsFor(nsLabels: Record<string, Labels>, podLabels: Record<string
 }
 
 function inNets(ip: string, nets: string[]): boolean {
-  const addr = parseIP(ip);
+  const addr = parseIp(ip);
   return nets.some((n) => {
-    const cidr = parseCIDR(n);
+    const cidr = parseCidr(n);
     return addr !== undefined && cidr !== undefined && cidrContains(cidr, addr);
   });
 }

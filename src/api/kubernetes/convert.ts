@@ -20,7 +20,7 @@ import {
   type StagedKubernetesNetworkPolicy,
   type StagedNetworkPolicy,
 } from '../types.js';
-import { formatCIDR, networkOf, parseCIDR } from './cidr.js';
+import { formatCidr, parseCidr } from '../net.js';
 import { type CalicoPort, portFromString, portToManifest, simplifyPorts } from './ports.js';
 
 /** `v3.32`: the k8s name is kept (Calico v3.32+); `knp.default`: `knp.default.<name>` (v3.31 and earlier). */
@@ -158,8 +158,8 @@ interface PeerFields {
 
 function remask(cidrText: unknown): string | undefined {
   if (typeof cidrText !== 'string') return undefined;
-  const cidr = parseCIDR(cidrText);
-  return cidr ? formatCIDR(networkOf(cidr)) : undefined;
+  const cidr = parseCidr(cidrText);
+  return cidr ? formatCidr(cidr) : undefined;
 }
 
 /** Undefined peer: no constraint. A string: why the peer cannot be converted. */

@@ -19,7 +19,7 @@ import {
   type WorkloadEndpointPort,
   type WorkloadEndpointSpec,
 } from '../types.js';
-import { formatCIDR, formatIP, networkOf, parseCIDR, parseIP, type IPAddress } from './cidr.js';
+import { formatCidr, formatIp, isSingleAddress, parseCidr, parseCidrOrIp, type IpAddr } from '../net.js';
 import { ORCHESTRATOR_LABEL } from './convert.js';
 
 export const NAMESPACE_LABEL = 'projectcalico.org/namespace';
@@ -101,15 +101,9 @@ function podAddresses(pod: Pod): string[] | undefined {
   const nets: string[] = [];
   for (const text of texts) {
     // ParseCIDROrIP: a bare address is a /32 or /128; a CIDR is kept in network form.
-    if (text.includes('/')) {
-      const cidr = parseCIDR(text);
-      if (!cidr) return undefined;
-      nets.push(formatCIDR(networkOf(cidr)));
-    } else {
-      const ip = parseIP(text);
-      if (!ip) return undefined;
-      nets.push(formatCIDR({ ip, prefixLength: ip.family === 4 ? 32 : 128 }));
-    }
+    const net = parseCidrOrIp(text);
+    if (!net) return undefined;
+    nets.push(formatCidr(net));
   }
   return nets;
 }
@@ -127,18 +121,18 @@ function parseJsonStringList(text: string): string[] | undefined {
 function floatingIPs(annotation: string, ipNetworks: string[]): IPNAT[] | undefined {
   const externals = parseJsonStringList(annotation);
   if (!externals) return undefined;
-  const byFamily = new Map<number, IPAddress>();
-  for (const net of ipNetworks) {
-    const cidr = parseCIDR(net);
-    if (!cidr) continue;
+  const byFamily = new Map<number, IpAddr>();
+  for (const text of ipNetworks) {
+    const net = parseCidr(text);
+    if (!net) continue;
     // Calico refuses floating IPs for a pod address that is not a single host.
-    if (cidr.prefixLength !== (cidr.ip.family === 4 ? 32 : 128)) return undefined;
-    byFamily.set(cidr.ip.family, cidr.ip);
+    if (!isSingleAddress(net)) return undefined;
+    byFamily.set(net.family, { family: net.family, value: net.addr });
   }
   const nats: IPNAT[] = [];
   for (const external of externals) {
     const internal = byFamily.get(external.includes(':') ? 6 : 4);
-    if (internal) nats.push({ internalIP: formatIP(internal), externalIP: external });
+    if (internal) nats.push({ internalIP: formatIp(internal), externalIP: external });
   }
   return nats;
 }
@@ -148,9 +142,9 @@ function allowedSourcePrefixes(annotation: string): string[] | undefined {
   if (!prefixes) return undefined;
   const out: string[] = [];
   for (const p of prefixes) {
-    const cidr = parseCIDR(p);
-    if (!cidr) return undefined;
-    out.push(formatCIDR(networkOf(cidr)));
+    const net = parseCidr(p);
+    if (!net) return undefined;
+    out.push(formatCidr(net));
   }
   return out;
 }

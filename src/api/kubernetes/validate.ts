@@ -13,7 +13,7 @@ import {
   K8S_NETWORKING_API_VERSION,
   type KubernetesResource,
 } from '../types.js';
-import { cidrContains, networkOf, parseCIDR, parseIP } from './cidr.js';
+import { cidrCovers, parseCidr, parseIp } from '../net.js';
 import {
   isDns1123Label,
   isDns1123Subdomain,
@@ -325,7 +325,7 @@ function validateIPBlock(value: unknown, path: PathSegment[], issues: Issue[]): 
     return;
   }
   // Host bits are allowed (`10.1.0.1/4`): the API server only parses.
-  const cidr = parseCIDR(cidrText);
+  const cidr = parseCidr(cidrText);
   if (!cidr) {
     issues.push(invalid('cidr.invalid', [...path, 'cidr'], cidrText,
       'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)'));
@@ -335,13 +335,13 @@ function validateIPBlock(value: unknown, path: PathSegment[], issues: Issue[]): 
     const exceptPath = [...path, 'except', i];
     const text = readString(raw, exceptPath, issues);
     if (text === undefined) return;
-    const except = parseCIDR(text);
+    const except = parseCidr(text);
     if (!except) {
       issues.push(invalid('cidr.invalid', exceptPath, text,
         'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)'));
       return;
     }
-    if (!cidrContains(cidr, networkOf(except).ip) || cidr.prefixLength >= except.prefixLength) {
+    if (!cidrCovers(cidr, except) || cidr.prefixLength >= except.prefixLength) {
       issues.push(invalid('cidr.except', exceptPath, text, 'must be a strict subset of `cidr`'));
     }
   });
@@ -470,7 +470,7 @@ function validateContainerPorts(value: unknown, path: PathSegment[], issues: Iss
       issues.push(notSupported('protocol.unsupported', [...portPath, 'protocol'], protocol, ['SCTP', 'TCP', 'UDP']));
     }
     const hostIP = readString(port.hostIP, [...portPath, 'hostIP'], issues);
-    if (hostIP !== undefined && hostIP !== '' && !parseIP(hostIP)) {
+    if (hostIP !== undefined && hostIP !== '' && !parseIp(hostIP)) {
       issues.push(invalid('ip.invalid', [...portPath, 'hostIP'], hostIP, 'must be a valid IP address'));
     }
   });
@@ -502,7 +502,7 @@ function validateContainers(value: unknown, path: PathSegment[], seen: Set<strin
 
 function validatePodIPs(status: JsonObject, path: PathSegment[], issues: Issue[]): void {
   const podIP = readString(status.podIP, [...path, 'podIP'], issues);
-  if (podIP !== undefined && podIP !== '' && !parseIP(podIP)) {
+  if (podIP !== undefined && podIP !== '' && !parseIp(podIP)) {
     issues.push(invalid('ip.invalid', [...path, 'podIP'], podIP, 'must be a valid IP address'));
   }
   const podIPs = readArray(status.podIPs, [...path, 'podIPs'], issues) ?? [];
@@ -514,7 +514,7 @@ function validatePodIPs(status: JsonObject, path: PathSegment[], issues: Issue[]
     if (!entry) return;
     const ip = readString(entry.ip, [...entryPath, 'ip'], issues);
     if (ip === undefined) return;
-    const parsed = parseIP(ip);
+    const parsed = parseIp(ip);
     if (!parsed) {
       issues.push(invalid('ip.invalid', [...entryPath, 'ip'], ip, 'must be a valid IP address'));
       return;
