@@ -3,7 +3,17 @@
 //
 //   text ──tokenize──▶ tokens ──parse──▶ AST ──compile──▶ matches(labels)
 //                                          └──print──▶ canonical text ──SHA-224──▶ uniqueId
-import { CompiledSelector, groupDepth, prefixNode, type Selector, type SelectorNode } from './ast.js';
+import {
+  CompiledSelector,
+  canonicalText,
+  groupDepth,
+  prefixNode,
+  type HasNode,
+  type LabelSetNode,
+  type LabelValueNode,
+  type Selector,
+  type SelectorNode,
+} from './ast.js';
 import { MAX_NESTING_DEPTH, SelectorError } from './diagnostics.js';
 import { parseAst } from './parser.js';
 import { hasOnlyLabelChars } from './tokenizer.js';
@@ -97,27 +107,40 @@ export function prefixLabels(sel: Selector, prefix: string): Selector {
 }
 
 function checkAst(root: SelectorNode): void {
-  const fail = (code: 'invalid-label' | 'unquotable-value' | 'nested-too-deeply', args: Record<string, string> = {}) =>
-    new SelectorError({ code, selector: '', offset: 0, length: 0, args });
-  const visit = (node: SelectorNode, depth: number): void => {
-    if (depth > MAX_AST_DEPTH) throw fail('nested-too-deeply');
+  // Depth first, iteratively, so that nothing below recurses through an unbounded tree.
+  const stack: Array<[SelectorNode, number]> = [[root, 0]];
+  const leaves: Array<HasNode | LabelValueNode | LabelSetNode> = [];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > MAX_AST_DEPTH) throw astError('nested-too-deeply', '');
     switch (node.kind) {
       case 'not':
-        return visit(node.operand, depth + 1);
+        stack.push([node.operand, depth + 1]);
+        break;
       case 'and':
       case 'or':
-        for (const op of node.operands) visit(op, depth + 1);
-        return;
+        for (const op of node.operands) stack.push([op, depth + 1]);
+        break;
       case 'all':
       case 'global':
-        return;
+        break;
       default:
-        if (!hasOnlyLabelChars(node.label)) throw fail('invalid-label', { label: JSON.stringify(node.label) });
-        for (const value of node.kind === 'in' || node.kind === 'notIn' ? node.values : 'value' in node ? [node.value] : []) {
-          if (value.includes('"') && value.includes("'")) throw fail('unquotable-value', { value: JSON.stringify(value) });
-        }
+        leaves.push(node);
     }
-  };
-  visit(root, 0);
-  if (groupDepth(root) > MAX_NESTING_DEPTH) throw fail('nested-too-deeply');
+  }
+  if (groupDepth(root) > MAX_NESTING_DEPTH) throw astError('nested-too-deeply', '');
+  for (const leaf of leaves) {
+    if (!hasOnlyLabelChars(leaf.label)) throw astError('invalid-label', canonicalText(root), { label: JSON.stringify(leaf.label) });
+    const values = 'values' in leaf ? leaf.values : 'value' in leaf ? [leaf.value] : [];
+    for (const value of values) {
+      if (value.includes('"') && value.includes("'")) {
+        throw astError('unquotable-value', canonicalText(root), { value: JSON.stringify(value) });
+      }
+    }
+  }
+}
+
+/** An invalid AST has no source text; the error shows the (unparseable) canonical text instead. */
+function astError(code: 'invalid-label' | 'unquotable-value' | 'nested-too-deeply', text: string, args: Record<string, string> = {}) {
+  return new SelectorError({ code, selector: text, offset: 0, length: text.length, args });
 }
