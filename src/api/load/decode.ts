@@ -26,20 +26,33 @@ export interface DecodeResult {
  * Decodes manifest text (YAML or JSON) into one entry per object — documents, items of top-level
  * sequences, and List items — each with a locator for its fields. Never throws on any input.
  */
-export function decodeManifests(text: string, file: string): DecodeResult {
-  const bad = checkText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file);
+export function decodeManifests(text: string, file: string, options: DecodeOptions = {}): DecodeResult {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a BOM read by someone else's decoder
+  const bad = checkText(body, file);
   if (bad) return { documents: [], issues: [bad] };
-  return decodeCheckedText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file, LOAD_LIMITS.maxObjects);
+  const max = Math.min(options.maxObjects ?? LOAD_LIMITS.maxObjects, LOAD_LIMITS.maxObjects);
+  return decodeCheckedText(body, file, { remaining: max, max });
 }
 
-/** decodeManifests for text already checked by decodeText, with the number of objects still allowed. */
-export function decodeCheckedText(text: string, file: string, maxObjects: number): DecodeResult {
-  const stream = parseYamlStream(text, file, maxObjects);
+export interface DecodeOptions {
+  /** A lower bound than LOAD_LIMITS.maxObjects, e.g. for request bodies. */
+  maxObjects?: number;
+}
+
+/** How many objects this text may still add (`remaining`) out of the load's bound (`max`, for messages). */
+export interface ObjectBudget {
+  remaining: number;
+  max: number;
+}
+
+/** decodeManifests for text already checked by decodeText. */
+export function decodeCheckedText(text: string, file: string, budget: ObjectBudget): DecodeResult {
+  const stream = parseYamlStream(text, file, budget);
   const issues = [...stream.issues];
   const documents: DecodedObject[] = [];
   let limitReported = false;
   const add = (obj: DecodedObject): boolean => {
-    if (documents.length < maxObjects) {
+    if (documents.length < budget.remaining) {
       documents.push(obj);
       return true;
     }
@@ -47,7 +60,7 @@ export function decodeCheckedText(text: string, file: string, maxObjects: number
       limitReported = true;
       issues.push({
         code: 'load.too-many-objects', path: [], position: obj.source.position,
-        message: `too many objects (max ${LOAD_LIMITS.maxObjects} per load); the rest was not read`,
+        message: `too many objects (max ${budget.max} per load); the rest was not read`,
       });
     }
     return false;

@@ -30,6 +30,8 @@ export interface LoadOptions {
   validate?: boolean;
   /** Relative paths are resolved against this (default: process.cwd()); they are shown as given. */
   cwd?: string;
+  /** A lower bound than LOAD_LIMITS.maxObjects on the objects of the whole load. */
+  maxObjects?: number;
 }
 
 export async function loadResources(paths: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
@@ -37,13 +39,14 @@ export async function loadResources(paths: readonly string[], options: LoadOptio
   const { entries, issues } = await expandPaths(paths, options.cwd ?? process.cwd());
   const resources: LoadedResource[] = [];
   const seen = new Map<string, SourceLocator>();
-  let remaining: number = LOAD_LIMITS.maxObjects;
+  const maxObjects = Math.min(options.maxObjects ?? LOAD_LIMITS.maxObjects, LOAD_LIMITS.maxObjects);
+  let remaining = maxObjects;
 
   for (const entry of entries) {
     if (remaining <= 0) {
       issues.push({
         code: 'load.too-many-objects', path: [],
-        message: `too many objects (max ${LOAD_LIMITS.maxObjects} per load); ${entry.display} and later files were not read`,
+        message: `too many objects (max ${maxObjects} per load); ${entry.display} and later files were not read`,
       });
       break;
     }
@@ -57,7 +60,7 @@ export async function loadResources(paths: readonly string[], options: LoadOptio
       issues.push(text.issue);
       continue;
     }
-    const decoded = decodeCheckedText(text.text, entry.display, remaining);
+    const decoded = decodeCheckedText(text.text, entry.display, { remaining, max: maxObjects });
     issues.push(...decoded.issues);
     remaining -= decoded.documents.length;
     for (const obj of decoded.documents) {

@@ -29,7 +29,7 @@ const MAX_SYNTAX_ISSUES_PER_FILE = 20;
 /** The document sits on the parser stack, and a scalar being read may too; the exact depth check is on values. */
 const PARSER_STACK_BASE = 2;
 
-export function parseYamlStream(text: string, file: string, maxDocuments: number): ParsedStream {
+export function parseYamlStream(text: string, file: string, budget: { remaining: number; max: number }): ParsedStream {
   const lineCounter = countLines(text);
   const issues: Issue[] = [];
   const documents: Document.Parsed[] = [];
@@ -56,10 +56,10 @@ export function parseYamlStream(text: string, file: string, maxDocuments: number
 
   for (const doc of composer.compose(boundedTokens())) {
     if (stopped && doc.errors.length > 0) break; // the document cut short by the depth bound
-    if (documents.length >= maxDocuments) {
+    if (documents.length >= budget.remaining) {
       issues.push({
         code: 'load.too-many-objects', path: [], position: at(doc.range[0]),
-        message: `too many documents (max ${LOAD_LIMITS.maxObjects} objects per load); the rest of the file was not read`,
+        message: `too many documents (max ${budget.max} objects per load); the rest of the file was not read`,
       });
       break;
     }
