@@ -193,12 +193,13 @@ function convertPeer(peer: K8sNetworkPolicyPeer | undefined): PeerFields | strin
 // Rules (k8sRuleToCalico)
 
 function entityRule(peer: PeerFields, ports: CalicoPort[] | undefined): EntityRule {
+  // Fields in the order of Calico's EntityRule struct, so printed output reads like calicoctl's.
   const rule: EntityRule = {};
   if (peer.nets) rule.nets = peer.nets;
-  if (peer.notNets) rule.notNets = peer.notNets;
   if (peer.selector) rule.selector = peer.selector;
   if (peer.namespaceSelector) rule.namespaceSelector = peer.namespaceSelector;
   if (ports && ports.length > 0) rule.ports = ports.map(portToManifest);
+  if (peer.notNets) rule.notNets = peer.notNets;
   return rule;
 }
 
@@ -325,14 +326,12 @@ function convertSpec(
   // No policyTypes: an API server from before the field existed, where policies were ingress-only.
   if (types.length === 0) types.push('Ingress');
 
-  const out: NetworkPolicySpec = {
-    tier: DEFAULT_TIER,
-    order: K8S_POLICY_ORDER,
-    selector: labelSelectorToCalico(isRecord(s.podSelector) ? s.podSelector : {}, 'pod'),
-    types,
-  };
+  // Fields in the order of Calico's NetworkPolicySpec struct, as calicoctl prints them.
+  const out: NetworkPolicySpec = { tier: DEFAULT_TIER, order: K8S_POLICY_ORDER };
   if (ingress.length > 0) out.ingress = ingress;
   if (egress.length > 0) out.egress = egress;
+  out.selector = labelSelectorToCalico(isRecord(s.podSelector) ? s.podSelector : {}, 'pod');
+  out.types = types;
   return out;
 }
 
