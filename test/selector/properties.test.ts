@@ -146,6 +146,8 @@ describe('selector robustness', () => {
   it('deep nesting and huge inputs fail with the bounded errors, quickly', () => {
     const cases: Array<[string, string]> = [
       ['('.repeat(100_000), 'selector-too-long'],
+      ['!'.repeat(100_000), 'selector-too-long'],
+      ['!'.repeat(60_000), 'unexpected-token'],
       ['('.repeat(60_000), 'nested-too-deeply'],
       [`${'('.repeat(5000)}a == "b"${')'.repeat(5000)}`, 'nested-too-deeply'],
       [`${'!('.repeat(5000)}a == "b"${')'.repeat(5000)}`, 'nested-too-deeply'],
