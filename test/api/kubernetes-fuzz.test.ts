@@ -78,7 +78,8 @@ describe('k8s policies under random input', () => {
     fc.assert(fc.property(fc.anything(), fc.anything(), (spec, meta) => {
       const np = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta, spec };
       validateKubernetesResource(np);
-      convertKubernetesPolicy({ ...np, metadata: { name: 'p' }, spec } as K8sNetworkPolicy);
+      convertKubernetesPolicy(np as K8sNetworkPolicy);
+      convertKubernetesPolicy({ ...np, kind: 'StagedKubernetesNetworkPolicy' } as unknown as K8sNetworkPolicy);
       validateKubernetesResource({ apiVersion: 'v1', kind: 'Pod', metadata: meta, spec, status: spec });
       validateKubernetesResource(spec);
     }), { numRuns: 2000 });

@@ -279,17 +279,18 @@ export function convertedFromOf(policy: { metadata: ObjectMeta }): ConvertedFrom
 }
 
 function convertedMetadata(np: K8sNetworkPolicy | StagedKubernetesNetworkPolicy, naming: KubernetesPolicyNaming): ObjectMeta {
-  const name = String(np.metadata.name);
+  const source: Partial<ObjectMeta> = isRecord(np.metadata) ? np.metadata : {};
+  const name = String(source.name ?? '');
   // kubectl puts an object without a namespace in `default`.
-  const namespace = np.metadata.namespace || 'default';
+  const namespace = typeof source.namespace === 'string' && source.namespace !== '' ? source.namespace : 'default';
   const meta: ObjectMeta = {
     name: naming === 'knp.default' ? `${KNP_NAME_PREFIX}${name}` : name,
     namespace,
     annotations: { [CONVERTED_FROM_ANNOTATION]: `${np.apiVersion} ${np.kind} ${namespace}/${name}` },
   };
-  if (np.metadata.uid !== undefined) meta.uid = np.metadata.uid;
-  if (np.metadata.creationTimestamp !== undefined) meta.creationTimestamp = np.metadata.creationTimestamp;
-  if (np.metadata.resourceVersion !== undefined) meta.resourceVersion = np.metadata.resourceVersion;
+  if (source.uid !== undefined) meta.uid = source.uid;
+  if (source.creationTimestamp !== undefined) meta.creationTimestamp = source.creationTimestamp;
+  if (source.resourceVersion !== undefined) meta.resourceVersion = source.resourceVersion;
   return meta;
 }
 
@@ -358,7 +359,7 @@ export function convertKubernetesPolicy(
   const spec = convertSpec(np.spec, warnings);
   if (isStaged(np)) {
     // §2.4: the CRD defaults stagedAction to Set.
-    const stagedAction = np.spec?.stagedAction ?? 'Set';
+    const stagedAction = (isRecord(np.spec) ? np.spec.stagedAction : undefined) ?? 'Set';
     return {
       policy: { apiVersion: CALICO_API_VERSION, kind: 'StagedNetworkPolicy', metadata, spec: { stagedAction, ...spec } },
       warnings,
