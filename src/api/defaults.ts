@@ -156,6 +156,19 @@ function withSpec(value: Resource): Resource {
 }
 
 /**
+ * Fills defaults into `value` itself, for a caller that owns a fresh copy (the validator, which has just decoded
+ * one). `stage` 'admission' applies what Calico applies before validating; 'stored' everything.
+ */
+export function fillDefaults(value: Resource, stage: 'admission' | 'stored'): void {
+  const d = defaulterOf(value);
+  if (!d) return;
+  const v = value as Resource & { spec?: unknown };
+  if (v.spec === undefined || v.spec === null) (v as { spec: object }).spec = {};
+  if (stage === 'stored') d.stored?.(value);
+  d.admission?.(value);
+}
+
+/**
  * The defaults Calico applies before it validates (CRD markers and the libcalico-go client). Used by the
  * validator; most callers want `applyDefaults`.
  */

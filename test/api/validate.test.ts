@@ -183,7 +183,7 @@ describe('rules (§5.5)', () => {
   });
 
   it('ICMP', () => {
-    expectIssue(rule({ action: 'Allow', protocol: 'ICMP', icmp: { type: 255 } }), ['spec', 'ingress', 0, 'icmp', 'type'], 'between 0 and 254');
+    expectIssue(rule({ action: 'Allow', protocol: 'ICMP', icmp: { type: 255 } }), ['spec', 'ingress', 0, 'icmp', 'type'], 'should be less than or equal to 254');
     expectIssue(rule({ action: 'Allow', notProtocol: 'ICMPv6', ipVersion: 4 }), ['spec', 'ingress', 0, 'ipVersion'], 'protocol ICMPv6 requires ipVersion 6');
     expect(validateResource(rule({ action: 'Allow', protocol: 58, icmp: { type: 128 } })).ok).toBe(true);
     // §5.5: the CEL rule covers icmp only, not notICMP.
@@ -211,7 +211,7 @@ describe('rules (§5.5)', () => {
     expectIssue(gnp({ selector: 'a == "b"\n' }), ['spec', 'selector'], 'invalid selector');
     expectIssue(rule({ action: 'Allow', source: { serviceAccounts: { selector: 'has(' } } }),
       ['spec', 'ingress', 0, 'source', 'serviceAccounts', 'selector'], 'invalid selector');
-    expectIssue(gnp({ selector: `a == "${'x'.repeat(1030)}"` }), ['spec', 'selector'], 'at most 1024');
+    expectIssue(gnp({ selector: `a == "${'x'.repeat(1030)}"` }), ['spec', 'selector'], 'may not be more than 1024 bytes');
   });
 
   it('services placement and combinations', () => {
@@ -296,7 +296,7 @@ describe('Kubernetes kinds are checked as the API server checks them', () => {
   it('StagedKubernetesNetworkPolicy: k8s spec checks plus stagedAction', () => {
     const sknp = (spec: unknown): unknown => ({ apiVersion: V3, kind: 'StagedKubernetesNetworkPolicy', metadata: { name: 'a', namespace: 'n' }, spec });
     const ok = validateResource(sknp({ podSelector: {}, policyTypes: ['Ingress'] }));
-    expect(ok.ok && (ok.value.spec as { stagedAction?: string }).stagedAction).toBe('Set');
+    expect(ok.ok && ((ok.value as { spec: { stagedAction?: string } }).spec).stagedAction).toBe('Set');
     expectIssue(sknp({ stagedAction: 'Maybe' }), ['spec', 'stagedAction'], 'must be one of Set, Delete, Learn, Ignore');
     expectIssue(sknp({ stagedAction: 'Delete', podSelector: { matchLabels: { a: 'b' } } }), ['spec'], 'should all be zero-value');
     expect(validateResource(sknp({ ingress: [{ ports: [{ port: 0 }] }] })).ok).toBe(false);

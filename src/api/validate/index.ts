@@ -10,7 +10,7 @@
 //
 // Kubernetes kinds are checked as the Kubernetes API server checks them (../kubernetes/validate.ts).
 
-import { applyAdmissionDefaults, applyDefaults } from '../defaults.js';
+import { fillDefaults } from '../defaults.js';
 import type { Issue, Result } from '../issues.js';
 import { fail, ok } from '../issues.js';
 import { KINDS, kindFromManifest, knownManifestKinds, type KindInfo } from '../kinds.js';
@@ -62,7 +62,9 @@ function validateCalico(ctx: ValidationContext, info: KindInfo, kv: CalicoKindVa
   decoded.metadata ??= {};
   decoded.spec ??= {};
   if (!isPlainObject(decoded.spec)) decoded.spec = {};
-  const resource = applyAdmissionDefaults(decoded as unknown as Resource) as CalicoResource;
+  // `decoded` is our own fresh copy, so defaults go straight into it.
+  const resource = decoded as unknown as CalicoResource;
+  fillDefaults(resource, 'admission');
   checkMetadata(ctx, resource.metadata as Partial<ObjectMeta>, {
     nameRule: kv.nameRule,
     namespaced: info.namespaced,
@@ -90,7 +92,8 @@ export function validateResource(value: unknown): Result<Resource> {
   if (!kv) return validateKubernetesResource(value);
   const resource = validateCalico(ctx, info, kv, value);
   if (ctx.issues.length > 0 || !resource) return fail(ctx.issues);
-  return ok(applyDefaults(resource));
+  fillDefaults(resource, 'stored');
+  return ok(resource);
 }
 
 /** Checks a value against one schema on its own (used by tests and by callers holding a fragment). */

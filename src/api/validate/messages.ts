@@ -24,16 +24,19 @@ const list = (items: readonly string[]): string => items.join(', ');
 export const msg = {
   // --- structure -----------------------------------------------------------------------------------------------
   typeMismatch: (expected: string, got: unknown) => `expected ${expected}, got ${show(got)}`,
+  // The API server's enum wording, then ours.
   notInEnum: (got: string, allowed: readonly string[]) =>
-    `invalid value ${JSON.stringify(got)}: must be one of ${list(allowed)} (case-sensitive)`,
+    `Unsupported value: ${JSON.stringify(got)}: supported values: ${allowed.map((a) => JSON.stringify(a)).join(', ')} ` +
+    `(must be one of ${list(allowed)}, case-sensitive)`,
   unknownField: (key: string, type: string, allowed: readonly string[]) =>
     `unknown field ${JSON.stringify(key)} in ${type}; allowed fields: ${list(allowed)}`,
   requiredField: (key: string, type: string, expected: string) =>
-    `missing required field ${JSON.stringify(key)} in ${type}; it must be ${expected}`,
+    `Required value: missing field ${JSON.stringify(key)} in ${type}; it must be ${expected}`,
   outOfGoRange: (value: number, goType: string, min: number, max: number) =>
     `value ${value} does not fit the field (${goType}); it must be between ${min} and ${max}`,
-  tooLong: (length: number, max: number) => `too long: ${length} characters; at most ${max} are allowed`,
-  tooManyItems: (count: number, max: number) => `too many items: ${count}; at most ${max} are allowed`,
+  tooLong: (length: number, max: number) =>
+    `Too long: may not be more than ${max} bytes (this value has ${length} characters)`,
+  tooManyItems: (count: number, max: number) => `Too many: ${count}: must have at most ${max} items`,
   notAnObject: (got: unknown) => `a resource must be an object with apiVersion, kind, metadata and spec; got ${show(got)}`,
   missingTypeField: (field: 'apiVersion' | 'kind') =>
     `missing ${field}; every resource needs apiVersion and kind (e.g. apiVersion: projectcalico.org/v3, kind: NetworkPolicy)`,
@@ -78,7 +81,7 @@ export const msg = {
     'global() cannot be combined with other selectors; write namespaceSelector: global() on its own',
 
   // --- rules (§5.5) --------------------------------------------------------------------------------------------
-  ipVersion: (got: number) => `ipVersion ${got} is invalid: must be 4 or 6`,
+  ipVersion: (got: number) => `Unsupported value: ${got}: supported values: "4", "6" (ipVersion must be 4 or 6)`,
   protocolNumber: (got: number) =>
     `protocol number invalid: ${got}; a protocol is TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255`,
   protocolName: (got: string) =>
@@ -96,8 +99,10 @@ export const msg = {
     'rules that specify ports must set protocol to TCP or UDP or SCTP',
   numericPortsNeedProtocol: () =>
     'rules with numeric port or port range must set protocol to TCP or UDP or SCTP (named ports may omit it)',
-  icmpType: (got: number) => `ICMP type ${got} is out of range: must be between 0 and 254`,
-  icmpCode: (got: number) => `ICMP code ${got} is out of range: must be between 0 and 255`,
+  icmpType: (got: number) =>
+    `ICMP type ${got} is out of range: ${got < 0 ? 'should be greater than or equal to 0' : 'should be less than or equal to 254'} (types are 0-254)`,
+  icmpCode: (got: number) =>
+    `ICMP code ${got} is out of range: ${got < 0 ? 'should be greater than or equal to 0' : 'should be less than or equal to 255'} (codes are 0-255)`,
   icmpCodeWithoutType: () => 'ICMP code specified without an ICMP type',
   icmpNeedsProtocol: () =>
     'ICMP fields require protocol to be ICMP or ICMPv6 (or 1 or 58)',
@@ -170,7 +175,7 @@ export const msg = {
     "(lower case alphanumeric characters, '-' or '.', starting and ending with an alphanumeric character)",
   endpointPortProtocol: (kind: string) =>
     `${kind} protocol does not support ports. Use TCP, UDP or SCTP`,
-  endpointPortNumber: () => 'port must be specified and between 1 and 65535',
+  endpointPortNumber: () => 'port must be between 1 and 65535: should be greater than or equal to 1',
   wepPortName: () => 'WorkloadEndpointPort name must not be empty if no HostPort is specified',
   containerId: (id: string) =>
     `invalid containerID ${JSON.stringify(id)}: alphanumeric characters and '-', starting and ending with an alphanumeric`,
