@@ -34,9 +34,9 @@ export class ValidationContext {
     }
   }
 
-  /** True when nothing at or below `path` failed to decode. */
+  /** True when nothing at, below or above `path` failed to decode. */
   intact(path: Path): boolean {
-    return !this.broken.some((b) => startsWith(b, path));
+    return !this.broken.some((b) => startsWith(b, path) || startsWith(path, b));
   }
 
   private push(code: string, path: Path, message: string, value: unknown): void {
