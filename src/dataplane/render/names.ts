@@ -1,0 +1,76 @@
+// Every table, chain, set and map name Tabby programs, in one place (kube-proxy keeps its names as constants at
+// the top of proxier.go). Readable where the name fits nft's 255-character limit, a hash otherwise. Chain and
+// set prefixes say what the object holds; the table contract in ../README.md lists them.
+
+import { createHash } from 'node:crypto';
+
+/** Tabby's one table: `inet`, so IPv4 and IPv6 rules and sets change together in one transaction (§5.1). */
+export const TABLE_FAMILY = 'inet' as const;
+export const TABLE_NAME = 'tabby';
+
+/** Base chains (dataplane.md §5.2). */
+export const CHAIN_PRE_RAW = 'pre-raw';
+export const CHAIN_FWD_EGRESS = 'fwd-egress';
+export const CHAIN_FWD_INGRESS = 'fwd-ingress';
+export const CHAIN_IN_EGRESS = 'in-egress';
+export const CHAIN_IN_HOST = 'in-host';
+export const CHAIN_OUT_HOST = 'out-host';
+
+/** Dispatch maps `ifname : verdict`: a workload interface → its egress (`from`) or ingress (`to`) chain. */
+export const MAP_WL_FROM = 'wl-from';
+export const MAP_WL_TO = 'wl-to';
+
+/** Calico's workload interface prefix (`cali` + 11 hex characters of sha1("<namespace>.<pod>")). */
+export const WORKLOAD_IFACE_PREFIX = 'cali';
+
+export type Dir = 'ingress' | 'egress';
+const D: Record<Dir, string> = { ingress: 'i', egress: 'e' };
+
+const MAX_READABLE = 200;
+
+export function shortHash(text: string, length = 12): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/** Keeps nft identifier characters; anything else becomes `_`. */
+function legal(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.\-]/g, '_');
+}
+
+function bounded(prefix: string, readable: string, identity: string): string {
+  const name = `${prefix}${legal(readable)}`;
+  return name.length <= MAX_READABLE && legal(readable) === readable ? name : `${prefix}h.${shortHash(identity, 20)}`;
+}
+
+/** `we-<iface>` (egress, Felix `cali-fw-`) / `wi-<iface>` (ingress, Felix `cali-tw-`). */
+export function endpointChain(dir: Dir, iface: string): string {
+  return bounded(`w${D[dir]}-`, iface, `endpoint|${iface}`);
+}
+
+/** `te-<iface>-<tier>` / `ti-<iface>-<tier>`: one tier of one endpoint's policy list (§5.5). */
+export function tierChain(dir: Dir, iface: string, tier: string): string {
+  return bounded(`t${D[dir]}-`, `${iface}-${tier}`, `tier|${iface}|${tier}`);
+}
+
+/**
+ * `pe-<kind>.<ns>.<name>` / `pi-…`: a policy's rules for one direction, shared by every endpoint. Kubernetes
+ * namespaces hold no `.`, so the separators keep distinct policies distinct.
+ */
+export function policyChain(dir: Dir, shortKind: string, namespace: string | undefined, name: string): string {
+  const readable = namespace ? `${shortKind}.${namespace}.${name}` : `${shortKind}.${name}`;
+  return bounded(`p${D[dir]}-`, readable, `policy|${shortKind}|${namespace ?? ''}|${name}`);
+}
+
+/** `re-<profile>` / `ri-<profile>`: a profile's rules for one direction. */
+export function profileChain(dir: Dir, profile: string): string {
+  return bounded(`r${D[dir]}-`, profile, `profile|${profile}`);
+}
+
+/**
+ * The nft sets of one engine IP set, per family: `s4-`/`s6-` for address sets (interval), `n4-`/`n6-` for
+ * address+protocol+port sets. Engine IDs are content hashes; `:` and other non-identifier characters are
+ * replaced as Felix's LegalizeSetName does.
+ */
+export function ipSetName(kind: 'net' | 'ip-port', family: 4 | 6, id: string): string {
+  return bounded(`${kind === 'net' ? 's' : 'n'}${family}-`, id, `ipset|${id}`);
+}
