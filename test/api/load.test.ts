@@ -183,7 +183,9 @@ describe('loadResources', () => {
     expect(r.issues).toEqual([]);
     expect(r.resources).toHaveLength(1);
     const { resource, source } = r.resources[0]!;
-    if (resource.kind !== 'NetworkPolicy') throw new Error(`expected a NetworkPolicy, got ${resource.kind}`);
+    if (resource.kind !== 'NetworkPolicy' || resource.apiVersion !== 'projectcalico.org/v3') {
+      throw new Error(`expected a Calico NetworkPolicy, got ${resource.apiVersion} ${resource.kind}`);
+    }
     expect(resource.spec.tier).toBe('default');
     expect(resource.spec.types).toEqual(['Ingress']);
     expect(source.file).toBe(p);

@@ -70,7 +70,13 @@ export function parseYamlStream(text: string, file: string, budget: { remaining:
   for (const doc of documents) {
     for (const err of doc.errors) {
       if (++syntaxIssues > MAX_SYNTAX_ISSUES_PER_FILE) break;
-      issues.push({ code: 'yaml.syntax', path: [], position: at(err.pos[0]), message: syntaxMessage(err) });
+      const quote = unclosedQuote(text, err);
+      issues.push(quote === undefined
+        ? { code: 'yaml.syntax', path: [], position: at(err.pos[0]), message: syntaxMessage(err) }
+        : {
+          code: 'yaml.syntax', path: [], position: at(quote.offset),
+          message: `invalid YAML: missing closing ${quote.char} quote: the string that starts here is never closed`,
+        });
     }
   }
   if (syntaxIssues > MAX_SYNTAX_ISSUES_PER_FILE) {
@@ -94,6 +100,35 @@ function syntaxMessage(err: { code: string; message: string }): string {
   const text = err.message.replace(/\s+/g, ' ').trim();
   const lowered = text.charAt(0).toLowerCase() + text.slice(1);
   return `invalid YAML: ${lowered}`;
+}
+
+/**
+ * yaml reports an unclosed quoted string where the input ends; the user needs the opening quote. The string runs
+ * to the error offset, so the opening quote is the last quote before it that is not part of the string:
+ * in "…" the last `"` not escaped by a backslash; in '…' the start of the last run of `'` of odd length
+ * (inside single quotes a quote is written twice).
+ */
+function unclosedQuote(text: string, err: { code: string; message: string; pos: [number, number] }):
+  { char: string; offset: number } | undefined {
+  if (err.code !== 'MISSING_CHAR') return undefined;
+  const char = err.message.includes('"') ? '"' : err.message.includes("'") ? "'" : undefined;
+  if (char === undefined) return undefined;
+  let i = Math.min(err.pos[0], text.length) - 1;
+  while (i >= 0) {
+    if (text[i] !== char) { i--; continue; }
+    if (char === '"') {
+      let backslashes = 0;
+      while (text[i - 1 - backslashes] === '\\') backslashes++;
+      if (backslashes % 2 === 0) return { char, offset: i };
+      i -= backslashes + 1;
+    } else {
+      let run = 0;
+      while (text[i - run] === "'") run++;
+      if (run % 2 === 1) return { char, offset: i - run + 1 };
+      i -= run;
+    }
+  }
+  return undefined;
 }
 
 /** A LineCounter knowing every line start, so positions work even where parsing stopped early. */

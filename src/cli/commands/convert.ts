@@ -3,11 +3,12 @@
 // defaulted. Output goes to stdout only when the whole input is valid, so `tabby convert ... > out.yaml` never
 // leaves a partial file; conversion warnings (dropped rules) go to stderr.
 
-import { formatIssue } from '../../api/issues.js';
+import { formatIssue, type Issue } from '../../api/issues.js';
 import { kindKeyOf } from '../../api/kinds.js';
 import { convertKubernetesPolicy, type KubernetesPolicyNaming } from '../../api/kubernetes/index.js';
 import { loadResources, resourceLabel, type LoadedResource } from '../../api/load/index.js';
 import type { K8sNetworkPolicy, Resource } from '../../api/types.js';
+import { validateResource } from '../../api/validate/index.js';
 import { outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { issueLines, sortIssues } from '../output/issues.js';
 import { renderManifests } from '../output/manifests.js';
@@ -51,12 +52,21 @@ export const command: CommandSpec = {
       return 1;
     }
     const out: Resource[] = [];
+    const problems: Issue[] = [];
+    const warnings: string[] = [];
     let converted = 0;
     for (const loaded of result.resources) {
       const conversion = convertLoaded(loaded, naming as KubernetesPolicyNaming);
-      out.push(conversion.resource);
+      if (conversion.resource) out.push(conversion.resource);
+      problems.push(...conversion.problems);
+      warnings.push(...conversion.warnings);
       if (conversion.converted) converted++;
-      for (const warning of conversion.warnings) write(io.stderr, warning);
+    }
+    for (const warning of warnings) write(io.stderr, warning);
+    if (problems.length > 0) {
+      write(io.stderr, issueLines(problems));
+      write(io.stderr, `nothing converted: ${problems.length} converted polic${problems.length === 1 ? 'y is' : 'ies are'} not valid`);
+      return 1;
     }
     write(io.stdout, renderManifests(out, format));
     const passed = out.length - converted;
@@ -67,28 +77,36 @@ export const command: CommandSpec = {
 };
 
 interface Conversion {
-  resource: Resource;
+  resource?: Resource;
   converted: boolean;
   /** Formatted like issues: `file:line:col: Kind ns/name: warning: ...`. */
   warnings: string[];
+  /** The converted policy failed validation (e.g. a knp.default. name over 253 characters). */
+  problems: Issue[];
 }
 
 function convertLoaded(loaded: LoadedResource, naming: KubernetesPolicyNaming): Conversion {
   const r = loaded.resource;
   const key = kindKeyOf(r);
   if (key !== 'KubernetesNetworkPolicy' && key !== 'StagedKubernetesNetworkPolicy') {
-    return { resource: r, converted: false, warnings: [] };
+    return { resource: r, converted: false, warnings: [], problems: [] };
   }
   const { policy, warnings } = r.kind === 'StagedKubernetesNetworkPolicy'
     ? convertKubernetesPolicy(r, { naming })
     : convertKubernetesPolicy(r as K8sNetworkPolicy, { naming });
-  const resource = resourceLabel(r);
+  const label = resourceLabel(r);
+  const at = (message: string, code: string): Issue => ({
+    code, path: [], position: loaded.source.position, message, ...(label === undefined ? {} : { resource: label }),
+  });
+  // The output must be what `tabby apply` accepts and stores: validated and defaulted like pass-through resources.
+  const checked = validateResource(policy);
   return {
-    resource: policy,
+    ...(checked.ok ? { resource: checked.value } : {}),
     converted: true,
-    warnings: warnings.map((message) => formatIssue({
-      code: 'convert.warning', path: [], position: loaded.source.position, message: `warning: ${message}`,
-      ...(resource === undefined ? {} : { resource }),
-    })),
+    warnings: warnings.map((message) => formatIssue(at(`warning: ${message}`, 'convert.warning'))),
+    problems: checked.ok ? [] : checked.issues.map((i) => at(
+      `the converted ${policy.kind} ${policy.metadata.name} is not valid: ${formatIssue({ ...i, resource: undefined })}`,
+      i.code,
+    )),
   };
 }
