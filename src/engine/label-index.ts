@@ -1,0 +1,297 @@
+// LabelIndex: which selectors match which labelled items, kept up to date one change at a time
+// (felix/labelindex). Both directions are held (selector → items, item → selectors) and every change reports
+// only the matches it starts or stops.
+//
+// To avoid testing every selector against every item, each selector is filed under one of its label
+// restrictions (§1.6, `Selector.labelRestrictions()`): a label that must take one of a few values, or a label
+// that must be present. A changed item is then tested only against the selectors filed under its own labels,
+// the few selectors with no usable restriction, and the selectors it matched before. A new selector is tested
+// only against the items that carry its filing label. Restrictions are lower bounds, so every candidate is
+// still evaluated; they only prune.
+//
+// What it does not do: it does not know what the selectors or items mean (policies, IP sets, endpoints,
+// network sets); its owner gives it ids and labels, and hears about matches through the listener.
+
+import type { Labels, Selector } from '../selector/index.js';
+
+export interface MatchListener<S, I> {
+  onMatchStarted(selectorId: S, itemId: I): void;
+  onMatchStopped(selectorId: S, itemId: I): void;
+}
+
+/** Where a selector is filed. */
+type Filing =
+  | { kind: 'values'; label: string; values: readonly string[] }
+  | { kind: 'present'; label: string }
+  | { kind: 'unindexed' }
+  | { kind: 'impossible' };
+
+interface SelectorEntry {
+  selector: Selector;
+  canonical: string;
+  filing: Filing;
+}
+
+const EMPTY_SET: ReadonlySet<unknown> = new Set();
+const empty = <T>(): ReadonlySet<T> => EMPTY_SET as ReadonlySet<T>;
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
+
+export class LabelIndex<S, I> {
+  private readonly items = new Map<I, Labels>();
+  /** label → value → items with that value */
+  private readonly itemsByValue = new Map<string, Map<string, Set<I>>>();
+  /** label → items that have the label */
+  private readonly itemsByLabel = new Map<string, Set<I>>();
+
+  private readonly selectors = new Map<S, SelectorEntry>();
+  private readonly selectorsByValue = new Map<string, Map<string, Set<S>>>();
+  private readonly selectorsByLabel = new Map<string, Set<S>>();
+  private readonly unindexed = new Set<S>();
+
+  private readonly selectorToItems = new Map<S, Set<I>>();
+  private readonly itemToSelectors = new Map<I, Set<S>>();
+
+  constructor(private readonly listener?: MatchListener<S, I>) {}
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Queries
+
+  itemsMatching(selectorId: S): ReadonlySet<I> {
+    return this.selectorToItems.get(selectorId) ?? empty();
+  }
+
+  selectorsMatching(itemId: I): ReadonlySet<S> {
+    return this.itemToSelectors.get(itemId) ?? empty();
+  }
+
+  hasSelector(selectorId: S): boolean {
+    return this.selectors.has(selectorId);
+  }
+
+  labelsOf(itemId: I): Labels | undefined {
+    return this.items.get(itemId);
+  }
+
+  get selectorCount(): number {
+    return this.selectors.size;
+  }
+
+  get itemCount(): number {
+    return this.items.size;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Selectors
+
+  /** Adds or replaces a selector. Replacing it with an equal one (same canonical text) changes nothing. */
+  updateSelector(selectorId: S, selector: Selector): void {
+    const canonical = selector.toString();
+    const old = this.selectors.get(selectorId);
+    if (old) {
+      if (old.canonical === canonical) return;
+      this.unfile(selectorId, old.filing);
+    }
+    const filing = this.chooseFiling(selector);
+    this.selectors.set(selectorId, { selector, canonical, filing });
+    this.file(selectorId, filing);
+
+    const before = this.selectorToItems.get(selectorId) ?? empty();
+    const after = new Set<I>();
+    this.forEachCandidateItem(filing, (itemId, labels) => {
+      if (selector.matches(labels)) after.add(itemId);
+    });
+    for (const itemId of before) if (!after.has(itemId)) this.stopMatch(selectorId, itemId);
+    for (const itemId of after) if (!before.has(itemId)) this.startMatch(selectorId, itemId);
+  }
+
+  deleteSelector(selectorId: S): void {
+    const entry = this.selectors.get(selectorId);
+    if (!entry) return;
+    for (const itemId of [...(this.selectorToItems.get(selectorId) ?? empty<I>())]) this.stopMatch(selectorId, itemId);
+    this.unfile(selectorId, entry.filing);
+    this.selectors.delete(selectorId);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Items
+
+  /** Adds or replaces an item's labels; reports the matches that start and stop. */
+  updateItem(itemId: I, labels: Labels): void {
+    const old = this.items.get(itemId);
+    if (old && sameLabels(old, labels)) return;
+    if (old) this.unindexItem(itemId, old);
+    this.items.set(itemId, labels);
+    this.indexItem(itemId, labels);
+
+    const before = this.itemToSelectors.get(itemId) ?? empty();
+    const candidates = new Set<S>(this.unindexed);
+    for (const [label, value] of Object.entries(labels)) {
+      const byValue = this.selectorsByValue.get(label)?.get(value);
+      if (byValue) for (const s of byValue) candidates.add(s);
+      const byLabel = this.selectorsByLabel.get(label);
+      if (byLabel) for (const s of byLabel) candidates.add(s);
+    }
+    for (const s of before) candidates.add(s);
+    const stopped: S[] = [];
+    const started: S[] = [];
+    for (const s of candidates) {
+      const matches = this.selectors.get(s)!.selector.matches(labels);
+      if (matches && !before.has(s)) started.push(s);
+      else if (!matches && before.has(s)) stopped.push(s);
+    }
+    for (const s of stopped) this.stopMatch(s, itemId);
+    for (const s of started) this.startMatch(s, itemId);
+  }
+
+  deleteItem(itemId: I): void {
+    const labels = this.items.get(itemId);
+    if (!labels) return;
+    for (const s of [...(this.itemToSelectors.get(itemId) ?? empty<S>())]) this.stopMatch(s, itemId);
+    this.unindexItem(itemId, labels);
+    this.items.delete(itemId);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Internals
+
+  private startMatch(selectorId: S, itemId: I): void {
+    addTo(this.selectorToItems, selectorId, itemId);
+    addTo(this.itemToSelectors, itemId, selectorId);
+    this.listener?.onMatchStarted(selectorId, itemId);
+  }
+
+  private stopMatch(selectorId: S, itemId: I): void {
+    removeFrom(this.selectorToItems, selectorId, itemId);
+    removeFrom(this.itemToSelectors, itemId, selectorId);
+    this.listener?.onMatchStopped(selectorId, itemId);
+  }
+
+  /**
+   * Files a selector under the restriction with the fewest items carrying it now: a label whose values are
+   * bounded beats a label that must merely be present at equal cost.
+   */
+  private chooseFiling(selector: Selector): Filing {
+    const restrictions = selector.labelRestrictions();
+    if (restrictions.impossible) return { kind: 'impossible' };
+    let best: Filing = { kind: 'unindexed' };
+    let bestCost = Infinity;
+    for (const [label, r] of restrictions.labels) {
+      if (r.values && r.values.size > 0) {
+        const values = [...r.values];
+        const byValue = this.itemsByValue.get(label);
+        const cost = values.reduce((sum, v) => sum + (byValue?.get(v)?.size ?? 0), 0);
+        if (cost < bestCost || (cost === bestCost && best.kind !== 'values')) {
+          best = { kind: 'values', label, values };
+          bestCost = cost;
+        }
+      } else if (r.mustBePresent) {
+        const cost = this.itemsByLabel.get(label)?.size ?? 0;
+        if (cost < bestCost) {
+          best = { kind: 'present', label };
+          bestCost = cost;
+        }
+      }
+    }
+    return best;
+  }
+
+  private file(selectorId: S, filing: Filing): void {
+    switch (filing.kind) {
+      case 'values': {
+        let byValue = this.selectorsByValue.get(filing.label);
+        if (!byValue) this.selectorsByValue.set(filing.label, (byValue = new Map()));
+        for (const v of filing.values) addTo(byValue, v, selectorId);
+        return;
+      }
+      case 'present':
+        addTo(this.selectorsByLabel, filing.label, selectorId);
+        return;
+      case 'unindexed':
+        this.unindexed.add(selectorId);
+        return;
+      case 'impossible':
+        return;
+    }
+  }
+
+  private unfile(selectorId: S, filing: Filing): void {
+    switch (filing.kind) {
+      case 'values': {
+        const byValue = this.selectorsByValue.get(filing.label);
+        if (!byValue) return;
+        for (const v of filing.values) removeFrom(byValue, v, selectorId);
+        if (byValue.size === 0) this.selectorsByValue.delete(filing.label);
+        return;
+      }
+      case 'present':
+        removeFrom(this.selectorsByLabel, filing.label, selectorId);
+        return;
+      case 'unindexed':
+        this.unindexed.delete(selectorId);
+        return;
+      case 'impossible':
+        return;
+    }
+  }
+
+  private forEachCandidateItem(filing: Filing, fn: (itemId: I, labels: Labels) => void): void {
+    const visit = (ids: Iterable<I> | undefined): void => {
+      if (!ids) return;
+      for (const id of ids) fn(id, this.items.get(id)!);
+    };
+    switch (filing.kind) {
+      case 'values': {
+        const byValue = this.itemsByValue.get(filing.label);
+        for (const v of filing.values) visit(byValue?.get(v));
+        return;
+      }
+      case 'present':
+        visit(this.itemsByLabel.get(filing.label));
+        return;
+      case 'unindexed':
+        visit(this.items.keys());
+        return;
+      case 'impossible':
+        return;
+    }
+  }
+
+  private indexItem(itemId: I, labels: Labels): void {
+    for (const [label, value] of Object.entries(labels)) {
+      let byValue = this.itemsByValue.get(label);
+      if (!byValue) this.itemsByValue.set(label, (byValue = new Map()));
+      addTo(byValue, value, itemId);
+      addTo(this.itemsByLabel, label, itemId);
+    }
+  }
+
+  private unindexItem(itemId: I, labels: Labels): void {
+    for (const [label, value] of Object.entries(labels)) {
+      const byValue = this.itemsByValue.get(label);
+      if (byValue) {
+        removeFrom(byValue, value, itemId);
+        if (byValue.size === 0) this.itemsByValue.delete(label);
+      }
+      removeFrom(this.itemsByLabel, label, itemId);
+    }
+  }
+}
+
+export function sameLabels(a: Labels, b: Labels): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
