@@ -27,7 +27,12 @@ export interface StoredObject {
 export function admit(resource: Resource): { resource: Resource; key: ResourceKey } {
   const result = validateResource(resource);
   if (!result.ok) throw new InvalidError(result.issues, guessKey(resource));
-  return { resource: result.value, key: keyOf(result.value) };
+  const key = keyOf(result.value);
+  // Namespaced objects without a namespace are stored in the default one, as calicoctl does.
+  if (key.namespace !== undefined && result.value.metadata.namespace !== key.namespace) {
+    result.value.metadata.namespace = key.namespace;
+  }
+  return { resource: result.value, key };
 }
 
 function guessKey(value: unknown): ResourceKey | undefined {

@@ -83,8 +83,10 @@ export class UnavailableError extends DatastoreError {
 /** A watch asked to start from a revision whose history is gone (Kubernetes' 410 Gone); list again instead. */
 export class CompactedError extends DatastoreError {
   readonly code = 'compacted' as const;
-  constructor(readonly requested: number, readonly compactRevision: number) {
-    super(`revision ${requested} has been compacted (history starts after ${compactRevision}); list again and ` +
+  /** `compactRevision` is the oldest revision still watchable when the store says so (etcd's range does not). */
+  constructor(readonly requested: number, readonly compactRevision: number | undefined) {
+    super(`revision ${requested} has been compacted` +
+      `${compactRevision !== undefined ? ` (history starts after ${compactRevision})` : ''}; list again and ` +
       'watch from the list revision');
     this.name = 'CompactedError';
   }

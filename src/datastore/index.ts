@@ -1,0 +1,20 @@
+// The datastore part: one interface (datastore.ts), two stores (file/, etcd/), typed errors (errors.ts).
+// Other parts import only this file.
+
+export type {
+  ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchEvent, WatchOptions,
+} from './datastore.js';
+export { toResourceUpdate } from './datastore.js';
+export {
+  AlreadyExistsError, CompactedError, ConflictError, DatastoreError, InvalidError, NotFoundError, UnavailableError,
+  describeKey, isAlreadyExists, isCompacted, isConflict, isDatastoreError, isInvalid, isNotFound, isUnavailable,
+  type DatastoreErrorCode,
+} from './errors.js';
+export { CALICO_ETCD_PREFIX, DEFAULT_NAMESPACE, keyOf, keyPath, normaliseKey, parseKeyPath } from './keys.js';
+export { parseLabelSelector, type LabelMatcher } from './label-selector.js';
+export { FileStore, type FileStoreOptions } from './file/store.js';
+export { EtcdStore } from './etcd/store.js';
+export type { EtcdStoreOptions } from './etcd/client.js';
+export {
+  formatDatastoreLocation, openDatastore, parseDatastoreLocation, type DatastoreLocation, type OpenOptions,
+} from './open.js';
