@@ -120,9 +120,10 @@ export function parsePolicyTestDocument(value: Record<string, unknown>): { ok: t
   return { ok: true, value: doc };
 }
 
-function describeDecision(d: Decision | ExpectedDecision | undefined): string {
-  if (!d) return 'nothing';
-  if ('hostRule' in d) return `${d.action} by ${d.hostRule} (${d.detail})`;
+function describeDecision(decision: Decision | ExpectedDecision | undefined): string {
+  if (!decision) return 'nothing';
+  const d = decision as unknown as Partial<Record<string, string | number>>;
+  if (d.hostRule !== undefined) return `${d.action} by ${d.hostRule} (${d.detail})`;
   if (d.profile !== undefined) return `${d.action} by profile ${d.profile} rule ${d.rule ?? '?'}`;
   return `${d.action} by ${d.kind ?? '?'} ${d.policy ?? '?'} (tier ${d.tier ?? '?'}) rule ${d.rule ?? '?'}`;
 }

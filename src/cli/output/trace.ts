@@ -1,0 +1,76 @@
+// Verdicts and traces as text a person can follow: per end (egress of the source, then ingress of the
+// destination) every tier, policy and profile consulted, with the rule and action, then the decision; then the
+// verdict and the pending verdict (staged policies enforced). Used by `tabby explain` and `tabby test`.
+
+import type { Decision, EndVerdict, Flow, FlowVerdict, TraceStep } from '../../engine/index.js';
+
+export function describePeer(peer: Flow['from']): string {
+  return typeof peer === 'string' ? peer : peer.ip;
+}
+
+export function describeFlow(flow: Flow): string {
+  const parts = [`${describePeer(flow.from)} → ${describePeer(flow.to)}`, String(flow.protocol)];
+  if (flow.port !== undefined) parts.push(`port ${flow.port}`);
+  if (flow.srcPort !== undefined) parts.push(`source port ${flow.srcPort}`);
+  if (flow.icmp?.type !== undefined) parts.push(`ICMP type ${flow.icmp.type}${flow.icmp.code !== undefined ? ` code ${flow.icmp.code}` : ''}`);
+  if (flow.ipVersion !== undefined) parts.push(`IPv${flow.ipVersion}`);
+  return parts.join(' ');
+}
+
+function where(d: { stage?: string; endpoint?: string }): string {
+  const parts = [d.endpoint, d.stage && d.stage !== 'normal' ? `${d.stage} stage` : undefined].filter(Boolean);
+  return parts.length > 0 ? ` [at ${parts.join(', ')}]` : '';
+}
+
+export function describeDecision(d: Decision): string {
+  if ('hostRule' in d) return `${d.action}: ${d.detail}${where(d)}`;
+  if ('profile' in d) {
+    if (d.profile === '__PROFILE__') return `${d.action}: no policy or profile allowed it (end of profiles)${where(d)}`;
+    return `${d.action} by profile ${d.profile}, rule ${d.rule}${where(d)}`;
+  }
+  const rule = d.rule === -1 ? `end of tier (first policy that did not match: ${d.policy})` : `${d.kind} ${d.policy}, rule ${d.rule}`;
+  return `${d.action} by tier ${d.tier}: ${rule}${where(d)}`;
+}
+
+function stepLine(step: TraceStep, endRef: string): string {
+  const prefix = step.endpoint !== endRef || step.stage !== 'normal' ? `[${step.endpoint}${step.stage !== 'normal' ? ` ${step.stage}` : ''}] ` : '';
+  let what: string;
+  if (step.hostRule) what = step.hostRule;
+  else if (step.profile !== undefined) what = step.profile === '__PROFILE__' ? 'end of profiles' : `profile ${step.profile}`;
+  else if (step.policy !== undefined) what = `tier ${step.tier}: ${step.kind} ${step.policy}`;
+  else if (step.tier !== undefined) what = `tier ${step.tier}`;
+  else what = '';
+  const rule = step.rule >= 0 ? `rule ${step.rule}` : step.action === 'NoMatch' ? 'no rule matched' : '';
+  const action = step.action === 'NoMatch' ? '' : step.action === 'Skip' ? 'skipped' : step.action;
+  const cells = [what, rule, action].filter((c) => c !== '').join('  ');
+  return `    ${prefix}${cells}${step.note ? `  (${step.note})` : ''}`;
+}
+
+export function endLines(title: string, end: EndVerdict | null): string[] {
+  if (!end) return [`  ${title}: not an endpoint, no policy of its own`];
+  return [
+    `  ${title} of ${end.endpoint}: ${end.verdict}`,
+    ...end.trace.map((s) => stepLine(s, end.endpoint)),
+    `    → ${describeDecision(end.decision)}`,
+  ];
+}
+
+function sameDecision(a: EndVerdict | null, b: EndVerdict | null): boolean {
+  return JSON.stringify(a?.decision) === JSON.stringify(b?.decision);
+}
+
+/** The full explanation of one flow. */
+export function verdictLines(flow: Flow, verdict: FlowVerdict): string[] {
+  const lines = [`Flow: ${describeFlow(flow)}`, ''];
+  lines.push(...endLines('Egress', verdict.egress), '');
+  lines.push(...endLines('Ingress', verdict.ingress), '');
+  lines.push(`Verdict: ${verdict.verdict}`);
+  const p = verdict.pending;
+  const changed = !sameDecision(p.egress, verdict.egress) || !sameDecision(p.ingress, verdict.ingress);
+  lines.push(`Pending (staged policies enforced): ${p.verdict}${changed ? '' : ' (same decisions)'}`);
+  if (changed) {
+    if (!sameDecision(p.egress, verdict.egress)) lines.push(...endLines('Pending egress', p.egress));
+    if (!sameDecision(p.ingress, verdict.ingress)) lines.push(...endLines('Pending ingress', p.ingress));
+  }
+  return lines;
+}
