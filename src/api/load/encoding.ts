@@ -50,11 +50,12 @@ export function checkText(text: string, file: string): Issue | undefined {
   };
 }
 
-export function tooLarge(file: string, size: number): Issue {
+/** `size` is exact for files and strings; a stream is stopped as soon as it passes the limit (`atLeast`). */
+export function tooLarge(file: string, size: number, atLeast = false): Issue {
+  const what = atLeast ? `more than ${formatBytes(LOAD_LIMITS.maxFileBytes)}` : `${size} bytes`;
   return {
     code: 'load.too-large', path: [], position: { file, line: 1, col: 1 },
-    message: `file too large (${size} bytes; max ${formatBytes(LOAD_LIMITS.maxFileBytes)}); split it into ` +
-      'several files',
+    message: `file too large (${what}; max ${formatBytes(LOAD_LIMITS.maxFileBytes)}); split it into several files`,
   };
 }
 

@@ -112,7 +112,7 @@ async function readCapped(stream: NodeJS.ReadableStream, display: string): Promi
       size += buf.length;
       if (size > LOAD_LIMITS.maxFileBytes) {
         destroy(stream);
-        return { ok: false, issue: tooLarge(display, size) };
+        return { ok: false, issue: tooLarge(display, size, /* atLeast */ true) };
       }
       chunks.push(buf);
     }
