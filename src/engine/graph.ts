@@ -51,7 +51,7 @@ import type { ModelSink } from './dispatcher.js';
 import type { TierMeta } from './policy-sorter.js';
 import { PolicyResolver, type EndpointStages } from './policy-resolver.js';
 import { missingProfileRules } from './rule-scanner.js';
-import type { CompiledPolicy, CompiledProfile, EndpointInfo, EngineChange, IpSetInfo, PolicyId } from './types.js';
+import type { CompiledPolicy, CompiledProfile, EndpointInfo, EngineChange, IpSetInfo, NetworkSetInfo, PolicyId } from './types.js';
 
 /** Tiers that exist in every v3.32 cluster without a Tier resource (§2.5). */
 const BUILTIN_TIERS: ReadonlyMap<string, TierMeta> = new Map([
@@ -288,6 +288,15 @@ export class CalculationGraph implements ModelSink {
 
   stagesOf(key: EndpointKey): EndpointStages | undefined {
     return this.resolver.stagesOf(key);
+  }
+
+  networkSetInfos(): NetworkSetInfo[] {
+    return [...this.networkSets.values()].map((m) => {
+      const [kind, id] = m.key.split('|') as ['NetworkSet' | 'GlobalNetworkSet', string];
+      const slash = id.indexOf('/');
+      const named = kind === 'NetworkSet' ? { namespace: id.slice(0, slash), name: id.slice(slash + 1) } : { name: id };
+      return { kind, ...named, nets: [...m.nets], labels: this.inheritance.effectiveLabels(m.key) ?? m.ownLabels };
+    });
   }
 
   /** Policies whose selector matches the endpoint, in no particular order. */

@@ -8,7 +8,7 @@
 //   engine.apply({ type: 'upsert', resource });   // one change at a time, as a datastore watch delivers them
 //   engine.flush();                               // what changed since the last flush, in apply order
 
-import { parseIp, type Issue, type Resource, type ResourceUpdate, type Result } from '../api/index.js';
+import { parseIp, type IpAddr, type Issue, type Resource, type ResourceUpdate, type Result } from '../api/index.js';
 import { Dispatcher } from './dispatcher.js';
 import { resolveFlow } from './flow.js';
 import { CalculationGraph } from './graph.js';
@@ -25,6 +25,7 @@ import type {
   Flow,
   FlowVerdict,
   IpSetInfo,
+  NetworkSetInfo,
   PolicyId,
   Stage,
 } from './types.js';
@@ -166,6 +167,22 @@ export class PolicyEngine {
 
   ipSetMembers(id: string): string[] | undefined {
     return this.graph.ipSets.members(id);
+  }
+
+  /** Whether a selector IP set holds the address (what a rule selector matches, §3.1): an IpSetMembership. */
+  containsAddress(id: string, ip: IpAddr): boolean {
+    return this.view.containsAddress(id, ip);
+  }
+
+  /** Whether a named-port IP set holds (address, protocol, port). */
+  containsIpPort(id: string, ip: IpAddr, protocol: string, port: number): boolean {
+    return this.view.containsIpPort(id, ip, protocol, port);
+  }
+
+  /** NetworkSets and GlobalNetworkSets with their effective labels, sorted by kind, namespace and name. */
+  networkSets(): NetworkSetInfo[] {
+    const key = (s: NetworkSetInfo): string => `${s.kind}\u0000${s.namespace ?? ''}\u0000${s.name}`;
+    return this.graph.networkSetInfos().sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
   // -------------------------------------------------------------------------------------------------------------

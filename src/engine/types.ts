@@ -72,6 +72,17 @@ export interface EndpointInfo {
   namedPorts: NamedPort[];
 }
 
+/** A NetworkSet or GlobalNetworkSet as rule selectors see it: its nets and effective labels (§1.7). */
+export interface NetworkSetInfo {
+  kind: 'NetworkSet' | 'GlobalNetworkSet';
+  namespace?: string;
+  name: string;
+  /** Canonical CIDRs. */
+  nets: string[];
+  /** Own labels, plus `projectcalico.org/namespace` and the `kns.<ns>` profile's labels for a NetworkSet. */
+  labels: Labels;
+}
+
 /** One tier of an endpoint's ordered policy list for one direction and stage. */
 export interface AppliedTier {
   tier: string;
