@@ -1,0 +1,85 @@
+// The program a probe agent runs inside a workload's namespace (started with `node -e`, so it must be one
+// self-contained CommonJS text with no imports of ours): it serves TCP and UDP ports — a TCP server answers
+// with one line and closes, a UDP server echoes — and opens fresh client connections on request, like the
+// e2e suite's agnhost `connect` (a connection refused or timed out is "blocked"). It speaks JSON lines on
+// stdin/stdout:
+//
+//   → {"id":1,"op":"listen","protocol":"tcp","port":80}            ← {"id":1,"ok":true}
+//   → {"id":2,"op":"connect","protocol":"udp","host":"10.1.0.2","port":80,"timeoutMs":1000}
+//                                                                  ← {"id":2,"ok":false,"error":"timeout","ms":1001}
+//
+// It exits when stdin closes, so it never outlives the process that started it.
+
+export const PROBE_AGENT_SCRIPT = String.raw`
+'use strict';
+const net = require('net');
+const dgram = require('dgram');
+const readline = require('readline');
+const name = process.argv[1] || 'workload';
+const servers = [];
+
+function reply(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
+
+function listen(protocol, port) {
+  return new Promise((resolve) => {
+    if (protocol === 'tcp') {
+      const srv = net.createServer((sock) => { sock.on('error', () => {}); sock.end('tabby ' + name + '\n'); });
+      srv.on('error', (e) => resolve({ ok: false, error: e.code || e.message }));
+      srv.listen({ port, host: '::', ipv6Only: false }, () => { servers.push(srv); resolve({ ok: true }); });
+    } else if (protocol === 'udp') {
+      const sock = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+      sock.on('message', (msg, rinfo) => sock.send(msg, rinfo.port, rinfo.address));
+      sock.on('error', (e) => resolve({ ok: false, error: e.code || e.message }));
+      sock.bind(port, '::', () => { servers.push(sock); resolve({ ok: true }); });
+    } else {
+      resolve({ ok: false, error: 'unsupported protocol ' + protocol });
+    }
+  });
+}
+
+function connect(protocol, host, port, timeoutMs) {
+  const start = Date.now();
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok, error, cleanup) => {
+      if (done) return;
+      done = true;
+      try { cleanup(); } catch (e) {}
+      resolve(ok ? { ok: true, ms: Date.now() - start } : { ok: false, error, ms: Date.now() - start });
+    };
+    if (protocol === 'tcp') {
+      const s = net.connect({ host, port });
+      const timer = setTimeout(() => finish(false, 'timeout', () => s.destroy()), timeoutMs);
+      s.on('connect', () => { clearTimeout(timer); finish(true, undefined, () => s.destroy()); });
+      s.on('error', (e) => { clearTimeout(timer); finish(false, e.code || e.message, () => s.destroy()); });
+    } else if (protocol === 'udp') {
+      const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+      const payload = Buffer.from('probe ' + Math.random());
+      // One datagram may be lost to a race with a neighbour entry; resend while waiting.
+      const send = () => s.send(payload, port, host, () => {});
+      const resend = setInterval(send, Math.max(50, Math.floor(timeoutMs / 4)));
+      const timer = setTimeout(() => finish(false, 'timeout', () => { clearInterval(resend); s.close(); }), timeoutMs);
+      s.on('message', (msg) => {
+        if (!msg.equals(payload)) return;
+        clearTimeout(timer);
+        finish(true, undefined, () => { clearInterval(resend); s.close(); });
+      });
+      s.on('error', (e) => { clearTimeout(timer); finish(false, e.code || e.message, () => { clearInterval(resend); s.close(); }); });
+      send();
+    } else {
+      finish(false, 'unsupported protocol ' + protocol, () => {});
+    }
+  });
+}
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  let req;
+  try { req = JSON.parse(line); } catch (e) { reply({ id: null, ok: false, error: 'bad request' }); return; }
+  if (req.op === 'listen') reply({ id: req.id, ...(await listen(req.protocol, req.port)) });
+  else if (req.op === 'connect') reply({ id: req.id, ...(await connect(req.protocol, req.host, req.port, req.timeoutMs || 1000)) });
+  else reply({ id: req.id, ok: false, error: 'unknown op ' + req.op });
+});
+rl.on('close', () => process.exit(0));
+reply({ id: 0, ok: true, ready: true });
+`;
