@@ -3,7 +3,7 @@
 // `kubectl get -o yaml`, and typed lists (`NetworkPolicyList` from `calicoctl get -o yaml`, or the API's
 // `<Kind>List`), whose items may leave out apiVersion and kind because the list names them.
 
-import { type Document, isMap, isSeq, type Node } from 'yaml';
+import { type Document, isMap, isSeq, type LineCounter, type Node } from 'yaml';
 
 import type { Issue } from '../issues.js';
 import { checkText } from './encoding.js';
@@ -110,7 +110,7 @@ function expandList(
   doc: Document.Parsed,
   root: Node | null,
   locator: SourceLocator,
-  lineCounter: Parameters<typeof locatorFor>[4],
+  lineCounter: LineCounter,
   issues: Issue[],
   add: (o: DecodedObject) => boolean,
 ): void {

@@ -3,12 +3,19 @@
 // defaulted. Output goes to stdout only when the whole input is valid, so `tabby convert ... > out.yaml` never
 // leaves a partial file; conversion warnings (dropped rules) go to stderr.
 
-import { formatIssue, type Issue } from '../../api/issues.js';
-import { kindKeyOf } from '../../api/kinds.js';
-import { convertKubernetesPolicy, type KubernetesPolicyNaming } from '../../api/kubernetes/index.js';
-import { loadResources, resourceLabel, type LoadedResource } from '../../api/load/index.js';
-import type { K8sNetworkPolicy, Resource } from '../../api/types.js';
-import { validateResource } from '../../api/validate/index.js';
+import {
+  convertKubernetesPolicy,
+  formatIssue,
+  kindKeyOf,
+  loadResources,
+  resourceLabel,
+  validateResource,
+  type Issue,
+  type K8sNetworkPolicy,
+  type KubernetesPolicyNaming,
+  type LoadedResource,
+  type Resource,
+} from '../../api/index.js';
 import { outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { issueLines, sortIssues } from '../output/issues.js';
 import { renderManifests } from '../output/manifests.js';

@@ -2,7 +2,7 @@
 // position of the offending node. Exit 0 when everything is valid, 1 when there is any problem (including a
 // path that cannot be read), 2 for usage errors.
 
-import { loadResources, type LoadResult } from '../../api/load/index.js';
+import { loadResources, type LoadResult } from '../../api/index.js';
 import { outputFormat, stringListOption, UsageError, write, type CommandSpec, type ParsedCommandArgs } from '../command.js';
 import { issueLines, issueRecord, sortIssues } from '../output/issues.js';
 

@@ -2,7 +2,7 @@
 // problem (grep- and editor-friendly), or a JSON object for machines. Lines are ordered by position within each
 // file, files in the order they were read.
 
-import { formatIssue, formatPath, type Issue } from '../../api/issues.js';
+import { formatIssue, formatPath, type Issue } from '../../api/index.js';
 
 export interface IssueRecord {
   file: string | null;

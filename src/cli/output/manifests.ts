@@ -4,7 +4,7 @@
 
 import { stringify } from 'yaml';
 
-import type { Resource } from '../../api/types.js';
+import type { Resource } from '../../api/index.js';
 
 export type ManifestFormat = 'yaml' | 'json';
 
