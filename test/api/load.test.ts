@@ -156,6 +156,12 @@ items:
       .toMatchObject({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
   });
 
+  it('reads empty lists as no objects', () => {
+    for (const items of ['items: []', 'items:', 'metadata: {}']) {
+      expect(decodeManifests(`apiVersion: v1\nkind: List\n${items}\n`, 'e.yaml')).toEqual({ documents: [], issues: [] });
+    }
+  });
+
   it('accepts a document that is a sequence of resources, as calicoctl does', () => {
     const r = decodeManifests('- {apiVersion: v1, kind: Namespace, metadata: {name: a}}\n- x\n', 's.yaml');
     expect(r.documents).toHaveLength(1);

@@ -99,10 +99,12 @@ export function decodeCheckedText(text: string, file: string, budget: ObjectBudg
   return { documents, issues };
 }
 
-type ListValue = Record<string, unknown> & { kind: string; items: unknown[] };
+type ListValue = Record<string, unknown> & { kind: string; items?: unknown[] | null };
 
+/** No resource kind ends in `List`; an empty list may be written `items: []`, `items:` or without items. */
 function isList(v: Record<string, unknown>): v is ListValue {
-  return typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items);
+  return typeof v.kind === 'string' && v.kind.endsWith('List') &&
+    (Array.isArray(v.items) || v.items === null || v.items === undefined);
 }
 
 function expandList(
@@ -119,8 +121,9 @@ function expandList(
   const apiVersion = typeof list.apiVersion === 'string' ? list.apiVersion : undefined;
   const itemsNode = isMap(root) ? (root.get('items', true) as Node | undefined) : undefined;
   const itemNodes = isSeq(itemsNode) ? itemsNode.items : [];
-  for (let i = 0; i < list.items.length; i++) {
-    const item = list.items[i];
+  const items = list.items ?? [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
     const itemLocator = locatorFor(doc, (itemNodes[i] as Node | undefined) ?? null, locator.file,
       locator.document, lineCounter);
     if (!isObject(item)) {
