@@ -8,7 +8,7 @@ import type { Resource } from '../../src/api/types.js';
 import {
   isAlreadyExists, isCompacted, isConflict, isInvalid, isNotFound, type Datastore, type WatchEvent, type WatchOptions,
 } from '../../src/datastore/index.js';
-import { Collector, brief, foldEvents, gnp, knp, np, stateOf } from './fixtures.js';
+import { Collector, brief, foldEvents, gnp, knp, np, specOf, stateOf } from './fixtures.js';
 
 /** A watch running somewhere the test can cut off from the store and reconnect. */
 export interface PartitionedWatch {
@@ -94,7 +94,7 @@ export function datastoreSuite(h: StoreHarness): void {
       // Stored objects are the api part's defaulted form: tier default, types inferred, namespace filled.
       const created = await store.create(np('', 'web'));
       expect(created.metadata.namespace).toBe('default');
-      expect(created.spec).toMatchObject({ tier: 'default', types: ['Egress'] });
+      expect(specOf(created)).toMatchObject({ tier: 'default', types: ['Egress'] });
       const got = await store.get({ kind: 'NetworkPolicy', name: 'web' });
       expect(got.metadata.namespace).toBe('default');
     });
@@ -112,7 +112,7 @@ export function datastoreSuite(h: StoreHarness): void {
     run('invalid', async () => {
       const before = await store.revision();
       const bad = gnp('Bad_Name');
-      (bad.spec as { selector: string }).selector = 'role == ';
+      specOf(bad).selector = 'role == ';
       const err = await store.apply(bad).catch((e: unknown) => e);
       expect(isInvalid(err)).toBe(true);
       const issues = (err as { issues: Array<{ path: unknown[] }> }).issues;
@@ -130,11 +130,11 @@ export function datastoreSuite(h: StoreHarness): void {
       expect(Number(v2.metadata.resourceVersion)).toBeGreaterThan(Number(v1.metadata.resourceVersion));
       expect(v2.metadata.uid).toBe(v1.metadata.uid);
       expect(v2.metadata.creationTimestamp).toBe(v1.metadata.creationTimestamp);
-      expect(v2.spec).toMatchObject({ order: 2 });
+      expect(specOf(v2)).toMatchObject({ order: 2 });
       // No resourceVersion: an unconditional replace (last writer wins), uid kept.
       const v3 = await store.update(gnp('a', { order: 3 }));
       expect(v3.metadata.uid).toBe(v1.metadata.uid);
-      expect((await store.get({ kind: 'GlobalNetworkPolicy', name: 'a' })).spec).toMatchObject({ order: 3 });
+      expect(specOf(await store.get({ kind: 'GlobalNetworkPolicy', name: 'a' }))).toMatchObject({ order: 3 });
     });
 
     run('update-conflict', async () => {
@@ -165,7 +165,7 @@ export function datastoreSuite(h: StoreHarness): void {
       const gone = await store.apply(withRv(gnp('zzz'), '1')).catch((e: unknown) => e);
       expect(isConflict(gone)).toBe(true);
       const ok = await store.apply(withRv(gnp('a', { order: 4 }), second.resource.metadata.resourceVersion));
-      expect(ok.resource.spec).toMatchObject({ order: 4 });
+      expect(specOf(ok.resource)).toMatchObject({ order: 4 });
     });
 
     run('delete', async () => {
@@ -369,9 +369,9 @@ export function datastoreSuite(h: StoreHarness): void {
         for (let i = 0; i < times; i++) {
           for (;;) {
             const cur = await s.get({ kind: 'GlobalNetworkPolicy', name: 'counter' });
-            const order = ((cur.spec as { order: number }).order) + 1;
+            const order = Number(specOf(cur).order) + 1;
             try {
-              await s.update({ ...cur, spec: { ...cur.spec, order } } as Resource);
+              await s.update({ ...cur, spec: { ...specOf(cur), order } } as Resource);
               break;
             } catch (err) {
               if (!isConflict(err)) throw err;
@@ -381,7 +381,7 @@ export function datastoreSuite(h: StoreHarness): void {
       };
       await Promise.all([bump(store, 25), bump(other, 25)]);
       const final = await store.get({ kind: 'GlobalNetworkPolicy', name: 'counter' });
-      expect((final.spec as { order: number }).order).toBe(50);
+      expect(specOf(final).order).toBe(50);
     });
   });
 }

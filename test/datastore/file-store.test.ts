@@ -11,7 +11,7 @@ import type { WatchEvent } from '../../src/datastore/index.js';
 import { FileStore, isUnavailable } from '../../src/datastore/index.js';
 import { bundleChild, removeBundles } from './children/bundle.js';
 import { datastoreSuite, type PartitionedWatch } from './datastore.case.js';
-import { Collector, gnp } from './fixtures.js';
+import { Collector, gnp, specOf } from './fixtures.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -59,13 +59,13 @@ async function waitFor(pred: () => boolean, timeoutMs = 20_000, what = 'conditio
   }
 }
 
-let watchBundle: string;
-let writerBundle: string;
-let bumperBundle: string;
+let watchBundle = '';
+let writerBundle = '';
+let bumperBundle = '';
 beforeAll(async () => {
-  [watchBundle, writerBundle, bumperBundle] = await Promise.all(
-    ['file-watch', 'file-writer', 'file-bumper'].map((n) => bundleChild(n)),
-  );
+  watchBundle = await bundleChild('file-watch');
+  writerBundle = await bundleChild('file-writer');
+  bumperBundle = await bundleChild('file-bumper');
 }, 60_000);
 
 datastoreSuite({
@@ -197,7 +197,7 @@ describe('file store faults', () => {
     const codes = await Promise.all(procs.map((p) => p.exited));
     expect(codes).toEqual([0, 0, 0]);
     const counter = await s.get({ kind: 'GlobalNetworkPolicy', name: 'counter' });
-    expect((counter.spec as { order: number }).order).toBe(120);
+    expect(specOf(counter).order).toBe(120);
     await s.close();
   }, 120_000);
 

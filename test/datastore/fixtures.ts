@@ -34,6 +34,11 @@ export function knp(namespace: string, name: string): Resource {
   };
 }
 
+/** A resource's spec as a plain record (the Resource union includes kinds without one). */
+export function specOf(r: Resource): Record<string, unknown> {
+  return ((r as { spec?: Record<string, unknown> }).spec ??= {});
+}
+
 export function tier(name: string, order: number): Resource {
   return { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name }, spec: { order } };
 }

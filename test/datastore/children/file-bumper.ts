@@ -10,9 +10,10 @@ let conflicts = 0;
 for (let i = 0; i < Number(timesText); i++) {
   for (;;) {
     const cur = await store.get({ kind: 'GlobalNetworkPolicy', name: 'counter' });
-    const order = (cur.spec as { order: number }).order + 1;
+    const spec = (cur as { spec: { order: number } }).spec;
+    const order = spec.order + 1;
     try {
-      await store.update({ ...cur, spec: { ...cur.spec, order } } as Resource);
+      await store.update({ ...cur, spec: { ...spec, order } } as Resource);
       break;
     } catch (err) {
       if (!isConflict(err)) throw err;
