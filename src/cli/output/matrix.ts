@@ -1,0 +1,52 @@
+// Printers for `tabby matrix`, keyed by `-o` value. Each writes row by row, so a 5,000-endpoint matrix never
+// sits in memory as one string.
+//
+//   table  the Kubernetes e2e / cyclonus truth table: rows = from, columns = to, `.` allowed, `X` denied
+//   json   {protocol, port, endpoints, allowed} (+ targetPorts for a named port): a stable contract
+//   csv    a header row of destinations, then one row per source with true/false
+
+import type { ReachabilityMatrix } from '../../analysis/index.js';
+
+type Printer = (m: ReachabilityMatrix, out: NodeJS.WritableStream) => void;
+
+function refs(m: ReachabilityMatrix): string[] {
+  return m.endpoints.map((e) => e.ref);
+}
+
+const table: Printer = (m, out) => {
+  const names = refs(m);
+  const width = Math.max(1, ...names.map((n) => n.length));
+  const pad = (s: string): string => s.padEnd(width);
+  out.write([pad('-'), ...names.map(pad)].join(' ').trimEnd() + '\n');
+  names.forEach((from, i) => {
+    const cells = m.row(i).map((a) => pad(a ? '.' : 'X'));
+    out.write([pad(from), ...cells].join(' ').trimEnd() + '\n');
+  });
+};
+
+const json: Printer = (m, out) => {
+  const head: Record<string, unknown> = { protocol: m.protocol, port: m.port ?? null, endpoints: refs(m) };
+  if (typeof m.port === 'string') head.targetPorts = m.targetPorts.map((p) => p ?? null);
+  // Pretty at the top, one line per row: readable, and still one JSON document.
+  const lines = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
+  out.write(`{\n${lines.join('\n')}\n  "allowed": [`);
+  const n = m.endpoints.length;
+  for (let i = 0; i < n; i++) out.write(`${i === 0 ? '' : ','}\n    ${JSON.stringify(m.row(i))}`);
+  out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
+};
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+const csv: Printer = (m, out) => {
+  const names = refs(m);
+  out.write(['from\\to', ...names].map(csvField).join(',') + '\n');
+  names.forEach((from, i) => {
+    out.write([csvField(from), ...m.row(i).map(String)].join(',') + '\n');
+  });
+};
+
+export const MATRIX_PRINTERS = { table, json, csv } as const;
+export type MatrixFormat = keyof typeof MATRIX_PRINTERS;
+export const MATRIX_FORMATS = Object.keys(MATRIX_PRINTERS) as MatrixFormat[];
