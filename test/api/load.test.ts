@@ -156,6 +156,14 @@ items:
       .toMatchObject({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
   });
 
+  it('reports a long run of non-resources briefly', () => {
+    const seq = decodeManifests(`[${'1,'.repeat(100)}]`, 's.yaml');
+    expect(seq.issues).toHaveLength(21);
+    expect(seq.issues[20]!.message).toBe('80 more items of this sequence are not resources');
+    const list = decodeManifests(`apiVersion: v1\nkind: List\nitems: [${'x,'.repeat(30)}]\n`, 'l.yaml');
+    expect(lines(list.issues).at(-1)).toBe('l.yaml:3:1: items: 10 more items of this List are not resources');
+  });
+
   it('reads empty lists as no objects', () => {
     for (const items of ['items: []', 'items:', 'metadata: {}']) {
       expect(decodeManifests(`apiVersion: v1\nkind: List\n${items}\n`, 'e.yaml')).toEqual({ documents: [], issues: [] });

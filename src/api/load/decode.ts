@@ -39,6 +39,9 @@ export interface DecodeOptions {
   maxObjects?: number;
 }
 
+/** A sequence or List of a million numbers is one mistake, not a million issues. */
+const MAX_NOT_OBJECT_ISSUES = 20;
+
 /** How many objects this text may still add (`remaining`) out of the load's bound (`max`, for messages). */
 export interface ObjectBudget {
   remaining: number;
@@ -79,11 +82,19 @@ export function decodeCheckedText(text: string, file: string, budget: ObjectBudg
     if (value === null || value === undefined) return; // an empty document (only comments or `---`)
     if (Array.isArray(value) && isSeq(root)) {
       // calicoctl accepts a document that is a sequence of resources.
-      value.forEach((item, i) => {
+      let notObjects = 0;
+      for (let i = 0; i < value.length && !limitReported; i++) {
+        const item: unknown = value[i];
         const itemLocator = locatorFor(doc, root.items[i] as Node | null, file, index, stream.lineCounter);
         if (isObject(item)) add({ value: item, source: itemLocator });
-        else issues.push(notAnObject(item, itemLocator, `item ${i} of the sequence`));
-      });
+        else if (++notObjects <= MAX_NOT_OBJECT_ISSUES) issues.push(notAnObject(item, itemLocator, `item ${i} of the sequence`));
+      }
+      if (notObjects > MAX_NOT_OBJECT_ISSUES) {
+        issues.push({
+          code: 'load.not-object', path: [], position: locator.position,
+          message: `${notObjects - MAX_NOT_OBJECT_ISSUES} more items of this sequence are not resources`,
+        });
+      }
       return;
     }
     if (!isObject(value)) {
@@ -122,12 +133,16 @@ function expandList(
   const itemsNode = isMap(root) ? (root.get('items', true) as Node | undefined) : undefined;
   const itemNodes = isSeq(itemsNode) ? itemsNode.items : [];
   const items = list.items ?? [];
+  let bad = 0;
+  const report = (issue: Issue): void => {
+    if (++bad <= MAX_NOT_OBJECT_ISSUES) issues.push(issue);
+  };
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     const itemLocator = locatorFor(doc, (itemNodes[i] as Node | undefined) ?? null, locator.file,
       locator.document, lineCounter);
     if (!isObject(item)) {
-      issues.push({ ...notAnObject(item, locator, `item ${i} of the ${list.kind}`), path: ['items', i],
+      report({ ...notAnObject(item, locator, `item ${i} of the ${list.kind}`), path: ['items', i],
         position: itemLocator.position });
       continue;
     }
@@ -135,14 +150,20 @@ function expandList(
       if (item.kind === undefined) item.kind = itemKind;
       if (item.apiVersion === undefined) item.apiVersion = apiVersion;
     } else if (item.kind === undefined || item.apiVersion === undefined) {
-      issues.push({
+      report({
         code: 'load.list-item', path: ['items', i], position: itemLocator.position,
         message: `item ${i} of the List has no ${item.kind === undefined ? 'kind' : 'apiVersion'}: a List does ` +
           'not say what its items are, so every item needs apiVersion and kind (as `kubectl get -o yaml` writes them)',
       });
       continue;
     }
-    if (!add({ value: item, source: itemLocator })) return;
+    if (!add({ value: item, source: itemLocator })) break;
+  }
+  if (bad > MAX_NOT_OBJECT_ISSUES) {
+    issues.push({
+      code: 'load.list-item', path: ['items'], position: locator.positionOf(['items']),
+      message: `${bad - MAX_NOT_OBJECT_ISSUES} more items of this ${list.kind} are not resources`,
+    });
   }
 }
 
