@@ -8,9 +8,7 @@
 
 import { randomUUID } from 'node:crypto';
 
-import type { Resource } from '../api/types.js';
-import type { ResourceKey } from '../api/updates.js';
-import { validateResource } from '../api/validate/index.js';
+import { validateResource, type Resource, type ResourceKey } from '../api/index.js';
 import type { Preconditions } from './datastore.js';
 import { AlreadyExistsError, ConflictError, InvalidError, NotFoundError } from './errors.js';
 import { keyOf } from './keys.js';

@@ -6,9 +6,7 @@
 // A store does not: check references between objects (that a policy's tier exists), convert Kubernetes kinds
 // to Calico ones, or evaluate anything. It validates each object alone, through the api part, before writing.
 
-import type { KindKey } from '../api/kinds.js';
-import type { Resource } from '../api/types.js';
-import type { ResourceKey, ResourceUpdate } from '../api/updates.js';
+import type { KindKey, Resource, ResourceKey, ResourceUpdate } from '../api/index.js';
 
 export interface ListOptions {
   /** One kind; every kind when absent. */

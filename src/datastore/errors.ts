@@ -4,8 +4,7 @@
 // "resource does not exist: NetworkPolicy(ns/name)"). The CLI maps the codes to exit codes and the server maps
 // them to HTTP statuses, each in one place.
 
-import { formatIssue, type Issue } from '../api/issues.js';
-import type { ResourceKey } from '../api/updates.js';
+import { formatIssue, type Issue, type ResourceKey } from '../api/index.js';
 
 export type DatastoreErrorCode =
   | 'not-found'

@@ -4,9 +4,9 @@
 // kinds follow the same pattern under their own API group (`networking.k8s.io/networkpolicies/...`,
 // `core/pods/...`). The file store uses the same relative paths as its keys, so both stores agree.
 
-import { KINDS, kindInfo, kindInfoOf, type KindInfo, type KindKey } from '../api/kinds.js';
-import type { Resource } from '../api/types.js';
-import type { ResourceKey } from '../api/updates.js';
+import {
+  KINDS, kindInfo, kindInfoOf, type KindInfo, type KindKey, type Resource, type ResourceKey,
+} from '../api/index.js';
 
 /** Calico's etcdv3 prefix; every key the etcd store writes starts with it. */
 export const CALICO_ETCD_PREFIX = '/calico/resources/v3/';

@@ -3,8 +3,7 @@
 // `k notin (a,b)`, `k>n`, `k<n`. As in Kubernetes, `!=` and `notin` also match objects without the label.
 // This is not Calico's selector language (that one is in src/selector and lives inside policies).
 
-import type { Issue, Result } from '../api/issues.js';
-import type { Labels } from '../api/types.js';
+import type { Issue, Result, Labels } from '../api/index.js';
 
 export type LabelMatcher = (labels: Readonly<Labels> | undefined) => boolean;
 

@@ -1,7 +1,7 @@
 // Turning a datastore location into a store: `file:PATH` (or a bare path) for the embedded file store,
 // `etcd://host:port[,host:port...]` for etcd. The CLI, the server and the daemon all open stores through here.
 
-import type { Issue, Result } from '../api/issues.js';
+import type { Issue, Result } from '../api/index.js';
 import type { Datastore } from './datastore.js';
 import { EtcdStore } from './etcd/store.js';
 import type { EtcdStoreOptions } from './etcd/client.js';

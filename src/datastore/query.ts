@@ -2,9 +2,7 @@
 // pass. As with kubectl, a namespace given for a cluster-scoped kind is ignored; a namespace without a kind
 // selects the namespaced objects of that namespace only.
 
-import { kindInfo } from '../api/kinds.js';
-import type { Resource } from '../api/types.js';
-import type { ResourceKey } from '../api/updates.js';
+import { kindInfo, type Resource, type ResourceKey } from '../api/index.js';
 import type { ListOptions } from './datastore.js';
 import { InvalidError } from './errors.js';
 import { kindPath, namespacePath } from './keys.js';

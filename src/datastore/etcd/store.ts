@@ -9,8 +9,7 @@
 
 import type { Etcd3, IKeyValue } from 'etcd3';
 
-import type { Resource } from '../../api/types.js';
-import type { ResourceKey } from '../../api/updates.js';
+import type { Resource, ResourceKey } from '../../api/index.js';
 import { admit, checkPreconditions, planWrite, withResourceVersion, type StoredObject, type WriteMode } from '../admission.js';
 import type {
   ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchOptions,

@@ -14,7 +14,7 @@
 
 import type { IWatchResponse, Watcher } from 'etcd3';
 
-import type { ResourceKey } from '../../api/updates.js';
+import type { ResourceKey } from '../../api/index.js';
 import { withResourceVersion, type StoredObject } from '../admission.js';
 import type { WatchEvent, WatchOptions } from '../datastore.js';
 import { CompactedError, isDatastoreError, isUnavailable } from '../errors.js';

@@ -5,7 +5,7 @@
 
 import { crc32 } from 'node:zlib';
 
-import type { Resource } from '../../api/types.js';
+import type { Resource } from '../../api/index.js';
 
 export const JOURNAL_FORMAT = 1;
 

@@ -29,8 +29,7 @@ import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import type { Resource } from '../../api/types.js';
-import type { ResourceKey } from '../../api/updates.js';
+import type { Resource, ResourceKey } from '../../api/index.js';
 import { admit, checkPreconditions, planWrite, withResourceVersion, type StoredObject, type WriteMode } from '../admission.js';
 import type {
   ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchEvent, WatchOptions,
