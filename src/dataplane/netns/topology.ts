@@ -15,6 +15,7 @@
 
 import { createHash } from 'node:crypto';
 
+import { vethNameForWorkload } from '../../api/index.js';
 import { hostExec, netnsExec, type Exec } from '../nft/exec.js';
 import { createNamespace, deleteNamespace, mustRun, namespaceExists, NetnsError } from './namespace.js';
 
@@ -32,9 +33,7 @@ export interface Naming {
 }
 
 /** `cali` + the first 11 hex characters of sha1("<namespace>.<pod>"): Calico's VethNameForWorkload. */
-export function vethName(namespace: string, name: string): string {
-  return 'cali' + createHash('sha1').update(`${namespace}.${name}`).digest('hex').slice(0, 11);
-}
+export const vethName = vethNameForWorkload;
 
 /** A locally administered unicast MAC derived from the workload's identity, stable across re-creation. */
 export function workloadMac(namespace: string, name: string): string {

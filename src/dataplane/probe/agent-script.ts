@@ -5,7 +5,7 @@
 // stdin/stdout:
 //
 //   → {"id":1,"op":"listen","protocol":"tcp","port":80}            ← {"id":1,"ok":true}
-//   → {"id":2,"op":"connect","protocol":"udp","host":"10.1.0.2","port":80,"timeoutMs":1000}
+//   → {"id":2,"op":"connect","protocol":"udp","host":"10.1.0.2","port":80,"timeoutMs":1000}   (+ localAddress, localPort)
 //                                                                  ← {"id":2,"ok":false,"error":"timeout","ms":1001}
 //
 // It exits when stdin closes, so it never outlives the process that started it.
@@ -37,7 +37,7 @@ function listen(protocol, port) {
   });
 }
 
-function connect(protocol, host, port, timeoutMs) {
+function connect(protocol, host, port, timeoutMs, localAddress, localPort) {
   const start = Date.now();
   return new Promise((resolve) => {
     let done = false;
@@ -48,7 +48,10 @@ function connect(protocol, host, port, timeoutMs) {
       resolve(ok ? { ok: true, ms: Date.now() - start } : { ok: false, error, ms: Date.now() - start });
     };
     if (protocol === 'tcp') {
-      const s = net.connect({ host, port });
+      const opts = { host, port };
+      if (localAddress) opts.localAddress = localAddress;
+      if (localPort) opts.localPort = localPort;
+      const s = net.connect(opts);
       const timer = setTimeout(() => finish(false, 'timeout', () => s.destroy()), timeoutMs);
       s.on('connect', () => { clearTimeout(timer); finish(true, undefined, () => s.destroy()); });
       s.on('error', (e) => { clearTimeout(timer); finish(false, e.code || e.message, () => s.destroy()); });
@@ -57,7 +60,11 @@ function connect(protocol, host, port, timeoutMs) {
       const payload = Buffer.from('probe ' + Math.random());
       // One datagram may be lost to a race with a neighbour entry; resend while waiting.
       const send = () => s.send(payload, port, host, () => {});
-      const resend = setInterval(send, Math.max(50, Math.floor(timeoutMs / 4)));
+      const bound = new Promise((res) => {
+        if (!localAddress && !localPort) return res();
+        s.bind({ address: localAddress, port: localPort || 0 }, res);
+      });
+      const resend = setInterval(() => bound.then(send), Math.max(50, Math.floor(timeoutMs / 4)));
       const timer = setTimeout(() => finish(false, 'timeout', () => { clearInterval(resend); s.close(); }), timeoutMs);
       s.on('message', (msg) => {
         if (!msg.equals(payload)) return;
@@ -65,7 +72,7 @@ function connect(protocol, host, port, timeoutMs) {
         finish(true, undefined, () => { clearInterval(resend); s.close(); });
       });
       s.on('error', (e) => { clearTimeout(timer); finish(false, e.code || e.message, () => { clearInterval(resend); s.close(); }); });
-      send();
+      bound.then(send);
     } else {
       finish(false, 'unsupported protocol ' + protocol, () => {});
     }
@@ -77,7 +84,7 @@ rl.on('line', async (line) => {
   let req;
   try { req = JSON.parse(line); } catch (e) { reply({ id: null, ok: false, error: 'bad request' }); return; }
   if (req.op === 'listen') reply({ id: req.id, ...(await listen(req.protocol, req.port)) });
-  else if (req.op === 'connect') reply({ id: req.id, ...(await connect(req.protocol, req.host, req.port, req.timeoutMs || 1000)) });
+  else if (req.op === 'connect') reply({ id: req.id, ...(await connect(req.protocol, req.host, req.port, req.timeoutMs || 1000, req.localAddress, req.localPort)) });
   else reply({ id: req.id, ok: false, error: 'unknown op ' + req.op });
 });
 rl.on('close', () => process.exit(0));

@@ -69,9 +69,19 @@ export class ProbeAgent {
     if (!r.ok) throw new Error(`listen ${protocol}/${port} in ${this.netns}: ${r.error}`);
   }
 
-  /** Opens a fresh connection (TCP) or sends a datagram and waits for its echo (UDP). */
-  async connect(protocol: ProbeProtocol, host: string, port: number, timeoutMs = 1000): Promise<ProbeResult> {
-    const r = await this.request({ op: 'connect', protocol, host, port, timeoutMs });
+  /**
+   * Opens a fresh connection (TCP) or sends a datagram and waits for its echo (UDP), optionally from a given
+   * source address and port.
+   */
+  async connect(
+    protocol: ProbeProtocol, host: string, port: number, timeoutMs = 1000,
+    from: { address?: string; port?: number } = {},
+  ): Promise<ProbeResult> {
+    const r = await this.request({
+      op: 'connect', protocol, host, port, timeoutMs,
+      ...(from.address !== undefined ? { localAddress: from.address } : {}),
+      ...(from.port !== undefined ? { localPort: from.port } : {}),
+    });
     return { ok: r.ok, ...(r.error !== undefined ? { error: r.error } : {}), ms: r.ms ?? 0 };
   }
 

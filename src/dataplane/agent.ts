@@ -1,0 +1,290 @@
+// The dataplane agent — what Felix is to a Calico node: it watches the datastore, feeds the engine, renders the
+// node's workload endpoints and keeps the kernel's `inet tabby` table equal to that rendering.
+//
+// API model
+//   const agent = new Agent({ node, store, nft });  await agent.start();  …  await agent.stop();
+//   agent.status() / the status file report the datastore revision the kernel enforces.
+//
+// Design
+//   1. Write nothing until the datastore has been listed completely (in-sync); then one transaction that
+//      replaces the table atomically (kube-proxy's and Felix's start of day).
+//   2. After that, one minimal transaction per batch of changes: changed chains rewritten whole, set element
+//      deltas, map element deltas (render/ruleset.ts). Changes arriving while a transaction runs form the next
+//      batch, which is how bursts coalesce (Felix's throttled apply loop).
+//   3. Fail closed: the table never has the `owner` flag, so it stays when the agent stops or dies; a failed
+//      transaction changes nothing (the kernel applies all of it or none); the agent then forgets what the kernel
+//      holds and retries with a full replace, with backoff. There is never a moment without the skeleton's drops.
+//   4. A datastore outage leaves the ruleset as it is. When the watch ends with an error, the agent starts over:
+//      a fresh engine and a full list, then one full replace.
+//   5. "Enforced revision" is the revision of the last datastore event whose consequences are in the kernel;
+//      tests wait for it instead of sleeping.
+//
+// Implementation
+//   One loop owns the engine and the renderer; watch events only enqueue and schedule it. Plans are made, run
+//   and committed inside that loop, never concurrently (render/ruleset.ts relies on it).
+//
+// Thread safety: single event loop; nothing is shared across agents.
+
+import { rename, writeFile } from 'node:fs/promises';
+
+import { PolicyEngine, type EngineOptions } from '../engine/index.js';
+import { toResourceUpdate, type Datastore, type Watch } from '../datastore/index.js';
+import type { Nft } from './nft/nftables.js';
+import { Renderer, type RenderOptions, type RuleMeaning } from './render/renderer.js';
+
+export type AgentState = 'starting' | 'syncing' | 'in-sync' | 'error' | 'stopped';
+
+export interface AgentStatus {
+  node: string;
+  pid: number;
+  state: AgentState;
+  /** The datastore revision whose consequences the kernel enforces (−1 before the first sync). */
+  enforcedRevision: number;
+  /** The newest datastore revision the agent has received. */
+  seenRevision: number;
+  datastore: 'connected' | 'unavailable';
+  /** Local workload endpoints programmed. */
+  endpoints: number;
+  syncs: number;
+  fullSyncs: number;
+  failures: number;
+  lastSyncMs?: number;
+  lastSyncAt?: string;
+  lastError?: string;
+  updatedAt: string;
+}
+
+export interface AgentOptions {
+  node: string;
+  store: Datastore;
+  /** The `inet tabby` table on this node (NftTables with netnsExec for a node namespace). */
+  nft: Nft;
+  engine?: EngineOptions;
+  render?: Omit<RenderOptions, 'node' | 'defaultEndpointToHostAction' | 'allowVXLANPacketsFromWorkloads' | 'allowIPIPPacketsFromWorkloads' | 'vxlanPort'>;
+  /** Written (atomically) after every sync: AgentStatus as JSON. */
+  statusFile?: string;
+  /** Written when rule IDs are added: RuleMeaning[] as JSON, for `tabby agent rules`. */
+  rulesFile?: string;
+  /** Wait this long after a change before syncing, to batch bursts. Default 2 ms. */
+  debounceMs?: number;
+  /** Backoff after a failed transaction or a broken watch: first and longest wait. Default 100 ms .. 5 s. */
+  retryMs?: { first: number; max: number };
+  /** Called after every sync attempt (tests, benches). */
+  onSync?: (status: AgentStatus) => void;
+  log?: (line: string) => void;
+}
+
+export class Agent {
+  private readonly opts: AgentOptions;
+  private engine!: PolicyEngine;
+  private renderer!: Renderer;
+  private watch: Watch | undefined;
+  private stopped = false;
+  private inSync = false;
+  private readonly st: AgentStatus;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private retryWait: number;
+  private knownRuleIds = 0;
+  private loop: Promise<void> | undefined;
+  private firstSync!: { promise: Promise<void>; resolve: () => void };
+
+  constructor(options: AgentOptions) {
+    this.opts = options;
+    this.retryWait = options.retryMs?.first ?? 100;
+    this.st = {
+      node: options.node, pid: process.pid, state: 'starting', enforcedRevision: -1, seenRevision: -1,
+      datastore: 'connected', endpoints: 0, syncs: 0, fullSyncs: 0, failures: 0, updatedAt: new Date().toISOString(),
+    };
+    let resolve!: () => void;
+    this.firstSync = { promise: new Promise<void>((r) => { resolve = r; }), resolve };
+    this.reset();
+  }
+
+  status(): AgentStatus {
+    return { ...this.st };
+  }
+
+  /** The rule IDs of the rendered ruleset and what each one enforces. */
+  ruleMeanings(): RuleMeaning[] {
+    return [...this.renderer.meanings.values()];
+  }
+
+  /** Starts watching; resolves once the first full sync is in the kernel. */
+  async start(): Promise<void> {
+    this.loop = this.watchLoop();
+    await this.firstSync.promise;
+  }
+
+  /** Stops watching. The ruleset stays in the kernel (fail closed). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.watch?.close().catch(() => undefined);
+    await this.running;
+    await this.loop;
+    this.st.state = 'stopped';
+    await this.writeStatus();
+  }
+
+  /** Resolves when the kernel enforces `revision` or later. */
+  async waitForRevision(revision: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.st.enforcedRevision < revision) {
+      if (Date.now() > deadline) {
+        throw new Error(`agent ${this.opts.node}: revision ${revision} not enforced after ${timeoutMs} ms ` +
+          `(enforced ${this.st.enforcedRevision}, seen ${this.st.seenRevision}${this.st.lastError ? `, last error: ${this.st.lastError}` : ''})`);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private reset(): void {
+    const e = this.opts.engine ?? {};
+    this.engine = new PolicyEngine(e);
+    this.renderer = new Renderer({
+      ...(this.opts.render ?? {}),
+      node: this.opts.node,
+      ...(e.defaultEndpointToHostAction !== undefined ? { defaultEndpointToHostAction: e.defaultEndpointToHostAction } : {}),
+      ...(e.allowVXLANPacketsFromWorkloads !== undefined ? { allowVXLANPacketsFromWorkloads: e.allowVXLANPacketsFromWorkloads } : {}),
+      ...(e.allowIPIPPacketsFromWorkloads !== undefined ? { allowIPIPPacketsFromWorkloads: e.allowIPIPPacketsFromWorkloads } : {}),
+      ...(e.vxlanPort !== undefined ? { vxlanPort: e.vxlanPort } : {}),
+    });
+    this.inSync = false;
+    this.knownRuleIds = 0;
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Watching
+
+  private async watchLoop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        this.watch = this.opts.store.watch();
+        for await (const event of this.watch) {
+          if (this.stopped) break;
+          this.st.datastore = 'connected';
+          if (event.type === 'synced') {
+            this.engine.markInSync();
+            this.inSync = true;
+            this.st.seenRevision = Math.max(this.st.seenRevision, event.revision);
+          } else {
+            const update = toResourceUpdate(event);
+            if (update) this.engine.apply(update);
+            this.st.seenRevision = Math.max(this.st.seenRevision, event.revision);
+          }
+          if (this.inSync) this.schedule();
+        }
+        if (this.stopped) break;
+        throw new Error('datastore watch ended');
+      } catch (err) {
+        if (this.stopped) break;
+        this.st.datastore = 'unavailable';
+        this.st.lastError = `datastore: ${err instanceof Error ? err.message : String(err)}`;
+        this.log(`${this.st.lastError}; keeping the ruleset and starting over`);
+        await this.writeStatus();
+        await this.watch?.close().catch(() => undefined);
+        await this.running;
+        await this.sleep(this.nextRetry());
+        // Start over from a full list: objects deleted during the outage disappear with the old engine.
+        this.reset();
+      }
+    }
+  }
+
+  private schedule(delay = this.opts.debounceMs ?? 2): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.sync().finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.schedule();
+        }
+      });
+    }, delay);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Syncing
+
+  private async sync(): Promise<void> {
+    if (!this.inSync) return;
+    const revision = this.st.seenRevision;
+    const t0 = performance.now();
+    this.st.state = 'syncing';
+    this.renderer.apply(this.engine.flush());
+    this.renderer.settle();
+    const plan = this.renderer.ruleset.plan();
+    try {
+      if (plan.tx.size > 0) await this.opts.nft.run(plan.tx);
+      plan.commit();
+    } catch (err) {
+      this.st.failures++;
+      this.st.state = 'error';
+      this.st.lastError = `nft: ${err instanceof Error ? err.message : String(err)}`;
+      this.log(`sync failed (${plan.full ? 'full' : 'incremental'}): ${this.st.lastError}`);
+      // The kernel is unchanged; replace the whole table on the next attempt (Felix recreates after failures).
+      this.renderer.ruleset.invalidate();
+      await this.writeStatus();
+      this.opts.onSync?.(this.status());
+      const wait = this.nextRetry();
+      setTimeout(() => this.schedule(0), wait).unref?.();
+      return;
+    }
+    this.retryWait = this.opts.retryMs?.first ?? 100;
+    this.st.syncs++;
+    if (plan.full) this.st.fullSyncs++;
+    this.st.enforcedRevision = Math.max(this.st.enforcedRevision, revision);
+    this.st.state = this.st.seenRevision > revision ? 'syncing' : 'in-sync';
+    this.st.endpoints = this.renderer.localInterfaces().size;
+    this.st.lastSyncMs = Math.round((performance.now() - t0) * 10) / 10;
+    this.st.lastSyncAt = new Date().toISOString();
+    delete this.st.lastError;
+    if (this.st.datastore === 'unavailable') this.st.datastore = 'connected';
+    await this.writeStatus();
+    await this.writeRules();
+    this.opts.onSync?.(this.status());
+    this.firstSync.resolve();
+    if (this.st.seenRevision > revision) this.schedule();
+  }
+
+  private nextRetry(): number {
+    const wait = this.retryWait;
+    this.retryWait = Math.min(this.retryWait * 2, this.opts.retryMs?.max ?? 5000);
+    return wait;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+  }
+
+  private async writeStatus(): Promise<void> {
+    this.st.updatedAt = new Date().toISOString();
+    if (!this.opts.statusFile) return;
+    await writeAtomically(this.opts.statusFile, JSON.stringify(this.st, null, 2) + '\n');
+  }
+
+  private async writeRules(): Promise<void> {
+    if (!this.opts.rulesFile || this.renderer.meanings.size === this.knownRuleIds) return;
+    this.knownRuleIds = this.renderer.meanings.size;
+    await writeAtomically(this.opts.rulesFile, JSON.stringify(this.ruleMeanings()) + '\n');
+  }
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}

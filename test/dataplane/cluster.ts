@@ -1,0 +1,118 @@
+// A one-node cluster for real-traffic suites: a file datastore in a temp directory, a node namespace with the
+// fail-closed skeleton, an in-process agent enforcing the datastore on that node, workloads and "outside" peers
+// as namespaces, and a probe agent per namespace. Everything it creates carries the caller's prefix, and
+// close() removes it all (suites also sweep the prefix in afterAll in case close() never ran).
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { FileStore } from '../../src/datastore/index.js';
+import { Agent, type AgentOptions } from '../../src/dataplane/agent.js';
+import { deleteNamespace } from '../../src/dataplane/netns/namespace.js';
+import { createWorkloadNetwork, workloadMac } from '../../src/dataplane/netns/topology.js';
+import { NftTables, netnsExec } from '../../src/dataplane/nft/index.js';
+import { ProbeAgent, type ProbeProtocol, type ProbeResult } from '../../src/dataplane/probe/agent.js';
+import { Workloads } from '../../src/dataplane/workloads.js';
+
+export class TestCluster {
+  readonly agents = new Map<string, ProbeAgent>();
+  private readonly listening = new Set<string>();
+  agent: Agent | undefined;
+  private peerCount = 0;
+
+  private constructor(
+    readonly prefix: string,
+    readonly node: string,
+    readonly dir: string,
+    readonly store: FileStore,
+    readonly workloads: Workloads,
+  ) {}
+
+  static async create(prefix: string, node = 'node1'): Promise<TestCluster> {
+    const dir = await mkdtemp(join(tmpdir(), 'tabby-cluster-'));
+    const store = await FileStore.open({ dir, pollIntervalMs: 50 });
+    const workloads = new Workloads({ store, prefix });
+    const c = new TestCluster(prefix, node, dir, store, workloads);
+    const res = await workloads.createNode(node);
+    if (!res.ok) throw new Error(res.issues.map((i) => i.message).join('; '));
+    return c;
+  }
+
+  get nodeNetns(): string {
+    return this.workloads.nodeNetns(this.node);
+  }
+
+  nft(): NftTables {
+    return new NftTables({ family: 'inet', table: 'tabby', exec: netnsExec(this.nodeNetns) });
+  }
+
+  async startAgent(options: Partial<AgentOptions> = {}): Promise<Agent> {
+    this.agent = new Agent({ node: this.node, store: this.store, nft: this.nft(), ...options });
+    await this.agent.start();
+    return this.agent;
+  }
+
+  /** Waits until the agent enforces everything written to the datastore so far. */
+  async enforced(timeoutMs = 30_000): Promise<number> {
+    const revision = await this.store.revision();
+    await this.agent!.waitForRevision(revision, timeoutMs);
+    return revision;
+  }
+
+  /** The namespace a workload (namespace/name) runs in, made outside the Workloads API (the endpoint is given). */
+  async addNetwork(key: string, iface: string, addresses: string[]): Promise<string> {
+    const netns = `${this.prefix}w-${this.agents.size}-${iface}`;
+    await createWorkloadNetwork({ nodeNetns: this.nodeNetns, netns, iface, mac: workloadMac('net', key), addresses });
+    await this.startProbe(key, netns);
+    return netns;
+  }
+
+  /**
+   * An outside peer: a namespace behind a non-workload interface of the node (no policy applies to it), holding
+   * bare addresses flows name as `{ip: …}`.
+   */
+  async addPeer(key: string, addresses: string[]): Promise<void> {
+    const iface = `tbext${this.peerCount++}`;
+    const netns = `${this.prefix}p-${iface}`;
+    await createWorkloadNetwork({ nodeNetns: this.nodeNetns, netns, iface, mac: workloadMac('peer', key), addresses });
+    await this.startProbe(key, netns);
+  }
+
+  async startProbe(key: string, netns: string): Promise<ProbeAgent> {
+    const agent = await ProbeAgent.start(netns, key);
+    this.agents.set(key, agent);
+    return agent;
+  }
+
+  probe(key: string): ProbeAgent {
+    const a = this.agents.get(key);
+    if (!a) throw new Error(`no probe agent for ${key}`);
+    return a;
+  }
+
+  /** Makes `key` serve protocol/port (once). */
+  async serve(key: string, protocol: ProbeProtocol, port: number): Promise<void> {
+    const id = `${key}|${protocol}|${port}`;
+    if (this.listening.has(id)) return;
+    await this.probe(key).listen(protocol, port);
+    this.listening.add(id);
+  }
+
+  connect(from: string, protocol: ProbeProtocol, host: string, port: number, opts: { timeoutMs?: number; srcAddress?: string; srcPort?: number } = {}): Promise<ProbeResult> {
+    return this.probe(from).connect(protocol, host, port, opts.timeoutMs ?? 1000, {
+      ...(opts.srcAddress !== undefined ? { address: opts.srcAddress } : {}),
+      ...(opts.srcPort !== undefined ? { port: opts.srcPort } : {}),
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const a of this.agents.values()) await a.stop().catch(() => undefined);
+    this.agents.clear();
+    await this.agent?.stop().catch(() => undefined);
+    await this.workloads.sweep().catch(() => undefined);
+    await deleteNamespace(this.nodeNetns).catch(() => undefined);
+    await this.store.close().catch(() => undefined);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
