@@ -141,14 +141,10 @@ export class CalculationGraph implements ModelSink {
     this.endpoints.set(m.key, m);
     if (old?.info.kind === 'HostEndpoint' && old.info.node) removeFrom(this.hostEndpointsByNode, old.info.node, m.key);
     if (m.info.kind === 'HostEndpoint' && m.info.node) addTo(this.hostEndpointsByNode, m.info.node, m.key);
-    for (const p of old?.info.profiles ?? []) {
-      removeFrom(this.profileUsers, p, m.key);
-      this.dirtyProfiles.add(p);
-    }
-    for (const p of m.info.profiles) {
-      addTo(this.profileUsers, p, m.key);
-      this.dirtyProfiles.add(p);
-    }
+    const before = new Set(old?.info.profiles ?? []);
+    const after = new Set(m.info.profiles);
+    for (const p of before) if (!after.has(p)) this.releaseProfile(p, m.key);
+    for (const p of after) if (!before.has(p)) this.useProfile(p, m.key);
     if (!old || old.nets.join() !== m.nets.join() || !namedPortsEqual(old.info.namedPorts, m.info.namedPorts)) {
       this.ipSets.updateItemData(m.key, itemDataOfEndpoint(m), this.ipSetLabels.selectorsMatching(m.key));
     }
@@ -167,10 +163,7 @@ export class CalculationGraph implements ModelSink {
     this.resolver.forget(key);
     this.endpoints.delete(key);
     if (old.info.kind === 'HostEndpoint' && old.info.node) removeFrom(this.hostEndpointsByNode, old.info.node, key);
-    for (const p of old.info.profiles) {
-      removeFrom(this.profileUsers, p, key);
-      this.dirtyProfiles.add(p);
-    }
+    for (const p of new Set(old.info.profiles)) this.releaseProfile(p, key);
     this.dirtyEndpoints.delete(key);
     if (this.emittedEndpoints.has(key)) this.removedEndpoints.set(key, old.info.ref);
   }
@@ -249,6 +242,17 @@ export class CalculationGraph implements ModelSink {
       this.dirtyEndpoints.add(item);
     }
     this.ipSetLabels.updateItem(item, labels);
+  }
+
+  /** A profile is in the feed while it is defined or some endpoint names it; only that transition matters. */
+  private useProfile(name: string, ep: EndpointKey): void {
+    if (!this.profileUsers.has(name)) this.dirtyProfiles.add(name);
+    addTo(this.profileUsers, name, ep);
+  }
+
+  private releaseProfile(name: string, ep: EndpointKey): void {
+    removeFrom(this.profileUsers, name, ep);
+    if (!this.profileUsers.has(name)) this.dirtyProfiles.add(name);
   }
 
   private endpointPoliciesChanged(ep: EndpointKey): void {
