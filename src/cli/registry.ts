@@ -11,4 +11,11 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   convert: { summary: 'Convert Kubernetes NetworkPolicies to Calico v3 policies', load: () => import('./commands/convert.js') },
   explain: { summary: 'Explain how a flow is decided, tier by tier, with the verdict', load: () => import('./commands/explain.js') },
   test: { summary: 'Run policy tests: flows with the verdicts they must get', load: () => import('./commands/test.js') },
+  apply: { summary: 'Create or update resources from manifests in the datastore', load: () => import('./commands/apply.js') },
+  create: { summary: 'Create resources from manifests (fails if they exist)', load: () => import('./commands/create.js') },
+  replace: { summary: 'Replace existing resources with manifests', load: () => import('./commands/replace.js') },
+  delete: { summary: 'Delete resources by manifest or by kind and name', load: () => import('./commands/delete.js') },
+  get: { summary: 'List or show resources in the datastore', load: () => import('./commands/get.js') },
+  patch: { summary: 'Change fields of a stored resource with a JSON merge patch', load: () => import('./commands/patch.js') },
+  label: { summary: 'Set or remove labels of a stored resource', load: () => import('./commands/label.js') },
 };

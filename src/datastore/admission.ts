@@ -99,3 +99,20 @@ export function withResourceVersion(value: Resource, modRevision: number): Resou
   out.metadata.resourceVersion = String(modRevision);
   return out;
 }
+
+/**
+ * What a write would store, without writing: the same checks and stamping as a real write against `current`
+ * (a resource as read from the store, with its resourceVersion). For --dry-run. Throws as the write would.
+ */
+export function previewWrite(mode: WriteMode, resource: Resource, current: Resource | undefined, now: () => Date = () => new Date()): { resource: Resource; created: boolean } {
+  const admitted = admit(resource);
+  const stored = current && { value: current, modRevision: Number(current.metadata.resourceVersion) };
+  const { value, created } = planWrite(mode, admitted, stored, now);
+  return { resource: value, created };
+}
+
+/** Whether a delete would succeed against `current`; throws NotFound or Conflict as the delete would. */
+export function previewDelete(key: ResourceKey, preconditions: Preconditions, current: Resource | undefined): void {
+  if (!current) throw new NotFoundError(key);
+  checkPreconditions(key, preconditions, { value: current, modRevision: Number(current.metadata.resourceVersion) });
+}

@@ -5,6 +5,7 @@ export type {
   ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchEvent, WatchOptions,
 } from './datastore.js';
 export { toResourceUpdate } from './datastore.js';
+export { previewDelete, previewWrite, type WriteMode } from './admission.js';
 export {
   AlreadyExistsError, CompactedError, ConflictError, DatastoreError, InvalidError, NotFoundError, UnavailableError,
   describeKey, isAlreadyExists, isCompacted, isConflict, isDatastoreError, isInvalid, isNotFound, isUnavailable,

@@ -58,6 +58,15 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A short reason for a connection failure; gRPC's messages run to several sentences. */
+function connectionReason(err: unknown): string {
+  const text = messageOf(err);
+  const refused = /connect (ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT) ([^\s.]+(?:\.[^\s.]+)*:\d+)/.exec(text);
+  if (refused) return `${refused[1] === 'ECONNREFUSED' ? 'connection refused' : refused[1]} (${refused[2]})`;
+  if (/deadline/i.test(text)) return 'no answer before the deadline';
+  return text.replace(/^\d+ [A-Z_]+: /, '').split(/\. /)[0]!.replace(/\.$/, '');
+}
+
 /** Whether an etcd3 error means "could not talk to etcd" rather than "etcd said no". */
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -75,6 +84,6 @@ export function isCompactedError(err: unknown): boolean {
 export function toDatastoreError(err: unknown, endpoint: string, context?: { revision?: number }): unknown {
   if (isDatastoreError(err)) return err;
   if (isCompactedError(err) && context?.revision !== undefined) return new CompactedError(context.revision, undefined);
-  if (isConnectionError(err)) return new UnavailableError(endpoint, messageOf(err).replace(/^\d+ [A-Z_]+: /, ''), { cause: err });
+  if (isConnectionError(err)) return new UnavailableError(endpoint, connectionReason(err), { cause: err });
   return err;
 }

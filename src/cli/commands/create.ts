@@ -1,0 +1,20 @@
+// `tabby create -f PATH...`: create objects; one that already exists is an error (calicoctl create).
+
+import type { CommandSpec } from '../command.js';
+import { DATASTORE_OPTION } from '../datastore-access.js';
+import { runManifestWrite } from '../resource-writes.js';
+import { FILENAME_OPTION } from './validate.js';
+
+export const command: CommandSpec = {
+  name: 'create',
+  summary: 'Create resources from manifests; fails for objects that already exist',
+  usage: 'tabby create -f PATH... [--dry-run] [--datastore LOCATION]',
+  examples: ['tabby create -f tier.yaml', 'tabby create -f policies/ --dry-run'],
+  options: {
+    filename: FILENAME_OPTION,
+    'dry-run': { type: 'boolean', description: 'Validate and print what would be created; write nothing' },
+    datastore: DATASTORE_OPTION,
+  },
+  positionals: true,
+  run: (args, io) => runManifestWrite('create', args, io),
+};

@@ -1,0 +1,71 @@
+// `tabby get KIND[,KIND...] [NAME...]`: read resources from the datastore (calicoctl get, with kubectl's -l and
+// -A). Namespaced kinds are read from -n NS (default: default) or every namespace with -A.
+
+import { type KindInfo, type Resource } from '../../api/index.js';
+import { booleanOption, outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
+import { DATASTORE_OPTION, kindArgument, NAMESPACE_OPTION, withStore } from '../datastore-access.js';
+import { RESOURCE_FORMATS, RESOURCE_PRINTERS } from '../output/resources.js';
+
+export const command: CommandSpec = {
+  name: 'get',
+  summary: 'List or show resources in the datastore',
+  usage: 'tabby get KIND[,KIND...] [NAME...] [-n NS | -A] [-l SELECTOR] [-o table|wide|yaml|json|name] [--datastore LOCATION]',
+  examples: [
+    'tabby get globalnetworkpolicies',
+    'tabby get np -A -o wide',
+    'tabby get gnp allow-dns -o yaml',
+    'tabby get networkpolicy,networkset -n prod -l app=web',
+  ],
+  options: {
+    namespace: NAMESPACE_OPTION,
+    'all-namespaces': { type: 'boolean', short: 'A', description: 'Namespaced kinds from every namespace' },
+    selector: {
+      type: 'string', short: 'l', valueName: 'SELECTOR',
+      description: "Only objects whose labels match (kubectl syntax: 'app=web,env!=prod,tier in (a,b),!legacy')",
+    },
+    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: `Output format: ${RESOURCE_FORMATS.join(', ')}` },
+    datastore: DATASTORE_OPTION,
+  },
+  positionals: true,
+  async run(args, io) {
+    const [kindText, ...names] = args.positionals;
+    if (kindText === undefined) {
+      throw new UsageError('which resources? e.g. tabby get globalnetworkpolicies (see tabby get --help)');
+    }
+    const kinds: KindInfo[] = kindText.split(',').filter((k) => k !== '').map((k) => kindArgument(k, 'get'));
+    const format = outputFormat(args, RESOURCE_FORMATS, 'table');
+    const all = booleanOption(args, 'all-namespaces');
+    const ns = stringOption(args, 'namespace');
+    const selector = stringOption(args, 'selector');
+    if (all && ns !== undefined) throw new UsageError('give -n NS or -A, not both');
+    if (names.length > 0 && (all || selector !== undefined || kinds.length > 1)) {
+      throw new UsageError('names select objects of one kind in one namespace; drop -A/-l or the names');
+    }
+    const namespace = all ? undefined : ns ?? 'default';
+    return withStore(args, io, async ({ store }) => {
+      const found: Resource[] = [];
+      if (names.length > 0) {
+        const info = kinds[0]!;
+        for (const name of names) {
+          found.push(await store.get({ kind: info.key, name, ...(info.namespaced && { namespace }) }));
+        }
+      } else {
+        for (const info of kinds) {
+          const { items } = await store.list({
+            kind: info.key,
+            ...(info.namespaced && namespace !== undefined && { namespace }),
+            ...(selector !== undefined && { labelSelector: selector }),
+          });
+          found.push(...items);
+        }
+      }
+      if (found.length === 0 && format !== 'json') {
+        const where = kinds.some((k) => k.namespaced) && namespace !== undefined ? ` in namespace ${namespace}` : '';
+        write(io.stderr, `No resources found${where}.`);
+        return 0;
+      }
+      write(io.stdout, RESOURCE_PRINTERS[format](found, { single: names.length === 1 }));
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,111 @@
+// Settings: one declarative table (name, flag, environment variable, config-file key, default, description),
+// resolved in one place with the source of each value recorded — flag, then environment, then the config file
+// (`$XDG_CONFIG_HOME/tabby/config.yaml`, else `~/.config/tabby/config.yaml`), then the default — the ranked
+// sources of Felix's config_params.go. Only the CLI (the composition root) reads env and files; what it resolves
+// is passed down as plain values.
+
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+import { LineCounter, parseDocument } from 'yaml';
+
+import { CliError, stringOption, write, type CommandIO, type ParsedCommandArgs } from './command.js';
+
+export type SettingSource = 'flag' | 'env' | 'config' | 'default';
+
+export interface ResolvedSetting {
+  value: string;
+  source: SettingSource;
+  /** Where exactly: `--datastore`, `TABBY_DATASTORE`, the config file path, or `default`. */
+  origin: string;
+}
+
+interface SettingSpec {
+  /** Long flag on the commands that use the setting; null when it has no flag (checked by the type). */
+  flag: string | null;
+  env: string;
+  /** Key in config.yaml. */
+  configKey: string;
+  description: string;
+  /** Relative file paths in a location are resolved against the cwd (flag, env) or the config file's directory. */
+  resolvePath?: (value: string, base: string) => string;
+  default: (io: CommandIO) => string;
+}
+
+/** `file:RELATIVE` → `file:ABSOLUTE` against `base`; other locations unchanged. */
+function resolveFileLocation(value: string, base: string): string {
+  const m = /^file:(.*)$/.exec(value);
+  const path = m ? m[1]! : /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? undefined : value;
+  if (path === undefined || path === '' || isAbsolute(path)) return value;
+  return `file:${resolve(base, path)}`;
+}
+
+export const SETTINGS = {
+  datastore: {
+    flag: 'datastore',
+    env: 'TABBY_DATASTORE',
+    configKey: 'datastore',
+    description: 'Where resources are stored: file:PATH (the embedded store) or etcd://HOST:PORT[,HOST:PORT]',
+    resolvePath: resolveFileLocation,
+    default: (io) => io.env.XDG_DATA_HOME
+      ? `file:${join(io.env.XDG_DATA_HOME, 'tabby')}`
+      : `file:${join(io.cwd, '.tabby')}`,
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export function configFilePath(io: CommandIO): string | undefined {
+  if (io.env.XDG_CONFIG_HOME) return join(io.env.XDG_CONFIG_HOME, 'tabby', 'config.yaml');
+  if (io.env.HOME) return join(io.env.HOME, '.config', 'tabby', 'config.yaml');
+  return undefined;
+}
+
+/** Reads config.yaml; a missing file is an empty config, a broken one a one-line error with its position. */
+async function readConfig(io: CommandIO): Promise<{ path: string; values: Record<string, unknown> } | undefined> {
+  const path = configFilePath(io);
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  const first = doc.errors[0];
+  if (first) {
+    const { line, col } = lines.linePos(first.pos[0]);
+    throw new CliError(`${path}:${line}:${col}: ${first.message.split('\n')[0]} (fix or remove the config file)`);
+  }
+  const values: unknown = doc.toJS();
+  if (values === null || values === undefined) return { path, values: {} };
+  if (typeof values !== 'object' || Array.isArray(values)) {
+    throw new CliError(`${path}: expected a mapping of settings (e.g. 'datastore: etcd://127.0.0.1:2379')`);
+  }
+  return { path, values: values as Record<string, unknown> };
+}
+
+/** Resolves one setting with its source. Warns (stderr) about config keys no setting declares. */
+export async function resolveSetting(name: SettingName, args: ParsedCommandArgs, io: CommandIO): Promise<ResolvedSetting> {
+  const spec: SettingSpec = SETTINGS[name];
+  const fix = (value: string, base: string) => (spec.resolvePath ? spec.resolvePath(value, base) : value);
+  const flagValue = spec.flag === null ? undefined : stringOption(args, spec.flag);
+  if (flagValue !== undefined) return { value: fix(flagValue, io.cwd), source: 'flag', origin: `--${spec.flag}` };
+  const envValue = io.env[spec.env];
+  if (envValue !== undefined && envValue !== '') return { value: fix(envValue, io.cwd), source: 'env', origin: spec.env };
+  const config = await readConfig(io);
+  if (config) {
+    const known = new Set(Object.values(SETTINGS).map((s: SettingSpec) => s.configKey));
+    for (const key of Object.keys(config.values)) {
+      if (!known.has(key)) write(io.stderr, `warning: ${config.path}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
+    }
+    const v = config.values[spec.configKey];
+    if (v !== undefined && v !== null) {
+      if (typeof v !== 'string') throw new CliError(`${config.path}: '${spec.configKey}' must be a string`);
+      return { value: fix(v, dirname(config.path)), source: 'config', origin: config.path };
+    }
+  }
+  return { value: spec.default(io), source: 'default', origin: 'default' };
+}
