@@ -103,7 +103,8 @@ export class CalculationGraph implements ModelSink {
   private inSync = false;
   private readonly dirtyEndpoints = new Set<EndpointKey>();
   private readonly removedEndpoints = new Map<EndpointKey, string>();
-  private readonly emittedEndpoints = new Map<EndpointKey, string>();
+  /** What the feed last said about each endpoint, compared by reference first and by value when that fails. */
+  private readonly emittedEndpoints = new Map<EndpointKey, { model: EndpointModel; labels: Labels; stages: EndpointStages }>();
   private readonly dirtyPolicies = new Set<PolicyKey>();
   private readonly removedPolicies = new Map<PolicyKey, PolicyId>();
   private readonly emittedPolicies = new Set<PolicyKey>();
@@ -390,13 +391,17 @@ export class CalculationGraph implements ModelSink {
     this.dirtyPolicies.clear();
 
     for (const key of [...this.dirtyEndpoints].sort()) {
-      const endpoint = this.endpointInfo(key);
+      const model = this.endpoints.get(key);
       const stages = this.resolver.stagesOf(key);
-      if (!endpoint || !stages) continue;
-      const signature = JSON.stringify([endpoint, stages]);
-      if (this.emittedEndpoints.get(key) === signature) continue;
-      this.emittedEndpoints.set(key, signature);
-      out.push({ type: 'endpoint-updated', endpoint, stages });
+      if (!model || !stages) continue;
+      const labels = this.inheritance.effectiveLabels(key) ?? model.ownLabels;
+      const prev = this.emittedEndpoints.get(key);
+      this.emittedEndpoints.set(key, { model, labels, stages });
+      if (prev && (prev.model === model || jsonEqual(prev.model.info, model.info)) &&
+        (prev.labels === labels || jsonEqual(prev.labels, labels)) && (prev.stages === stages || jsonEqual(prev.stages, stages))) {
+        continue;
+      }
+      out.push({ type: 'endpoint-updated', endpoint: { ...model.info, labels }, stages });
     }
     this.dirtyEndpoints.clear();
 
@@ -413,6 +418,26 @@ export class CalculationGraph implements ModelSink {
     out.push(...profileRemovals, ...ipSetChanges.removed);
     return out;
   }
+}
+
+/** Structural equality of JSON-like values (plain objects, arrays, primitives). */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in ao) {
+    if (!jsonEqual(ao[k], bo[k])) return false;
+    n++;
+  }
+  for (const _ in bo) n--;
+  return n === 0;
 }
 
 function itemDataOfEndpoint(m: EndpointModel): ItemData {

@@ -248,19 +248,34 @@ function evaluateEnd(endRef: string, steps: Step[], packet: Packet, mode: Mode, 
   return { endpoint: endRef, verdict: 'Allow', decision, trace };
 }
 
-/** Both ends of one flow for one mode (enforced, or pending with staged policies enforced). */
-export function evaluatePath(
-  src: Peer,
-  dst: Peer,
-  packet: Packet,
-  mode: Mode,
-  view: PathView,
-  options: ResolvedOptions,
-): { egress: EndVerdict | null; ingress: EndVerdict | null } {
-  const out = egressSteps(src, dst, packet, view);
-  const inn = ingressSteps(src, dst, packet, view, options);
+function hasStaged(steps: readonly Step[], view: PathView): boolean {
+  for (const step of steps) {
+    if (step.type !== 'policy') continue;
+    const tiers = view.stages(step.endpoint)[step.stage]?.[step.direction] ?? [];
+    if (tiers.some((t) => t.policies.some((p) => p.staged))) return true;
+  }
+  return false;
+}
+
+export interface PathVerdicts {
+  enforced: { egress: EndVerdict | null; ingress: EndVerdict | null };
+  /** With staged policies enforced (§3.6); the same objects as `enforced` where no staged policy is on the path. */
+  pending: { egress: EndVerdict | null; ingress: EndVerdict | null };
+}
+
+/** Both ends of one flow, enforced and pending. */
+export function evaluatePath(src: Peer, dst: Peer, packet: Packet, view: PathView, options: ResolvedOptions): PathVerdicts {
+  const ends = [
+    { ref: 'endpoint' in src ? src.endpoint.info.ref : undefined, steps: egressSteps(src, dst, packet, view) },
+    { ref: 'endpoint' in dst ? dst.endpoint.info.ref : undefined, steps: ingressSteps(src, dst, packet, view, options) },
+  ].map(({ ref, steps }) => {
+    if (!steps || ref === undefined) return { enforced: null, pending: null };
+    const enforced = evaluateEnd(ref, steps, packet, 'enforced', view, options);
+    const pending = hasStaged(steps, view) ? evaluateEnd(ref, steps, packet, 'pending', view, options) : enforced;
+    return { enforced, pending };
+  });
   return {
-    egress: out && 'endpoint' in src ? evaluateEnd(src.endpoint.info.ref, out, packet, mode, view, options) : null,
-    ingress: inn && 'endpoint' in dst ? evaluateEnd(dst.endpoint.info.ref, inn, packet, mode, view, options) : null,
+    enforced: { egress: ends[0]!.enforced, ingress: ends[1]!.enforced },
+    pending: { egress: ends[0]!.pending, ingress: ends[1]!.pending },
   };
 }

@@ -196,8 +196,7 @@ export class PolicyEngine {
     const resolved = resolveFlow(flow, (ref) => this.endpointModel(ref));
     if (!resolved.ok) return resolved;
     const { src, dst, packet } = resolved.value;
-    const enforced = evaluatePath(src, dst, packet, 'enforced', this.view, this.options);
-    const pending = evaluatePath(src, dst, packet, 'pending', this.view, this.options);
+    const { enforced, pending } = evaluatePath(src, dst, packet, this.view, this.options);
     const verdictOf = (ends: typeof enforced) =>
       (ends.egress?.verdict ?? 'Allow') === 'Allow' && (ends.ingress?.verdict ?? 'Allow') === 'Allow' ? 'Allow' : 'Deny';
     return {

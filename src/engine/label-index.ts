@@ -52,8 +52,8 @@ export class LabelIndex<S, I> {
   private readonly items = new Map<I, Labels>();
   /** label → value → items with that value */
   private readonly itemsByValue = new Map<string, Map<string, Set<I>>>();
-  /** label → items that have the label */
-  private readonly itemsByLabel = new Map<string, Set<I>>();
+  /** label → how many items have the label (the items themselves are the union of itemsByValue's sets) */
+  private readonly itemsWithLabel = new Map<string, number>();
 
   private readonly selectors = new Map<S, SelectorEntry>();
   private readonly selectorsByValue = new Map<string, Map<string, Set<S>>>();
@@ -136,20 +136,24 @@ export class LabelIndex<S, I> {
     this.indexItem(itemId, labels);
 
     const before = this.itemToSelectors.get(itemId) ?? empty();
-    const candidates = new Set<S>(this.unindexed);
-    for (const [label, value] of Object.entries(labels)) {
-      const byValue = this.selectorsByValue.get(label)?.get(value);
-      if (byValue) for (const s of byValue) candidates.add(s);
-      const byLabel = this.selectorsByLabel.get(label);
-      if (byLabel) for (const s of byLabel) candidates.add(s);
-    }
-    for (const s of before) candidates.add(s);
+    // Every selector is tested once: those it matched, then the candidates its labels (or no filing) select.
+    const tested = new Set<S>();
     const stopped: S[] = [];
     const started: S[] = [];
-    for (const s of candidates) {
+    const test = (s: S): void => {
+      if (tested.has(s)) return;
+      tested.add(s);
       const matches = this.selectors.get(s)!.selector.matches(labels);
       if (matches && !before.has(s)) started.push(s);
       else if (!matches && before.has(s)) stopped.push(s);
+    };
+    for (const s of before) test(s);
+    for (const s of this.unindexed) test(s);
+    for (const label in labels) {
+      const byValue = this.selectorsByValue.get(label)?.get(labels[label]!);
+      if (byValue) for (const s of byValue) test(s);
+      const byLabel = this.selectorsByLabel.get(label);
+      if (byLabel) for (const s of byLabel) test(s);
     }
     for (const s of stopped) this.stopMatch(s, itemId);
     for (const s of started) this.startMatch(s, itemId);
@@ -197,7 +201,7 @@ export class LabelIndex<S, I> {
           bestCost = cost;
         }
       } else if (r.mustBePresent) {
-        const cost = this.itemsByLabel.get(label)?.size ?? 0;
+        const cost = this.itemsWithLabel.get(label) ?? 0;
         if (cost < bestCost) {
           best = { kind: 'present', label };
           bestCost = cost;
@@ -258,7 +262,7 @@ export class LabelIndex<S, I> {
         return;
       }
       case 'present':
-        visit(this.itemsByLabel.get(filing.label));
+        for (const ids of this.itemsByValue.get(filing.label)?.values() ?? []) visit(ids);
         return;
       case 'unindexed':
         visit(this.items.keys());
@@ -269,29 +273,34 @@ export class LabelIndex<S, I> {
   }
 
   private indexItem(itemId: I, labels: Labels): void {
-    for (const [label, value] of Object.entries(labels)) {
+    for (const label in labels) {
       let byValue = this.itemsByValue.get(label);
       if (!byValue) this.itemsByValue.set(label, (byValue = new Map()));
-      addTo(byValue, value, itemId);
-      addTo(this.itemsByLabel, label, itemId);
+      addTo(byValue, labels[label]!, itemId);
+      this.itemsWithLabel.set(label, (this.itemsWithLabel.get(label) ?? 0) + 1);
     }
   }
 
   private unindexItem(itemId: I, labels: Labels): void {
-    for (const [label, value] of Object.entries(labels)) {
+    for (const label in labels) {
       const byValue = this.itemsByValue.get(label);
       if (byValue) {
-        removeFrom(byValue, value, itemId);
+        removeFrom(byValue, labels[label]!, itemId);
         if (byValue.size === 0) this.itemsByValue.delete(label);
       }
-      removeFrom(this.itemsByLabel, label, itemId);
+      const n = (this.itemsWithLabel.get(label) ?? 1) - 1;
+      if (n === 0) this.itemsWithLabel.delete(label);
+      else this.itemsWithLabel.set(label, n);
     }
   }
 }
 
 export function sameLabels(a: Labels, b: Labels): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (a[k] !== b[k]) return false;
-  return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }

@@ -67,7 +67,7 @@ export class LabelInheritance<I> {
     for (const p of item.parents) {
       const labels = this.parentLabels.get(p);
       if (!labels) continue;
-      for (const [k, v] of Object.entries(labels)) if (!Object.hasOwn(effective, k)) effective[k] = v;
+      for (const k in labels) if (!Object.hasOwn(effective, k)) effective[k] = labels[k]!;
     }
     if (!force && sameLabels(item.effective, effective)) return;
     item.effective = effective;

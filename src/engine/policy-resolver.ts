@@ -55,7 +55,7 @@ function tiersFor(policies: CompiledPolicy[], direction: Direction, stage: Stage
     defaultAction: stage === 'untracked' || stage === 'preDNAT' ? 'Pass' : t.defaultAction,
     policies: byTier
       .get(t.name)!
-      .sort((a, b) => comparePolicies({ ...a.id, order: a.order }, { ...b.id, order: b.order }))
+      .sort(comparePolicies)
       .map((p) => ({ id: p.id, staged: p.staged })),
   }));
 }

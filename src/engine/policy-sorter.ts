@@ -14,10 +14,9 @@ export interface TierMeta {
   exists: boolean;
 }
 
+/** What policy order reads: the identity (for the tie-break) and the order. CompiledPolicy has both. */
 export interface PolicySortKey {
-  name: string;
-  namespace?: string;
-  kind: PolicyKind;
+  id: { name: string; namespace?: string; kind: PolicyKind };
   order?: number;
 }
 
@@ -43,7 +42,7 @@ export function compareTiers(a: TierMeta, b: TierMeta): number {
  * The tie-break key at v3.32: `<name>/<namespace>/<kind>` (§3.2; earlier versions used the backend key name).
  */
 export function policyTieBreak(p: PolicySortKey): string {
-  return `${p.name}/${p.namespace ?? ''}/${p.kind}`;
+  return `${p.id.name}/${p.id.namespace ?? ''}/${p.id.kind}`;
 }
 
 /** PolKVLess: ascending order with nil as +∞, then the v3.32 tie-break. */
@@ -51,5 +50,6 @@ export function comparePolicies(a: PolicySortKey, b: PolicySortKey): number {
   const ao = a.order ?? Infinity;
   const bo = b.order ?? Infinity;
   if (ao !== bo) return ao < bo ? -1 : 1;
+  // The joined string, not field by field: `x-1/…` sorts before `x/…` because '-' < '/'.
   return compareBytes(policyTieBreak(a), policyTieBreak(b));
 }

@@ -127,6 +127,18 @@ describe('§3.3 tiers and profiles', () => {
   });
 });
 
+describe('§3.2 ordering', () => {
+  it('breaks order ties on the joined "<name>/<namespace>/<kind>" string: x-1 sorts before x', () => {
+    const engine = engineWith([
+      wep('a', '10.0.0.1/32', {}, []),
+      gnp('x', { order: 5, selector: 'all()', ingress: [{ action: 'Allow' }] }),
+      gnp('x-1', { order: 5, selector: 'all()', ingress: [{ action: 'Allow' }] }),
+      gnp('w', { order: 5, selector: 'all()', ingress: [{ action: 'Allow' }] }),
+    ]);
+    expect(engine.policiesFor('default/a')!.ingress[0]!.policies.map((p) => p.id.name)).toEqual(['w', 'x-1', 'x']);
+  });
+});
+
 describe('§3.7–3.8 host endpoints', () => {
   const cluster = [
     namespace('default'),
