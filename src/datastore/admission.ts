@@ -93,7 +93,13 @@ export function planWrite(
   return { value, created: current === undefined };
 }
 
-/** The object as callers see it: the stored value with its resourceVersion filled in. */
+/** Fills in resourceVersion on a value the caller owns (freshly decoded), without copying it. */
+export function stampResourceVersion(value: Resource, modRevision: number): Resource {
+  value.metadata.resourceVersion = String(modRevision);
+  return value;
+}
+
+/** The object as callers see it: a copy of the stored value with its resourceVersion filled in. */
 export function withResourceVersion(value: Resource, modRevision: number): Resource {
   const out = structuredClone(value);
   out.metadata.resourceVersion = String(modRevision);

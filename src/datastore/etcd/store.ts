@@ -10,7 +10,9 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
 
 import type { Resource, ResourceKey } from '../../api/index.js';
-import { admit, checkPreconditions, planWrite, withResourceVersion, type StoredObject, type WriteMode } from '../admission.js';
+import {
+  admit, checkPreconditions, planWrite, stampResourceVersion, type StoredObject, type WriteMode,
+} from '../admission.js';
 import type {
   ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchOptions,
 } from '../datastore.js';
@@ -68,7 +70,8 @@ export class EtcdStore implements Datastore {
       const k = normaliseKey(key);
       const found = await this.readOne(keyPath(k));
       if (!found) throw new NotFoundError(k);
-      return withResourceVersion(found.value, found.modRevision);
+      // Values decoded from etcd are fresh objects: stamp them in place instead of copying.
+      return stampResourceVersion(found.value, found.modRevision);
     });
   }
 
@@ -79,7 +82,7 @@ export class EtcdStore implements Datastore {
       const items = entries
         .filter((e) => query.matches(e.key, e.obj.value))
         .sort((a, b) => compareKeys(a.key, b.key))
-        .map((e) => withResourceVersion(e.obj.value, e.obj.modRevision));
+        .map((e) => stampResourceVersion(e.obj.value, e.obj.modRevision));
       return { items, revision };
     });
   }
@@ -110,7 +113,7 @@ export class EtcdStore implements Datastore {
           success: [{ request_delete_range: { key: etcdKey } }],
           failure: [{ request_range: { key: etcdKey } }],
         });
-        if (res.succeeded) return withResourceVersion(current.value, current.modRevision);
+        if (res.succeeded) return stampResourceVersion(current.value, current.modRevision);
         current = this.decodeOne(res.responses[0]?.response_range.kvs[0]);
       }
       throw new Error(`delete of ${path} lost the compare ${MAX_WRITE_ATTEMPTS} times in a row`);
@@ -196,12 +199,16 @@ export class EtcdStore implements Datastore {
       const admitted = admit(resource);
       const path = keyPath(admitted.key);
       const etcdKey = Buffer.from(this.prefix + path);
-      let current = await this.readOne(path);
+      // Creating is the common case: without preconditions, try it straight away (one round trip); if the key
+      // exists, the failed compare returns the current value and the loop decides again.
+      const pre = admitted.resource.metadata;
+      const optimistic = mode !== 'update' && !pre.resourceVersion && !pre.uid;
+      let current = optimistic ? undefined : await this.readOne(path);
       let ownUid: string | undefined;
       for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
         // A create whose reply was lost (etcd3 retried it) finds its own object: that is success, not a clash.
         if (current && ownUid !== undefined && current.value.metadata.uid === ownUid) {
-          return { resource: withResourceVersion(current.value, current.modRevision), created: true };
+          return { resource: stampResourceVersion(current.value, current.modRevision), created: true };
         }
         const { value, created } = planWrite(mode, admitted, current, this.now);
         if (created) ownUid = value.metadata.uid;
@@ -213,7 +220,7 @@ export class EtcdStore implements Datastore {
           success: [{ request_put: { key: etcdKey, value: Buffer.from(JSON.stringify(value)) } }],
           failure: [{ request_range: { key: etcdKey } }],
         });
-        if (res.succeeded) return { resource: withResourceVersion(value, Number(res.header.revision)), created };
+        if (res.succeeded) return { resource: stampResourceVersion(value, Number(res.header.revision)), created };
         current = this.decodeOne(res.responses[0]?.response_range.kvs[0]);
       }
       throw new Error(`write of ${path} lost the compare ${MAX_WRITE_ATTEMPTS} times in a row`);

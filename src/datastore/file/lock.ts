@@ -8,7 +8,7 @@
 // microseconds of creating that file or not at all, so one older than BREAK_STALE_MS is safe to remove.
 
 import { randomBytes } from 'node:crypto';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 
 interface Owner {
   pid: number;
@@ -30,9 +30,11 @@ export class LockTimeoutError extends Error {
   }
 }
 
-async function readText(path: string): Promise<string | undefined> {
+// File operations here are synchronous: each takes microseconds and one runs per write.
+
+function readText(path: string): string | undefined {
   try {
-    return (await readFile(path, 'utf8')).trim();
+    return readFileSync(path, 'utf8').trim();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -40,8 +42,13 @@ async function readText(path: string): Promise<string | undefined> {
 }
 
 /** The start time of a running process, or undefined when it does not run (or /proc is not there). */
-async function processStart(pid: number | 'self'): Promise<string | undefined> {
-  const text = await readText(`/proc/${pid}/stat`).catch(() => undefined);
+function processStart(pid: number | 'self'): string | undefined {
+  let text: string | undefined;
+  try {
+    text = readText(`/proc/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
   if (text === undefined) return undefined;
   // The command name (field 2) is parenthesised and may contain spaces; fields after it are space-separated.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -63,14 +70,26 @@ function isErrno(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === code;
 }
 
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-let selfIdentity: Promise<{ start: string; boot: string }> | undefined;
-function self(): Promise<{ start: string; boot: string }> {
-  selfIdentity ??= (async () => ({
-    start: (await processStart('self')) ?? '',
-    boot: (await readText('/proc/sys/kernel/random/boot_id').catch(() => undefined)) ?? '',
-  }))();
+let selfIdentity: { start: string; boot: string } | undefined;
+function self(): { start: string; boot: string } {
+  if (selfIdentity) return selfIdentity;
+  let boot = '';
+  try {
+    boot = readText('/proc/sys/kernel/random/boot_id') ?? '';
+  } catch {
+    // no /proc: liveness falls back to kill(pid, 0)
+  }
+  selfIdentity ??= { start: processStart('self') ?? '', boot };
   return selfIdentity;
 }
 
@@ -86,27 +105,22 @@ export class FileLock {
 
   async acquire(): Promise<void> {
     if (this.held !== undefined) throw new Error(`lock ${this.path} acquired twice`);
-    const me = await self();
+    const me = self();
     const owner: Owner = { pid: process.pid, start: me.start, boot: me.boot, nonce: randomBytes(8).toString('hex') };
     const text = JSON.stringify(owner);
     const started = Date.now();
     let backoff = 1;
     for (;;) {
       try {
-        const fh = await open(this.path, 'wx', 0o644);
-        try {
-          await fh.writeFile(text);
-        } finally {
-          await fh.close();
-        }
+        writeFileSync(this.path, text, { flag: 'wx', mode: 0o644 });
         this.held = text;
         return;
       } catch (err) {
         if (!isErrno(err, 'EEXIST')) throw err;
       }
-      const holderText = await readText(this.path);
+      const holderText = readText(this.path);
       if (holderText === undefined) continue; // released between our open and read
-      if (await this.isStale(holderText)) {
+      if (this.isStale(holderText)) {
         await this.breakStale(holderText);
         continue;
       }
@@ -119,21 +133,30 @@ export class FileLock {
     }
   }
 
-  async release(): Promise<void> {
+  release(): void {
     const mine = this.held;
     this.held = undefined;
     if (mine === undefined) return;
-    // Only remove our own lockfile; if it was ever judged stale and replaced, the new holder's stays.
-    if ((await readText(this.path)) === mine) await unlink(this.path).catch(() => undefined);
+    // No need to check that the file is still ours: a lock is only taken over once its owner is dead.
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // already gone (someone removed the directory); nothing to release
+    }
   }
 
-  private async isStale(holderText: string): Promise<boolean> {
+  private isStale(holderText: string): boolean {
     const owner = parseOwner(holderText);
     if (!owner) {
-      const st = await stat(this.path).catch(() => undefined);
-      return st !== undefined && Date.now() - st.mtimeMs > UNNAMED_STALE_MS;
+      let mtime: number | undefined;
+      try {
+        mtime = statSync(this.path).mtimeMs;
+      } catch {
+        return false; // gone: the next attempt will find out
+      }
+      return Date.now() - mtime > UNNAMED_STALE_MS;
     }
-    const me = await self();
+    const me = self();
     if (owner.boot !== '' && me.boot !== '' && owner.boot !== me.boot) return true; // written before a reboot
     if (me.start === '') {
       // No /proc: all we can ask is whether the pid exists.
@@ -144,26 +167,30 @@ export class FileLock {
         return isErrno(err, 'ESRCH');
       }
     }
-    return (await processStart(owner.pid)) !== owner.start;
+    return processStart(owner.pid) !== owner.start;
   }
 
   private async breakStale(staleText: string): Promise<void> {
     const breaker = `${this.path}.break`;
     try {
-      const fh = await open(breaker, 'wx', 0o644);
-      await fh.close();
+      closeSync(openSync(breaker, 'wx', 0o644));
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw err;
-      const st = await stat(breaker).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > BREAK_STALE_MS) await unlink(breaker).catch(() => undefined);
+      let mtime: number | undefined;
+      try {
+        mtime = statSync(breaker).mtimeMs;
+      } catch {
+        mtime = undefined;
+      }
+      if (mtime !== undefined && Date.now() - mtime > BREAK_STALE_MS) removeQuietly(breaker);
       else await sleep(1);
       return;
     }
     try {
       // Still the same stale owner? Another breaker may have replaced it with a live lock meanwhile.
-      if ((await readText(this.path)) === staleText) await unlink(this.path).catch(() => undefined);
+      if (readText(this.path) === staleText) removeQuietly(this.path);
     } finally {
-      await unlink(breaker).catch(() => undefined);
+      removeQuietly(breaker);
     }
   }
 }

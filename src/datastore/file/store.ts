@@ -25,8 +25,12 @@
 // Thread-safety: one instance serialises its own operations (a promise chain); processes serialise writes
 // with the lock.
 
-import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import {
+  closeSync, existsSync, fdatasync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, statSync,
+  watch as fsWatch, writeSync, type FSWatcher,
+} from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
 
 import type { Resource, ResourceKey } from '../../api/index.js';
@@ -57,6 +61,10 @@ export interface FileStoreOptions {
   /** Clock for creationTimestamp (a test seam). */
   now?: () => Date;
 }
+
+// Small file operations (stat, a short read, an append) run synchronously: they take microseconds, and going
+// through the thread pool costs more than the call. Only fsync, which takes milliseconds, is asynchronous.
+const fdatasyncAsync = promisify(fdatasync);
 
 const SNAPSHOT = 'snapshot.json';
 const JOURNAL = 'journal.log';
@@ -157,7 +165,7 @@ export class FileStore implements Datastore {
   private readonly autoCompact: { afterRecords: number; retain: number } | false;
   private readonly now: () => Date;
   private state: State = emptyState(0, new Map());
-  private journal: { fh: FileHandle; ino: number; offset: number } | undefined;
+  private journal: { fd: number; ino: number; offset: number } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly subscribers = new Set<Subscriber>();
   private poller: { fsw: FSWatcher | undefined; timer: NodeJS.Timeout; pending: boolean } | undefined;
@@ -300,8 +308,7 @@ export class FileStore implements Datastore {
     await Promise.all([...this.subscribers].map((s) => s.queue.close()));
     this.updatePoller();
     await this.serial(async () => {
-      await this.journal?.fh.close();
-      this.journal = undefined;
+      this.closeJournal();
     });
   }
 
@@ -329,9 +336,11 @@ export class FileStore implements Datastore {
         const { record, result } = decide(this.state.revision + 1);
         const line = encodeLine(record);
         const j = this.journal!;
-        await j.fh.write(line, j.offset, 'utf8');
-        await j.fh.datasync();
-        j.offset += Buffer.byteLength(line);
+        const data = Buffer.from(line);
+        let written = 0;
+        while (written < data.length) written += writeSync(j.fd, data, written, data.length - written, j.offset + written);
+        await fdatasyncAsync(j.fd);
+        j.offset += data.length;
         const change = applyRecord(this.state, record);
         if (change) changes.push(change);
         if (this.autoCompact && this.state.history.length >= this.autoCompact.afterRecords) {
@@ -355,7 +364,7 @@ export class FileStore implements Datastore {
     try {
       return await fn();
     } finally {
-      await this.lock.release();
+      this.lock.release();
     }
   }
 
@@ -377,9 +386,9 @@ export class FileStore implements Datastore {
     await writeFileDurable(join(this.dir, SNAPSHOT), JSON.stringify(snapshot));
     const text = encodeLine({ journal: 1, base: to }) + kept.map((r) => encodeLine(r)).join('');
     await writeFileDurable(join(this.dir, JOURNAL), text);
-    await this.journal?.fh.close();
-    const fh = await open(join(this.dir, JOURNAL), 'r+');
-    this.journal = { fh, ino: (await fh.stat()).ino, offset: Buffer.byteLength(text) };
+    this.closeJournal();
+    const fd = openSync(join(this.dir, JOURNAL), 'r+');
+    this.journal = { fd, ino: fstatSync(fd).ino, offset: Buffer.byteLength(text) };
     state.base = to;
     state.baseObjects = atTarget.objects;
     state.history = kept;
@@ -400,7 +409,7 @@ export class FileStore implements Datastore {
    */
   private async catchUp(opts: { locked?: boolean; dispatch?: boolean } = {}): Promise<Change[]> {
     let changes: Change[];
-    const st = await stat(join(this.dir, JOURNAL));
+    const st = statSync(join(this.dir, JOURNAL));
     const j = this.journal;
     if (!j || st.ino !== j.ino) {
       changes = await this.reload();
@@ -408,7 +417,7 @@ export class FileStore implements Datastore {
       changes = [];
       if (st.size > j.offset) {
         const buf = Buffer.alloc(st.size - j.offset);
-        const { bytesRead } = await j.fh.read(buf, 0, buf.length, j.offset);
+        const bytesRead = readSync(j.fd, buf, 0, buf.length, j.offset);
         const decoded = decodeLines(buf.subarray(0, bytesRead), j.offset);
         for (const entry of decoded.entries) {
           if (!isRecord(entry) || entry.rev !== this.state.revision + 1) {
@@ -422,11 +431,10 @@ export class FileStore implements Datastore {
     }
     if (opts.locked) {
       const j2 = this.journal!;
-      const size = (await j2.fh.stat()).size;
-      if (size > j2.offset) {
+      if (fstatSync(j2.fd).size > j2.offset) {
         // A writer died mid-append; its line never committed.
-        await j2.fh.truncate(j2.offset);
-        await j2.fh.datasync();
+        ftruncateSync(j2.fd, j2.offset);
+        await fdatasyncAsync(j2.fd);
       }
     }
     if (opts.dispatch !== false) this.dispatch(changes);
@@ -437,8 +445,7 @@ export class FileStore implements Datastore {
   private async reload(): Promise<Change[]> {
     const old = this.state;
     const hadState = this.journal !== undefined;
-    await this.journal?.fh.close();
-    this.journal = undefined;
+    this.closeJournal();
     const next = await this.load();
     this.state = next;
     if (!hadState) return [];
@@ -459,10 +466,10 @@ export class FileStore implements Datastore {
   /** Loads snapshot + journal; sets this.journal. Retries when a concurrent compaction swaps the files. */
   private async load(): Promise<State> {
     for (let attempt = 0; ; attempt++) {
-      const fh = await open(join(this.dir, JOURNAL), 'r+');
+      const fd = openSync(join(this.dir, JOURNAL), 'r+');
       try {
-        const ino = (await fh.stat()).ino;
-        const buf = await fh.readFile();
+        const ino = fstatSync(fd).ino;
+        const buf = readFileSync(fd);
         const decoded = decodeLines(buf, 0);
         const header = decoded.entries[0];
         if (!isHeader(header)) throw new CorruptStoreError(`${JOURNAL} has no valid header`);
@@ -471,7 +478,7 @@ export class FileStore implements Datastore {
           // Compaction renames the snapshot before the journal and we opened the journal first, so this means
           // the files changed twice while we read them; read again.
           if (attempt < 5) {
-            await fh.close();
+            closeSync(fd);
             continue;
           }
           throw new CorruptStoreError(`${SNAPSHOT} (revision ${snapshot.revision}) is older than ${JOURNAL} (base ${header.base})`);
@@ -487,10 +494,10 @@ export class FileStore implements Datastore {
           }
           applyRecord(state, entry);
         }
-        this.journal = { fh, ino, offset: decoded.end };
+        this.journal = { fd, ino, offset: decoded.end };
         return state;
       } catch (err) {
-        await fh.close();
+        closeSync(fd);
         throw err;
       }
     }
@@ -499,7 +506,7 @@ export class FileStore implements Datastore {
   private async readSnapshot(journalBase: number): Promise<SnapshotFile> {
     let text: string;
     try {
-      text = await readFile(join(this.dir, SNAPSHOT), 'utf8');
+      text = readFileSync(join(this.dir, SNAPSHOT), 'utf8');
     } catch (err) {
       // A store created by a process killed before it wrote the snapshot starts empty.
       if (isErrno(err, 'ENOENT') && journalBase === 0) return { format: SNAPSHOT_FORMAT, revision: 0, objects: [] };
@@ -515,15 +522,20 @@ export class FileStore implements Datastore {
   /** Creates the snapshot and journal of a new store (under the lock, so two first users agree). */
   private async initialise(): Promise<void> {
     const journalPath = join(this.dir, JOURNAL);
-    if (await stat(journalPath).then(() => true, () => false)) return;
+    if (existsSync(journalPath)) return;
     await this.withLock(async () => {
-      if (await stat(journalPath).then(() => true, () => false)) return;
+      if (existsSync(journalPath)) return;
       const snapPath = join(this.dir, SNAPSHOT);
       let base = 0;
-      if (await stat(snapPath).then(() => true, () => false)) base = (await this.readSnapshot(0)).revision;
+      if (existsSync(snapPath)) base = (await this.readSnapshot(0)).revision;
       else await writeFileDurable(snapPath, JSON.stringify({ format: SNAPSHOT_FORMAT, revision: 0, objects: [] }));
       await writeFileDurable(journalPath, encodeLine({ journal: 1, base }));
     });
+  }
+
+  private closeJournal(): void {
+    if (this.journal) closeSync(this.journal.fd);
+    this.journal = undefined;
   }
 
   private dispatch(changes: Change[]): void {
