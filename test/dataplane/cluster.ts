@@ -17,7 +17,7 @@ import { Workloads } from '../../src/dataplane/workloads.js';
 
 export class TestCluster {
   readonly agents = new Map<string, ProbeAgent>();
-  private readonly listening = new Set<string>();
+  private readonly listening = new Map<string, Promise<void>>();
   agent: Agent | undefined;
   private peerCount = 0;
 
@@ -62,7 +62,7 @@ export class TestCluster {
 
   /** The namespace a workload (namespace/name) runs in, made outside the Workloads API (the endpoint is given). */
   async addNetwork(key: string, iface: string, addresses: string[]): Promise<string> {
-    const netns = `${this.prefix}w-${this.agents.size}-${iface}`;
+    const netns = `${this.prefix}w-${iface}`;
     await createWorkloadNetwork({ nodeNetns: this.nodeNetns, netns, iface, mac: workloadMac('net', key), addresses });
     await this.startProbe(key, netns);
     return netns;
@@ -94,9 +94,9 @@ export class TestCluster {
   /** Makes `key` serve protocol/port (once). */
   async serve(key: string, protocol: ProbeProtocol, port: number): Promise<void> {
     const id = `${key}|${protocol}|${port}`;
-    if (this.listening.has(id)) return;
-    await this.probe(key).listen(protocol, port);
-    this.listening.add(id);
+    let pending = this.listening.get(id);
+    if (!pending) this.listening.set(id, (pending = this.probe(key).listen(protocol, port)));
+    await pending;
   }
 
   connect(from: string, protocol: ProbeProtocol, host: string, port: number, opts: { timeoutMs?: number; srcAddress?: string; srcPort?: number } = {}): Promise<ProbeResult> {
@@ -107,7 +107,7 @@ export class TestCluster {
   }
 
   async close(): Promise<void> {
-    for (const a of this.agents.values()) await a.stop().catch(() => undefined);
+    await Promise.all([...this.agents.values()].map((a) => a.stop().catch(() => undefined)));
     this.agents.clear();
     await this.agent?.stop().catch(() => undefined);
     await this.workloads.sweep().catch(() => undefined);
