@@ -148,7 +148,11 @@ if (skip) {
   rows.push({ store: 'etcd', measure: 'skipped', tabby: skip, baseline: '', ratio: '' });
 } else {
   const cluster = await EtcdCluster.start(1);
-  const raw = new Etcd3({ hosts: cluster.endpoints.map((e) => `http://${e}`) });
+  // The same message-size limit the store's client uses, so the raw list of N objects fits in one reply.
+  const raw = new Etcd3({
+    hosts: cluster.endpoints.map((e) => `http://${e}`),
+    grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+  });
   try {
     let t0 = now();
     for (let i = 0; i < N; i++) await raw.put(`/bench/raw/${i}`).value(bytes[i]!);
