@@ -33,7 +33,7 @@
 import type { IpAddr, Labels } from '../api/index.js';
 import type { Selector } from '../selector/index.js';
 import { IpSetIndex, type ItemData } from './ipset-index.js';
-import { LabelIndex } from './label-index.js';
+import { ItemIndex, LabelIndex } from './label-index.js';
 import { LabelInheritance } from './label-inheritance.js';
 import {
   namedPortsEqual,
@@ -94,6 +94,8 @@ export class CalculationGraph implements ModelSink {
   private readonly profileUsers = new Map<string, Set<EndpointKey>>();
 
   private readonly inheritance: LabelInheritance<ItemKey>;
+  /** Effective labels of endpoints and network sets, shared by both label indexes. */
+  private readonly items = new ItemIndex<ItemKey>();
   private readonly policyIndex: LabelIndex<PolicyKey, EndpointKey>;
   private readonly ipSetLabels: LabelIndex<string, ItemKey>;
   readonly ipSets: IpSetIndex<ItemKey>;
@@ -112,11 +114,12 @@ export class CalculationGraph implements ModelSink {
   private readonly emittedProfiles = new Set<string>();
 
   constructor() {
-    this.policyIndex = new LabelIndex<PolicyKey, EndpointKey>({
+    // Policies apply to endpoints only; IP sets also hold network sets.
+    this.policyIndex = new LabelIndex<PolicyKey, EndpointKey>(this.items, {
       onMatchStarted: (_policy, ep) => this.endpointPoliciesChanged(ep),
       onMatchStopped: (_policy, ep) => this.endpointPoliciesChanged(ep),
-    });
-    this.ipSetLabels = new LabelIndex<string, ItemKey>({
+    }, (item) => this.endpoints.has(item));
+    this.ipSetLabels = new LabelIndex<string, ItemKey>(this.items, {
       onMatchStarted: (selectorId, item) => this.ipSets.onMatch(selectorId, item, +1),
       onMatchStopped: (selectorId, item) => this.ipSets.onMatch(selectorId, item, -1),
     });
@@ -160,6 +163,7 @@ export class CalculationGraph implements ModelSink {
     this.ipSets.updateItemData(key, undefined, this.ipSetLabels.selectorsMatching(key));
     this.ipSetLabels.deleteItem(key);
     this.policyIndex.deleteItem(key);
+    this.items.delete(key);
     this.inheritance.deleteItem(key);
     this.resolver.forget(key);
     this.endpoints.delete(key);
@@ -182,6 +186,7 @@ export class CalculationGraph implements ModelSink {
     if (!this.networkSets.has(key)) return;
     this.ipSets.updateItemData(key, undefined, this.ipSetLabels.selectorsMatching(key));
     this.ipSetLabels.deleteItem(key);
+    this.items.delete(key);
     this.inheritance.deleteItem(key);
     this.networkSets.delete(key);
   }
@@ -238,11 +243,12 @@ export class CalculationGraph implements ModelSink {
   // Internal propagation
 
   private effectiveLabelsChanged(item: ItemKey, labels: Labels): void {
+    this.items.set(item, labels);
     if (this.endpoints.has(item)) {
-      this.policyIndex.updateItem(item, labels);
+      this.policyIndex.updateItem(item);
       this.dirtyEndpoints.add(item);
     }
-    this.ipSetLabels.updateItem(item, labels);
+    this.ipSetLabels.updateItem(item);
   }
 
   /** A profile is in the feed while it is defined or some endpoint names it; only that transition matters. */

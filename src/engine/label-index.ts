@@ -9,6 +9,9 @@
 // only against the items that carry its filing label. Restrictions are lower bounds, so every candidate is
 // still evaluated; they only prune.
 //
+// The items' labels live in an ItemIndex, which several LabelIndexes may share (the graph's policy index and
+// IP-set index see the same endpoints): the owner updates the ItemIndex, then tells each LabelIndex.
+//
 // What it does not do: it does not know what the selectors or items mean (policies, IP sets, endpoints,
 // network sets); its owner gives it ids and labels, and hears about matches through the listener.
 
@@ -48,13 +51,73 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (set.size === 0) map.delete(key);
 }
 
-export class LabelIndex<S, I> {
+/** Items and their labels, indexed by label value. */
+export class ItemIndex<I> {
   private readonly items = new Map<I, Labels>();
   /** label → value → items with that value */
-  private readonly itemsByValue = new Map<string, Map<string, Set<I>>>();
-  /** label → how many items have the label (the items themselves are the union of itemsByValue's sets) */
-  private readonly itemsWithLabel = new Map<string, number>();
+  private readonly byValue = new Map<string, Map<string, Set<I>>>();
+  /** label → how many items have the label (the items themselves are the union of byValue's sets) */
+  private readonly withLabel = new Map<string, number>();
 
+  labels(id: I): Labels | undefined {
+    return this.items.get(id);
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  ids(): IterableIterator<I> {
+    return this.items.keys();
+  }
+
+  set(id: I, labels: Labels): void {
+    const old = this.items.get(id);
+    if (old) this.unindex(id, old);
+    this.items.set(id, labels);
+    for (const label in labels) {
+      let values = this.byValue.get(label);
+      if (!values) this.byValue.set(label, (values = new Map()));
+      addTo(values, labels[label]!, id);
+      this.withLabel.set(label, (this.withLabel.get(label) ?? 0) + 1);
+    }
+  }
+
+  delete(id: I): void {
+    const old = this.items.get(id);
+    if (!old) return;
+    this.unindex(id, old);
+    this.items.delete(id);
+  }
+
+  withValue(label: string, value: string): ReadonlySet<I> | undefined {
+    return this.byValue.get(label)?.get(value);
+  }
+
+  /** The sets of items having `label`, one per value. */
+  valueSets(label: string): Iterable<ReadonlySet<I>> {
+    return this.byValue.get(label)?.values() ?? [];
+  }
+
+  countWithLabel(label: string): number {
+    return this.withLabel.get(label) ?? 0;
+  }
+
+  private unindex(id: I, labels: Labels): void {
+    for (const label in labels) {
+      const values = this.byValue.get(label);
+      if (values) {
+        removeFrom(values, labels[label]!, id);
+        if (values.size === 0) this.byValue.delete(label);
+      }
+      const n = (this.withLabel.get(label) ?? 1) - 1;
+      if (n === 0) this.withLabel.delete(label);
+      else this.withLabel.set(label, n);
+    }
+  }
+}
+
+export class LabelIndex<S, I> {
   private readonly selectors = new Map<S, SelectorEntry>();
   private readonly selectorsByValue = new Map<string, Map<string, Set<S>>>();
   private readonly selectorsByLabel = new Map<string, Set<S>>();
@@ -63,7 +126,15 @@ export class LabelIndex<S, I> {
   private readonly selectorToItems = new Map<S, Set<I>>();
   private readonly itemToSelectors = new Map<I, Set<S>>();
 
-  constructor(private readonly listener?: MatchListener<S, I>) {}
+  /**
+   * @param items where item labels live; the owner updates it before calling updateItem / after deleteItem.
+   * @param accepts which items of a shared ItemIndex this index matches (default: all).
+   */
+  constructor(
+    private readonly items: ItemIndex<I>,
+    private readonly listener?: MatchListener<S, I>,
+    private readonly accepts: (itemId: I) => boolean = () => true,
+  ) {}
 
   // -------------------------------------------------------------------------------------------------------------
   // Queries
@@ -80,16 +151,8 @@ export class LabelIndex<S, I> {
     return this.selectors.has(selectorId);
   }
 
-  labelsOf(itemId: I): Labels | undefined {
-    return this.items.get(itemId);
-  }
-
   get selectorCount(): number {
     return this.selectors.size;
-  }
-
-  get itemCount(): number {
-    return this.items.size;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -107,12 +170,12 @@ export class LabelIndex<S, I> {
     this.selectors.set(selectorId, { selector, canonical, filing });
     this.file(selectorId, filing);
 
-    const before = this.selectorToItems.get(selectorId) ?? empty();
+    const before = this.selectorToItems.get(selectorId) ?? empty<I>();
     const after = new Set<I>();
     this.forEachCandidateItem(filing, (itemId, labels) => {
-      if (selector.matches(labels)) after.add(itemId);
+      if (this.accepts(itemId) && selector.matches(labels)) after.add(itemId);
     });
-    for (const itemId of before) if (!after.has(itemId)) this.stopMatch(selectorId, itemId);
+    for (const itemId of [...before]) if (!after.has(itemId)) this.stopMatch(selectorId, itemId);
     for (const itemId of after) if (!before.has(itemId)) this.startMatch(selectorId, itemId);
   }
 
@@ -127,15 +190,11 @@ export class LabelIndex<S, I> {
   // -------------------------------------------------------------------------------------------------------------
   // Items
 
-  /** Adds or replaces an item's labels; reports the matches that start and stop. */
-  updateItem(itemId: I, labels: Labels): void {
-    const old = this.items.get(itemId);
-    if (old && sameLabels(old, labels)) return;
-    if (old) this.unindexItem(itemId, old);
-    this.items.set(itemId, labels);
-    this.indexItem(itemId, labels);
-
-    const before = this.itemToSelectors.get(itemId) ?? empty();
+  /** The item's labels changed in the ItemIndex (or it is new): reports the matches that start and stop. */
+  updateItem(itemId: I): void {
+    const labels = this.items.labels(itemId);
+    if (!labels || !this.accepts(itemId)) return;
+    const before = this.itemToSelectors.get(itemId) ?? empty<S>();
     // Every selector is tested once: those it matched, then the candidates its labels (or no filing) select.
     const tested = new Set<S>();
     const stopped: S[] = [];
@@ -159,12 +218,9 @@ export class LabelIndex<S, I> {
     for (const s of started) this.startMatch(s, itemId);
   }
 
+  /** The item is going away: reports every match it had as stopped. Call before deleting it from the ItemIndex. */
   deleteItem(itemId: I): void {
-    const labels = this.items.get(itemId);
-    if (!labels) return;
     for (const s of [...(this.itemToSelectors.get(itemId) ?? empty<S>())]) this.stopMatch(s, itemId);
-    this.unindexItem(itemId, labels);
-    this.items.delete(itemId);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -194,14 +250,13 @@ export class LabelIndex<S, I> {
     for (const [label, r] of restrictions.labels) {
       if (r.values && r.values.size > 0) {
         const values = [...r.values];
-        const byValue = this.itemsByValue.get(label);
-        const cost = values.reduce((sum, v) => sum + (byValue?.get(v)?.size ?? 0), 0);
+        const cost = values.reduce((sum, v) => sum + (this.items.withValue(label, v)?.size ?? 0), 0);
         if (cost < bestCost || (cost === bestCost && best.kind !== 'values')) {
           best = { kind: 'values', label, values };
           bestCost = cost;
         }
       } else if (r.mustBePresent) {
-        const cost = this.itemsWithLabel.get(label) ?? 0;
+        const cost = this.items.countWithLabel(label);
         if (cost < bestCost) {
           best = { kind: 'present', label };
           bestCost = cost;
@@ -253,44 +308,20 @@ export class LabelIndex<S, I> {
   private forEachCandidateItem(filing: Filing, fn: (itemId: I, labels: Labels) => void): void {
     const visit = (ids: Iterable<I> | undefined): void => {
       if (!ids) return;
-      for (const id of ids) fn(id, this.items.get(id)!);
+      for (const id of ids) fn(id, this.items.labels(id)!);
     };
     switch (filing.kind) {
-      case 'values': {
-        const byValue = this.itemsByValue.get(filing.label);
-        for (const v of filing.values) visit(byValue?.get(v));
+      case 'values':
+        for (const v of filing.values) visit(this.items.withValue(filing.label, v));
         return;
-      }
       case 'present':
-        for (const ids of this.itemsByValue.get(filing.label)?.values() ?? []) visit(ids);
+        for (const ids of this.items.valueSets(filing.label)) visit(ids);
         return;
       case 'unindexed':
-        visit(this.items.keys());
+        visit(this.items.ids());
         return;
       case 'impossible':
         return;
-    }
-  }
-
-  private indexItem(itemId: I, labels: Labels): void {
-    for (const label in labels) {
-      let byValue = this.itemsByValue.get(label);
-      if (!byValue) this.itemsByValue.set(label, (byValue = new Map()));
-      addTo(byValue, labels[label]!, itemId);
-      this.itemsWithLabel.set(label, (this.itemsWithLabel.get(label) ?? 0) + 1);
-    }
-  }
-
-  private unindexItem(itemId: I, labels: Labels): void {
-    for (const label in labels) {
-      const byValue = this.itemsByValue.get(label);
-      if (byValue) {
-        removeFrom(byValue, labels[label]!, itemId);
-        if (byValue.size === 0) this.itemsByValue.delete(label);
-      }
-      const n = (this.itemsWithLabel.get(label) ?? 1) - 1;
-      if (n === 0) this.itemsWithLabel.delete(label);
-      else this.itemsWithLabel.set(label, n);
     }
   }
 }
