@@ -219,9 +219,12 @@ function runStep(step: Step, packet: Packet, mode: Mode, view: PathView, options
 }
 
 function annotate(decision: Decision, step: Step, endRef: string): Decision {
+  const otherStage = step.stage !== 'normal';
+  const otherEndpoint = step.endpoint.info.ref !== endRef;
+  if (!otherStage && !otherEndpoint) return decision;
   const out: Decision = { ...decision };
-  if (step.stage !== 'normal') out.stage = step.stage;
-  if (step.endpoint.info.ref !== endRef) out.endpoint = step.endpoint.info.ref;
+  if (otherStage) out.stage = step.stage;
+  if (otherEndpoint) out.endpoint = step.endpoint.info.ref;
   return out;
 }
 

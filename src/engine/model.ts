@@ -60,8 +60,13 @@ export function endpointKey(kind: 'WorkloadEndpoint' | 'HostEndpoint', ref: stri
   return `${kind}|${ref}`;
 }
 
+const keyCache = new WeakMap<object, PolicyKey>();
+
+/** The key of a policy id; cached per id object, since verdicts look policies up by id in their inner loop. */
 export function policyKeyOf(id: Pick<PolicyId, 'kind' | 'namespace' | 'name'>): PolicyKey {
-  return `${id.kind}|${id.namespace ?? ''}|${id.name}`;
+  let key = keyCache.get(id);
+  if (key === undefined) keyCache.set(id, (key = `${id.kind}|${id.namespace ?? ''}|${id.name}`));
+  return key;
 }
 
 export function policyIdOf(kind: PolicyKind, namespace: string | undefined, name: string): PolicyId {

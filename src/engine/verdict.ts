@@ -55,12 +55,29 @@ export interface HookResult {
 
 type RuleOutcome = { action: 'Allow' | 'Deny' | 'Pass'; rule: number } | undefined;
 
+/** Where a trace step happened: a policy in a tier, or a profile. Built without spreads: this is the hot path. */
+type Origin = { tier: string; id: PolicyId } | { profile: string };
+
+function step(input: HookInput, origin: Origin | undefined, action: TraceStep['action'], rule: number, note?: string): TraceStep {
+  const out: TraceStep = { endpoint: input.endpoint, stage: input.stage, action, rule };
+  if (origin) {
+    if ('profile' in origin) out.profile = origin.profile;
+    else {
+      out.tier = origin.tier;
+      out.kind = origin.id.kind;
+      out.policy = origin.id.ref;
+    }
+  }
+  if (note !== undefined) out.note = note;
+  return out;
+}
+
 /** The first matching terminal rule; Log rules are traced and skipped (§3.4). */
-function firstMatch(rules: readonly CompiledRule[], input: HookInput, view: VerdictView, trace: TraceStep[], where: Partial<TraceStep>): RuleOutcome {
+function firstMatch(rules: readonly CompiledRule[], input: HookInput, view: VerdictView, trace: TraceStep[], origin: Origin): RuleOutcome {
   for (const rule of rules) {
     if (!ruleMatches(rule, input.packet, view)) continue;
     if (rule.action === 'Log') {
-      trace.push({ endpoint: input.endpoint, stage: input.stage, ...where, action: 'Log', rule: rule.index });
+      trace.push(step(input, origin, 'Log', rule.index));
       continue;
     }
     return { action: rule.action, rule: rule.index };
@@ -70,27 +87,26 @@ function firstMatch(rules: readonly CompiledRule[], input: HookInput, view: Verd
 
 export function evaluateHook(input: HookInput, view: VerdictView): HookResult {
   const trace: TraceStep[] = [];
-  const base = { endpoint: input.endpoint, stage: input.stage };
 
   for (const tier of input.tiers) {
     let firstNoMatch: PolicyId | undefined;
     let enforced = 0;
     let passed = false;
     for (const applied of tier.policies) {
-      const where = { tier: tier.tier, kind: applied.id.kind, policy: applied.id.ref };
+      const origin = { tier: tier.tier, id: applied.id };
       if (applied.staged && input.mode === 'enforced') {
-        trace.push({ ...base, ...where, action: 'Skip', rule: -1, note: 'staged: not enforced' });
+        trace.push(step(input, origin, 'Skip', -1, 'staged: not enforced'));
         continue;
       }
       enforced++;
       const policy = view.policy(applied.id);
-      const outcome = policy ? firstMatch(policy.rules[input.direction], input, view, trace, where) : undefined;
+      const outcome = policy ? firstMatch(policy.rules[input.direction], input, view, trace, origin) : undefined;
       if (!outcome) {
         firstNoMatch ??= applied.id;
-        trace.push({ ...base, ...where, action: 'NoMatch', rule: -1 });
+        trace.push(step(input, origin, 'NoMatch', -1));
         continue;
       }
-      trace.push({ ...base, ...where, action: outcome.action, rule: outcome.rule });
+      trace.push(step(input, origin, outcome.action, outcome.rule));
       if (outcome.action === 'Pass') {
         passed = true;
         break;
@@ -104,14 +120,15 @@ export function evaluateHook(input: HookInput, view: VerdictView): HookResult {
     if (passed) continue;
     if (enforced === 0) {
       // §3.3: a tier whose applicable policies are all staged has no end-of-tier drop.
-      trace.push({ ...base, tier: tier.tier, action: 'Pass', rule: -1, note: 'only staged policies: no end-of-tier action' });
+      const t = step(input, undefined, 'Pass', -1, 'only staged policies: no end-of-tier action');
+      t.tier = tier.tier;
+      trace.push(t);
       continue;
     }
     const id = firstNoMatch!;
-    const where = { tier: tier.tier, kind: id.kind, policy: id.ref };
-    trace.push({ ...base, ...where, action: tier.defaultAction, rule: -1, note: `end of tier: defaultAction ${tier.defaultAction}` });
+    trace.push(step(input, { tier: tier.tier, id }, tier.defaultAction, -1, `end of tier: defaultAction ${tier.defaultAction}`));
     if (tier.defaultAction === 'Deny') {
-      return { outcome: 'Deny', decision: { action: 'Deny', ...where, rule: -1 }, trace };
+      return { outcome: 'Deny', decision: { action: 'Deny', tier: tier.tier, kind: id.kind, policy: id.ref, rule: -1 }, trace };
     }
   }
 
@@ -123,7 +140,9 @@ export function evaluateHook(input: HookInput, view: VerdictView): HookResult {
       const detail = input.tiers.length === 0
         ? 'no applyOnForward policy applies: forwarded traffic is allowed'
         : 'every tier passed: forwarded traffic is not dropped';
-      trace.push({ ...base, hostRule: 'forward-unpoliced', action: 'Allow', rule: -1, note: detail });
+      const t = step(input, undefined, 'Allow', -1, detail);
+      t.hostRule = 'forward-unpoliced';
+      trace.push(t);
       return { outcome: 'Allow', decision: { action: 'Allow', hostRule: 'forward-unpoliced', rule: -1, detail }, trace };
     }
     case 'normal':
@@ -132,22 +151,21 @@ export function evaluateHook(input: HookInput, view: VerdictView): HookResult {
 }
 
 function evaluateProfiles(input: HookInput, view: VerdictView, trace: TraceStep[]): HookResult {
-  const base = { endpoint: input.endpoint, stage: input.stage };
   for (const name of input.profiles) {
     const profile = view.profile(name);
-    const where = { profile: name };
-    const outcome = firstMatch(profile.rules[input.direction], input, view, trace, where);
+    const origin = { profile: name };
+    const outcome = firstMatch(profile.rules[input.direction], input, view, trace, origin);
     const note = profile.defined ? undefined : 'profile not defined: Felix denies everything';
     if (!outcome) {
-      trace.push({ ...base, ...where, action: 'NoMatch', rule: -1, ...(note && { note }) });
+      trace.push(step(input, origin, 'NoMatch', -1, note));
       continue;
     }
-    trace.push({ ...base, ...where, action: outcome.action, rule: outcome.rule, ...(note && { note }) });
+    trace.push(step(input, origin, outcome.action, outcome.rule, note));
     // Pass in a profile sets the pass mark and returns; the endpoint chain goes on to the next profile (§3.3).
     if (outcome.action === 'Pass') continue;
     return { outcome: outcome.action, decision: { action: outcome.action, profile: name, rule: outcome.rule }, trace };
   }
   const note = input.profiles.length === 0 ? 'no applicable policy decided and no profiles' : 'no profile allowed';
-  trace.push({ ...base, profile: '__PROFILE__', action: 'Deny', rule: -1, note });
+  trace.push(step(input, { profile: '__PROFILE__' }, 'Deny', -1, note));
   return { outcome: 'Deny', decision: { action: 'Deny', profile: '__PROFILE__', rule: -1 }, trace };
 }
