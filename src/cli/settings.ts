@@ -51,6 +51,21 @@ export const SETTINGS = {
       ? `file:${join(io.env.XDG_DATA_HOME, 'tabby')}`
       : `file:${join(io.cwd, '.tabby')}`,
   },
+  netnsPrefix: {
+    flag: 'netns-prefix',
+    env: 'TABBY_NETNS_PREFIX',
+    configKey: 'netnsPrefix',
+    description: 'Prefix of the network namespaces tabby node/workload create (and the sweeper removes)',
+    default: () => 'tabby-',
+  },
+  stateDir: {
+    flag: 'state-dir',
+    env: 'TABBY_STATE_DIR',
+    configKey: 'stateDir',
+    description: 'Where agents write their status and rule-ID files',
+    resolvePath: (value, base) => resolve(base, value),
+    default: (io) => (io.env.XDG_RUNTIME_DIR ? join(io.env.XDG_RUNTIME_DIR, 'tabby') : '/run/tabby'),
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

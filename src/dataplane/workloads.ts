@@ -101,7 +101,7 @@ export class Workloads {
   }
 
   nodes(): string[] {
-    return listNamespaces(`${this.naming.prefix}n-`).map((n) => nodeOfNetns(this.naming, n)!).sort();
+    return listNodes(this.naming);
   }
 
   nodeExists(node: string): boolean {
@@ -109,23 +109,8 @@ export class Workloads {
   }
 
   /** Creates the node namespace and installs the fail-closed skeleton (no agent needed to drop unknown workloads). */
-  async createNode(node: string): Promise<Result<{ netns: string }>> {
-    if (!DNS_SUBDOMAIN.test(node) || node.length > 120) {
-      return { ok: false, issues: [issue('node.name', [], `node name '${node}' must be a lower-case DNS name of at most 120 characters`, node)] };
-    }
-    const netns = this.nodeNetns(node);
-    if (namespaceExists(netns)) return { ok: false, issues: [issue('node.exists', [], `node ${node} already exists (namespace ${netns})`)] };
-    await createNodeNetwork(netns, undefined, this.exec);
-    try {
-      const renderer = new Renderer({ node });
-      renderer.settle();
-      const nft = new NftTables({ family: TABLE_FAMILY, table: TABLE_NAME, exec: netnsExec(netns, this.exec) });
-      await nft.run(renderer.ruleset.plan({ full: true }).tx);
-    } catch (e) {
-      await deleteNamespace(netns, this.exec);
-      throw e;
-    }
-    return { ok: true, value: { netns } };
+  createNode(node: string): Promise<Result<{ netns: string }>> {
+    return createNode(this.naming, node, this.exec);
   }
 
   /** Deletes a node with every workload on it (endpoints, addresses, namespaces). */
@@ -300,6 +285,34 @@ export class Workloads {
       if (!isAlreadyExists(e)) throw e;
     });
   }
+}
+
+/**
+ * Creates a node: its namespace acting as a host, with the fail-closed skeleton installed so workloads are
+ * dropped until an agent programs them. Needs no datastore.
+ */
+export async function createNode(naming: Naming, node: string, exec: Exec = hostExec): Promise<Result<{ netns: string }>> {
+  if (!DNS_SUBDOMAIN.test(node) || node.length > 120) {
+    return { ok: false, issues: [issue('node.name', [], `node name '${node}' must be a lower-case DNS name of at most 120 characters`, node)] };
+  }
+  const netns = nodeNetns(naming, node);
+  if (namespaceExists(netns)) return { ok: false, issues: [issue('node.exists', [], `node ${node} already exists (namespace ${netns})`)] };
+  await createNodeNetwork(netns, undefined, exec);
+  try {
+    const renderer = new Renderer({ node });
+    renderer.settle();
+    const nft = new NftTables({ family: TABLE_FAMILY, table: TABLE_NAME, exec: netnsExec(netns, exec) });
+    await nft.run(renderer.ruleset.plan({ full: true }).tx);
+  } catch (e) {
+    await deleteNamespace(netns, exec);
+    throw e;
+  }
+  return { ok: true, value: { netns } };
+}
+
+/** Node names on this machine under a prefix. */
+export function listNodes(naming: Naming): string[] {
+  return listNamespaces(`${naming.prefix}n-`).map((n) => nodeOfNetns(naming, n)!).sort();
 }
 
 function viewOf(w: WorkloadEndpoint): WorkloadView {

@@ -202,6 +202,7 @@ export interface ListedRule extends Rule {
 export interface ListedTable extends TableState {
   family: Family;
   name: string;
+  chains: Map<string, { chain: Chain; rules: ListedRule[] }>;
 }
 
 /**

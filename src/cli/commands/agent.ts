@@ -1,0 +1,190 @@
+// `tabby agent --node N`: enforce the datastore's policy on a node with nftables (src/dataplane/agent.ts), in the
+// foreground until SIGINT/SIGTERM — the ruleset stays in the kernel afterwards (fail closed).
+// `tabby agent status --node N` reads the status file the agent keeps; `tabby agent rules --node N` prints the
+// live ruleset with every rule's ID resolved to the tier / policy / rule it enforces.
+
+import { mkdir, readFile } from 'node:fs/promises';
+
+import {
+  Agent, hostExec, netnsExec, NftTables, nodeNetns, namespaceExists, type AgentStatus, type RuleMeaning,
+} from '../../dataplane/index.js';
+import { names } from '../../dataplane/index.js';
+import {
+  booleanOption, CliError, EXIT, outputFormat, stringOption, UsageError, write, type CommandIO, type CommandSpec,
+  type ParsedCommandArgs,
+} from '../command.js';
+import { DATASTORE_OPTION, openStore } from '../datastore-access.js';
+import { agentFiles, naming, NETNS_PREFIX_OPTION, NODE_OPTION, requireDataplane, stateDir, STATE_DIR_OPTION } from '../dataplane-access.js';
+
+export const command: CommandSpec = {
+  name: 'agent',
+  summary: "Enforce policy on a node with nftables; show an agent's status or its live rules",
+  usage: 'tabby agent [run] --node NODE [--host-namespace] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
+  examples: [
+    'tabby agent --node node1 &',
+    'tabby agent status --node node1',
+    'tabby agent rules --node node1',
+  ],
+  options: {
+    node: NODE_OPTION,
+    'host-namespace': { type: 'boolean', description: "Program this process's own network namespace (a real host), not a node's" },
+    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format of status and rules: text or json' },
+    'state-dir': STATE_DIR_OPTION,
+    'netns-prefix': NETNS_PREFIX_OPTION,
+    datastore: DATASTORE_OPTION,
+  },
+  positionals: true,
+  async run(args, io) {
+    const [verb = 'run', ...rest] = args.positionals;
+    if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}' (see 'tabby agent --help')`);
+    const node = stringOption(args, 'node');
+    if (!node) throw new UsageError("missing --node (e.g. 'tabby agent --node node1')");
+    switch (verb) {
+      case 'run': return run(args, io, node);
+      case 'status': return status(args, io, node);
+      case 'rules': return rules(args, io, node);
+      default: throw new UsageError(`unknown subcommand '${verb}': run (the default), status or rules`);
+    }
+  },
+};
+
+async function nftFor(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<NftTables> {
+  if (booleanOption(args, 'host-namespace')) return new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec: hostExec });
+  const netns = nodeNetns(await naming(args, io), node);
+  if (!namespaceExists(netns)) {
+    throw new CliError(`node ${node} does not exist (no network namespace ${netns}); create it with: tabby node create ${node}`, EXIT.notFound);
+  }
+  return new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec: netnsExec(netns) });
+}
+
+async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
+  await requireDataplane();
+  const nft = await nftFor(args, io, node);
+  const dir = await stateDir(args, io);
+  await mkdir(dir, { recursive: true });
+  const files = agentFiles(dir, node);
+  const { store } = await openStore(args, io);
+  const log = (line: string): void => write(io.stderr, `tabby agent ${node}: ${line}`);
+  let last = '';
+  const agent = new Agent({
+    node, store, nft, statusFile: files.status, rulesFile: files.rules, log,
+    onSync: (s) => {
+      const line = s.state === 'error'
+        ? `sync failed, retrying: ${s.lastError}`
+        : `enforcing revision ${s.enforcedRevision} on ${s.endpoints} endpoint(s) (${s.lastSyncMs} ms)`;
+      if (line !== last) log(line);
+      last = line;
+    },
+  });
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log(`watching ${store.endpoint}; status in ${files.status}`);
+  await Promise.race([agent.start(), stopped]);
+  await stopped;
+  await agent.stop();
+  await store.close().catch(() => undefined);
+  log('stopped; the ruleset stays in the kernel');
+  return EXIT.ok;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
+  const format = outputFormat(args, ['text', 'json'] as const, 'text');
+  const dir = await stateDir(args, io);
+  const files = agentFiles(dir, node);
+  const s = await readJson<AgentStatus>(files.status);
+  if (!s) {
+    throw new CliError(`no agent status for node ${node} in ${dir} (start one with: tabby agent --node ${node}; ` +
+      'or pass the --state-dir it uses)', EXIT.notFound);
+  }
+  const running = s.state !== 'stopped' && alive(s.pid);
+  if (format === 'json') {
+    write(io.stdout, JSON.stringify({ ...s, running }, null, 2));
+    return EXIT.ok;
+  }
+  const rows: Array<[string, string]> = [
+    ['Node', s.node],
+    ['Agent', running ? `running (pid ${s.pid})` : `not running (last pid ${s.pid})`],
+    ['State', s.state],
+    ['Enforced revision', `${s.enforcedRevision} (seen ${s.seenRevision})`],
+    ['Datastore', s.datastore],
+    ['Endpoints', String(s.endpoints)],
+    ['Syncs', `${s.syncs} (${s.fullSyncs} full), ${s.failures} failed`],
+    ['Last sync', s.lastSyncAt ? `${s.lastSyncAt} (${s.lastSyncMs} ms)` : '-'],
+    ['Last error', s.lastError ?? '-'],
+  ];
+  write(io.stdout, rows.map(([k, v]) => `${(k + ':').padEnd(19)}${v}`).join('\n'));
+  return EXIT.ok;
+}
+
+function describe(m: RuleMeaning | undefined): string {
+  if (!m) return '';
+  if (m.what !== 'policy-rule' && m.what !== 'profile-rule' && m.what !== 'policy-jump' && m.what !== 'tier-jump' && m.what !== 'profile-jump') {
+    return `${m.label}${m.tier ? ` (tier ${m.tier})` : ''}${m.direction ? `, ${m.direction}` : ''}`;
+  }
+  const parts: string[] = [];
+  if (m.tier) parts.push(`tier ${m.tier}`);
+  if (m.policy) parts.push(`${m.policy.kind} ${m.policy.ref}`);
+  if (m.profile) parts.push(`profile ${m.profile}`);
+  if (m.direction) parts.push(m.direction);
+  if (m.index !== undefined) parts.push(`rule ${m.index}`);
+  if (m.action) parts.push(m.action);
+  return parts.length > 0 ? parts.join(' · ') : m.label;
+}
+
+async function rules(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
+  const format = outputFormat(args, ['text', 'json'] as const, 'text');
+  await requireDataplane();
+  const nft = await nftFor(args, io, node);
+  const table = await nft.list();
+  if (!table) throw new CliError(`node ${node} has no ${names.TABLE_FAMILY} ${names.TABLE_NAME} table (has an agent run there?)`, EXIT.notFound);
+  const meanings = new Map((await readJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules) ?? []).map((m) => [m.id, m]));
+  const out: Array<{ chain: string; rule: string; id?: string; packets?: number; bytes?: number; meaning?: RuleMeaning }> = [];
+  for (const { chain, rules: list } of table.chains.values()) {
+    for (const r of list) {
+      const id = r.comment?.split(' ')[0];
+      const meaning = id ? meanings.get(id) : undefined;
+      out.push({
+        chain: chain.name, rule: r.rule, ...(id ? { id } : {}),
+        ...(r.packets !== undefined ? { packets: r.packets, bytes: r.bytes! } : {}), ...(meaning ? { meaning } : {}),
+      });
+    }
+  }
+  if (format === 'json') {
+    write(io.stdout, JSON.stringify(out, null, 2));
+    return EXIT.ok;
+  }
+  const lines: string[] = [];
+  for (const { chain, rules: list } of table.chains.values()) {
+    const hook = chain.hook ? `  (hook ${chain.hook}, priority ${chain.priority})` : '';
+    lines.push(`chain ${chain.name}${hook}`);
+    for (const r of list) {
+      const id = r.comment?.split(' ')[0];
+      const m = id ? meanings.get(id) : undefined;
+      const pkts = r.packets !== undefined ? `${r.packets}`.padStart(7) + ' pkts  ' : ''.padStart(14);
+      lines.push(`  ${pkts}${r.rule}${id ? `   [${id}] ${describe(m) || r.comment!.slice(id.length + 1)}` : ''}`);
+    }
+  }
+  for (const { set, elements } of table.sets.values()) lines.push(`set ${set.name}: ${elements.size} element(s)`);
+  write(io.stdout, lines.join('\n'));
+  return EXIT.ok;
+}

@@ -1,0 +1,60 @@
+// `tabby node create|delete|list`: nodes are network namespaces acting as hosts (src/dataplane/netns).
+
+import { createNode, listNodes, Workloads } from '../../dataplane/index.js';
+import { CliError, EXIT, outputFormat, UsageError, write, type CommandSpec } from '../command.js';
+import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
+import { naming, NETNS_PREFIX_OPTION, requireDataplane } from '../dataplane-access.js';
+import { issueLines } from '../output/issues.js';
+
+export const command: CommandSpec = {
+  name: 'node',
+  summary: 'Create, delete or list nodes (network namespaces acting as hosts)',
+  usage: 'tabby node create|delete NAME | tabby node list [-o text|json] [--netns-prefix PREFIX] [--datastore LOCATION]',
+  examples: [
+    'tabby node create node1',
+    'tabby node list',
+    'tabby node delete node1        # also deletes the workloads on it',
+  ],
+  options: {
+    output: { type: 'string', short: 'o', description: 'Output format of list: text or json', valueName: 'FORMAT' },
+    'netns-prefix': NETNS_PREFIX_OPTION,
+    datastore: DATASTORE_OPTION,
+  },
+  positionals: true,
+  async run(args, io) {
+    const [verb, name, ...extra] = args.positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}' (see 'tabby node --help')`);
+    const n = await naming(args, io);
+    switch (verb) {
+      case 'list': {
+        const nodes = listNodes(n);
+        if (outputFormat(args, ['text', 'json'] as const, 'text') === 'json') write(io.stdout, JSON.stringify(nodes, null, 2));
+        else write(io.stdout, nodes.length === 0 ? 'No nodes (create one with: tabby node create NAME)' : nodes.join('\n'));
+        return EXIT.ok;
+      }
+      case 'create': {
+        if (!name) throw new UsageError("missing node name (e.g. 'tabby node create node1')");
+        await requireDataplane();
+        const res = await createNode(n, name);
+        if (!res.ok) throw new CliError(issueLines(res.issues).trimEnd(), res.issues[0]?.code === 'node.exists' ? EXIT.alreadyExists : EXIT.failure);
+        write(io.stdout, `Created node ${name} (network namespace ${res.value.netns}); start its agent with: tabby agent --node ${name}`);
+        return EXIT.ok;
+      }
+      case 'delete': {
+        if (!name) throw new UsageError("missing node name (e.g. 'tabby node delete node1')");
+        await requireDataplane();
+        return withStore(args, io, async ({ store }) => {
+          const res = await new Workloads({ store, prefix: n.prefix }).deleteNode(name);
+          if (!res.ok) throw new CliError(issueLines(res.issues).trimEnd(), EXIT.notFound);
+          const wl = res.value.workloads;
+          write(io.stdout, `Deleted node ${name}${wl.length > 0 ? ` and its workloads ${wl.join(', ')}` : ''}`);
+          return EXIT.ok;
+        });
+      }
+      default:
+        throw new UsageError(verb === undefined
+          ? "missing subcommand: create, delete or list (see 'tabby node --help')"
+          : `unknown subcommand '${verb}': create, delete or list`);
+    }
+  },
+};

@@ -1,0 +1,37 @@
+// The dataplane part: enforcing Calico policy with nftables on real Linux endpoints. README.md has the hook and
+// priority diagram, the table contract and the naming. Other parts import only this file.
+//
+//   nft/      object model, transactions, `nft` behind an exec seam, an honest fake (knows nothing of policy)
+//   render/   engine change feed → desired table → minimal transactions (pure)
+//   netns/    namespaces, nodes and Calico-style workload wiring
+//   probe/    probe agents: servers and fresh connections inside a workload
+//   agent.ts  datastore watch → engine → renderer → kernel, with the enforced revision
+//   workloads.ts, ipam.ts: what `tabby node` / `tabby workload` do
+
+export * as nft from './nft/index.js';
+export { NftTables, FakeNft, NftError, isNftError, hostExec, netnsExec, netnsPath, type Exec, type Nft } from './nft/index.js';
+export { Renderer, Ruleset, type RenderOptions, type RuleMeaning, type Plan } from './render/index.js';
+export { names } from './render/index.js';
+export { Agent, type AgentOptions, type AgentState, type AgentStatus } from './agent.js';
+export {
+  createNode,
+  listNodes,
+  NETNS_ANNOTATION,
+  DEFAULT_PREFIX,
+  Workloads,
+  type WorkloadSpec,
+  type WorkloadView,
+  type WorkloadsOptions,
+} from './workloads.js';
+export { addressesInUse, assignAddresses } from './ipam.js';
+export {
+  createNamespace,
+  deleteNamespace,
+  listNamespaces,
+  namespaceExists,
+  namespaceSupport,
+  NetnsError,
+  sweepNamespaces,
+} from './netns/namespace.js';
+export { nodeNetns, vethName, workloadNetns, type Naming } from './netns/topology.js';
+export { ProbeAgent, type ProbeProtocol, type ProbeResult } from './probe/agent.js';
