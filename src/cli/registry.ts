@@ -18,4 +18,7 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   get: { summary: 'List or show resources in the datastore', load: () => import('./commands/get.js') },
   patch: { summary: 'Change fields of a stored resource with a JSON merge patch', load: () => import('./commands/patch.js') },
   label: { summary: 'Set or remove labels of a stored resource', load: () => import('./commands/label.js') },
+  node: { summary: 'Create, delete or list nodes (network namespaces acting as hosts)', load: () => import('./commands/node.js') },
+  workload: { summary: 'Create, delete, list workloads on nodes, or run a command inside one', load: () => import('./commands/workload.js') },
+  agent: { summary: "Enforce policy on a node with nftables; show an agent's status or live rules", load: () => import('./commands/agent.js') },
 };
