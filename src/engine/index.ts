@@ -64,6 +64,11 @@ export class PolicyEngine {
     };
   }
 
+  /** The FelixConfiguration settings in force, defaults filled in (failsafe ports, endpoint-to-host action, …). */
+  get settings(): Readonly<Required<EngineOptions>> {
+    return this.options;
+  }
+
   // -------------------------------------------------------------------------------------------------------------
   // Input
 
