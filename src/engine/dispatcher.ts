@@ -117,8 +117,11 @@ function singleNets(addresses: readonly IpAddr[]): string[] {
 export class Dispatcher {
   private readonly produced = new Map<string, Produced>();
   private readonly issuesBySource = new Map<string, Issue[]>();
-  /** profile name → source key → the Profile that source defines (explicit Profile or derived). */
-  private readonly profileSources = new Map<string, Map<string, { explicit: boolean; profile: Profile }>>();
+  /** profile name → source key → the Profile that source defines, with its rank (see ProfileRank). */
+  private readonly profileSources = new Map<string, Map<string, { rank: ProfileRank; profile: Profile }>>();
+  /** Profiles pods name (kns.<ns>, ksa.<ns>.<sa>) → the pods naming them, for implied Namespaces/ServiceAccounts. */
+  private readonly impliedUsers = new Map<string, Set<string>>();
+  private readonly podProfiles = new Map<string, string[]>();
 
   constructor(private readonly sink: ModelSink, private readonly options: ResolvedOptions) {}
 
@@ -167,6 +170,7 @@ export class Dispatcher {
     this.produced.delete(source);
     switch (prev.type) {
       case 'endpoint':
+        this.setPodProfiles(source, []);
         return this.sink.removeEndpoint(prev.key);
       case 'netset':
         return this.sink.removeNetworkSet(prev.key);
@@ -178,7 +182,7 @@ export class Dispatcher {
         const sources = this.profileSources.get(prev.name);
         sources?.delete(source);
         if (sources?.size === 0) this.profileSources.delete(prev.name);
-        return this.publishProfile(prev.name, source, 'retract');
+        return this.publishProfile(prev.name);
       }
     }
   }
@@ -192,7 +196,11 @@ export class Dispatcher {
       case 'Pod': {
         const wep = podToWorkloadEndpoint(resource as Extract<Resource, { kind: 'Pod' }>);
         // No endpoint for host-networked pods and pods without an address (Calico makes none either).
-        if (!wep) return undefined;
+        if (!wep) {
+          this.setPodProfiles(source, []);
+          return undefined;
+        }
+        this.setPodProfiles(source, wep.spec.profiles ?? []);
         return this.endpoint(workloadModel(wep, 'Pod', key.name), fail);
       }
       case 'WorkloadEndpoint':
@@ -207,11 +215,11 @@ export class Dispatcher {
         return { type: 'netset', key: model.key };
       }
       case 'Namespace':
-        return this.profile(namespaceProfile(resource as Extract<Resource, { kind: 'Namespace' }>), false, source);
+        return this.profile(namespaceProfile(resource as Extract<Resource, { kind: 'Namespace' }>), 'derived', source);
       case 'ServiceAccount':
-        return this.profile(serviceAccountProfile(resource as Extract<Resource, { kind: 'ServiceAccount' }>), false, source);
+        return this.profile(serviceAccountProfile(resource as Extract<Resource, { kind: 'ServiceAccount' }>), 'derived', source);
       case 'Profile':
-        return this.profile(resource as Profile, true, source);
+        return this.profile(resource as Profile, 'explicit', source);
       case 'Tier': {
         const tier = applyDefaults(resource) as Tier;
         const model: TierModel = { name: tier.metadata.name, defaultAction: tier.spec.defaultAction === 'Pass' ? 'Pass' : 'Deny' };
@@ -266,31 +274,90 @@ export class Dispatcher {
     return { type: 'policy', key: compiled.value.key };
   }
 
-  private profile(profile: Profile, explicit: boolean, source: string): Produced {
+  private profile(profile: Profile, rank: ProfileRank, source: string): Produced {
     const name = profile.metadata.name;
     let sources = this.profileSources.get(name);
     if (!sources) this.profileSources.set(name, (sources = new Map()));
-    sources.set(source, { explicit, profile });
-    this.publishProfile(name, source, 'upsert');
+    sources.set(source, { rank, profile });
+    this.publishProfile(name);
     return { type: 'profile', name };
   }
 
-  /** An explicit Profile resource wins over one derived from a Namespace or ServiceAccount of the same name. */
-  private publishProfile(name: string, source: string, _why: 'upsert' | 'retract'): void {
+  /**
+   * A pod's namespace and service account always exist in a real cluster. When the resources given leave them
+   * out, the pod still gets the profiles Calico would derive from an unlabelled Namespace or ServiceAccount
+   * (kns.<ns> allows everything), instead of Felix's deny-all stand-in for an unknown profile; an issue says so.
+   */
+  private setPodProfiles(source: string, profiles: readonly string[]): void {
+    const before = this.podProfiles.get(source) ?? [];
+    if (before.join() === profiles.join()) return;
+    if (profiles.length > 0) this.podProfiles.set(source, [...profiles]);
+    else this.podProfiles.delete(source);
+    for (const p of before) {
+      const users = this.impliedUsers.get(p);
+      users?.delete(source);
+      if (users?.size === 0) {
+        this.impliedUsers.delete(p);
+        this.profileSources.get(p)?.delete(impliedSource(p));
+        if (this.profileSources.get(p)?.size === 0) this.profileSources.delete(p);
+        this.publishProfile(p);
+      }
+    }
+    for (const p of profiles) {
+      let users = this.impliedUsers.get(p);
+      if (!users) {
+        const implied = impliedProfile(p);
+        if (!implied) continue;
+        this.impliedUsers.set(p, (users = new Set()));
+        let sources = this.profileSources.get(p);
+        if (!sources) this.profileSources.set(p, (sources = new Map()));
+        sources.set(impliedSource(p), { rank: 'implied', profile: implied });
+        this.publishProfile(p);
+      }
+      users.add(source);
+    }
+  }
+
+  /** The highest-ranked source of a profile wins: a Profile resource, then a Namespace/ServiceAccount, then implied. */
+  private publishProfile(name: string): void {
     const sources = this.profileSources.get(name);
+    this.issuesBySource.delete(impliedSource(name));
     if (!sources || sources.size === 0) {
       this.sink.removeProfile(name);
       return;
     }
-    const chosen = [...sources.values()].find((s) => s.explicit) ?? [...sources.values()][0]!;
+    const [chosenSource, chosen] = [...sources].sort(([, a], [, b]) => PROFILE_RANKS[b.rank] - PROFILE_RANKS[a.rank])[0]!;
+    if (chosen.rank === 'implied') {
+      const what = name.startsWith('kns.') ? `Namespace ${name.slice(4)}` : `ServiceAccount of profile ${name}`;
+      this.report(impliedSource(name), what, 'engine.implied-resource',
+        `${what} is not among the resources; its pods get the profile ${name} it would give without labels`);
+    }
     const compiled = compileProfile(chosen.profile);
     if (!compiled.ok) {
-      this.report(source, `Profile ${name}`, 'engine.invalid-resource', compiled.message);
+      this.report(chosenSource, `Profile ${name}`, 'engine.invalid-resource', compiled.message);
       this.sink.removeProfile(name);
       return;
     }
     this.sink.upsertProfile(compiled.value);
   }
+}
+
+type ProfileRank = 'explicit' | 'derived' | 'implied';
+const PROFILE_RANKS: Record<ProfileRank, number> = { explicit: 2, derived: 1, implied: 0 };
+
+function impliedSource(profile: string): string {
+  return `implied/${profile}`;
+}
+
+/** The profile an unlabelled Namespace (kns.<ns>) or ServiceAccount (ksa.<ns>.<sa>) would give. */
+function impliedProfile(name: string): Profile | undefined {
+  if (name.startsWith('kns.')) {
+    const ns = name.slice(4);
+    return namespaceProfile({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
+  }
+  const sa = /^ksa\.([^.]+)\.(.+)$/.exec(name);
+  if (sa) return serviceAccountProfile({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa[2]!, namespace: sa[1]! } });
+  return undefined;
 }
 
 function sameProduct(a: Produced, b: Produced): boolean {

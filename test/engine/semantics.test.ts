@@ -233,6 +233,22 @@ describe('change feed', () => {
   });
 });
 
+describe('implied namespaces', () => {
+  it('gives pods of a namespace nobody defined the kns profile an unlabelled Namespace would give, and says so', () => {
+    const engine = engineWith([pod('shop', 'a', '10.0.0.1', { app: 'a' }), pod('shop', 'b', '10.0.0.2', { app: 'b' })]);
+    expect(verdict(engine, { from: 'shop/a', to: 'shop/b', protocol: 'TCP', port: 80 }).ingress?.decision)
+      .toEqual({ action: 'Allow', profile: 'kns.shop', rule: 0 });
+    expect(engine.endpoint('shop/a')?.labels['pcns.projectcalico.org/name']).toBe('shop');
+    expect(engine.issues().map((i) => i.code)).toEqual(['engine.implied-resource']);
+    engine.apply({ type: 'upsert', resource: namespace('shop', { team: 'x' }) });
+    expect(engine.issues()).toEqual([]);
+    expect(engine.endpoint('shop/a')?.labels['pcns.team']).toBe('x');
+    engine.apply({ type: 'delete', key: { kind: 'Namespace', name: 'shop' } });
+    expect(engine.endpoint('shop/a')?.labels['pcns.team']).toBeUndefined();
+    expect(engine.issues().map((i) => i.code)).toEqual(['engine.implied-resource']);
+  });
+});
+
 describe('bad input', () => {
   it('leaves out a policy whose selector does not parse and says why; the rest still applies', () => {
     const broken = np('default', 'broken', { selector: 'app ==', ingress: [{ action: 'Allow' }] });

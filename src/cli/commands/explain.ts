@@ -85,7 +85,7 @@ export const command: CommandSpec = {
     const engine = new PolicyEngine();
     engine.load(loaded.resources.map((r) => r.resource));
 
-    const notes: string[] = [];
+    const notes: string[] = engine.issues().map((i) => `${i.resource ? `${i.resource}: ` : ''}${i.message}`);
     const flow: Flow = { from: peerOf(from, 'from', engine, notes), to: peerOf(to, 'to', engine, notes), protocol };
     if (port !== undefined) flow.port = port;
     if (srcPort !== undefined) flow.srcPort = srcPort;
