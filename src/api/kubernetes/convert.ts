@@ -17,6 +17,7 @@ import {
   type ObjectMeta,
   type PolicyType,
   type Rule,
+  type StagedAction,
   type StagedKubernetesNetworkPolicy,
   type StagedNetworkPolicy,
 } from '../types.js';
@@ -359,7 +360,7 @@ export function convertKubernetesPolicy(
   const spec = convertSpec(np.spec, warnings);
   if (isStaged(np)) {
     // §2.4: the CRD defaults stagedAction to Set.
-    const stagedAction = (isRecord(np.spec) ? np.spec.stagedAction : undefined) ?? 'Set';
+    const stagedAction: StagedAction = (isRecord(np.spec) ? np.spec.stagedAction as StagedAction | undefined : undefined) ?? 'Set';
     return {
       policy: { apiVersion: CALICO_API_VERSION, kind: 'StagedNetworkPolicy', metadata, spec: { stagedAction, ...spec } },
       warnings,
