@@ -1,15 +1,17 @@
-// Address classes: which addresses the policies can tell apart. A rule matches a peer address only through the
-// IP sets it is in (selectors, §3.1), the named-port sets its (address, protocol, port) is in, and the rule
-// CIDRs (nets / notNets) that contain it — so two addresses with the same memberships in all of those are
-// matched by exactly the same rules, and the matrix evaluates each rule once per class instead of per endpoint.
+// Address features and classes: what the policies can see of a flow's end. A rule matches an address only
+// through the IP sets it is in (selectors, §3.1), the named-port sets its (address, protocol, port) is in, and
+// the CIDRs of rules (nets / notNets) and failsafe entries that contain it. Each of these is a *feature*; an
+// address class is a family, an endpoint kind, a port and the set of features an address has. Two ends of the
+// same class are matched by exactly the same rules.
 //
-// Classes are exact, not heuristic: the key lists every membership. nets / notNets may single out one address
-// (`10.1.0.2/32` in an ipBlock except), which is why the rule CIDRs are part of the key and not only the sets.
+// nets / notNets may single out one address (`10.1.0.2/32` in an ipBlock except), which is why rule CIDRs are
+// features of their own and not only the sets.
 //
-// What it does not do: it does not evaluate rules (hook-vector.ts) nor know which endpoint owns an address.
+// What it does not do: decide which features matter to an end (end-features.ts) or evaluate anything.
 
-import { cidrContains, formatIp, isSingleAddress, parseCidr, parseCidrOrIp, type IpAddr, type IpNet } from '../api/index.js';
+import { formatIp, isSingleAddress, parseCidrOrIp, type IpAddr, type IpNet } from '../api/index.js';
 import type { CompiledRule, EntityMatch, IpSetInfo } from '../engine/index.js';
+import { BitSet } from './bitset.js';
 
 /** What the classifier reads from the engine (the PolicyEngine satisfies it). */
 export interface IpSetSource {
@@ -17,74 +19,164 @@ export interface IpSetSource {
   ipSetMembers(id: string): string[] | undefined;
 }
 
-interface WideMember {
-  net: IpNet;
-  set: number;
-}
-
 const addressKey = (ip: IpAddr): string => `${ip.family}:${ip.value.toString(16)}`;
 
-export class AddressClassifier {
-  /** Net-set numbers per single address held as a /32 or /128 member. */
+/** Numbers every IP set and CIDR a rule can test, and tells which of them an address (and port) has. */
+export class FeatureIndex {
+  private readonly setFeature = new Map<string, number>();
+  private readonly cidrFeature = new Map<string, number>();
+  /** Net-set features per single address held as a /32 or /128 member. */
   private readonly exact = new Map<string, number[]>();
   /** Members wider than one address (network sets), checked by containment. */
-  private readonly wide: WideMember[] = [];
-  /** Named-port set numbers per `address,protocol:port` member. */
+  private readonly wide = new NetIndex();
+  /** Named-port set features per `address,protocol:port` member. */
   private readonly ipPort = new Map<string, number[]>();
-  private readonly ruleNets: IpNet[] = [];
+  private readonly cidrs = new NetIndex();
+  private count = 0;
 
-  constructor(sets: IpSetSource, rules: Iterable<CompiledRule>) {
-    let n = 0;
+  constructor(sets: IpSetSource, rules: Iterable<CompiledRule>, extraCidrs: Iterable<string>) {
     for (const info of sets.ipSets()) {
-      const set = n++;
+      const feature = this.count++;
+      this.setFeature.set(info.id, feature);
       for (const member of sets.ipSetMembers(info.id) ?? []) {
         if (info.kind === 'ip-port') {
-          push(this.ipPort, member, set);
+          push(this.ipPort, member, feature);
           continue;
         }
         const net = parseCidrOrIp(member);
         if (!net) continue;
-        if (isSingleAddress(net)) push(this.exact, addressKey({ family: net.family, value: net.network }), set);
-        else this.wide.push({ net, set });
+        if (isSingleAddress(net)) push(this.exact, addressKey({ family: net.family, value: net.network }), feature);
+        else this.wide.add(net, feature);
       }
     }
-    const cidrs = new Set<string>();
+    const texts = new Set<string>(extraCidrs);
     const collect = (e: EntityMatch): void => {
-      for (const c of e.nets) cidrs.add(c);
-      for (const c of e.notNets) cidrs.add(c);
+      for (const c of e.nets) texts.add(c);
+      for (const c of e.notNets) texts.add(c);
     };
     for (const rule of rules) {
       collect(rule.src);
       collect(rule.dst);
     }
-    for (const text of [...cidrs].sort()) {
-      const net = parseCidr(text);
-      if (net) this.ruleNets.push(net);
+    for (const text of [...texts].sort()) {
+      const net = parseCidrOrIp(text);
+      if (!net) continue;
+      const feature = this.count++;
+      this.cidrFeature.set(text, feature);
+      this.cidrs.add(net, feature);
     }
   }
 
-  /** The class of an address as a packet's source or as a peer without a port: its set and CIDR memberships. */
-  addressKey(ip: IpAddr): string {
-    const sets = [...(this.exact.get(addressKey(ip)) ?? [])];
-    for (const w of this.wide) if (cidrContains(w.net, ip)) sets.push(w.set);
-    sets.sort((a, b) => a - b);
-    let nets = '';
-    this.ruleNets.forEach((net, i) => {
-      if (cidrContains(net, ip)) nets += `${i},`;
-    });
-    return `${ip.family}|${dedupe(sets).join(',')}|${nets}`;
+  get size(): number {
+    return this.count;
+  }
+
+  /** The features a rule reads (either side): its IP sets, named-port sets and CIDRs. */
+  ruleFeatures(rule: CompiledRule, out: Set<number>): void {
+    for (const e of [rule.src, rule.dst]) {
+      for (const id of [...e.ipSets, ...e.notIpSets, ...e.namedPortIpSets, ...e.notNamedPortIpSets]) {
+        const f = this.setFeature.get(id);
+        if (f !== undefined) out.add(f);
+      }
+      for (const c of [...e.nets, ...e.notNets]) this.cidrFeatureInto(c, out);
+    }
+  }
+
+  cidrFeatureInto(text: string, out: Set<number>): void {
+    const f = this.cidrFeature.get(text);
+    if (f !== undefined) out.add(f);
+  }
+
+  /** Features of an address as a source (or any end without a port). */
+  addressFeatures(ip: IpAddr): number[] {
+    const out = [...(this.exact.get(addressKey(ip)) ?? [])];
+    this.wide.featuresOf(ip, out);
+    this.cidrs.featuresOf(ip, out);
+    return sortedUnique(out);
   }
 
   /**
-   * The class of a destination: its address class, the port the packet goes to, and the named-port sets that
-   * hold (address, protocol, port) — `protocol` is `tcp`/`udp`/`sctp`, or undefined when named ports cannot
-   * match (another protocol, or no port).
+   * Features of a destination: its address features plus the named-port sets that hold (address, protocol,
+   * port); `protocol` is `tcp`/`udp`/`sctp`, or undefined when named ports cannot match.
    */
-  destinationKey(ip: IpAddr, protocol: string | undefined, port: number | undefined): string {
-    const base = `${this.addressKey(ip)}|${port ?? ''}`;
-    if (protocol === undefined || port === undefined) return base;
-    const sets = this.ipPort.get(`${formatIp(ip)},${protocol}:${port}`) ?? [];
-    return `${base}|${dedupe([...sets].sort((a, b) => a - b)).join(',')}`;
+  destinationFeatures(ip: IpAddr, protocol: string | undefined, port: number | undefined): number[] {
+    const out = this.addressFeatures(ip);
+    if (protocol === undefined || port === undefined) return out;
+    return sortedUnique([...out, ...(this.ipPort.get(`${formatIp(ip)},${protocol}:${port}`) ?? [])]);
+  }
+}
+
+/** Networks by prefix length: an address is looked up once per length in use, not compared with every net. */
+class NetIndex {
+  private readonly byLength = new Map<number, { family: 4 | 6; shift: bigint; networks: Map<bigint, number[]> }>();
+
+  add(net: IpNet, feature: number): void {
+    const key = net.family * 256 + net.prefixLength;
+    let entry = this.byLength.get(key);
+    if (!entry) {
+      entry = { family: net.family, shift: BigInt((net.family === 4 ? 32 : 128) - net.prefixLength), networks: new Map() };
+      this.byLength.set(key, entry);
+    }
+    const prefix = net.network >> entry.shift;
+    const list = entry.networks.get(prefix);
+    if (list) list.push(feature);
+    else entry.networks.set(prefix, [feature]);
+  }
+
+  featuresOf(ip: IpAddr, out: number[]): void {
+    for (const entry of this.byLength.values()) {
+      if (entry.family !== ip.family) continue;
+      const hit = entry.networks.get(ip.value >> entry.shift);
+      if (hit) out.push(...hit);
+    }
+  }
+}
+
+/** One class of ends: everything a rule or a host path can tell about an end from its address and port. */
+export interface AddressClass {
+  family: 4 | 6;
+  kind: 'WorkloadEndpoint' | 'HostEndpoint';
+  port: number | undefined;
+  features: readonly number[];
+  /** Interned (family, kind, port): the part of a class every projection keeps. */
+  meta: number;
+}
+
+/** Interns classes and answers "which classes have feature f" as bit sets. */
+export class ClassTable {
+  readonly classes: AddressClass[] = [];
+
+  /** Which end of a flow the classes describe. */
+  constructor(readonly side: 'source' | 'destination') {}
+
+  private readonly ids = new Map<string, number>();
+  private readonly metas = new Map<string, number>();
+  private byFeature: BitSet[] | undefined;
+
+  intern(family: 4 | 6, kind: AddressClass['kind'], port: number | undefined, features: readonly number[]): number {
+    const metaKey = `${family}|${kind}|${port ?? ''}`;
+    const key = `${metaKey}|${features.join(',')}`;
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      let meta = this.metas.get(metaKey);
+      if (meta === undefined) this.metas.set(metaKey, (meta = this.metas.size));
+      id = this.classes.length;
+      this.ids.set(key, id);
+      this.classes.push({ family, kind, port, features, meta });
+    }
+    return id;
+  }
+
+  /** Per feature, the classes that have it (built on first use; intern nothing after that). */
+  withFeature(feature: number, featureCount: number): BitSet {
+    if (!this.byFeature) {
+      const sets = Array.from({ length: featureCount }, () => new BitSet(this.classes.length));
+      this.classes.forEach((c, i) => {
+        for (const f of c.features) sets[f]!.add(i);
+      });
+      this.byFeature = sets;
+    }
+    return this.byFeature[feature]!;
   }
 }
 
@@ -94,6 +186,7 @@ function push(map: Map<string, number[]>, key: string, value: number): void {
   else map.set(key, [value]);
 }
 
-function dedupe(sorted: number[]): number[] {
-  return sorted.filter((v, i) => i === 0 || sorted[i - 1] !== v);
+function sortedUnique(xs: number[]): number[] {
+  xs.sort((a, b) => a - b);
+  return xs.filter((v, i) => i === 0 || xs[i - 1] !== v);
 }

@@ -8,4 +8,14 @@ export {
   type MatrixStats,
   type ReachabilityMatrix,
 } from './matrix.js';
-export type { Mode } from './hook-vector.js';
+export type { Mode } from './end-features.js';
+export {
+  policiesFor,
+  type EndpointSummary,
+  type PoliciesForReport,
+  type PolicyEntry,
+  type StageEntry,
+  type TierEntry,
+} from './policies-for.js';
+export { selectMatches, type NetworkSetSummary, type SelectOptions, type SelectReport } from './select.js';
+export { resolveEndpoint } from './endpoint-ref.js';

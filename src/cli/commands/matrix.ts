@@ -118,5 +118,5 @@ function summary(m: ReachabilityMatrix): string {
   const what = m.port === undefined ? m.protocol : `${m.protocol}/${m.port}`;
   const unresolved = m.targetPorts.filter((p) => p === null).length;
   const note = unresolved > 0 ? `; ${unresolved} endpoint${unresolved === 1 ? ' has' : 's have'} no port named ${String(m.port)} (column X)` : '';
-  return `${what}: ${allowed} of ${n * n} pairs allowed (${n} endpoints in ${m.stats.groups} groups)${note}`;
+  return `${what}: ${allowed} of ${n * n} pairs allowed (${n} endpoints in ${m.groups().count} groups)${note}`;
 }

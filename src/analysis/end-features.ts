@@ -1,0 +1,139 @@
+// Ends: one endpoint's side of a flow — the source's egress or the destination's ingress — with everything the
+// engine evaluates for it on the way (§3.7, §3.8: for a workload, its own hook and, when its node's host
+// endpoint polices forwarded traffic, that host endpoint's stages; for a host endpoint, its stages and failsafe
+// ports). An end's verdict depends on:
+//
+//   its signature   the ordered tiers and policies of its hooks and its profiles' rules (by content, so every
+//                   kns.<ns> profile is the same); a host endpoint is its own signature
+//   its features    which features (address-classes.ts) of its own and the peer's address the rules on its
+//                   path read: the IP sets, named-port sets and CIDRs they reference, and failsafe CIDRs
+//   the peer's      family, kind and port, and whether the two ends are on one node
+//
+// Two ends with the same signature see only their features, so the matrix keys each end's verdicts by the
+// projection of the classes onto them.
+//
+// What it does not do: evaluate (the engine does, in matrix.ts).
+
+import type { CompiledRule, Direction, EndpointInfo, PolicyEngine, Stage } from '../engine/index.js';
+import { STAGES } from '../engine/index.js';
+import type { FeatureIndex } from './address-classes.js';
+
+export type Mode = 'enforced' | 'pending';
+
+export interface EndModel {
+  /** Interned signature. */
+  signature: number;
+  /** Sorted feature numbers the end's rules read. */
+  features: readonly number[];
+}
+
+/** The stages a host endpoint adds to forwarded workload traffic (§3.8); the normal stage is the host's own. */
+const FORWARD_PATH_STAGES: ReadonlyArray<[Stage, Direction]> = [
+  ['untracked', 'ingress'], ['untracked', 'egress'], ['preDNAT', 'ingress'], ['forward', 'ingress'], ['forward', 'egress'],
+];
+
+/**
+ * Nodes whose host endpoints police forwarded workload traffic: any of them has an untracked, pre-DNAT or
+ * applyOnForward policy. Elsewhere a host endpoint lets workload traffic through untouched (the stages it adds
+ * are empty), so a workload's node matters only on these nodes; a conservative superset, checked against the
+ * engine by the property test.
+ */
+export function policedNodes(engine: PolicyEngine): Set<string> {
+  const policed = new Set<string>();
+  for (const ep of engine.endpoints()) {
+    if (ep.kind !== 'HostEndpoint' || ep.node === undefined) continue;
+    const stages = engine.stagesFor(ep.ref) ?? {};
+    if (FORWARD_PATH_STAGES.some(([stage, dir]) => (stages[stage]?.[dir].length ?? 0) > 0)) policed.add(ep.node);
+  }
+  return policed;
+}
+
+export class EndModels {
+  private readonly signatures = new Map<string, number>();
+  private readonly profileContent = new Map<string, number>();
+  private readonly cache = new Map<string, EndModel>();
+  private readonly hostsByNode = new Map<string, EndpointInfo[]>();
+  private readonly policed: Set<string>;
+  private readonly failsafeCidrs: string[];
+
+  constructor(private readonly engine: PolicyEngine, private readonly index: FeatureIndex, private readonly mode: Mode) {
+    for (const ep of engine.endpoints()) {
+      if (ep.kind !== 'HostEndpoint' || ep.node === undefined) continue;
+      const list = this.hostsByNode.get(ep.node) ?? [];
+      list.push(ep);
+      this.hostsByNode.set(ep.node, list);
+    }
+    this.policed = policedNodes(engine);
+    this.failsafeCidrs = failsafeCidrs(engine);
+  }
+
+  /** Whether a workload on this node has host endpoint stages on its path. */
+  isPoliced(node: string | undefined): boolean {
+    return node !== undefined && this.policed.has(node);
+  }
+
+  of(info: EndpointInfo, direction: Direction): EndModel {
+    const cacheKey = `${info.ref}\u0000${direction}`;
+    const hit = this.cache.get(cacheKey);
+    if (hit) return hit;
+    const features = new Set<number>();
+    let text: string;
+    if (info.kind === 'HostEndpoint') {
+      text = `host|${direction}|${info.ref}`;
+      this.hostFeatures(info, features);
+    } else {
+      const tiers = this.engine.policiesFor(info.ref)?.[direction] ?? [];
+      const tierText = tiers.map((t) => `${t.tier}:${t.defaultAction}:` + t.policies
+        // Staged policies are skipped when enforcing (§3.6): they change nothing then.
+        .filter((p) => this.mode === 'pending' || !p.staged)
+        .map((p) => {
+          for (const rule of this.rulesOf(this.engine.policy(p.id)?.rules)) this.index.ruleFeatures(rule, features);
+          return `${p.id.kind}|${p.id.namespace ?? ''}|${p.id.name}`;
+        }).join(',')).join(';');
+      const profiles = info.profiles.map((name) => {
+        const rules = this.engine.profile(name).rules[direction];
+        for (const rule of rules) this.index.ruleFeatures(rule, features);
+        const content = JSON.stringify(rules);
+        let id = this.profileContent.get(content);
+        if (id === undefined) this.profileContent.set(content, (id = this.profileContent.size));
+        return id;
+      });
+      const node = this.isPoliced(info.node) ? info.node! : '';
+      if (node !== '') for (const host of this.hostsByNode.get(node) ?? []) this.hostFeatures(host, features);
+      text = `workload|${direction}|${tierText}#${profiles.join(',')}@${node}`;
+    }
+    let signature = this.signatures.get(text);
+    if (signature === undefined) this.signatures.set(text, (signature = this.signatures.size));
+    const model = { signature, features: [...features].sort((a, b) => a - b) };
+    this.cache.set(cacheKey, model);
+    return model;
+  }
+
+  get signatureCount(): number {
+    return this.signatures.size;
+  }
+
+  /** Everything a host endpoint's stages read, both directions, and the failsafe CIDRs checked before them. */
+  private hostFeatures(host: EndpointInfo, out: Set<number>): void {
+    const stages = this.engine.stagesFor(host.ref) ?? {};
+    for (const stage of STAGES) {
+      for (const direction of ['ingress', 'egress'] as const) {
+        for (const tier of stages[stage]?.[direction] ?? []) {
+          for (const p of tier.policies) for (const rule of this.rulesOf(this.engine.policy(p.id)?.rules)) this.index.ruleFeatures(rule, out);
+        }
+      }
+    }
+    for (const name of host.profiles) for (const rule of this.rulesOf(this.engine.profile(name).rules)) this.index.ruleFeatures(rule, out);
+    for (const c of this.failsafeCidrs) this.index.cidrFeatureInto(c, out);
+  }
+
+  private rulesOf(rules: { ingress: CompiledRule[]; egress: CompiledRule[] } | undefined): CompiledRule[] {
+    return rules ? [...rules.ingress, ...rules.egress] : [];
+  }
+}
+
+/** The source / destination CIDRs of failsafe entries (§3.8): features of the hosts' ends. */
+export function failsafeCidrs(engine: PolicyEngine): string[] {
+  const s = engine.settings;
+  return [...s.failsafeInboundHostPorts, ...s.failsafeOutboundHostPorts].flatMap((fp) => (fp.net === undefined ? [] : [fp.net]));
+}
