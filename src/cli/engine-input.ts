@@ -21,8 +21,11 @@ export async function loadEngine(paths: readonly string[], io: CommandIO, verb: 
   if (loaded.resources.length === 0) throw new CliError(noResourcesMessage(paths));
   const engine = new PolicyEngine();
   engine.load(loaded.resources.map((r) => r.resource));
-  // What the engine leaves out is invalid only in combination (a profile a Namespace and a Profile both define);
-  // the rest of the analysis stands, so these are warnings.
-  for (const i of engine.issues()) write(io.stderr, `warning: ${i.resource ? `${i.resource}: ` : ''}${i.message}`);
+  // What the engine reports now is about combinations (a pod's ServiceAccount missing from the manifests, a
+  // conversion caveat): the analysis stands, so these are notes and warnings, not failures.
+  for (const i of engine.issues()) {
+    const prefix = i.resource && !i.message.startsWith(i.resource) ? `${i.resource}: ` : '';
+    write(io.stderr, `${i.code === 'engine.implied-resource' ? 'note' : 'warning'}: ${prefix}${i.message}`);
+  }
   return engine;
 }
