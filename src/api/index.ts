@@ -6,7 +6,7 @@ export * from './kinds.js';
 export * from './issues.js';
 export * from './updates.js';
 export * from './net.js';
-export { applyDefaults } from './defaults.js';
+export { applyDefaults, BUILTIN_TIERS, builtinTier, DEFAULT_TIER_NAME, type BuiltinTier } from './defaults.js';
 export { validateResource } from './validate/index.js';
 export * from './load/index.js';
 export * from './kubernetes/index.js';

@@ -6,7 +6,7 @@ import {
   formatIssue, kindFromCliName, kindInfo, KINDS, type KindInfo, type Resource,
 } from '../api/index.js';
 import {
-  describeKey, isDatastoreError, isInvalid, isNotFound, openDatastore, parseDatastoreLocation, type Datastore,
+  describeKey, isDatastoreError, isInvalid, isMissingTier, isNotFound, openDatastore, parseDatastoreLocation, type Datastore,
   type DatastoreError,
 } from '../datastore/index.js';
 import { CliError, EXIT, UsageError, type CommandIO, type ParsedCommandArgs } from './command.js';
@@ -68,6 +68,8 @@ const EXIT_BY_CODE: Record<DatastoreError['code'], number> = {
   invalid: EXIT.failure,
   unavailable: EXIT.unavailable,
   compacted: EXIT.failure,
+  // A refused operation (a built-in or non-empty tier) is a failed check, like invalid input.
+  'not-supported': EXIT.failure,
 };
 
 export function exitCodeOf(err: DatastoreError): number {
@@ -78,6 +80,7 @@ export function exitCodeOf(err: DatastoreError): number {
 function hint(err: DatastoreError): string {
   switch (err.code) {
     case 'not-found':
+      if (isMissingTier(err)) return `create it first: tabby create -f tier.yaml (a Tier named ${err.tier}); tabby get tier lists the tiers`;
       return isNotFound(err) ? `tabby get ${kindInfo(err.key.kind).cliNames[0]!} lists what exists` : '';
     case 'already-exists':
       return 'use tabby apply to create or update, or tabby replace to update';
@@ -87,6 +90,7 @@ function hint(err: DatastoreError): string {
       return 'is it running? choose another with --datastore or TABBY_DATASTORE';
     case 'invalid':
     case 'compacted':
+    case 'not-supported':
       return '';
   }
 }

@@ -3,8 +3,10 @@
 // store-wide revision, and each object carries the revision of its last change as metadata.resourceVersion, so
 // optimistic concurrency works the same way as with kubectl and calicoctl (a stale resourceVersion → Conflict).
 //
-// A store does not: check references between objects (that a policy's tier exists), convert Kubernetes kinds
-// to Calico ones, or evaluate anything. It validates each object alone, through the api part, before writing.
+// A store validates each object, through the api part, before writing, and makes the few checks between objects
+// that Calico's client makes (a policy's tier must exist on create; built-in and non-empty tiers cannot be
+// deleted; the built-in tiers exist without being stored — admission.ts). It does not convert Kubernetes kinds to
+// Calico ones or evaluate anything.
 
 import type { KindKey, Resource, ResourceKey, ResourceUpdate } from '../api/index.js';
 

@@ -12,7 +12,8 @@ export type DatastoreErrorCode =
   | 'conflict'
   | 'invalid'
   | 'unavailable'
-  | 'compacted';
+  | 'compacted'
+  | 'not-supported';
 
 /** `Kind(namespace/name)` or `Kind(name)`: Calico's model.ResourceKey.String() form. */
 export function describeKey(key: ResourceKey): string {
@@ -36,6 +37,19 @@ export class AlreadyExistsError extends DatastoreError {
   constructor(readonly key: ResourceKey) {
     super(`resource already exists: ${describeKey(key)}`);
     this.name = 'AlreadyExistsError';
+  }
+}
+
+/**
+ * A policy's tier does not exist, so the policy cannot be created (libcalico-go clientv3/networkpolicy.go Create
+ * gets the tier first and returns its not-found error). `key` is the tier's; `referrer` the policy's.
+ */
+export class MissingTierError extends NotFoundError {
+  constructor(readonly tier: string, readonly referrer: ResourceKey) {
+    super({ kind: 'Tier', name: tier });
+    this.message = `resource does not exist: Tier(${tier}): ${describeKey(referrer)} is in tier ${tier}, ` +
+      'which must be created first';
+    this.name = 'MissingTierError';
   }
 }
 
@@ -91,6 +105,19 @@ export class CompactedError extends DatastoreError {
   }
 }
 
+/**
+ * An operation Calico refuses whatever the object's state: deleting a built-in or a non-empty tier. The message is
+ * libcalico-go's ErrorOperationNotSupported: `operation Delete is not supported on default: Cannot delete default
+ * tier`.
+ */
+export class NotSupportedError extends DatastoreError {
+  readonly code = 'not-supported' as const;
+  constructor(readonly key: ResourceKey, readonly operation: string, readonly reason: string) {
+    super(`operation ${operation} is not supported on ${describeKey(key)}: ${reason}`);
+    this.name = 'NotSupportedError';
+  }
+}
+
 export function isDatastoreError(err: unknown): err is DatastoreError {
   return err instanceof DatastoreError;
 }
@@ -111,4 +138,10 @@ export function isUnavailable(err: unknown): err is UnavailableError {
 }
 export function isCompacted(err: unknown): err is CompactedError {
   return err instanceof CompactedError;
+}
+export function isMissingTier(err: unknown): err is MissingTierError {
+  return err instanceof MissingTierError;
+}
+export function isNotSupported(err: unknown): err is NotSupportedError {
+  return err instanceof NotSupportedError;
 }

@@ -5,10 +5,14 @@ export type {
   ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchEvent, WatchOptions,
 } from './datastore.js';
 export { toResourceUpdate } from './datastore.js';
-export { previewDelete, previewWrite, type WriteMode } from './admission.js';
 export {
-  AlreadyExistsError, CompactedError, ConflictError, DatastoreError, InvalidError, NotFoundError, UnavailableError,
-  describeKey, isAlreadyExists, isCompacted, isConflict, isDatastoreError, isInvalid, isNotFound, isUnavailable,
+  isBuiltinTierKey, previewDelete, previewWrite, referenceViewOfMap, TIERED_KINDS, tierOf, type ReferenceView, type WriteMode,
+} from './admission.js';
+export { builtinTierObject } from './builtin-tiers.js';
+export {
+  AlreadyExistsError, CompactedError, ConflictError, DatastoreError, InvalidError, MissingTierError, NotFoundError,
+  NotSupportedError, UnavailableError, describeKey, isAlreadyExists, isCompacted, isConflict, isDatastoreError, isInvalid,
+  isMissingTier, isNotFound, isNotSupported, isUnavailable,
   type DatastoreErrorCode,
 } from './errors.js';
 export { CALICO_ETCD_PREFIX, DEFAULT_NAMESPACE, keyOf, keyPath, normaliseKey, parseKeyPath } from './keys.js';

@@ -132,7 +132,9 @@ spec: {order: 100}
       expect(run.stdout).toContain('Tier security: create (dry run)\n@@ -0,0 +1,');
       expect(run.stdout).toContain('Dry run: 1 to create, 1 to update, 1 unchanged, 0 to delete; nothing was written\n');
       expect((await tabby(['get', 'gnp', 'allow-dns', '-o', 'yaml', ...ds])).stdout).toBe(before);
-      expect((await tabby(['get', 'tier', ...ds])).stderr).toBe('No resources found.\n');
+      // Only the built-in tiers, which exist without being stored.
+      expect((await tabby(['get', 'tier', '-o', 'name', ...ds])).stdout)
+        .toBe('tier.projectcalico.org/default\ntier.projectcalico.org/kube-admin\ntier.projectcalico.org/kube-baseline\n');
       const del = await tabby(['delete', 'gnp', 'allow-dns', '--dry-run', ...ds]);
       expect(del.stdout).toMatch(/^GlobalNetworkPolicy allow-dns: delete \(dry run\)\n@@ -1,\d+ \+0,0 @@\n-apiVersion/);
       expect((await tabby(['get', 'gnp', ...ds])).stdout).toBe('NAME\nallow-dns\n');

@@ -31,7 +31,9 @@ export class TestCluster {
 
   static async create(prefix: string, node = 'node1'): Promise<TestCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'tabby-cluster-'));
-    const store = await FileStore.open({ dir, pollIntervalMs: 50 });
+    // Written as Calico's backend client writes (no checks between objects): scenarios may hold states Felix must
+    // enforce but calicoctl would refuse to create, such as a policy whose tier is missing (§3.2).
+    const store = await FileStore.open({ dir, pollIntervalMs: 50, crossObjectChecks: false });
     const workloads = new Workloads({ store, prefix });
     const c = new TestCluster(prefix, node, dir, store, workloads);
     const res = await workloads.createNode(node);

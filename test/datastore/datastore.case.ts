@@ -6,9 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { Resource } from '../../src/api/types.js';
 import {
-  isAlreadyExists, isCompacted, isConflict, isInvalid, isNotFound, type Datastore, type WatchEvent, type WatchOptions,
+  isAlreadyExists, isCompacted, isConflict, isInvalid, isMissingTier, isNotFound, isNotSupported, type Datastore,
+  type WatchEvent, type WatchOptions,
 } from '../../src/datastore/index.js';
-import { Collector, brief, foldEvents, gnp, knp, np, specOf, stateOf } from './fixtures.js';
+import { Collector, brief, foldEvents, gnp, knp, np, specOf, stateOf, tier } from './fixtures.js';
 
 /** A watch running somewhere the test can cut off from the store and reconnect. */
 export interface PartitionedWatch {
@@ -19,8 +20,11 @@ export interface PartitionedWatch {
 }
 
 export interface Backend {
-  /** A new client of this backing store (another process, as far as the store can tell). */
-  open(): Promise<Datastore>;
+  /**
+   * A new client of this backing store (another process, as far as the store can tell); `crossObjectChecks:
+   * false` opens it as Calico's backend client (no checks between objects).
+   */
+  open(options?: { crossObjectChecks?: boolean }): Promise<Datastore>;
   /** A watch behind a link the test controls, when the harness can build one. */
   partitioned?(options: WatchOptions): Promise<PartitionedWatch>;
   dispose(): Promise<void>;
@@ -30,6 +34,7 @@ export const CASES = [
   'crud', 'defaults', 'create-conflicts', 'invalid', 'update', 'update-conflict', 'apply', 'delete', 'delete-conflict',
   'list-filters', 'revisions', 'kinds-share-names', 'watch-initial', 'watch-live', 'watch-from-revision',
   'watch-kind-filter', 'watch-other-client', 'compaction', 'compaction-resync', 'concurrent-writers',
+  'builtin-tiers', 'policy-needs-tier', 'tier-delete-refused', 'tier-delete-races-policy-create', 'unchecked-backend',
 ] as const;
 export type CaseId = (typeof CASES)[number];
 
@@ -63,8 +68,8 @@ export function datastoreSuite(h: StoreHarness): void {
       await backend.dispose();
     });
 
-    const open = async () => {
-      const s = await backend.open();
+    const open = async (options?: { crossObjectChecks?: boolean }) => {
+      const s = await backend.open(options);
       extra.push(s);
       return s;
     };
@@ -359,6 +364,116 @@ export function datastoreSuite(h: StoreHarness): void {
       expect(seen.filter((s) => s.startsWith('keep'))).toHaveLength(1); // unchanged: reported once, at the start
       // Written after the restore: reported live, or folded into the resync if the watcher caught up after it.
       expect(seen).toContain(`after-restore@${after.metadata.resourceVersion}`);
+    });
+
+    // --- checks between objects (libcalico-go clientv3, admission.ts) ------------------------------------------
+
+    const inTier = (r: Resource, t: string): Resource => ({ ...r, spec: { ...specOf(r), tier: t } }) as Resource;
+    const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+
+    run('builtin-tiers', async () => {
+      // Every cluster has them (EnsureInitialized); a list of kind Tier shows them, sorted with stored tiers.
+      await store.create(tier('security', 100));
+      const tiers = (await store.list({ kind: 'Tier' })).items;
+      expect(tiers.map((t) => t.metadata.name)).toEqual(['default', 'kube-admin', 'kube-baseline', 'security']);
+      expect(tiers[0]).toEqual({
+        apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'default' }, spec: { order: 1_000_000, defaultAction: 'Deny' },
+      });
+      expect(await store.get({ kind: 'Tier', name: 'kube-admin' })).toMatchObject({ spec: { order: 1000, defaultAction: 'Pass' } });
+      expect((await store.list({ kind: 'Tier', labelSelector: 'team=x' })).items).toEqual([]);
+      // Only what is stored is in a list of every kind and in watches.
+      expect((await store.list()).items.map((r) => r.metadata.name)).toEqual(['security']);
+      // Cannot be deleted, stored or not; the message is libcalico-go's.
+      const del = await failure(store.delete({ kind: 'Tier', name: 'default' }));
+      expect(isNotSupported(del)).toBe(true);
+      expect((del as Error).message).toBe('operation Delete is not supported on Tier(default): Cannot delete default tier');
+      expect(isNotSupported(await failure(store.delete({ kind: 'Tier', name: 'kube-baseline' })))).toBe(true);
+      // Replacing one that was never stored stores it (calicoctl replace / label on a fresh cluster works).
+      const labelled = await store.update({ ...(await store.get({ kind: 'Tier', name: 'default' })), metadata: { name: 'default', labels: { team: 'x' } } } as Resource);
+      expect(labelled.metadata.resourceVersion).toMatch(/^\d+$/);
+      expect((await store.list({ kind: 'Tier', labelSelector: 'team=x' })).items.map((t) => t.metadata.name)).toEqual(['default']);
+      expect(isNotSupported(await failure(store.delete({ kind: 'Tier', name: 'default' })))).toBe(true);
+      expect(await store.get({ kind: 'Tier', name: 'default' })).toEqual(labelled);
+    });
+
+    run('policy-needs-tier', async () => {
+      const before = await store.revision();
+      for (const write of [() => store.create(inTier(gnp('security.block'), 'security')),
+        () => store.apply(inTier(np('shop', 'p'), 'security'))]) {
+        const err = await failure(write());
+        expect(isNotFound(err) && isMissingTier(err)).toBe(true);
+        expect(err).toMatchObject({ code: 'not-found', key: { kind: 'Tier', name: 'security' }, tier: 'security' });
+        expect((err as Error).message).toMatch(/^resource does not exist: Tier\(security\): (GlobalNetworkPolicy\(security\.block\)|NetworkPolicy\(shop\/p\)) is in tier security/);
+      }
+      expect(await store.revision()).toBe(before);
+      // Built-in tiers always exist; a policy with no tier is in `default`.
+      await store.create(inTier(gnp('admin-rule'), 'kube-admin'));
+      await store.create(np('shop', 'plain'));
+      await store.create(tier('security', 100));
+      const created = await store.create(inTier(gnp('security.block'), 'security'));
+      // Staged policies are checked too.
+      const staged = { ...inTier(gnp('later'), 'ops'), kind: 'StagedGlobalNetworkPolicy' } as Resource;
+      expect(isMissingTier(await failure(store.create(staged)))).toBe(true);
+      // An update does not check (Calico does not): the object already exists.
+      await store.create(tier('ops', 200));
+      await store.create(inTier(gnp('moving'), 'ops'));
+      await store.update(inTier(gnp('moving', { order: 3 }), 'nowhere'));
+      expect(specOf(await store.get({ kind: 'GlobalNetworkPolicy', name: 'security.block' }))).toMatchObject({ tier: 'security' });
+      expect(created.metadata.resourceVersion).toMatch(/^\d+$/);
+    });
+
+    run('tier-delete-refused', async () => {
+      await store.create(tier('security', 100));
+      await store.create(tier('empty', 300));
+      await store.create(inTier(np('shop', 'a'), 'security'));
+      await store.create({ ...inTier(np('shop', 'b'), 'security'), kind: 'StagedNetworkPolicy' } as Resource);
+      await store.create(inTier(gnp('c'), 'security'));
+      await store.create(inTier(gnp('d'), 'security'));
+      const err = await failure(store.delete({ kind: 'Tier', name: 'security' }));
+      expect(isNotSupported(err)).toBe(true);
+      expect((err as Error).message).toBe('operation delete is not supported on Tier(security): Cannot delete a non-empty tier ' +
+        '(it holds NetworkPolicy(shop/a), GlobalNetworkPolicy(c), GlobalNetworkPolicy(d) and 1 more; delete them first)');
+      expect(await store.get({ kind: 'Tier', name: 'security' })).toMatchObject({ metadata: { name: 'security' } });
+      await store.delete({ kind: 'Tier', name: 'empty' });
+      for (const k of [{ kind: 'NetworkPolicy', namespace: 'shop', name: 'a' }, { kind: 'StagedNetworkPolicy', namespace: 'shop', name: 'b' },
+        { kind: 'GlobalNetworkPolicy', name: 'c' }, { kind: 'GlobalNetworkPolicy', name: 'd' }] as const) await store.delete(k);
+      await store.delete({ kind: 'Tier', name: 'security' });
+      expect(isNotFound(await failure(store.delete({ kind: 'Tier', name: 'security' })))).toBe(true);
+    });
+
+    run('tier-delete-races-policy-create', async () => {
+      // One client deletes a tier while another creates policies in it: whatever the interleaving, no policy
+      // may end up in a tier that does not exist.
+      const other = await open();
+      for (let round = 0; round < 6; round++) {
+        const t = `race${round}`;
+        await store.create(tier(t, 100 + round));
+        const results = await Promise.allSettled([
+          store.delete({ kind: 'Tier', name: t }),
+          ...[0, 1, 2].map((i) => other.create(inTier(gnp(`${t}.p${i}`), t))),
+        ]);
+        for (const r of results) {
+          if (r.status === 'rejected' && !isNotSupported(r.reason) && !isMissingTier(r.reason)) throw r.reason;
+        }
+        const tierExists = (await store.list({ kind: 'Tier' })).items.some((x) => x.metadata.name === t);
+        const members = (await store.list({ kind: 'GlobalNetworkPolicy' })).items.filter((p) => specOf(p).tier === t);
+        if (!tierExists) expect(members).toEqual([]);
+        else expect(results[0]!.status).toBe('rejected');
+      }
+    });
+
+    run('unchecked-backend', async () => {
+      // Opened as Calico's backend client: no checks between objects and no unstored built-in tiers, so a state
+      // Felix must handle (a policy whose tier does not exist) can be set up.
+      const raw = await open({ crossObjectChecks: false });
+      await raw.create(inTier(gnp('orphan'), 'gone'));
+      expect(isNotFound(await failure(raw.get({ kind: 'Tier', name: 'default' })))).toBe(true);
+      expect((await raw.list({ kind: 'Tier' })).items).toEqual([]);
+      await raw.create(tier('default', 1_000_000));
+      await raw.delete({ kind: 'Tier', name: 'default' });
+      // The checking client still sees the orphan, and still refuses to delete a tier holding it.
+      expect(specOf(await store.get({ kind: 'GlobalNetworkPolicy', name: 'orphan' }))).toMatchObject({ tier: 'gone' });
+      expect(isNotSupported(await failure(store.delete({ kind: 'Tier', name: 'gone' })))).toBe(true);
     });
 
     run('concurrent-writers', async () => {

@@ -32,7 +32,7 @@ datastoreSuite({
     const prefix = `/tabby-test-${process.pid}-${++prefixes}/calico/resources/v3/`;
     const proxies: TcpProxy[] = [];
     return {
-      open: async () => new EtcdStore({ endpoints: cluster!.endpoints, prefix }),
+      open: async (options) => new EtcdStore({ endpoints: cluster!.endpoints, prefix, ...options }),
       async partitioned(options) {
         const [host, port] = cluster!.endpoints[0]!.split(':');
         const proxy = await TcpProxy.start({ host: host!, port: Number(port) });

@@ -73,7 +73,7 @@ datastoreSuite({
   async fresh() {
     const dir = tempDir();
     return {
-      open: () => FileStore.open({ dir, pollIntervalMs: 50 }),
+      open: (options) => FileStore.open({ dir, pollIntervalMs: 50, ...options }),
       // The watcher runs in another process; SIGSTOP cuts it off (it sees nothing until SIGCONT).
       async partitioned(options): Promise<PartitionedWatch> {
         const child = runChild(watchBundle, [dir, JSON.stringify(options)]);

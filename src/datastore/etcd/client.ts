@@ -22,6 +22,8 @@ export interface EtcdStoreOptions {
   callTimeoutMs?: number;
   /** Clock for creationTimestamp (a test seam). */
   now?: () => Date;
+  /** Calico's client-side checks between objects and its built-in tiers (admission.ts). Default true. */
+  crossObjectChecks?: boolean;
 }
 
 export function hostUrls(endpoints: string[]): string[] {

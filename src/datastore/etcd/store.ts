@@ -6,18 +6,25 @@
 // the write is decided again against the new value (last writer wins, as calicoctl replace without a version).
 //
 // Values hold the object without resourceVersion; reads fill it in from the key's mod_revision.
+//
+// Cross-object checks (admission.ts) are atomic here, which libcalico-go's are not: creating a policy in a tier
+// also compares that the tier key exists; deleting a tier reads the tiered kinds at one revision R and compares
+// that no key under their prefixes changed after R (a compare over a key range), so a policy created in the tier
+// meanwhile makes the delete decide again.
 
-import type { Etcd3, IKeyValue } from 'etcd3';
+import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
 
 import type { Resource, ResourceKey } from '../../api/index.js';
 import {
-  admit, checkPreconditions, planWrite, stampResourceVersion, type StoredObject, type WriteMode,
+  admit, checkDelete, isBuiltinTierKey, planWrite, referenceViewOfMap, stampResourceVersion, tierToCheck, TIERED_KINDS,
+  type ReferenceView, type StoredObject, type WriteMode,
 } from '../admission.js';
+import { builtinTierObject, withBuiltinTiers } from '../builtin-tiers.js';
 import type {
   ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchOptions,
 } from '../datastore.js';
 import { NotFoundError, isDatastoreError } from '../errors.js';
-import { CALICO_ETCD_PREFIX, compareKeys, keyPath, normaliseKey, parseKeyPath } from '../keys.js';
+import { CALICO_ETCD_PREFIX, compareKeys, keyPath, kindPath, normaliseKey, parseKeyPath } from '../keys.js';
 import { compileQuery } from '../query.js';
 import { createEtcdClient, isCompactedError, toDatastoreError, type EtcdStoreOptions } from './client.js';
 import { EtcdWatch } from './watch.js';
@@ -49,12 +56,14 @@ export class EtcdStore implements Datastore {
   readonly client: Etcd3;
   readonly prefix: string;
   private readonly now: () => Date;
+  private readonly crossObjectChecks: boolean;
   private readonly watches = new Set<EtcdWatch>();
 
   constructor(options: EtcdStoreOptions) {
     this.endpoint = `etcd://${options.endpoints.join(',')}`;
     this.prefix = options.prefix ?? CALICO_ETCD_PREFIX;
     this.now = options.now ?? (() => new Date());
+    this.crossObjectChecks = options.crossObjectChecks ?? true;
     this.client = createEtcdClient(options);
   }
 
@@ -69,7 +78,11 @@ export class EtcdStore implements Datastore {
     return this.guard(async () => {
       const k = normaliseKey(key);
       const found = await this.readOne(keyPath(k));
-      if (!found) throw new NotFoundError(k);
+      if (!found) {
+        const builtin = this.crossObjectChecks ? builtinTierObject(k) : undefined;
+        if (builtin) return builtin;
+        throw new NotFoundError(k);
+      }
       // Values decoded from etcd are fresh objects: stamp them in place instead of copying.
       return stampResourceVersion(found.value, found.modRevision);
     });
@@ -83,7 +96,7 @@ export class EtcdStore implements Datastore {
         .filter((e) => query.matches(e.key, e.obj.value))
         .sort((a, b) => compareKeys(a.key, b.key))
         .map((e) => stampResourceVersion(e.obj.value, e.obj.modRevision));
-      return { items, revision };
+      return { items: this.crossObjectChecks ? withBuiltinTiers(items, options, query) : items, revision };
     });
   }
 
@@ -104,12 +117,15 @@ export class EtcdStore implements Datastore {
       const k = normaliseKey(key);
       const path = keyPath(k);
       const etcdKey = Buffer.from(this.prefix + path);
-      let current = await this.readOne(path);
+      const tierDelete = this.crossObjectChecks && k.kind === 'Tier';
+      let current = tierDelete ? undefined : await this.readOne(path);
       for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-        if (!current) throw new NotFoundError(k);
-        checkPreconditions(k, preconditions, current);
+        let references: ReferenceView | undefined;
+        let guards: ICompare[] = [];
+        if (tierDelete) ({ current, references, guards } = await this.tierDeleteState(k, path));
+        checkDelete(k, preconditions, current, references);
         const res = await this.client.kv.txn({
-          compare: [{ key: etcdKey, target: 'Mod', result: 'Equal', mod_revision: current.modRevision }],
+          compare: [{ key: etcdKey, target: 'Mod', result: 'Equal', mod_revision: current.modRevision }, ...guards],
           success: [{ request_delete_range: { key: etcdKey } }],
           failure: [{ request_range: { key: etcdKey } }],
         });
@@ -118,6 +134,27 @@ export class EtcdStore implements Datastore {
       }
       throw new Error(`delete of ${path} lost the compare ${MAX_WRITE_ATTEMPTS} times in a row`);
     });
+  }
+
+  /**
+   * What a tier delete is checked against, read at one revision R: the tier, the policies of the tiered kinds,
+   * and compares that fail if any of those policies changed after R. Built-in tiers need no reads (refused).
+   */
+  private async tierDeleteState(key: ResourceKey, path: string): Promise<{
+    current: StoredObject | undefined; references: ReferenceView; guards: ICompare[];
+  }> {
+    if (isBuiltinTierKey(key)) return { current: undefined, references: referenceViewOfMap(new Map()), guards: [] };
+    const tier = await this.client.kv.range({ key: Buffer.from(this.prefix + path) });
+    const revision = Number(tier.header.revision);
+    const objects = new Map<string, { value: Resource }>();
+    const guards: ICompare[] = [];
+    for (const kind of TIERED_KINDS) {
+      const { entries } = await this.rangeAll(kindPath(kind), revision);
+      for (const e of entries) objects.set(e.path, e.obj);
+      const start = Buffer.from(this.prefix + kindPath(kind));
+      guards.push({ key: start, range_end: prefixEnd(start), target: 'Mod', result: 'Less', mod_revision: revision + 1 });
+    }
+    return { current: this.decodeOne(tier.kvs[0]), references: referenceViewOfMap(objects), guards };
   }
 
   watch(options: WatchOptions = {}): Watch {
@@ -204,24 +241,37 @@ export class EtcdStore implements Datastore {
       const pre = admitted.resource.metadata;
       const optimistic = mode !== 'update' && !pre.resourceVersion && !pre.uid;
       let current = optimistic ? undefined : await this.readOne(path);
+      // A policy the write may create must find its tier: read it now, and compare at commit that it still exists.
+      const tier = this.crossObjectChecks && mode !== 'update' ? tierToCheck(admitted) : undefined;
+      const tierKey = tier === undefined ? undefined : Buffer.from(this.prefix + keyPath({ kind: 'Tier', name: tier }));
+      let tierStored = tierKey !== undefined && (await this.readOne(keyPath({ kind: 'Tier', name: tier! }))) !== undefined;
+      const references: ReferenceView | undefined = this.crossObjectChecks
+        ? { tierStored: (name) => name === tier && tierStored, policiesInTier: () => [] }
+        : undefined;
       let ownUid: string | undefined;
       for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
         // A create whose reply was lost (etcd3 retried it) finds its own object: that is success, not a clash.
         if (current && ownUid !== undefined && current.value.metadata.uid === ownUid) {
           return { resource: stampResourceVersion(current.value, current.modRevision), created: true };
         }
-        const { value, created } = planWrite(mode, admitted, current, this.now);
+        const { value, created } = planWrite(mode, admitted, current, this.now, references);
         if (created) ownUid = value.metadata.uid;
-        const compare = current
-          ? { key: etcdKey, target: 'Mod' as const, result: 'Equal' as const, mod_revision: current.modRevision }
-          : { key: etcdKey, target: 'Create' as const, result: 'Equal' as const, create_revision: 0 };
+        const compare: ICompare[] = [current
+          ? { key: etcdKey, target: 'Mod', result: 'Equal', mod_revision: current.modRevision }
+          : { key: etcdKey, target: 'Create', result: 'Equal', create_revision: 0 }];
+        const failure: IRequestOp[] = [{ request_range: { key: etcdKey } }];
+        if (created && tierKey) {
+          compare.push({ key: tierKey, target: 'Version', result: 'Greater', version: 0 });
+          failure.push({ request_range: { key: tierKey } });
+        }
         const res = await this.client.kv.txn({
-          compare: [compare],
+          compare,
           success: [{ request_put: { key: etcdKey, value: Buffer.from(JSON.stringify(value)) } }],
-          failure: [{ request_range: { key: etcdKey } }],
+          failure,
         });
         if (res.succeeded) return { resource: stampResourceVersion(value, Number(res.header.revision)), created };
         current = this.decodeOne(res.responses[0]?.response_range.kvs[0]);
+        if (failure.length > 1) tierStored = (res.responses[1]?.response_range.kvs.length ?? 0) > 0;
       }
       throw new Error(`write of ${path} lost the compare ${MAX_WRITE_ATTEMPTS} times in a row`);
     });

@@ -34,7 +34,10 @@ import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
 
 import type { Resource, ResourceKey } from '../../api/index.js';
-import { admit, checkPreconditions, planWrite, withResourceVersion, type StoredObject, type WriteMode } from '../admission.js';
+import {
+  admit, checkDelete, planWrite, referenceViewOfMap, withResourceVersion, type ReferenceView, type StoredObject, type WriteMode,
+} from '../admission.js';
+import { builtinTierObject, withBuiltinTiers } from '../builtin-tiers.js';
 import type {
   ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchEvent, WatchOptions,
 } from '../datastore.js';
@@ -60,6 +63,11 @@ export interface FileStoreOptions {
   autoCompact?: { afterRecords: number; retain: number } | false;
   /** Clock for creationTimestamp (a test seam). */
   now?: () => Date;
+  /**
+   * Calico's client-side checks between objects and its built-in tiers (admission.ts). Default true; false
+   * writes as Calico's backend client does, to set up states Felix must handle (a policy whose tier is missing).
+   */
+  crossObjectChecks?: boolean;
 }
 
 // Small file operations (stat, a short read, an append) run synchronously: they take microseconds, and going
@@ -164,6 +172,7 @@ export class FileStore implements Datastore {
   private readonly pollIntervalMs: number;
   private readonly autoCompact: { afterRecords: number; retain: number } | false;
   private readonly now: () => Date;
+  private readonly crossObjectChecks: boolean;
   private state: State = emptyState(0, new Map());
   private journal: { fd: number; ino: number; offset: number } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -178,6 +187,7 @@ export class FileStore implements Datastore {
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
     this.autoCompact = options.autoCompact ?? { afterRecords: 20_000, retain: 1_000 };
     this.now = options.now ?? (() => new Date());
+    this.crossObjectChecks = options.crossObjectChecks ?? true;
   }
 
   /** Opens (creating when missing) the store in `options.dir`. Throws UnavailableError when it cannot. */
@@ -197,8 +207,10 @@ export class FileStore implements Datastore {
     return this.read(() => {
       const k = normaliseKey(key);
       const obj = this.state.objects.get(keyPath(k));
-      if (!obj) throw new NotFoundError(k);
-      return withResourceVersion(obj.value, obj.modRevision);
+      if (obj) return withResourceVersion(obj.value, obj.modRevision);
+      const builtin = this.crossObjectChecks ? builtinTierObject(k) : undefined;
+      if (!builtin) throw new NotFoundError(k);
+      return builtin;
     });
   }
 
@@ -212,10 +224,8 @@ export class FileStore implements Datastore {
         if (key && query.matches(key, obj.value)) found.push({ key, obj });
       }
       found.sort((a, b) => compareKeys(a.key, b.key));
-      return {
-        items: found.map(({ obj }) => withResourceVersion(obj.value, obj.modRevision)),
-        revision: this.state.revision,
-      };
+      const items = found.map(({ obj }) => withResourceVersion(obj.value, obj.modRevision));
+      return { items: this.crossObjectChecks ? withBuiltinTiers(items, options, query) : items, revision: this.state.revision };
     });
   }
 
@@ -236,8 +246,7 @@ export class FileStore implements Datastore {
     const path = keyPath(k);
     return this.write((rev) => {
       const current = this.state.objects.get(path);
-      if (!current) throw new NotFoundError(k);
-      checkPreconditions(k, preconditions, current);
+      checkDelete(k, preconditions, current, this.references());
       return {
         record: { rev, op: 'del', key: path },
         result: withResourceVersion(current.value, current.modRevision),
@@ -318,12 +327,17 @@ export class FileStore implements Datastore {
     const admitted = admit(resource);
     const path = keyPath(admitted.key);
     return this.write((rev) => {
-      const { value, created } = planWrite(mode, admitted, this.state.objects.get(path), this.now);
+      const { value, created } = planWrite(mode, admitted, this.state.objects.get(path), this.now, this.references());
       return {
         record: { rev, op: 'put', key: path, value },
         result: { resource: withResourceVersion(value, rev), created },
       };
     });
+  }
+
+  /** The cross-object checks' view of the state (call under the lock, after catching up). */
+  private references(): ReferenceView | undefined {
+    return this.crossObjectChecks ? referenceViewOfMap(this.state.objects) : undefined;
   }
 
   /** Runs one change under the lock: catch up, decide (may throw), append + sync, apply, notify. */
