@@ -7,6 +7,7 @@ type Loader = () => Promise<{ command: CommandSpec }>;
 
 export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   version: { summary: 'Print the Tabby version', load: () => import('./commands/version.js') },
+  demo: { summary: 'Run the example scenario with real enforcement, every probe explained', load: () => import('./commands/demo.js') },
   validate: { summary: 'Check manifests and report every problem with file:line:col', load: () => import('./commands/validate.js') },
   convert: { summary: 'Convert Kubernetes NetworkPolicies to Calico v3 policies', load: () => import('./commands/convert.js') },
   explain: { summary: 'Explain how a flow is decided, tier by tier, with the verdict', load: () => import('./commands/explain.js') },
