@@ -18,7 +18,10 @@ function onPath(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-const missing = REQUIRED.filter((r) => !onPath(r.command));
+// `ensure-system-deps.mjs nft ip` checks only those commands (npm start needs less than npm test).
+const only = process.argv.slice(2);
+const wanted = only.length > 0 ? REQUIRED.filter((r) => only.includes(r.command)) : REQUIRED;
+const missing = wanted.filter((r) => !onPath(r.command));
 if (missing.length === 0) process.exit(0);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
