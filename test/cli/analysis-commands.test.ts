@@ -149,7 +149,10 @@ describe('tabby matrix', () => {
     const none = await captureCli(['matrix', ...files, '-n', 'nowhere']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no endpoints with an address in namespace nowhere/);
-    expect((await captureCli(['matrix'])).code).toBe(2);
+    // Without -f the datastore is read: an empty one has no endpoints, and a note says why.
+    const empty = await captureCli(['matrix', '--datastore', `file:${join(dir, 'empty-store')}`]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/^note: the datastore at file:\S+empty-store \(--datastore\) holds no resources; give manifests with -f PATH/);
   });
 });
 

@@ -1,14 +1,18 @@
 // `tabby explain`: how one flow is decided, as Calico's dataplane would decide it, with the trace: each end's
 // tiers, policies, rules and profiles in the order they were consulted, the verdict, and the pending verdict with
-// staged policies enforced. Exit 0 when the flow could be evaluated (whatever the verdict), 1 when the manifests
-// or the flow are invalid, 2 for usage errors.
+// staged policies enforced. Reads -f manifests, or the datastore without -f. Exit 0 when the flow could be
+// evaluated (whatever the verdict), 1 when the manifests or the flow are invalid, 2 for usage errors.
 
-import { loadResources } from '../../api/index.js';
+import { loadResources, type Resource } from '../../api/index.js';
 import { PolicyEngine, type Flow, type FlowPeer } from '../../engine/index.js';
-import { CliError, outputFormat, stringOption, UsageError, write, type CommandSpec, type ParsedCommandArgs } from '../command.js';
+import {
+  CliError, outputFormat, stringOption, UsageError, write, type CommandIO, type CommandSpec, type ParsedCommandArgs,
+} from '../command.js';
+import { DATASTORE_OPTION } from '../datastore-access.js';
+import { datastoreResources, ENGINE_FILENAME_OPTION, engineSourcePaths } from '../engine-input.js';
 import { issueLines, sortIssues } from '../output/issues.js';
 import { verdictLines } from '../output/trace.js';
-import { FILENAME_OPTION, manifestPaths, noResourcesMessage } from './validate.js';
+import { noResourcesMessage } from './validate.js';
 
 function intOption(args: ParsedCommandArgs, name: string, min: number, max: number): number | undefined {
   const text = stringOption(args, name);
@@ -36,18 +40,32 @@ function peerOf(text: string, option: string, engine: PolicyEngine, notes: strin
   throw new UsageError(`--${option} '${text}': give namespace/name (a Pod or WorkloadEndpoint), hep:<name> or an IP address`);
 }
 
+/** The manifests' valid objects: Calico would have refused the others, so the rest is what would be in force. */
+async function manifestResources(paths: readonly string[], io: CommandIO): Promise<Resource[]> {
+  const loaded = await loadResources(paths, { stdin: io.stdin, cwd: io.cwd });
+  if (loaded.issues.length > 0) {
+    write(io.stderr, issueLines(sortIssues(loaded.issues)));
+    write(io.stderr, `warning: ${loaded.issues.length} problem(s) in the manifests; the objects concerned are left out ` +
+      `(see tabby validate -f ${paths.join(' -f ')})`);
+  }
+  if (loaded.resources.length === 0) throw new CliError(noResourcesMessage(paths));
+  return loaded.resources.map((r) => r.resource);
+}
+
 export const command: CommandSpec = {
   name: 'explain',
   summary: 'Explain how a flow is decided: tiers, policies, rules and profiles, with the verdict',
-  usage: 'tabby explain -f PATH... --from A --to B [--protocol TCP] [--port N] [--src-port N] ' +
+  usage: 'tabby explain [-f PATH... | --datastore LOCATION] --from A --to B [--protocol TCP] [--port N] [--src-port N] ' +
     '[--icmp-type T [--icmp-code C]] [--ip-version 4|6] [-o text|json]',
   examples: [
     'tabby explain -f cluster/ --from default/frontend --to default/backend --port 8080',
     'tabby explain -f cluster/ --from 203.0.113.9 --to hep:node1-eth0 --protocol TCP --port 22',
     'tabby explain -f cluster/ --from default/a --to default/b --protocol ICMP --icmp-type 8 -o json',
+    'tabby explain --from shop/frontend --to shop/backend --port 8080     # the datastore\'s resources',
   ],
   options: {
-    filename: FILENAME_OPTION,
+    filename: ENGINE_FILENAME_OPTION,
+    datastore: DATASTORE_OPTION,
     from: { type: 'string', valueName: 'PEER', description: 'Source: namespace/name, hep:<name> or an IP address' },
     to: { type: 'string', valueName: 'PEER', description: 'Destination: namespace/name, hep:<name> or an IP address' },
     protocol: { type: 'string', valueName: 'PROTO', description: 'TCP (default), UDP, SCTP, UDPLite, ICMP, ICMPv6 or a number' },
@@ -60,7 +78,7 @@ export const command: CommandSpec = {
   },
   positionals: true,
   async run(args, io) {
-    const paths = manifestPaths(args, 'explain');
+    const paths = engineSourcePaths(args, 'explain');
     const format = outputFormat(args, ['text', 'json'] as const, 'text');
     const from = stringOption(args, 'from');
     const to = stringOption(args, 'to');
@@ -74,16 +92,8 @@ export const command: CommandSpec = {
     const ipVersionText = stringOption(args, 'ip-version');
     if (ipVersionText !== undefined && ipVersionText !== '4' && ipVersionText !== '6') throw new UsageError('--ip-version is 4 or 6');
 
-    const loaded = await loadResources(paths, { stdin: io.stdin, cwd: io.cwd });
-    if (loaded.issues.length > 0) {
-      // Calico would have refused these objects, so the rest is what would be in force; say so loudly.
-      write(io.stderr, issueLines(sortIssues(loaded.issues)));
-      write(io.stderr, `warning: ${loaded.issues.length} problem(s) in the manifests; the objects concerned are left out ` +
-        `(see tabby validate -f ${paths.join(' -f ')})`);
-    }
-    if (loaded.resources.length === 0) throw new CliError(noResourcesMessage(paths));
     const engine = new PolicyEngine();
-    engine.load(loaded.resources.map((r) => r.resource));
+    engine.load(paths.length > 0 ? await manifestResources(paths, io) : await datastoreResources(args, io));
 
     const notes: string[] = engine.issues().map((i) => `${i.resource ? `${i.resource}: ` : ''}${i.message}`);
     const flow: Flow = { from: peerOf(from, 'from', engine, notes), to: peerOf(to, 'to', engine, notes), protocol };

@@ -14,9 +14,9 @@ import {
   type CommandIO,
   type CommandSpec,
 } from '../command.js';
-import { loadEngine } from '../engine-input.js';
+import { DATASTORE_OPTION } from '../datastore-access.js';
+import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
 import { MATRIX_FORMATS, MATRIX_PRINTERS } from '../output/matrix.js';
-import { FILENAME_OPTION, manifestPaths } from './validate.js';
 
 const PORT_PROTOCOLS = /^(tcp|udp|sctp|udplite|6|17|132|136)$/i;
 
@@ -59,7 +59,7 @@ function progressReporter(io: CommandIO, forced: boolean): ((p: MatrixProgress) 
 export const command: CommandSpec = {
   name: 'matrix',
   summary: 'Reachability matrix: which endpoints can connect to which, on one protocol and port',
-  usage: 'tabby matrix -f PATH... [--protocol TCP] [--port 80|NAME] [-n NAMESPACE]... [--pending] [-o table|json|csv]',
+  usage: 'tabby matrix [-f PATH... | --datastore LOCATION] [--protocol TCP] [--port 80|NAME] [-n NAMESPACE]... [--pending] [-o table|json|csv]',
   examples: [
     'tabby matrix -f cluster/',
     'tabby matrix -f cluster/ --protocol UDP --port 53 -n kube-system -n default',
@@ -67,7 +67,8 @@ export const command: CommandSpec = {
     'tabby matrix -f cluster/ --pending -o csv > pending.csv',
   ],
   options: {
-    filename: FILENAME_OPTION,
+    filename: ENGINE_FILENAME_OPTION,
+    datastore: DATASTORE_OPTION,
     protocol: { type: 'string', valueName: 'PROTO', description: 'TCP (default), UDP, SCTP, UDPLite, ICMP, ICMPv6 or a number' },
     port: {
       type: 'string', valueName: 'PORT',
@@ -86,12 +87,11 @@ export const command: CommandSpec = {
   },
   positionals: true,
   async run(args, io) {
-    const paths = manifestPaths(args, 'matrix');
     const format = outputFormat(args, MATRIX_FORMATS, 'table');
     const protocol = stringOption(args, 'protocol') ?? 'TCP';
     const port = portOption(stringOption(args, 'port'), protocol);
     const namespaces = stringListOption(args, 'namespace');
-    const engine = await loadEngine(paths, io, 'matrix');
+    const engine = await loadEngineFrom(args, io, 'matrix');
     const progress = progressReporter(io, booleanOption(args, 'progress'));
     const result = reachabilityMatrix(engine, {
       protocol, namespaces, ...(port !== undefined && { port }), mode: booleanOption(args, 'pending') ? 'pending' : 'enforced',
@@ -113,8 +113,7 @@ export const command: CommandSpec = {
 
 function summary(m: ReachabilityMatrix): string {
   const n = m.endpoints.length;
-  let allowed = 0;
-  for (let i = 0; i < n; i++) for (const a of m.row(i)) if (a) allowed++;
+  const allowed = m.allowedCount();
   const what = m.port === undefined ? m.protocol : `${m.protocol}/${m.port}`;
   const unresolved = m.targetPorts.filter((p) => p === null).length;
   const note = unresolved > 0 ? `; ${unresolved} endpoint${unresolved === 1 ? ' has' : 's have'} no port named ${String(m.port)} (column X)` : '';

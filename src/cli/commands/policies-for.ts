@@ -3,21 +3,22 @@
 // 2 for usage errors.
 
 import { policiesFor, type PoliciesForReport, type TierEntry } from '../../analysis/index.js';
-import { CliError, outputFormat, stringListOption, UsageError, write, type CommandSpec } from '../command.js';
-import { loadEngine } from '../engine-input.js';
-import { FILENAME_OPTION } from './validate.js';
+import { CliError, outputFormat, UsageError, write, type CommandSpec } from '../command.js';
+import { DATASTORE_OPTION } from '../datastore-access.js';
+import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
 
 export const command: CommandSpec = {
   name: 'policies-for',
   summary: 'The tiers and policies that apply to an endpoint, in the order they are evaluated',
-  usage: 'tabby policies-for ENDPOINT -f PATH... [-o text|json]',
+  usage: 'tabby policies-for ENDPOINT [-f PATH... | --datastore LOCATION] [-o text|json]',
   examples: [
     'tabby policies-for shop/frontend-5c7d -f cluster/',
     'tabby policies-for hep:node1-eth0 -f cluster/ -o json',
     'tabby policies-for 10.1.0.7 -f cluster/',
   ],
   options: {
-    filename: FILENAME_OPTION,
+    filename: ENGINE_FILENAME_OPTION,
+    datastore: DATASTORE_OPTION,
     output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: text (default) or json' },
   },
   positionals: true,
@@ -27,10 +28,8 @@ export const command: CommandSpec = {
       throw new UsageError('name the endpoint: namespace/name (a Pod or WorkloadEndpoint), hep:<name> or an address, e.g. tabby policies-for default/web-1 -f cluster/');
     }
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}': give one endpoint (see 'tabby policies-for --help')`);
-    const paths = stringListOption(args, 'filename');
-    if (paths.length === 0) throw new UsageError(`no manifests given: use -f PATH, e.g. tabby policies-for ${endpoint} -f cluster/`);
     const format = outputFormat(args, ['text', 'json'] as const, 'text');
-    const engine = await loadEngine(paths, io, 'policies-for');
+    const engine = await loadEngineFrom(args, io, 'policies-for', 1);
     const result = policiesFor(engine, endpoint);
     if (!result.ok) throw new CliError(result.issues.map((i) => i.message).join('; '));
     write(io.stdout, format === 'json' ? JSON.stringify(result.value, null, 2) : reportLines(result.value).join('\n'));

@@ -3,23 +3,24 @@
 // invalid selector or invalid manifests, 2 for usage errors.
 
 import { selectMatches, type SelectReport } from '../../analysis/index.js';
-import { CliError, outputFormat, stringListOption, stringOption, UsageError, write, type CommandSpec } from '../command.js';
-import { loadEngine } from '../engine-input.js';
-import { FILENAME_OPTION } from './validate.js';
+import { CliError, outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
+import { DATASTORE_OPTION } from '../datastore-access.js';
+import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export const command: CommandSpec = {
   name: 'select',
   summary: 'The endpoints and network sets a selector matches, with their effective labels',
-  usage: "tabby select 'SELECTOR' -f PATH... [-n NAMESPACE] [-o text|json]",
+  usage: "tabby select 'SELECTOR' [-f PATH... | --datastore LOCATION] [-n NAMESPACE] [-o text|json]",
   examples: [
     "tabby select \"app == 'web'\" -f cluster/",
     "tabby select 'pcns.team == \"payments\" && has(version)' -f cluster/ -o json",
     "tabby select \"role == 'db'\" -n shop -f cluster/",
   ],
   options: {
-    filename: FILENAME_OPTION,
+    filename: ENGINE_FILENAME_OPTION,
+    datastore: DATASTORE_OPTION,
     namespace: {
       type: 'string', short: 'n', valueName: 'NS',
       description: 'Evaluate as a rule selector of a NetworkPolicy in NS does (only that namespace)',
@@ -31,12 +32,10 @@ export const command: CommandSpec = {
     const [selector, extra] = args.positionals;
     if (selector === undefined) throw new UsageError("give the selector, quoted: tabby select \"app == 'web'\" -f cluster/");
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}': quote the selector as one argument`);
-    const paths = stringListOption(args, 'filename');
-    if (paths.length === 0) throw new UsageError('no manifests given: use -f PATH, e.g. tabby select "app == \'web\'" -f cluster/');
     const format = outputFormat(args, ['text', 'json'] as const, 'text');
     const namespace = stringOption(args, 'namespace');
     if (namespace !== undefined && !DNS_LABEL.test(namespace)) throw new UsageError(`--namespace '${namespace}' is not a namespace name`);
-    const engine = await loadEngine(paths, io, 'select');
+    const engine = await loadEngineFrom(args, io, 'select', 1);
     const result = selectMatches(engine, selector, namespace === undefined ? {} : { namespace });
     if (!result.ok) throw new CliError(`invalid selector: ${result.issues.map((i) => i.message).join('; ')}`);
     write(io.stdout, format === 'json' ? JSON.stringify(result.value, null, 2) : reportLines(result.value).join('\n'));
