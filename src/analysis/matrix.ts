@@ -77,6 +77,8 @@ export interface ReachabilityMatrix {
   allowed(from: number, to: number): boolean;
   /** allowed(from, j) for every j. */
   row(from: number): boolean[];
+  /** How many pairs are allowed. */
+  allowedCount(): number;
   /** Endpoints with identical rows and identical columns share a group. */
   groups(): { of: Int32Array; count: number };
   stats: MatrixStats;
@@ -219,11 +221,12 @@ export function reachabilityMatrix(engine: PolicyEngine, options: MatrixOptions 
       targetPorts: subjects.map((s) => (typeof port === 'string' ? (s.port ?? null) : s.port)),
       allowed,
       row: (from) => {
-        const out = new Array<boolean>(n);
+        const out: boolean[] = [];
         const base = from * words;
-        for (let to = 0; to < n; to++) out[to] = (bits[base + (to >>> 5)]! & (1 << (to & 31))) !== 0;
+        for (let to = 0; to < n; to++) out.push((bits[base + (to >>> 5)]! & (1 << (to & 31))) !== 0);
         return out;
       },
+      allowedCount: () => popcount(bits),
       groups: () => (groups ??= groupsOf(bits, n, words)),
       stats: {
         endpoints: n,
@@ -383,18 +386,41 @@ class EndGroups {
   }
 }
 
-/** Groups of endpoints whose rows and columns are identical. */
+function popcount(bits: Uint32Array): number {
+  let count = 0;
+  for (let w of bits) {
+    w -= (w >>> 1) & 0x55555555;
+    w = (w & 0x33333333) + ((w >>> 2) & 0x33333333);
+    count += (((w + (w >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+  }
+  return count;
+}
+
+/**
+ * Groups of endpoints whose rows and columns are identical. Rows are compared exactly; columns by two
+ * independent 32-bit hashes of the rows that reach them (a false merge needs both to collide).
+ */
 function groupsOf(bits: Uint32Array, n: number, words: number): { of: Int32Array; count: number } {
-  const cols = new Uint32Array(n * words);
+  const h1 = new Uint32Array(n);
+  const h2 = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      if ((bits[i * words + (j >>> 5)]! & (1 << (j & 31))) !== 0) cols[j * words + (i >>> 5)]! |= 1 << (i & 31);
+    const k1 = Math.imul(i + 1, 0x9e3779b1);
+    const k2 = Math.imul(i + 1, 0x85ebca77) ^ 0x5bd1e995;
+    for (let w = 0; w < words; w++) {
+      let x = bits[i * words + w]!;
+      while (x !== 0) {
+        const low = x & -x;
+        const j = w * 32 + 31 - Math.clz32(low);
+        x ^= low;
+        h1[j] = Math.imul(h1[j]! ^ k1, 0x01000193) >>> 0;
+        h2[j] = (Math.imul(h2[j]!, 31) + k2) >>> 0;
+      }
     }
   }
   const of = new Int32Array(n);
   const keys = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const key = `${bits.subarray(i * words, (i + 1) * words).join(',')}|${cols.subarray(i * words, (i + 1) * words).join(',')}`;
+    const key = `${bits.subarray(i * words, (i + 1) * words).join(',')}|${h1[i]},${h2[i]}`;
     let id = keys.get(key);
     if (id === undefined) keys.set(key, (id = keys.size));
     of[i] = id;

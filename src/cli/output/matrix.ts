@@ -18,9 +18,12 @@ const table: Printer = (m, out) => {
   const width = Math.max(1, ...names.map((n) => n.length));
   const pad = (s: string): string => s.padEnd(width);
   out.write([pad('-'), ...names.map(pad)].join(' ').trimEnd() + '\n');
+  const allow = pad('.');
+  const deny = pad('X');
   names.forEach((from, i) => {
-    const cells = m.row(i).map((a) => pad(a ? '.' : 'X'));
-    out.write([pad(from), ...cells].join(' ').trimEnd() + '\n');
+    let line = pad(from);
+    for (let j = 0; j < names.length; j++) line += m.allowed(i, j) ? ` ${allow}` : ` ${deny}`;
+    out.write(line.trimEnd() + '\n');
   });
 };
 
@@ -43,7 +46,9 @@ const csv: Printer = (m, out) => {
   const names = refs(m);
   out.write(['from\\to', ...names].map(csvField).join(',') + '\n');
   names.forEach((from, i) => {
-    out.write([csvField(from), ...m.row(i).map(String)].join(',') + '\n');
+    let line = csvField(from);
+    for (let j = 0; j < names.length; j++) line += m.allowed(i, j) ? ',true' : ',false';
+    out.write(line + '\n');
   });
 };
 
