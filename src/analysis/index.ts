@@ -19,3 +19,13 @@ export {
 } from './policies-for.js';
 export { selectMatches, type NetworkSetSummary, type SelectOptions, type SelectReport } from './select.js';
 export { resolveEndpoint } from './endpoint-ref.js';
+export {
+  reachabilityImpact,
+  type FlowImpact,
+  type ImpactCounts,
+  type ImpactOptions,
+  type ImpactProbe,
+  type ReachabilityImpact,
+  type VerdictChange,
+  type VerdictSummary,
+} from './impact.js';

@@ -1,14 +1,19 @@
 // --dry-run for apply, create, replace and delete: validate, decide each object's fate exactly as the real
-// command would (the datastore's own previewWrite/previewDelete, so the two cannot drift), change nothing,
-// and print a per-object diff.
+// command would (the datastore's own previewWrite/previewDelete, with the same checks between objects, so the two
+// cannot drift), change nothing, and print a per-object diff.
 //
-// Reachability impact: `impactSets` gives the resource sets before and after the planned changes. An analysis
-// of what flows those changes allow or deny takes (before, after) and its lines are passed to
-// `renderDryRun` as `impact`; the engine provides that analysis.
+// Objects are planned in order against the store as the earlier ones would leave it: a Tier created first in a
+// file makes the policies after it valid, and an object given twice is created once.
+//
+// Reachability impact: `impactSets` gives the resource sets before and after the planned changes (up to the first
+// failure, where a real run stops); the analysis part's reachabilityImpact compares them, and its report is
+// rendered after the diffs (output/impact.ts), or as JSON (`dryRunJson`).
 
 import { resourceRef, kindInfoOf, type Resource, type ResourceKey } from '../api/index.js';
+import type { ReachabilityImpact } from '../analysis/index.js';
 import {
-  isDatastoreError, isNotFound, keyOf, previewDelete, previewWrite, type Datastore, type DatastoreError, type Preconditions,
+  isDatastoreError, keyOf, keyPath, previewDelete, previewWrite, referenceViewOfMap, type Datastore, type DatastoreError,
+  type Preconditions,
 } from '../datastore/index.js';
 import { renderManifests } from './output/manifests.js';
 import { unifiedDiff } from './output/text-diff.js';
@@ -16,6 +21,7 @@ import { unifiedDiff } from './output/text-diff.js';
 export type WriteVerb = 'apply' | 'create' | 'replace' | 'delete';
 
 export interface PlannedChange {
+  key: ResourceKey;
   /** `Kind ns/name` */
   label: string;
   /** `file:line:col` the object came from; undefined for command-line arguments. */
@@ -54,36 +60,46 @@ export async function planChanges(
   options: { skipNotFound?: boolean } = {},
 ): Promise<PlannedChange[]> {
   const out: PlannedChange[] = [];
+  // The store as the changes planned so far leave it, by key path.
+  const state = new Map<string, { value: Resource }>();
+  for (const r of (await store.list()).items) state.set(keyPath(keyOf(r)), { value: r });
+  const references = referenceViewOfMap(state);
   for (const { resource, source } of inputs) {
     const key: ResourceKey = keyOf(resource);
+    const path = keyPath(key);
     const label = labelOf(resource);
-    const current = await store.get(key).catch((err: unknown) => {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    });
+    const current = state.get(path)?.value;
     try {
       if (verb === 'delete') {
         const pre: Preconditions = {};
         if (resource.metadata.resourceVersion) pre.resourceVersion = resource.metadata.resourceVersion;
         if (resource.metadata.uid) pre.uid = resource.metadata.uid;
         if (!current && options.skipNotFound) {
-          out.push({ label, source, action: 'skip', before: undefined, after: undefined });
+          out.push({ key, label, source, action: 'skip', before: undefined, after: undefined });
           continue;
         }
-        previewDelete(key, pre, current);
-        out.push({ label, source, action: 'delete', before: current, after: undefined });
+        previewDelete(key, pre, current, references);
+        state.delete(path);
+        out.push({ key, label, source, action: 'delete', before: current, after: undefined });
         continue;
       }
-      const { resource: after, created } = previewWrite(MODE[verb], resource, current);
+      const { resource: after, created } = previewWrite(MODE[verb], resource, current, undefined, references);
       const same = current !== undefined &&
         JSON.stringify(withoutServerFields(current)) === JSON.stringify(withoutServerFields(after));
-      out.push({ label, source, action: created ? 'create' : same ? 'unchanged' : 'update', before: current, after });
+      state.set(path, { value: after });
+      out.push({ key, label, source, action: created ? 'create' : same ? 'unchanged' : 'update', before: current, after });
     } catch (err) {
       if (!isDatastoreError(err)) throw err;
-      out.push({ label, source, action: 'skip', before: current, after: undefined, error: err });
+      out.push({ key, label, source, action: 'skip', before: current, after: undefined, error: err });
     }
   }
   return out;
+}
+
+/** The changes a real run would make: all of them, or those before the first failure (where the run stops). */
+export function effectiveChanges(changes: readonly PlannedChange[]): readonly PlannedChange[] {
+  const failed = changes.findIndex((c) => c.error);
+  return failed < 0 ? changes : changes.slice(0, failed);
 }
 
 /** The store's resources before, and as they would be after, the changes (for a reachability analysis). */
@@ -91,12 +107,39 @@ export async function impactSets(store: Datastore, changes: readonly PlannedChan
   const before = (await store.list()).items;
   const id = (r: Resource) => JSON.stringify(keyOf(r));
   const after = new Map(before.map((r) => [id(r), r]));
-  for (const c of changes) {
+  for (const c of effectiveChanges(changes)) {
     if (c.error) continue;
     if (c.action === 'delete' && c.before) after.delete(id(c.before));
     if ((c.action === 'create' || c.action === 'update') && c.after) after.set(id(c.after), c.after);
   }
   return { before, after: [...after.values()] };
+}
+
+/**
+ * The dry run as JSON (a stable contract): each object's planned action (or the failure a real run would hit),
+ * the counts, and the reachability impact of the changes a real run would make.
+ */
+export function dryRunJson(changes: readonly PlannedChange[], impact: ReachabilityImpact | null): unknown {
+  const failing = changes.filter((c) => c.error).length;
+  const count = (a: PlannedChange['action']) => changes.filter((c) => c.action === a && !c.error).length;
+  return {
+    dryRun: true,
+    objects: changes.map((c) => ({
+      kind: c.key.kind,
+      ...(c.key.namespace !== undefined && { namespace: c.key.namespace }),
+      name: c.key.name,
+      source: c.source ?? null,
+      action: c.error ? 'fail' : c.action,
+      error: c.error ? { code: c.error.code, message: c.error.message } : null,
+    })),
+    summary: {
+      create: count('create'), update: count('update'), unchanged: count('unchanged'), delete: count('delete'),
+      skip: count('skip'), fail: failing,
+    },
+    // A real run stops at the first failure: the impact is that of the changes before it.
+    impactScope: failing > 0 ? 'before-first-failure' : 'all',
+    impact,
+  };
 }
 
 function yamlOf(r: Resource | undefined): string {

@@ -3,13 +3,21 @@
 // in file order and the first failure stops the run, reporting which objects were already written
 // ("Partial success: applied the first N out of M resources", calicoctl commands/common.go).
 
+import { reachabilityImpact } from '../analysis/index.js';
 import { loadResources, type LoadedResource, type Resource } from '../api/index.js';
 import { isDatastoreError, keyOf, type Datastore, type DatastoreError } from '../datastore/index.js';
-import { CliError, EXIT, write, type CommandIO, type ParsedCommandArgs } from './command.js';
+import { CliError, EXIT, outputFormat, stringOption, UsageError, write, type CommandIO, type ParsedCommandArgs } from './command.js';
 import { manifestPaths, noResourcesMessage } from './commands/validate.js';
 import { describeDatastoreError, exitCodeOf, withStore } from './datastore-access.js';
-import { labelOf, planChanges, renderDryRun, type WriteVerb } from './dry-run.js';
+import { dryRunJson, effectiveChanges, impactSets, labelOf, planChanges, renderDryRun, type WriteVerb } from './dry-run.js';
+import { impactLines } from './output/impact.js';
 import { issueLines, sortIssues } from './output/issues.js';
+
+/** -o for the write commands: the dry-run report as text or JSON. */
+export const DRY_RUN_OUTPUT_OPTION = {
+  type: 'string', short: 'o', valueName: 'FORMAT',
+  description: 'With --dry-run: text (default: diffs and reachability impact) or json',
+} as const;
 
 const PAST: Record<WriteVerb, string> = { apply: 'applied', create: 'created', replace: 'replaced', delete: 'deleted' };
 
@@ -107,6 +115,7 @@ function reportFailure(
 export async function runManifestWrite(verb: WriteVerb, args: ParsedCommandArgs, io: CommandIO): Promise<number> {
   const paths = manifestPaths(args, verb);
   const dryRun = args.values['dry-run'] === true;
+  dryRunFormat(args, dryRun);
   const skipNotFound = args.values['skip-not-exists'] === true;
   // delete needs only identities: an object whose manifest no longer validates can still be removed.
   const result = await loadResources(paths, { stdin: io.stdin, cwd: io.cwd, validate: verb !== 'delete' });
@@ -129,12 +138,27 @@ export function writeOrPreview(
   io: CommandIO,
   options: { dryRun: boolean; skipNotFound: boolean },
 ): Promise<number> {
+  const format = dryRunFormat(args, options.dryRun);
   return withStore(args, io, async ({ store }) => {
     if (!options.dryRun) return writeResources(store, verb, items, io, options);
     const changes = await planChanges(store, verb, items, options);
-    write(io.stdout, renderDryRun(changes));
+    // What the changes a real run would make do to flows between the endpoints already there.
+    const { before, after } = await impactSets(store, changes);
+    const impact = reachabilityImpact(before, after);
+    const scope = effectiveChanges(changes).length < changes.length ? 'before-first-failure' : 'all';
+    if (format === 'json') write(io.stdout, JSON.stringify(dryRunJson(changes, impact), null, 2));
+    else write(io.stdout, renderDryRun(changes, impactLines(impact, scope)));
     const failed = changes.find((c) => c.error);
     return failed?.error ? exitCodeOf(failed.error) : EXIT.ok;
   });
+}
+
+/** The -o format, which only a dry run has (a real write prints one line per outcome). */
+function dryRunFormat(args: ParsedCommandArgs, dryRun: boolean): 'text' | 'json' {
+  const format = outputFormat(args, ['text', 'json'] as const, 'text');
+  if (!dryRun && stringOption(args, 'output') !== undefined) {
+    throw new UsageError('-o selects the format of the --dry-run report; add --dry-run or drop -o');
+  }
+  return format;
 }
 

@@ -2,22 +2,24 @@
 
 import type { CommandSpec } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
-import { runManifestWrite } from '../resource-writes.js';
+import { DRY_RUN_OUTPUT_OPTION, runManifestWrite } from '../resource-writes.js';
 import { FILENAME_OPTION } from './validate.js';
 
 export const command: CommandSpec = {
   name: 'apply',
   summary: 'Create or update resources from manifests in the datastore',
-  usage: 'tabby apply -f PATH... [--dry-run] [--datastore LOCATION]',
+  usage: 'tabby apply -f PATH... [--dry-run [-o text|json]] [--datastore LOCATION]',
   examples: [
     'tabby apply -f policy.yaml',
-    'tabby apply -f manifests/ --dry-run          # validate and show the per-object diff; write nothing',
+    'tabby apply -f manifests/ --dry-run          # the per-object diff and the flows that change; write nothing',
+    'tabby apply -f default-deny.yaml --dry-run -o json',
     'kubectl get netpol -A -o yaml | tabby apply -f -',
     'tabby apply -f policy.yaml --datastore etcd://127.0.0.1:2379',
   ],
   options: {
     filename: FILENAME_OPTION,
-    'dry-run': { type: 'boolean', description: 'Validate and print what would change (a diff per object); write nothing' },
+    'dry-run': { type: 'boolean', description: 'Validate and print what would change (a diff per object) and which flows between existing endpoints become allowed or denied; write nothing' },
+    output: DRY_RUN_OUTPUT_OPTION,
     datastore: DATASTORE_OPTION,
   },
   positionals: true,

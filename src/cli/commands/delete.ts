@@ -4,13 +4,13 @@
 import { kindInfo, type Resource } from '../../api/index.js';
 import { booleanOption, stringOption, UsageError, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, kindArgument, NAMESPACE_OPTION } from '../datastore-access.js';
-import { runManifestWrite, writeOrPreview } from '../resource-writes.js';
+import { DRY_RUN_OUTPUT_OPTION, runManifestWrite, writeOrPreview } from '../resource-writes.js';
 import { FILENAME_OPTION } from './validate.js';
 
 export const command: CommandSpec = {
   name: 'delete',
   summary: 'Delete resources named by manifests or by kind and name',
-  usage: 'tabby delete (-f PATH... | KIND NAME... [-n NS]) [--skip-not-exists] [--dry-run] [--datastore LOCATION]',
+  usage: 'tabby delete (-f PATH... | KIND NAME... [-n NS]) [--skip-not-exists] [--dry-run [-o text|json]] [--datastore LOCATION]',
   examples: [
     'tabby delete -f policy.yaml',
     'tabby delete globalnetworkpolicy allow-dns',
@@ -20,7 +20,8 @@ export const command: CommandSpec = {
     filename: FILENAME_OPTION,
     namespace: NAMESPACE_OPTION,
     'skip-not-exists': { type: 'boolean', description: 'Do not fail for objects that do not exist' },
-    'dry-run': { type: 'boolean', description: 'Print what would be deleted; delete nothing' },
+    'dry-run': { type: 'boolean', description: 'Print what would be deleted and its reachability impact; delete nothing' },
+    output: DRY_RUN_OUTPUT_OPTION,
     datastore: DATASTORE_OPTION,
   },
   positionals: true,

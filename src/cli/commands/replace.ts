@@ -3,20 +3,21 @@
 
 import type { CommandSpec } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
-import { runManifestWrite } from '../resource-writes.js';
+import { DRY_RUN_OUTPUT_OPTION, runManifestWrite } from '../resource-writes.js';
 import { FILENAME_OPTION } from './validate.js';
 
 export const command: CommandSpec = {
   name: 'replace',
   summary: 'Replace existing resources with manifests; fails for objects that do not exist',
-  usage: 'tabby replace -f PATH... [--dry-run] [--datastore LOCATION]',
+  usage: 'tabby replace -f PATH... [--dry-run [-o text|json]] [--datastore LOCATION]',
   examples: [
     'tabby replace -f policy.yaml',
     'tabby get gnp allow-dns -o yaml > p.yaml && $EDITOR p.yaml && tabby replace -f p.yaml   # conflict if it changed meanwhile',
   ],
   options: {
     filename: FILENAME_OPTION,
-    'dry-run': { type: 'boolean', description: 'Validate and print what would change; write nothing' },
+    'dry-run': { type: 'boolean', description: 'Validate and print what would change and its reachability impact; write nothing' },
+    output: DRY_RUN_OUTPUT_OPTION,
     datastore: DATASTORE_OPTION,
   },
   positionals: true,
