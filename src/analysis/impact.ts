@@ -350,26 +350,26 @@ function compareProbe(
   const pa = pending && indexesIn(pending.after, compared);
   const out: ProbeChanges = { probe, listed: [], total: 0 };
   const n = compared.length;
+  const eBefore = enforced.before;
+  const eAfter = enforced.after;
   for (let i = 0; i < n; i++) {
-    const rowEB = enforced.before.row(eb[i]!);
-    const rowEA = enforced.after.row(ea[i]!);
-    const rowPB = pending && pending.before.row(pb![i]!);
-    const rowPA = pending && pending.after.row(pa![i]!);
+    const ebi = eb[i]!;
+    const eai = ea[i]!;
+    const pbi = pb ? pb[i]! : 0;
+    const pai = pa ? pa[i]! : 0;
     for (let j = 0; j < n; j++) {
       // A pod's traffic to its own address never leaves it: no policy sees it.
       if (j === i) continue;
-      const e0 = rowEB[eb[j]!]!;
-      const e1 = rowEA[ea[j]!]!;
-      const eChanged = e0 !== e1;
+      const e1 = eAfter.allowed(eai, ea[j]!);
+      const eChanged = eBefore.allowed(ebi, eb[j]!) !== e1;
       if (eChanged) {
         if (e1) counts.allowed++;
         else counts.denied++;
       }
       let pChanged = false;
-      if (rowPB && rowPA) {
-        const p0 = rowPB[pb![j]!]!;
-        const p1 = rowPA[pa![j]!]!;
-        pChanged = p0 !== p1;
+      if (pending) {
+        const p1 = pending.after.allowed(pai, pa![j]!);
+        pChanged = pending.before.allowed(pbi, pb![j]!) !== p1;
         if (pChanged) {
           if (p1) counts.pendingAllowed++;
           else counts.pendingDenied++;
