@@ -49,6 +49,8 @@ export interface AgentStatus {
   fullSyncs: number;
   failures: number;
   lastSyncMs?: number;
+  /** Where the last sync's time went: engine flush, rendering and planning, the nft transaction. */
+  lastSyncPhases?: { engineMs: number; renderMs: number; nftMs: number };
   lastSyncAt?: string;
   lastError?: string;
   updatedAt: string;
@@ -89,6 +91,7 @@ export class Agent {
   private knownRuleIds = 0;
   private loop: Promise<void> | undefined;
   private firstSync!: { promise: Promise<void>; resolve: () => void };
+  private readonly waiters = new Set<{ revision: number; resolve: () => void }>();
 
   constructor(options: AgentOptions) {
     this.opts = options;
@@ -129,15 +132,17 @@ export class Agent {
   }
 
   /** Resolves when the kernel enforces `revision` or later. */
-  async waitForRevision(revision: number, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.st.enforcedRevision < revision) {
-      if (Date.now() > deadline) {
-        throw new Error(`agent ${this.opts.node}: revision ${revision} not enforced after ${timeoutMs} ms ` +
-          `(enforced ${this.st.enforcedRevision}, seen ${this.st.seenRevision}${this.st.lastError ? `, last error: ${this.st.lastError}` : ''})`);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  waitForRevision(revision: number, timeoutMs = 30_000): Promise<void> {
+    if (this.st.enforcedRevision >= revision) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { revision, resolve: () => { clearTimeout(timer); resolve(); } };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`agent ${this.opts.node}: revision ${revision} not enforced after ${timeoutMs} ms ` +
+          `(enforced ${this.st.enforcedRevision}, seen ${this.st.seenRevision}${this.st.lastError ? `, last error: ${this.st.lastError}` : ''})`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
   }
 
   private reset(): void {
@@ -224,12 +229,17 @@ export class Agent {
     const revision = this.st.seenRevision;
     const t0 = performance.now();
     this.st.state = 'syncing';
-    this.renderer.apply(this.engine.flush());
+    const changes = this.engine.flush();
+    const t1 = performance.now();
+    this.renderer.apply(changes);
     this.renderer.settle();
     const plan = this.renderer.ruleset.plan();
+    const t2 = performance.now();
     try {
       if (plan.tx.size > 0) await this.opts.nft.run(plan.tx);
       plan.commit();
+      const ms = (x: number): number => Math.round(x * 10) / 10;
+      this.st.lastSyncPhases = { engineMs: ms(t1 - t0), renderMs: ms(t2 - t1), nftMs: ms(performance.now() - t2) };
     } catch (err) {
       this.st.failures++;
       this.st.state = 'error';
@@ -247,16 +257,22 @@ export class Agent {
     this.st.syncs++;
     if (plan.full) this.st.fullSyncs++;
     this.st.enforcedRevision = Math.max(this.st.enforcedRevision, revision);
+    for (const w of this.waiters) {
+      if (w.revision <= this.st.enforcedRevision) {
+        this.waiters.delete(w);
+        w.resolve();
+      }
+    }
     this.st.state = this.st.seenRevision > revision ? 'syncing' : 'in-sync';
     this.st.endpoints = this.renderer.localInterfaces().size;
     this.st.lastSyncMs = Math.round((performance.now() - t0) * 10) / 10;
     this.st.lastSyncAt = new Date().toISOString();
     delete this.st.lastError;
     if (this.st.datastore === 'unavailable') this.st.datastore = 'connected';
+    this.firstSync.resolve();
     await this.writeStatus();
     await this.writeRules();
     this.opts.onSync?.(this.status());
-    this.firstSync.resolve();
     if (this.st.seenRevision > revision) this.schedule();
   }
 

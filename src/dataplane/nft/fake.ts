@@ -185,6 +185,14 @@ function applyOperation(state: TableState | undefined, { verb, object: o }: Oper
     case 'element':
       applyElement(needTable(state), verb, o);
       return state;
+    case 'elements': {
+      const t = needTable(state);
+      o.keys.forEach((key, i) => {
+        const value = o.values?.[i];
+        applyElement(t, verb, { type: 'element', set: o.set, key, ...(value !== undefined ? { value } : {}) });
+      });
+      return state;
+    }
   }
 }
 

@@ -12,6 +12,7 @@ export {
   type ChainHook,
   type ChainType,
   type Element,
+  type Elements,
   type Family,
   type NftMap,
   type NftObject,

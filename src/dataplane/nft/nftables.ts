@@ -76,11 +76,11 @@ export class NftTables implements Nft {
     }
     if (tx.error !== undefined) throw new NftError('invalid', `invalid transaction: ${tx.error}`);
     if (tx.size === 0) return;
-    const { lines } = tx.render();
-    const res = await this.exec([this.binary, ...flags, '-f', '-'], lines.join('\n') + '\n');
+    const res = await this.exec([this.binary, ...flags, '-f', '-'], tx.chunks());
     if (res.code === 0) return;
     if (execFailed(res.stderr)) throw new NftError('exec', `cannot run nft: ${res.stderr.trim()}`, res.stderr);
     const { code, message, lineNumber } = classifyNftStderr(res.stderr);
+    const { lines } = tx.render();
     const line = lineNumber !== undefined ? lines[lineNumber - 1] : undefined;
     const where = line !== undefined ? ` (script line ${lineNumber}: ${line.length > 160 ? line.slice(0, 160) + '…' : line})` : '';
     throw new NftError(code, `nft: ${message}${where}`, res.stderr, line);

@@ -49,7 +49,9 @@ export class Transaction {
 
   /** Removes a chain's rules, a set's or map's elements, or everything in the table. */
   flush(object: NftObject): this {
-    if (object.type === 'rule' || object.type === 'element') return this.fail(`flush is not valid for ${object.type}s`);
+    if (object.type === 'rule' || object.type === 'element' || object.type === 'elements') {
+      return this.fail(`flush is not valid for ${object.type === 'elements' ? 'element' : object.type}s`);
+    }
     return this.push('flush', object);
   }
 
@@ -71,14 +73,54 @@ export class Transaction {
     return this.render().lines.join('\n') + '\n';
   }
 
-  /** The script, and for every line the index of the first operation it renders (for error reports). */
+  /** The script, and for every line the index of the operation it renders (for error reports). */
   render(): { lines: string[]; opIndex: number[] } {
     const lines: string[] = [];
     const opIndex: number[] = [];
+    for (const [line, op] of this.lines()) {
+      lines.push(line);
+      opIndex.push(op);
+    }
+    return { lines, opIndex };
+  }
+
+  /**
+   * The script in pieces of about `size` characters, produced as they are consumed: run() streams them into
+   * nft's stdin, so nft parses the beginning while the rest is still being written, and no single string holds
+   * a large script.
+   */
+  *chunks(size = 1 << 16): Generator<string> {
+    let buf: string[] = [];
+    let length = 0;
+    for (const [line] of this.lines()) {
+      buf.push(line);
+      length += line.length + 1;
+      if (length >= size) {
+        yield buf.join('\n') + '\n';
+        buf = [];
+        length = 0;
+      }
+    }
+    if (buf.length > 0) yield buf.join('\n') + '\n';
+  }
+
+  /** Each script line with the index of the (first) operation it renders. */
+  private *lines(): Generator<[string, number]> {
     const t = `${this.family} ${this.table}`;
     for (let i = 0; i < this.ops.length; ) {
       const op = this.ops[i]!;
       const obj = op.object;
+      if (obj.type === 'elements') {
+        for (let k = 0; k < obj.keys.length; k += ELEMENTS_PER_STATEMENT) {
+          const items: string[] = [];
+          for (let j = k; j < Math.min(obj.keys.length, k + ELEMENTS_PER_STATEMENT); j++) {
+            items.push(obj.values ? `${obj.keys[j]} : ${obj.values[j]}` : obj.keys[j]!);
+          }
+          yield [`${op.verb} element ${t} ${obj.set} { ${items.join(', ')} }`, i];
+        }
+        i++;
+        continue;
+      }
       if (obj.type === 'element') {
         // Batch a run of element operations on the same set and verb (one nft statement per set: §4 row 9).
         const run: Element[] = [obj];
@@ -90,17 +132,14 @@ export class Transaction {
           j++;
         }
         const items = run.map((e) => (e.value === undefined ? e.key : `${e.key} : ${e.value}`));
-        lines.push(`${op.verb} element ${t} ${obj.set} { ${items.join(', ')} }`);
-        opIndex.push(i);
+        yield [`${op.verb} element ${t} ${obj.set} { ${items.join(', ')} }`, i];
         i = j;
         continue;
       }
-      lines.push(renderOperation(t, op));
-      opIndex.push(i);
+      yield [renderOperation(t, op), i];
       i++;
     }
-    if (this.firstError !== undefined) lines.push(`# ERROR: ${this.firstError}`);
-    return { lines, opIndex };
+    if (this.firstError !== undefined) yield [`# ERROR: ${this.firstError}`, this.ops.length];
   }
 
   private push(verb: Verb, object: NftObject): this {
@@ -145,8 +184,9 @@ function renderOperation(t: string, { verb, object: o }: Operation): string {
       if (o.comment !== undefined) parts.push(`comment "${o.comment}" ;`);
       return `${verb} ${o.type} ${t} ${o.name} { ${parts.join(' ')} }`;
     }
+    case 'elements':
     case 'element':
-      // Single elements are batched by render(); this path is not reached.
-      return `${verb} element ${t} ${o.set} { ${o.value === undefined ? o.key : `${o.key} : ${o.value}`} }`;
+      // Elements are batched by render(); this path is not reached.
+      return `${verb} element ${t} ${o.set} { … }`;
   }
 }

@@ -32,14 +32,29 @@ export function shortHash(text: string, length = 12): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
 
+/**
+ * A 40-bit hex ID from a 64-bit FNV-1a hash (two 32-bit lanes): rule IDs are made for tens of thousands of rules
+ * per sync, where a cryptographic hash per rule shows up in profiles. Stable across runs and versions.
+ */
+export function ruleIdHash(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0xcbf29ce4;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h1 >>> 15);
+  }
+  return ((h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0')).slice(0, 10);
+}
+
 /** Keeps nft identifier characters; anything else becomes `_`. */
 function legal(text: string): string {
   return text.replace(/[^A-Za-z0-9_.\-]/g, '_');
 }
 
 function bounded(prefix: string, readable: string, identity: string): string {
-  const name = `${prefix}${legal(readable)}`;
-  return name.length <= MAX_READABLE && legal(readable) === readable ? name : `${prefix}h.${shortHash(identity, 20)}`;
+  const clean = legal(readable);
+  return prefix.length + clean.length <= MAX_READABLE && clean === readable ? prefix + clean : `${prefix}h.${shortHash(identity, 20)}`;
 }
 
 /** `we-<iface>` (egress, Felix `cali-fw-`) / `wi-<iface>` (ingress, Felix `cali-tw-`). */
@@ -72,5 +87,14 @@ export function profileChain(dir: Dir, profile: string): string {
  * replaced as Felix's LegalizeSetName does.
  */
 export function ipSetName(kind: 'net' | 'ip-port', family: 4 | 6, id: string): string {
-  return bounded(`${kind === 'net' ? 's' : 'n'}${family}-`, id, `ipset|${id}`);
+  const key = `${kind}|${family}|${id}`;
+  let name = setNames.get(key);
+  if (name === undefined) {
+    // Rules name their sets once per rule and family: remember names rather than hash tens of thousands of times.
+    if (setNames.size > 100_000) setNames.clear();
+    setNames.set(key, (name = bounded(`${kind === 'net' ? 's' : 'n'}${family}-`, id, `ipset|${id}`)));
+  }
+  return name;
 }
+
+const setNames = new Map<string, string>();

@@ -49,7 +49,7 @@ import {
   MAP_WL_TO,
   policyChain,
   profileChain,
-  shortHash,
+  ruleIdHash,
   tierChain,
   WORKLOAD_IFACE_PREFIX,
   type Dir,
@@ -493,7 +493,7 @@ export class Renderer {
 
   private flowLog(code: string, dir: Dir, idOrKey: string): string {
     if (!this.opts.flowLogs) return '';
-    const id = /^[0-9a-f]{10}$/.test(idOrKey) ? idOrKey : shortHash(idOrKey, 10);
+    const id = /^[0-9a-f]{10}$/.test(idOrKey) ? idOrKey : ruleIdHash(idOrKey);
     return ` log prefix "${code} ${id}" group ${dir === 'ingress' ? 1 : 2}`;
   }
 
@@ -570,7 +570,7 @@ export class Renderer {
   // Rule IDs
 
   private ruleId(key: string, meaning: Omit<RuleMeaning, 'id'>): string {
-    const id = shortHash(key, 10);
+    const id = ruleIdHash(key);
     if (!this.meanings.has(id)) this.meanings.set(id, { id, ...meaning });
     return id;
   }
@@ -662,13 +662,17 @@ function comment(id: string, label: string): string {
 export function netElements(members: Iterable<string>, family: Family): Set<string> {
   const cidrs: string[] = [];
   let allHosts = true;
+  const host = family === 4 ? '/32' : '/128';
   for (const m of members) {
     if (m.includes(':') !== (family === 6)) continue;
     cidrs.push(m);
-    const len = m.split('/')[1];
-    if (len !== undefined && len !== (family === 4 ? '32' : '128')) allHosts = false;
+    if (m.includes('/') && !m.endsWith(host)) allHosts = false;
   }
-  if (allHosts) return new Set(cidrs.map(nftAddress));
+  if (allHosts) {
+    const out = new Set<string>();
+    for (const m of cidrs) out.add(m.endsWith(host) ? m.slice(0, -host.length) : m);
+    return out;
+  }
   const ranges = cidrs
     .map((c) => ({ c, r: intervalOf(c) }))
     .filter((x): x is { c: string; r: NonNullable<ReturnType<typeof intervalOf>> } => x.r !== undefined)

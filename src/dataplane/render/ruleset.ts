@@ -6,7 +6,7 @@
 import {
   Transaction,
   type Chain,
-  type Element,
+  type Elements,
   type NftMap,
   type NftSet,
   type Rule,
@@ -20,7 +20,8 @@ export interface ChainContent {
 
 export interface SetContent {
   set: NftSet;
-  elements: Set<string>;
+  /** Never changed once handed to the model (setSet takes a new Set), so snapshots may share it. */
+  elements: ReadonlySet<string>;
 }
 
 export interface MapContent {
@@ -38,7 +39,7 @@ export class TableModel {
   clone(): TableModel {
     const t = new TableModel();
     for (const [n, c] of this.chains) t.chains.set(n, { chain: c.chain, rules: c.rules });
-    for (const [n, s] of this.sets) t.sets.set(n, { set: s.set, elements: new Set(s.elements) });
+    for (const [n, s] of this.sets) t.sets.set(n, s);
     for (const [n, m] of this.maps) t.maps.set(n, { map: m.map, elements: new Map(m.elements) });
     return t;
   }
@@ -112,7 +113,8 @@ export class Ruleset {
     return this.desired.chains.has(name);
   }
 
-  setSet(set: NftSet, elements: Set<string>): void {
+  /** `elements` must not be changed afterwards: pass a new Set for new contents. */
+  setSet(set: NftSet, elements: ReadonlySet<string>): void {
     this.desired.sets.set(set.name, { set, elements });
     this.dirtySets.add(set.name);
   }
@@ -152,11 +154,11 @@ export class Ruleset {
     for (const { chain } of d.chains.values()) tx.add(chain);
     for (const { rules } of d.chains.values()) for (const r of rules) tx.add(r);
     for (const { set, elements } of d.sets.values()) {
-      for (const key of elements) tx.add({ type: 'element', set: set.name, key });
+      if (elements.size > 0) tx.add({ type: 'elements', set: set.name, keys: [...elements] });
       elementsAdded += elements.size;
     }
     for (const { map, elements } of d.maps.values()) {
-      for (const [key, value] of elements) tx.add({ type: 'element', set: map.name, key, value });
+      if (elements.size > 0) tx.add({ type: 'elements', set: map.name, keys: [...elements.keys()], values: [...elements.values()] });
     }
     const snapshot = d.clone();
     return {
@@ -201,22 +203,25 @@ export class Ruleset {
     for (const n of setNames) if (d.sets.has(n) && !applied.sets.has(n)) tx.add(d.sets.get(n)!.set);
     for (const n of mapNames) if (d.maps.has(n) && !applied.maps.has(n)) tx.add(d.maps.get(n)!.map);
     // 2. Set element deltas: deletions first, so a member replaced by a broader CIDR never overlaps it.
-    const adds: Element[] = [];
+    const adds: Elements[] = [];
     for (const n of setNames) {
       const want = d.sets.get(n);
       const have = applied.sets.get(n);
-      if (!want || !have) continue;
-      for (const key of have.elements) {
-        if (!want.elements.has(key)) { tx.delete({ type: 'element', set: n, key }); stats.elementsRemoved++; }
-      }
-      for (const key of want.elements) if (!have.elements.has(key)) adds.push({ type: 'element', set: n, key });
+      if (!want || !have || want.elements === have.elements) continue;
+      const gone = [...have.elements].filter((key) => !want.elements.has(key));
+      if (gone.length > 0) tx.delete({ type: 'elements', set: n, keys: gone });
+      stats.elementsRemoved += gone.length;
+      const added = [...want.elements].filter((key) => !have.elements.has(key));
+      if (added.length > 0) adds.push({ type: 'elements', set: n, keys: added });
     }
     for (const n of setNames) {
       const want = d.sets.get(n);
-      if (want && !applied.sets.has(n)) for (const key of want.elements) adds.push({ type: 'element', set: n, key });
+      if (want && !applied.sets.has(n) && want.elements.size > 0) adds.push({ type: 'elements', set: n, keys: [...want.elements] });
     }
-    for (const e of adds) tx.add(e);
-    stats.elementsAdded = adds.length;
+    for (const e of adds) {
+      tx.add(e);
+      stats.elementsAdded += e.keys.length;
+    }
     // 3. New chains first (forward references), then every changed chain rewritten whole: flush + its rules.
     for (const n of chainNames) if (d.chains.has(n) && !applied.chains.has(n)) tx.add(d.chains.get(n)!.chain);
     for (const n of chainNames) {
@@ -255,10 +260,7 @@ export class Ruleset {
     // Snapshot what this transaction writes, so commit() records exactly that.
     const changes = {
       chains: chainNames.map((n) => [n, d.chains.get(n)] as const),
-      sets: setNames.map((n) => {
-        const s = d.sets.get(n);
-        return [n, s && { set: s.set, elements: new Set(s.elements) }] as const;
-      }),
+      sets: setNames.map((n) => [n, d.sets.get(n)] as const),
       maps: mapNames.map((n) => {
         const m = d.maps.get(n);
         return [n, m && { map: m.map, elements: new Map(m.elements) }] as const;

@@ -1,0 +1,193 @@
+// Dataplane benchmarks (root only), each a ratio against a baseline measured in the same run:
+//   full sync    Felix's largest nft bench spec (2,000 IP sets × 100 members + 2,000 policy chains × 10 rules):
+//                the agent end to end (datastore listing → engine → renderer → one nft transaction) vs plain
+//                `nft -f` of the very script the agent produced                                 target ≤ 1.2×
+//   one change   one policy edited in the datastore → the agent reports it enforced, vs an `nft -f` that
+//                flushes and rewrites that one 10-rule chain                                    target ≤ 2×
+//   throughput   iperf3 TCP between two workloads on the node with those 2,000 policies in force vs with no
+//                ruleset at all                                                                 target ≥ 0.95
+// Sizes: TABBY_BENCH_SETS (default 2000), TABBY_BENCH_POLICIES (2000). Run: npx vite-node bench/dataplane.bench.ts
+
+import { spawn } from 'node:child_process';
+
+import type { GlobalNetworkPolicy, GlobalNetworkSet, IPPool } from '../src/api/index.js';
+import { Agent, namespaceSupport, netnsExec, NftTables, Renderer, type Exec } from '../src/dataplane/index.js';
+import { TestCluster } from '../test/dataplane/cluster.js';
+
+const SETS = Number(process.env.TABBY_BENCH_SETS ?? 2000);
+const POLICIES = Number(process.env.TABBY_BENCH_POLICIES ?? 2000);
+const MEMBERS = 100;
+const RULES = 10;
+
+const reason = await namespaceSupport();
+if (reason) {
+  process.stdout.write(`dataplane bench skipped: ${reason}\n`);
+  process.exit(0);
+}
+
+const log = (line: string): void => { process.stderr.write(`agent: ${line}\n`); };
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const now = (): number => performance.now();
+const fmt = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+
+function networkSet(i: number): GlobalNetworkSet {
+  const nets: string[] = [];
+  for (let j = 0; j < MEMBERS; j++) nets.push(`10.${100 + Math.floor(i / 256)}.${i % 256}.${j}/32`);
+  return { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: `set-${i}`, labels: { set: `s${i}` } }, spec: { nets } };
+}
+
+function policy(i: number, portBase = 8000): GlobalNetworkPolicy {
+  return {
+    apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: `bench-${i}` },
+    spec: {
+      order: i, selector: "pod == 'b'", types: ['Ingress'],
+      ingress: Array.from({ length: RULES }, (_, j) => ({
+        action: 'Allow' as const, protocol: 'TCP', source: { selector: `set == 's${(i * RULES + j) % SETS}'` },
+        destination: { ports: [portBase + j] },
+      })),
+    },
+  };
+}
+
+const c = await TestCluster.create(`tbbench${process.pid}-`);
+const rows: Array<[string, string, string, string, string]> = [];
+try {
+  // ---------------------------------------------------------------------------------------------------------------
+  // Set-up (not measured): two workloads, the policies and sets, and iperf3 allowed last.
+  await c.store.apply({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'v4' }, spec: { cidr: '10.1.0.0/16' } } as IPPool);
+  for (const name of ['a', 'b']) {
+    const res = await c.workloads.create({ namespace: 'bench', name, node: c.node, labels: { pod: name } });
+    if (!res.ok) throw new Error(res.issues[0]!.message);
+  }
+  const t0 = now();
+  for (let i = 0; i < SETS; i++) await c.store.apply(networkSet(i));
+  for (let i = 0; i < POLICIES; i++) await c.store.apply(policy(i));
+  await c.store.apply({
+    apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'iperf' },
+    spec: { order: 1e9, selector: "pod == 'b'", ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [5201] } }] },
+  } as GlobalNetworkPolicy);
+  process.stderr.write(`set-up: ${SETS} sets, ${POLICIES} policies written in ${fmt(now() - t0)}\n`);
+
+  const base = netnsExec(c.nodeNetns);
+  const scripts: string[] = [];
+  // Records each script as it streams through, without holding up the stream.
+  const recording: Exec = (argv, input) => {
+    if (!argv.includes('-f') || input === undefined) return base(argv, input);
+    if (typeof input === 'string') {
+      scripts.push(input);
+      return base(argv, input);
+    }
+    const pieces: string[] = [];
+    const index = scripts.push('') - 1;
+    const tee = function* (): Generator<string> {
+      for (const piece of input) {
+        pieces.push(piece);
+        yield piece;
+      }
+      scripts[index] = pieces.join('');
+    };
+    return base(argv, tee());
+  };
+  const nft = new NftTables({ family: 'inet', table: 'tabby', exec: recording });
+  const skeleton = async (): Promise<void> => {
+    const r = new Renderer({ node: c.node });
+    r.settle();
+    await new NftTables({ family: 'inet', table: 'tabby', exec: base }).run(r.ruleset.plan({ full: true }).tx);
+  };
+  const nftFile = async (script: string): Promise<number> => {
+    const t = now();
+    const res = await base(['nft', '-f', '-'], script);
+    if (res.code !== 0) throw new Error(`nft -f failed: ${res.stderr}`);
+    return now() - t;
+  };
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // 1. Full sync.
+  const tabbyFull: number[] = [];
+  const plainFull: number[] = [];
+  let fullScript = '';
+  for (let trial = 0; trial < 3; trial++) {
+    await skeleton();
+    scripts.length = 0;
+    const agent = new Agent({ node: c.node, store: c.store, nft, log });
+    const t = now();
+    const watchdog = setTimeout(() => log(`still starting: ${JSON.stringify(agent.status())}`), 5000);
+    await agent.start();
+    tabbyFull.push(now() - t);
+    await agent.stop();
+    clearTimeout(watchdog);
+    fullScript = scripts[0]!;
+    await skeleton();
+    plainFull.push(await nftFile(fullScript));
+  }
+  const lines = fullScript.split('\n').length;
+  const probe = new Agent({ node: c.node, store: c.store, nft, log });
+  await skeleton();
+  const tList = now();
+  await probe.start();
+  const phases = probe.status().lastSyncPhases!;
+  await probe.stop();
+  process.stderr.write(`full sync breakdown: total ${fmt(now() - tList)} = datastore listing + engine apply ` +
+    `${fmt(now() - tList - phases.engineMs - phases.renderMs - phases.nftMs)}, engine flush ${fmt(phases.engineMs)}, ` +
+    `render+plan ${fmt(phases.renderMs)}, nft ${fmt(phases.nftMs)}\n`);
+  rows.push(['full sync', `${SETS}×${MEMBERS} sets + ${POLICIES}×${RULES} rules (${lines} script lines)`,
+    fmt(median(tabbyFull)), fmt(median(plainFull)), `${(median(tabbyFull) / median(plainFull)).toFixed(2)}× (≤ 1.2)`]);
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // 2. One policy change → enforced, with the agent running on the full table.
+  const agent = new Agent({ node: c.node, store: c.store, nft, log });
+  await agent.start();
+  const tabbyChange: number[] = [];
+  const plainChange: number[] = [];
+  for (let trial = 0; trial < 7; trial++) {
+    const k = (17 + trial) % POLICIES;
+    scripts.length = 0;
+    const t = now();
+    const written = await c.store.apply(policy(k, 9000 + trial * 10));
+    await agent.waitForRevision(Number(written.resource.metadata.resourceVersion));
+    tabbyChange.push(now() - t);
+    const change = scripts.join('');
+    // The baseline: the same one-chain flush-and-rewrite, without anything around it.
+    const rewrite = change.split('\n').filter((l) => /^(flush chain|add rule) /.test(l)).join('\n') + '\n';
+    if (!/^flush chain /.test(rewrite)) throw new Error(`expected a one-chain rewrite, the agent ran:\n${change}`);
+    plainChange.push(await nftFile(rewrite));
+  }
+  rows.push(['one policy change', 'edit one policy → enforced vs flush+rewrite one 10-rule chain',
+    fmt(median(tabbyChange)), fmt(median(plainChange)), `${(median(tabbyChange) / median(plainChange)).toFixed(2)}× (≤ 2)`]);
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // 3. Throughput.
+  const bNetns = (await c.workloads.get('bench', 'b'))!.netns;
+  const aNetns = (await c.workloads.get('bench', 'a'))!.netns;
+  const iperf = async (): Promise<number> => {
+    const server = spawn('nsenter', [`--net=/run/netns/${bNetns}`, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
+    const exited = new Promise((r) => server.once('exit', r));
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await netnsExec(aNetns)(['iperf3', '-c', '10.1.0.2', '-t', '3', '-J']);
+    await exited;
+    if (res.code !== 0) throw new Error(`iperf3 failed: ${res.stderr || res.stdout.slice(0, 300)}`);
+    const out = JSON.parse(res.stdout) as { end: { sum_received: { bits_per_second: number } } };
+    return out.end.sum_received.bits_per_second;
+  };
+  const withPolicies: number[] = [];
+  const without: number[] = [];
+  await agent.stop();
+  for (let trial = 0; trial < 3; trial++) {
+    // The full ruleset in force (a fresh agent's full sync), then none at all.
+    const enforcing = new Agent({ node: c.node, store: c.store, nft, log });
+    await enforcing.start();
+    withPolicies.push(await iperf());
+    await enforcing.stop();
+    await base(['nft', 'delete', 'table', 'inet', 'tabby']);
+    without.push(await iperf());
+  }
+  const gbit = (bps: number): string => `${(bps / 1e9).toFixed(1)} Gbit/s`;
+  rows.push(['iperf3 TCP a→b', `${POLICIES} policies on b (first packet through all of them) vs no table`,
+    gbit(median(withPolicies)), gbit(median(without)), `${(median(withPolicies) / median(without)).toFixed(3)} (≥ 0.95)`]);
+} finally {
+  await c.close();
+}
+
+const header: [string, string, string, string, string] = ['case', 'what', 'tabby', 'baseline', 'ratio'];
+const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
+for (const r of [header, ...rows]) process.stdout.write(r.map((v, i) => v.padEnd(widths[i]!)).join('  ') + '\n');
