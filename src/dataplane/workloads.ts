@@ -213,7 +213,7 @@ export class Workloads {
     const netns = wep?.metadata.annotations?.[NETNS_ANNOTATION] ?? workloadNetns(this.naming, namespace, name);
     const existed = namespaceExists(netns);
     const host = wep?.spec.node && wep.spec.interfaceName
-      ? { nodeNetns: this.nodeNetns(wep.spec.node), iface: wep.spec.interfaceName }
+      ? { nodeNetns: this.nodeNetns(wep.spec.node), iface: wep.spec.interfaceName, addresses: (wep.spec.ipNetworks ?? []).map((n) => n.split('/')[0]!) }
       : undefined;
     await deleteWorkloadNetwork(netns, host, this.exec);
     if (wep) {

@@ -98,8 +98,13 @@ describe.skipIf(KERNEL_SKIP_REASON)('nodes and workloads in network namespaces',
     expect(await a.connect('tcp', '10.1.9.9', 8080, 1000)).toMatchObject({ ok: true });
   });
 
-  it('deletes a workload, releasing its address and its namespace', async () => {
+  it('deletes a workload, releasing its address, its namespace and its conntrack entries', async () => {
+    const node = netnsExec(`${prefix}n-node1`);
+    const hasConntrack = (await node(['sh', '-c', 'command -v conntrack'])).code === 0;
+    const entries = async (): Promise<string> => (await node(['conntrack', '-L', '-d', '10.1.9.9'])).stdout;
+    if (hasConntrack) expect(await entries()).toMatch(/10\.1\.9\.9/);
     expect((await wl.delete('x', 'b')).ok).toBe(true);
+    if (hasConntrack) expect(await entries()).not.toMatch(/10\.1\.9\.9/);
     expect(listNamespaces(`${prefix}w-x.b`)).toEqual([]);
     const again = await wl.create({ namespace: 'x', name: 'c', node: 'node1', ips: ['10.1.9.9'] });
     expect(again.ok).toBe(true);

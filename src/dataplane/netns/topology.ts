@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 
 import { vethNameForWorkload } from '../../api/index.js';
-import { hostExec, netnsPath, type Exec } from '../nft/exec.js';
+import { hostExec, netnsExec, netnsPath, type Exec } from '../nft/exec.js';
 import { createNamespace, deleteNamespace, mustRun, namespaceExists, NetnsError, validNetnsName } from './namespace.js';
 
 /** Calico's host-side veth MAC (the CNI plugin sets it on every cali interface). */
@@ -188,11 +188,23 @@ export async function createWorkloadNetwork(spec: WorkloadNetworkSpec, exec: Exe
  * asynchronously: until it has, the old veth and its routes would still be there for a workload re-created
  * under the same name.
  */
-export async function deleteWorkloadNetwork(netns: string, host?: { nodeNetns: string; iface: string }, exec: Exec = hostExec): Promise<void> {
+export async function deleteWorkloadNetwork(
+  netns: string, host?: { nodeNetns: string; iface: string; addresses?: string[] }, exec: Exec = hostExec,
+): Promise<void> {
   if (host && namespaceExists(host.nodeNetns)) {
     const res = await exec(['ip', '-n', host.nodeNetns, 'link', 'del', host.iface]);
     if (res.code !== 0 && !/Cannot find device|does not exist/.test(res.stderr)) {
       throw new NetnsError(`ip -n ${host.nodeNetns} link del ${host.iface}: ${res.stderr.trim()}`, res.stderr);
+    }
+    // Felix's route table removes conntrack entries of a removed workload's addresses, so a workload that gets
+    // the address later inherits no established flows. Best effort: the conntrack tool may not be installed.
+    if (host.addresses && host.addresses.length > 0) {
+      const lines = host.addresses.flatMap((a) => {
+        const f = a.includes(':') ? '-f ipv6' : '-f ipv4';
+        return [`conntrack -D ${f} -s ${q(a)}`, `conntrack -D ${f} -d ${q(a)}`];
+      });
+      const script = `command -v conntrack >/dev/null || exit 0; ${lines.map((l) => `${l} >/dev/null 2>&1`).join('; ')}; exit 0`;
+      await netnsExec(host.nodeNetns, exec)(['sh', '-c', script]);
     }
   }
   await deleteNamespace(netns, exec);
