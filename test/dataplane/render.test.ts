@@ -75,8 +75,15 @@ describe('Renderer', () => {
     const script = await sync(r, nft);
     expect(script.split('\n').slice(0, 3)).toEqual(['add table inet tabby', 'delete table inet tabby',
       'add table inet tabby { comment "managed by tabby; do not edit" ; }']);
-    expect(chainOf(nft, 'fwd-egress')).toEqual(['iifname "cali*" iifname vmap @wl-from', 'iifname "cali*" counter drop']);
-    expect(chainOf(nft, 'fwd-ingress')).toEqual(['oifname "cali*" oifname vmap @wl-to', 'oifname "cali*" counter drop']);
+    expect(chainOf(nft, 'fwd-egress')).toEqual(['iifname "cali*" counter iifname vmap @wl-from', 'iifname "cali*" counter drop']);
+    expect(chainOf(nft, 'fwd-ingress')).toEqual(['oifname "cali*" counter oifname vmap @wl-to', 'oifname "cali*" counter drop']);
+    // Every rule carries a counter and a rule ID.
+    for (const { rules } of nft.state!.chains.values()) {
+      for (const rule of rules) {
+        expect(rule.rule).toMatch(/\bcounter\b/);
+        expect(rule.comment).toMatch(/^[0-9a-f]{10} /);
+      }
+    }
     expect(chainOf(nft, 'out-host')).toEqual(['oifname "cali*" counter accept']);
     expect(nft.state!.maps.get('wl-from')!.elements.size).toBe(0);
   });

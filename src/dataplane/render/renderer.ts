@@ -604,18 +604,18 @@ export class Renderer {
 
     // Workload → anywhere (forward): the source's egress policy; an unknown cali* interface is dropped.
     out.push({ chain: base(CHAIN_FWD_EGRESS, 'forward', 'filter - 10'), rules: [
-      r(CHAIN_FWD_EGRESS, `iifname ${cali} iifname vmap @${MAP_WL_FROM}`, 'fwd-e-dispatch', { what: 'dispatch', direction: 'egress', label: 'to workload egress chain' }),
+      r(CHAIN_FWD_EGRESS, `iifname ${cali} counter iifname vmap @${MAP_WL_FROM}`, 'fwd-e-dispatch', { what: 'dispatch', direction: 'egress', label: 'to workload egress chain' }),
       r(CHAIN_FWD_EGRESS, `iifname ${cali} counter drop`, 'fwd-e-unknown', { what: 'unknown-interface', direction: 'egress', label: 'unknown workload interface' }),
     ] });
     // Anywhere → workload (forward): the destination's ingress policy, after the egress base chain accepted.
     out.push({ chain: base(CHAIN_FWD_INGRESS, 'forward', 'filter'), rules: [
-      r(CHAIN_FWD_INGRESS, `oifname ${cali} oifname vmap @${MAP_WL_TO}`, 'fwd-i-dispatch', { what: 'dispatch', direction: 'ingress', label: 'to workload ingress chain' }),
+      r(CHAIN_FWD_INGRESS, `oifname ${cali} counter oifname vmap @${MAP_WL_TO}`, 'fwd-i-dispatch', { what: 'dispatch', direction: 'ingress', label: 'to workload ingress chain' }),
       r(CHAIN_FWD_INGRESS, `oifname ${cali} counter drop`, 'fwd-i-unknown', { what: 'unknown-interface', direction: 'ingress', label: 'unknown workload interface' }),
     ] });
     // Workload → its host (input): egress policy first (Felix cali-wl-to-host), NDP/MLD always allowed.
     out.push({ chain: base(CHAIN_IN_EGRESS, 'input', 'filter - 10'), rules: [
       r(CHAIN_IN_EGRESS, `iifname ${cali} icmpv6 type ${NDP_MLD_TYPES} counter accept`, 'in-e-ndp', { what: 'icmpv6-router', label: 'ICMPv6 NDP/MLD' }),
-      r(CHAIN_IN_EGRESS, `iifname ${cali} iifname vmap @${MAP_WL_FROM}`, 'in-e-dispatch', { what: 'dispatch', direction: 'egress', label: 'to workload egress chain' }),
+      r(CHAIN_IN_EGRESS, `iifname ${cali} counter iifname vmap @${MAP_WL_FROM}`, 'in-e-dispatch', { what: 'dispatch', direction: 'egress', label: 'to workload egress chain' }),
       r(CHAIN_IN_EGRESS, `iifname ${cali} counter drop`, 'in-e-unknown', { what: 'unknown-interface', direction: 'egress', label: 'unknown workload interface' }),
     ] });
     // Then DefaultEndpointToHostAction (§3.7): a later base chain on the same hook, so an accept above does not
