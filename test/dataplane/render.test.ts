@@ -60,6 +60,36 @@ describe('renderRuleMatches', () => {
   });
 });
 
+describe('literal lists', () => {
+  it('name lists of ports and CIDRs as shared sets with merged contents; single values stay inline', async () => {
+    const r = new Renderer({ node: 'node1' });
+    const nft = new FakeNft();
+    const ports = [{ first: 8050, last: 8200 }, { first: 80, last: 80 }, { first: 8000, last: 8100 }, { first: 443, last: 443 }];
+    const p1 = policy('one', { ingress: [rule(0, 'Allow', { protocol: 6, src: { nets: ['10.0.0.0/8', '10.1.0.0/16', '192.168.0.0/16'] }, dst: { ports } })] });
+    const p2 = policy('two', { ingress: [rule(0, 'Deny', { protocol: 6, dst: { notPorts: ports } }), rule(1, 'Allow', { protocol: 17, dst: { ports: [{ first: 53, last: 53 }] } })] });
+    r.apply([
+      { type: 'policy-updated', policy: p1 },
+      { type: 'policy-updated', policy: p2 },
+      endpointUpdate(endpoint('x', 'a', 'caliaaaa', ['10.1.0.1'], { profiles: [] }), [tier('default', [p1, p2])], []),
+    ]);
+    await sync(r, nft);
+    const one = chainOf(nft, 'pi-gnp.one');
+    const two = chainOf(nft, 'pi-gnp.two');
+    const portSet = /th dport (@lp-[0-9a-f]{16})/.exec(one[0]!)![1]!;
+    expect(one[0]).toMatch(/^meta l4proto tcp ip saddr @l4-[0-9a-f]{16} th dport @lp-[0-9a-f]{16} counter accept$/);
+    expect(two[0]).toBe(`meta l4proto tcp th dport != ${portSet} counter drop`);
+    expect(two[1]).toBe('meta l4proto udp th dport 53 counter accept');
+    const sets = nft.state!.sets;
+    expect([...sets.get(portSet.slice(1))!.elements.keys()]).toEqual(['80', '443', '8000-8200']);
+    const netSet = /ip saddr @(l4-\S+)/.exec(one[0]!)![1]!;
+    expect([...sets.get(netSet)!.elements.keys()]).toEqual(['10.0.0.0/8', '192.168.0.0/16']);
+    // When no rule uses a list any more, its set goes.
+    r.apply([{ type: 'policy-updated', policy: policy('one', { ingress: [] }) }, { type: 'policy-updated', policy: policy('two', { ingress: [] }) }]);
+    await sync(r, nft);
+    expect([...nft.state!.sets.keys()].filter((n) => n.startsWith('l'))).toEqual([]);
+  });
+});
+
 describe('netElements', () => {
   it('leaves out members covered by a broader one, and writes host prefixes bare', () => {
     expect([...netElements(['10.0.0.1/32', '10.0.0.0/24', '10.0.1.5/32', '10.0.0.128/25', 'fd00::1/128'], 4)].sort())

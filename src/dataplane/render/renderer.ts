@@ -249,7 +249,7 @@ export class Renderer {
     for (const ref of this.dirtyEndpoints) this.renderEndpoint(ref);
     this.dirtyEndpoints.clear();
     for (const id of this.dirtyIpsets) {
-      for (const ref of this.setsById.get(id) ?? []) this.refreshSet(ref);
+      for (const ref of this.setsById.get(id) ?? []) if (ref.kind !== 'literal') this.refreshSet(ref);
     }
     this.dirtyIpsets.clear();
   }
@@ -555,6 +555,10 @@ export class Renderer {
   }
 
   private refreshSet(ref: SetRef): void {
+    if (ref.kind === 'literal') {
+      this.ruleset.setSet({ type: 'set', name: ref.name, keyType: ref.keyType, flags: ['interval'] }, new Set(ref.elements));
+      return;
+    }
     const members = this.ipsets.get(ref.id) ?? new Set<string>();
     const elements = ref.kind === 'net' ? netElements(members, ref.family) : ipPortElements(members, ref.family);
     const keyType = ref.kind === 'net'

@@ -12,7 +12,8 @@
 //   rejects Felix's `icmp type T code C` spelling, so `code` is repeated with its protocol (§2.4, E5).
 
 import type { CompiledRule, EntityMatch, IcmpMatch, PortRange } from '../../engine/types.js';
-import { ipSetName } from './names.js';
+import { intervalOf } from '../nft/index.js';
+import { ipSetName, shortHash } from './names.js';
 
 export type Family = 4 | 6;
 
@@ -43,18 +44,68 @@ function portText(p: PortRange): string {
   return p.first === p.last ? String(p.first) : `${p.first}-${p.last}`;
 }
 
-/** `80`, or `{ 80, 8000-8100 }` for several. */
-function valueList(values: string[]): string {
-  return values.length === 1 ? values[0]! : `{ ${values.join(', ')} }`;
+/**
+ * One value inline, several as a shared named set (`lp-`, `l4-`, `l6-` + a hash of the contents). nft 1.0.6
+ * spends super-linear time on anonymous sets within one transaction (dataplane.md §4 row 13: 20,000 rules with
+ * an anonymous port set each took 117 s), so lists are named and shared by every rule that repeats them.
+ */
+function literalList(kind: 'ports' | 4 | 6, values: readonly string[], sets: SetRef[]): string {
+  const elements = kind === 'ports' ? mergePortRanges(values) : [...netElementsOf(values, kind)];
+  if (elements.length === 1) return elements[0]!;
+  const keyType = kind === 'ports' ? 'inet_service' : kind === 4 ? 'ipv4_addr' : 'ipv6_addr';
+  const id = `${keyType}|${elements.join(',')}`;
+  const ref: SetRef = { name: literalSetName(kind, id), id, kind: 'literal', keyType, elements };
+  sets.push(ref);
+  return `@${ref.name}`;
 }
 
-/** An nft set a rendered match refers to: which engine IP set and family it holds. */
-export interface SetRef {
-  name: string;
-  id: string;
-  kind: 'net' | 'ip-port';
-  family: Family;
+const literalNames = new Map<string, string>();
+function literalSetName(kind: 'ports' | 4 | 6, id: string): string {
+  let name = literalNames.get(id);
+  if (name === undefined) {
+    if (literalNames.size > 100_000) literalNames.clear();
+    literalNames.set(id, (name = `l${kind === 'ports' ? 'p' : kind}-${shortHash(id, 16)}`));
+  }
+  return name;
 }
+
+/** Sorted, overlapping and adjacent ranges merged: the elements of an interval set of ports. */
+export function mergePortRanges(values: readonly string[]): string[] {
+  const ranges = values.map((v) => {
+    const [a, b] = v.split('-');
+    return [Number(a), Number(b ?? a)] as [number, number];
+  }).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const out: Array<[number, number]> = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  return out.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`));
+}
+
+/** CIDRs of one family with covered ones left out (interval sets reject overlaps), in nft's spelling. */
+function netElementsOf(cidrs: readonly string[], family: Family): string[] {
+  const parsed = cidrs.map((c) => ({ c, r: intervalOf(c) })).filter((x) => x.r !== undefined)
+    .sort((a, b) => (a.r!.lo < b.r!.lo ? -1 : a.r!.lo > b.r!.lo ? 1 : a.r!.hi > b.r!.hi ? -1 : a.r!.hi < b.r!.hi ? 1 : 0));
+  const out: string[] = [];
+  let coverHi = -1n;
+  for (const { c, r } of parsed) {
+    if (r!.hi <= coverHi) continue;
+    out.push(nftAddress(c));
+    coverHi = r!.hi;
+  }
+  void family;
+  return out;
+}
+
+/**
+ * An nft set a rendered match refers to: an engine IP set of one family (`net`, `ip-port`; contents follow the
+ * engine's members), or a `literal` list of a rule's own ports or CIDRs (contents fixed, named by their hash).
+ */
+export type SetRef =
+  | { name: string; id: string; kind: 'net' | 'ip-port'; family: Family }
+  | { name: string; id: string; kind: 'literal'; keyType: string; elements: readonly string[] };
 
 export interface RenderedMatch {
   /** The match part of one nft rule (empty string: matches everything). */
@@ -145,11 +196,11 @@ function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alterna
       const notNets = match.notNets.filter((c) => familyOfCidr(c) === family);
       if (notNets.some(isCatchAll)) return undefined;
       if (nets.length > 0 && !nets.some(isCatchAll)) {
-        words.push(addr, valueList(nets.map(nftAddress)));
+        words.push(addr, literalList(family, nets, sets));
         familyImplied = true;
       }
       if (notNets.length > 0) {
-        words.push(addr, '!=', valueList(notNets.map(nftAddress)));
+        words.push(addr, '!=', literalList(family, notNets, sets));
         familyImplied = true;
       }
       // An IP set the engine has not described yet is still referenced: it is created empty, which is
@@ -178,7 +229,7 @@ function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alterna
     if (w === undefined) return undefined;
     if (alt && 'named' in alt) familyImplied = true;
     words.push(...w);
-    if (match.notPorts.length > 0) words.push(port, '!=', valueList(match.notPorts.map(portText)));
+    if (match.notPorts.length > 0) words.push(port, '!=', literalList('ports', match.notPorts.map(portText), sets));
     for (const id of match.notNamedPortIpSets) {
       if (family === undefined) return undefined;
       const ref = setRef('ip-port', family, id);
@@ -204,7 +255,7 @@ function portWords(
   alt: PortAlternative, addr: string, port: string, family: Family | undefined, sets: SetRef[], negate: boolean,
 ): string[] | undefined {
   if (alt === undefined) return [];
-  if ('numeric' in alt) return [port, ...(negate ? ['!='] : []), valueList(alt.numeric.map(portText))];
+  if ('numeric' in alt) return [port, ...(negate ? ['!='] : []), literalList('ports', alt.numeric.map(portText), sets)];
   if (family === undefined) return undefined;
   const ref = setRef('ip-port', family, alt.named);
   sets.push(ref);
