@@ -71,6 +71,11 @@ export interface AgentOptions {
   debounceMs?: number;
   /** Backoff after a failed transaction or a broken watch: first and longest wait. Default 100 ms .. 5 s. */
   retryMs?: { first: number; max: number };
+  /**
+   * How often the datastore is asked for its revision, to report `datastore: unavailable` while it cannot be
+   * reached (a watch may wait through an outage silently). Default 5 s; 0 turns it off.
+   */
+  healthCheckMs?: number;
   /** Called after every sync attempt (tests, benches). */
   onSync?: (status: AgentStatus) => void;
   log?: (line: string) => void;
@@ -90,6 +95,7 @@ export class Agent {
   private retryWait: number;
   private knownRuleIds = 0;
   private loop: Promise<void> | undefined;
+  private health: NodeJS.Timeout | undefined;
   private firstSync!: { promise: Promise<void>; resolve: () => void };
   private readonly waiters = new Set<{ revision: number; resolve: () => void }>();
 
@@ -117,12 +123,18 @@ export class Agent {
   /** Starts watching; resolves once the first full sync is in the kernel. */
   async start(): Promise<void> {
     this.loop = this.watchLoop();
+    const every = this.opts.healthCheckMs ?? 5000;
+    if (every > 0) {
+      this.health = setInterval(() => void this.checkDatastore(Math.min(every, 2000)), every);
+      this.health.unref();
+    }
     await this.firstSync.promise;
   }
 
   /** Stops watching. The ruleset stays in the kernel (fail closed). */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.health) clearInterval(this.health);
     if (this.timer) clearTimeout(this.timer);
     await this.watch?.close().catch(() => undefined);
     await this.running;
@@ -199,6 +211,31 @@ export class Agent {
         // Start over from a full list: objects deleted during the outage disappear with the old engine.
         this.reset();
       }
+    }
+  }
+
+  /** Asks the datastore for its revision; an error or no answer within `timeoutMs` means unavailable. */
+  private async checkDatastore(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.opts.store.revision(), timeout]);
+      if (this.st.datastore !== 'connected') {
+        this.st.datastore = 'connected';
+        this.log('datastore reachable again');
+        await this.writeStatus();
+      }
+    } catch (err) {
+      if (this.stopped) return;
+      const was = this.st.datastore;
+      this.st.datastore = 'unavailable';
+      this.st.lastError = `datastore: ${err instanceof Error ? err.message : String(err)}; the ruleset stays as it is`;
+      if (was !== 'unavailable') this.log(this.st.lastError);
+      await this.writeStatus();
+    } finally {
+      clearTimeout(timer);
     }
   }
 

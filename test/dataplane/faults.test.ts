@@ -216,7 +216,7 @@ describe.skipIf(ETCD_SKIP)('datastore outage (etcd)', () => {
         await probe.listen('tcp', 80);
       }
       await store.apply(denyIngress('deny-b', "pod == 'b'") as Resource);
-      agent = new Agent({ node: c.node, store, nft: c.nft() });
+      agent = new Agent({ node: c.node, store, nft: c.nft(), healthCheckMs: 200 });
       await agent.start();
       await agent.waitForRevision(await store.revision());
       expect(await reach(c, 'x/a', 'x/b')).toBe(false);
@@ -226,12 +226,16 @@ describe.skipIf(ETCD_SKIP)('datastore outage (etcd)', () => {
       await sleep(500);
       expect(await reach(c, 'x/a', 'x/b')).toBe(false);
       expect(await reach(c, 'x/a', 'x/c')).toBe(true);
+      for (let i = 0; i < 50 && agent.status().datastore !== 'unavailable'; i++) await sleep(100);
+      expect(agent.status().datastore).toBe('unavailable');
 
       etcd.members[0]!.start();
       await etcd.members[0]!.waitHealthy();
       await store.delete({ kind: 'NetworkPolicy', namespace: 'x', name: 'deny-b' });
       await store.apply(denyIngress('deny-c', "pod == 'c'") as Resource);
       await agent.waitForRevision(await store.revision(), 60_000);
+      for (let i = 0; i < 50 && agent.status().datastore !== 'connected'; i++) await sleep(100);
+      expect(agent.status().datastore).toBe('connected');
       expect(await reach(c, 'x/a', 'x/b')).toBe(true);
       expect(await reach(c, 'x/a', 'x/c')).toBe(false);
     } finally {
