@@ -3,16 +3,13 @@
 // staged policies enforced. Reads -f manifests, or the datastore without -f. Exit 0 when the flow could be
 // evaluated (whatever the verdict), 1 when the manifests or the flow are invalid, 2 for usage errors.
 
-import { loadResources, type Resource } from '../../api/index.js';
 import { PolicyEngine, type Flow, type FlowPeer } from '../../engine/index.js';
 import {
   CliError, outputFormat, stringOption, UsageError, write, type CommandIO, type CommandSpec, type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
-import { datastoreResources, ENGINE_FILENAME_OPTION, engineSourcePaths } from '../engine-input.js';
-import { issueLines, sortIssues } from '../output/issues.js';
+import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
 import { verdictLines } from '../output/trace.js';
-import { noResourcesMessage } from './validate.js';
 
 function intOption(args: ParsedCommandArgs, name: string, min: number, max: number): number | undefined {
   const text = stringOption(args, name);
@@ -38,18 +35,6 @@ function peerOf(text: string, option: string, engine: PolicyEngine, notes: strin
     return { ip: text };
   }
   throw new UsageError(`--${option} '${text}': give namespace/name (a Pod or WorkloadEndpoint), hep:<name> or an IP address`);
-}
-
-/** The manifests' valid objects: Calico would have refused the others, so the rest is what would be in force. */
-async function manifestResources(paths: readonly string[], io: CommandIO): Promise<Resource[]> {
-  const loaded = await loadResources(paths, { stdin: io.stdin, cwd: io.cwd });
-  if (loaded.issues.length > 0) {
-    write(io.stderr, issueLines(sortIssues(loaded.issues)));
-    write(io.stderr, `warning: ${loaded.issues.length} problem(s) in the manifests; the objects concerned are left out ` +
-      `(see tabby validate -f ${paths.join(' -f ')})`);
-  }
-  if (loaded.resources.length === 0) throw new CliError(noResourcesMessage(paths));
-  return loaded.resources.map((r) => r.resource);
 }
 
 export const command: CommandSpec = {
@@ -78,7 +63,6 @@ export const command: CommandSpec = {
   },
   positionals: true,
   async run(args, io) {
-    const paths = engineSourcePaths(args, 'explain');
     const format = outputFormat(args, ['text', 'json'] as const, 'text');
     const from = stringOption(args, 'from');
     const to = stringOption(args, 'to');
@@ -92,10 +76,10 @@ export const command: CommandSpec = {
     const ipVersionText = stringOption(args, 'ip-version');
     if (ipVersionText !== undefined && ipVersionText !== '4' && ipVersionText !== '6') throw new UsageError('--ip-version is 4 or 6');
 
-    const engine = new PolicyEngine();
-    engine.load(paths.length > 0 ? await manifestResources(paths, io) : await datastoreResources(args, io));
+    // Strict like matrix: an explanation of the objects that happen to be valid would describe another cluster.
+    const engine = await loadEngineFrom(args, io, 'explain');
 
-    const notes: string[] = engine.issues().map((i) => `${i.resource ? `${i.resource}: ` : ''}${i.message}`);
+    const notes: string[] = [];
     const flow: Flow = { from: peerOf(from, 'from', engine, notes), to: peerOf(to, 'to', engine, notes), protocol };
     if (port !== undefined) flow.port = port;
     if (srcPort !== undefined) flow.srcPort = srcPort;
