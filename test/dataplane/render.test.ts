@@ -28,9 +28,11 @@ describe('renderRuleMatches', () => {
     expect(m[0]!.sets[0]).toMatchObject({ id: 's:x', kind: 'net', family: 4 });
   });
 
-  it('drops a family whose notNets hold its catch-all (as Felix does)', () => {
+  it('drops a family whose notNets hold its catch-all, or none of its CIDRs (as Felix does)', () => {
     const m = renderRuleMatches(rule(0, 'Deny', { dst: { notNets: ['0.0.0.0/0', 'fd00::/8'] } }));
     expect(m.map((x) => x.match)).toEqual(['ip6 daddr != fd00::/8']);
+    expect(renderRuleMatches(rule(0, 'Allow', { dst: { notNets: ['fd00::/64'] } })).map((x) => x.match))
+      .toEqual(['ip6 daddr != fd00::/64']);
   });
 
   it('adds the family qualifier when ipVersion is the only family-specific field', () => {

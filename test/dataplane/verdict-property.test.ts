@@ -126,7 +126,7 @@ describe('engine verdict == nftables verdict (renderer + FakeNft + tracer)', () 
             .toMatchObject({ flow: f, family, kernel: verdict.value.verdict });
         }
       },
-    ), { numRuns: 300 });
+    ), { numRuns: Number(process.env.TABBY_PROPERTY_RUNS ?? 300) });
     // The property is only worth something if both verdicts occur and the generated policies are accepted.
     expect(stats.Allow).toBeGreaterThan(50);
     expect(stats.Deny).toBeGreaterThan(50);

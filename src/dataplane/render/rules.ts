@@ -3,8 +3,9 @@
 //
 // - Families (§2.3, Felix FilterRuleToIPVersion): a rule with no address-family-specific match is rendered once
 //   and applies to IPv4 and IPv6 alike (an `inet` table). Otherwise it is rendered per family: CIDRs of the other
-//   family are dropped; a positive `nets` left empty drops the rule for that family; a catch-all in `notNets`
-//   drops it (Felix does the same); ICMP matches render as `icmp` in IPv4 and `icmpv6` in IPv6 (§3.10).
+//   family are dropped; a `nets` or `notNets` list left empty by that drops the rule for that family, and so does
+//   a catch-all in `notNets` (Felix's filterNets; calico-semantics.md §3.1 mentions only the positive list);
+//   ICMP matches render as `icmp` in IPv4 and `icmpv6` in IPv6 (§3.10).
 // - Ports: numeric ports OR named ports (§3.1). Named ports are IP+port sets; a side with both becomes one rule
 //   per alternative (numeric, then each named-port set). For a Log rule the alternatives are made disjoint so a
 //   packet is logged once.
@@ -194,6 +195,9 @@ function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alterna
       const nets = match.nets.filter((c) => familyOfCidr(c) === family);
       if (match.nets.length > 0 && nets.length === 0) return undefined;
       const notNets = match.notNets.filter((c) => familyOfCidr(c) === family);
+      // Felix's filterNets drops the rule for a family when a non-empty nets *or notNets* list holds none of
+      // that family's CIDRs (felix/rules/policy.go FilterRuleToIPVersion), and when notNets holds its catch-all.
+      if (match.notNets.length > 0 && notNets.length === 0) return undefined;
       if (notNets.some(isCatchAll)) return undefined;
       if (nets.length > 0 && !nets.some(isCatchAll)) {
         words.push(addr, literalList(family, nets, sets));
