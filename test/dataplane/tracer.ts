@@ -18,6 +18,9 @@ export interface Packet {
   dport: number;
   /** Conntrack state: the first packet of a connection is `new`. */
   ct: 'new' | 'established';
+  /** ICMP / ICMPv6 packets. */
+  icmpType?: number;
+  icmpCode?: number;
 }
 
 export interface TraceResult {
@@ -201,6 +204,23 @@ export class Tracer {
           const v = next();
           const elements = v.startsWith('@') ? this.set(v.slice(1)) : v.startsWith('{') ? v.slice(1, -1).split(',').map((x) => x.trim()) : [v];
           need(inPorts(elements, port) !== n);
+          break;
+        }
+        case 'icmp':
+        case 'icmpv6': {
+          need(p.proto === (t === 'icmp' ? 1 : 58));
+          const field = next();
+          if (w[i] === '.') {
+            // `icmp type . icmp code != { T . C }`
+            if (next() !== '.' || next() !== t || next() !== 'code') throw new Error(`tracer: ${text}`);
+            const n = neg();
+            const [ty, co] = next().slice(1, -1).split('.').map((x) => Number(x.trim()));
+            need((p.icmpType === ty && p.icmpCode === co) !== n);
+            break;
+          }
+          const n = neg();
+          const value = Number(next());
+          need(((field === 'type' ? p.icmpType : p.icmpCode) === value) !== n);
           break;
         }
         case 'counter':

@@ -11,11 +11,27 @@ import { Renderer } from '../../src/dataplane/render/index.js';
 import { PolicyEngine } from '../../src/engine/index.js';
 import { Tracer, type Packet } from './tracer.js';
 
-const SELECTORS = ['all()', "app == 'a'", "app == 'b'", "app in {'a', 'c'}", '!has(app)', "app != 'c'"];
+const SELECTORS = ['all()', "app == 'a'", "app == 'b'", "app in {'a', 'c'}", '!has(app)', "app != 'c'", "role == 'net'"];
 const NETS = [['10.1.0.0/24'], ['198.51.100.0/24'], ['10.1.0.2/32', '198.51.100.1/32'], ['fd00::/64'], ['10.0.0.0/8', '2001:db8::/32']];
 const PORTS: Array<Array<number | string>> = [[80], [80, 443], ['http'], [80, 'dns'], ['53:60', 443], ['http', 'dns']];
 
-const arbRule: fc.Arbitrary<CalicoRule> = fc.record({
+const arbIcmpRule: fc.Arbitrary<CalicoRule> = fc.record({
+  action: fc.constantFrom('Allow', 'Deny', 'Pass', 'Log'),
+  v6: fc.boolean(),
+  type: fc.constantFrom(0, 8, 128, 129),
+  code: fc.option(fc.constantFrom(0, 1), { nil: undefined }),
+  negate: fc.boolean(),
+  srcSel: fc.option(fc.constantFrom(...SELECTORS), { nil: undefined }),
+}).map((r) => {
+  const icmp = { type: r.type, ...(r.code !== undefined ? { code: r.code } : {}) };
+  return {
+    action: r.action as CalicoRule['action'], protocol: r.v6 ? 'ICMPv6' : 'ICMP',
+    ...(r.negate ? { notICMP: icmp } : { icmp }),
+    ...(r.srcSel ? { source: { selector: r.srcSel } } : {}),
+  };
+});
+
+const arbL4Rule: fc.Arbitrary<CalicoRule> = fc.record({
   action: fc.constantFrom('Allow', 'Deny', 'Pass', 'Log'),
   protocol: fc.constantFrom(undefined, 'TCP', 'UDP'),
   srcSel: fc.option(fc.constantFrom(...SELECTORS), { nil: undefined }),
@@ -37,6 +53,8 @@ const arbRule: fc.Arbitrary<CalicoRule> = fc.record({
   return rule;
 });
 
+const arbRule = fc.oneof({ arbitrary: arbL4Rule, weight: 4 }, { arbitrary: arbIcmpRule, weight: 1 });
+
 const arbPolicy = fc.record({
   kind: fc.constantFrom('GlobalNetworkPolicy', 'NetworkPolicy', 'StagedGlobalNetworkPolicy'),
   tier: fc.constantFrom('default', 'admin'),
@@ -46,11 +64,12 @@ const arbPolicy = fc.record({
   egress: fc.option(fc.array(arbRule, { maxLength: 3 }), { nil: undefined }),
 });
 
-interface Ep { name: string; app?: string; v4: string; v6?: string; ports: boolean; profiles: boolean }
+interface Ep { name: string; app?: string; v4: string; v6?: string; ports: boolean; profiles: string[] }
 const arbEndpoints: fc.Arbitrary<Ep[]> = fc.tuple(
   ...['a', 'b', 'c'].map((name, i) => fc.record({
     app: fc.constantFrom<string | undefined>('a', 'b', 'c', undefined),
-    v6: fc.boolean(), ports: fc.boolean(), profiles: fc.boolean(),
+    v6: fc.boolean(), ports: fc.boolean(),
+    profiles: fc.constantFrom<string[]>([], ['kns.x'], ['prof-udp', 'kns.x'], ['prof-pass', 'prof-udp'], ['prof-missing']),
   }).map((e) => ({ name, ...(e.app ? { app: e.app } : {}), v4: `10.1.0.${i + 1}`, ...(e.v6 ? { v6: `fd00::${i + 1}` } : {}), ports: e.ports, profiles: e.profiles }))),
 );
 
@@ -60,6 +79,15 @@ function resources(eps: Ep[], policies: GenPolicy[], adminDefault: 'Deny' | 'Pas
   const out: Resource[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', labels: { 'kubernetes.io/metadata.name': 'x' } } },
     { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'admin' }, spec: { order: 100, defaultAction: adminDefault } },
+    { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: 'outside', labels: { role: 'net' } }, spec: { nets: ['198.51.100.0/28', '2001:db8::/64'] } },
+    {
+      apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'prof-udp' },
+      spec: { ingress: [{ action: 'Deny', protocol: 'UDP' }, { action: 'Allow' }], egress: [{ action: 'Log' }, { action: 'Allow', protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'prof-pass' },
+      spec: { ingress: [{ action: 'Pass', protocol: 'TCP' }, { action: 'Allow' }], egress: [{ action: 'Pass' }] },
+    },
   ];
   for (const e of eps) {
     out.push({
@@ -67,7 +95,7 @@ function resources(eps: Ep[], policies: GenPolicy[], adminDefault: 'Deny' | 'Pas
       metadata: { name: e.name, namespace: 'x', labels: e.app ? { app: e.app } : {} },
       spec: {
         node: 'node1', interfaceName: `cali${e.name.repeat(11)}`, ipNetworks: [`${e.v4}/32`, ...(e.v6 ? [`${e.v6}/128`] : [])],
-        profiles: e.profiles ? ['kns.x'] : [],
+        profiles: e.profiles,
         ...(e.ports ? { ports: [{ name: 'http', protocol: 'TCP', port: 80 }, { name: 'dns', protocol: 'UDP', port: 53 }] } : {}),
       },
     } as Resource);
@@ -92,7 +120,8 @@ describe('engine verdict == nftables verdict (renderer + FakeNft + tracer)', () 
       arbEndpoints, fc.array(arbPolicy, { maxLength: 4 }), fc.constantFrom<'Deny' | 'Pass'>('Deny', 'Pass'),
       fc.array(fc.record({
         from: fc.constantFrom('x/a', 'x/b', 'x/c', 'peer'), to: fc.constantFrom('x/a', 'x/b', 'x/c', 'peer'),
-        proto: fc.constantFrom('TCP', 'UDP'), port: fc.constantFrom(80, 443, 53, 58), sport: fc.constantFrom(1000, 1500, 40000),
+        proto: fc.constantFrom('TCP', 'UDP', 'TCP', 'ICMP'), port: fc.constantFrom(80, 443, 53, 58), sport: fc.constantFrom(1000, 1500, 40000),
+        icmpType: fc.constantFrom(0, 8, 128), icmpCode: fc.constantFrom(0, 1),
         v6: fc.boolean(),
       }), { minLength: 1, maxLength: 6 }),
       async (eps, policies, adminDefault, flows) => {
@@ -114,11 +143,17 @@ describe('engine verdict == nftables verdict (renderer + FakeNft + tracer)', () 
           const addr = (ref: string) => (ref === 'peer' ? (family === 4 ? '198.51.100.1' : '2001:db8::1') : family === 4 ? ep(ref)!.v4 : ep(ref)!.v6!);
           const iface = (ref: string) => (ref === 'peer' ? 'tbext0' : `cali${ref.slice(2).repeat(11)}`);
           const peer = (ref: string) => (ref === 'peer' ? { ip: addr(ref) } : ref);
-          const verdict = engine.evaluate({ from: peer(f.from), to: peer(f.to), protocol: f.proto, port: f.port, srcPort: f.sport, ipVersion: family });
+          const icmp = f.proto === 'ICMP';
+          const protocol = icmp ? (family === 4 ? 'ICMP' : 'ICMPv6') : f.proto;
+          const verdict = engine.evaluate({
+            from: peer(f.from), to: peer(f.to), protocol, ipVersion: family,
+            ...(icmp ? { icmp: { type: f.icmpType, code: f.icmpCode } } : { port: f.port, srcPort: f.sport }),
+          });
           if (!verdict.ok) throw new Error(verdict.issues[0]!.message);
           const packet: Packet = {
             family, iif: iface(f.from), oif: iface(f.to), saddr: addr(f.from), daddr: addr(f.to),
-            proto: f.proto === 'TCP' ? 6 : 17, sport: f.sport, dport: f.port, ct: 'new',
+            proto: icmp ? (family === 4 ? 1 : 58) : f.proto === 'TCP' ? 6 : 17, sport: f.sport, dport: f.port, ct: 'new',
+            ...(icmp ? { icmpType: f.icmpType, icmpCode: f.icmpCode } : {}),
           };
           const traced = tracer.forward(packet);
           stats[verdict.value.verdict]++;
