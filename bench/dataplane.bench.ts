@@ -6,7 +6,8 @@
 //                flushes and rewrites that one 10-rule chain                                    target ≤ 2×
 //   throughput   iperf3 TCP between two workloads on the node with those 2,000 policies in force vs with no
 //                ruleset at all                                                                 target ≥ 0.95
-// Sizes: TABBY_BENCH_SETS (default 2000), TABBY_BENCH_POLICIES (2000). Run: npx vite-node bench/dataplane.bench.ts
+// Sizes: TABBY_BENCH_SETS (default 2000), TABBY_BENCH_POLICIES (2000); iperf3: TABBY_BENCH_IPERF_ROUNDS (5) rounds
+// of TABBY_BENCH_IPERF_SECONDS (4). Run: npx vite-node bench/dataplane.bench.ts
 
 import { spawn } from 'node:child_process';
 
@@ -17,6 +18,8 @@ import { TestCluster } from '../test/dataplane/cluster.js';
 const SETS = Number(process.env.TABBY_BENCH_SETS ?? 2000);
 const POLICIES = Number(process.env.TABBY_BENCH_POLICIES ?? 2000);
 const MEMBERS = 100;
+const IPERF_ROUNDS = Number(process.env.TABBY_BENCH_IPERF_ROUNDS ?? 5);
+const IPERF_SECONDS = Number(process.env.TABBY_BENCH_IPERF_SECONDS ?? 4);
 const RULES = 10;
 
 const reason = await namespaceSupport();
@@ -163,7 +166,7 @@ try {
     const server = spawn('nsenter', [`--net=/run/netns/${bNetns}`, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
     const exited = new Promise((r) => server.once('exit', r));
     await new Promise((r) => setTimeout(r, 300));
-    const res = await netnsExec(aNetns)(['iperf3', '-c', '10.1.0.2', '-t', '3', '-J']);
+    const res = await netnsExec(aNetns)(['iperf3', '-c', '10.1.0.2', '-t', String(IPERF_SECONDS), '-J']);
     await exited;
     if (res.code !== 0) throw new Error(`iperf3 failed: ${res.stderr || res.stdout.slice(0, 300)}`);
     const out = JSON.parse(res.stdout) as { end: { sum_received: { bits_per_second: number } } };
@@ -172,7 +175,8 @@ try {
   const withPolicies: number[] = [];
   const without: number[] = [];
   await agent.stop();
-  for (let trial = 0; trial < 3; trial++) {
+  // Rounds alternate between the two states so drift in the machine's load hits both alike; medians are compared.
+  for (let trial = 0; trial < IPERF_ROUNDS; trial++) {
     // The full ruleset in force (a fresh agent's full sync), then none at all.
     const enforcing = new Agent({ node: c.node, store: c.store, nft, log });
     await enforcing.start();

@@ -34,7 +34,7 @@ import type {
   EngineChange,
   PolicyId,
   PolicyKind,
-} from '../../engine/types.js';
+} from '../../engine/index.js';
 import { intervalOf, type Chain, type Rule } from '../nft/index.js';
 import {
   CHAIN_FWD_EGRESS,

@@ -12,7 +12,7 @@
 // - ICMP type+code negation uses the set form, the only way to say "not (type and code)" in nft; nft 1.0.6
 //   rejects Felix's `icmp type T code C` spelling, so `code` is repeated with its protocol (§2.4, E5).
 
-import type { CompiledRule, EntityMatch, IcmpMatch, PortRange } from '../../engine/types.js';
+import type { CompiledRule, EntityMatch, IcmpMatch, PortRange } from '../../engine/index.js';
 import { intervalOf } from '../nft/index.js';
 import { ipSetName, shortHash } from './names.js';
 
