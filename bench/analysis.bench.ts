@@ -8,6 +8,7 @@
 import { reachabilityMatrix } from '../src/analysis/index.js';
 import type { Resource } from '../src/api/index.js';
 import { PolicyEngine } from '../src/engine/index.js';
+import { prng, ms } from './support.js';
 
 const NAMESPACES = 250;
 const PODS_PER_NS = 20;
@@ -17,15 +18,6 @@ const SAMPLE = 20_000;
 const TIERS = ['security', 'platform', 'apps'];
 const V3 = 'projectcalico.org/v3';
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(7);
 
 const ns = (i: number): string => `ns-${String(i).padStart(3, '0')}`;
@@ -110,10 +102,6 @@ function buildCluster(): Resource[] {
     } as Resource);
   }
   return out;
-}
-
-function ms(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
 const resources = buildCluster();

@@ -10,6 +10,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 
 import type { Resource } from '../src/api/index.js';
 import { PolicyEngine, type Flow } from '../src/engine/index.js';
+import { prng, ms } from './support.js';
 
 const NAMESPACES = 500;
 const PODS_PER_NS = 20;
@@ -17,15 +18,6 @@ const NODES = 100;
 const TIERS = ['security', 'platform', 'apps', 'observability', 'baseline'];
 const CHANGES = 300;
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(42);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
@@ -119,10 +111,6 @@ function buildCluster(): { resources: Resource[]; pods: Resource[]; calicoPolici
     } as Resource);
   }
   return { resources, pods, calicoPolicies };
-}
-
-function ms(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
 function percentile(sorted: number[], p: number): number {

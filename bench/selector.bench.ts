@@ -2,6 +2,7 @@
 // the same label maps in the same run (target: compiled ≤ 1.5× hand-written). Also parse throughput.
 // Run: npx vite-node bench/selector.bench.ts
 import { parseSelector, tokenize, type Selector } from '../src/selector/index.js';
+import { prng } from './support.js';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -48,15 +49,6 @@ const CASES: Array<[string, (l: Labels) => boolean]> = [
   ],
 ];
 
-/** Deterministic PRNG (mulberry32) so every run sees the same label maps. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeLabelMaps(n: number): Labels[] {
   const rnd = prng(42);
