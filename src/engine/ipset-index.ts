@@ -109,7 +109,10 @@ export class IpSetIndex<I> {
   private readonly itemData = new Map<I, ItemData>();
   private readonly usedBy = new Map<string, Set<string>>();
 
-  // Change tracking since the last takeChanges().
+  // Change tracking since the last takeChanges(). `emitted` is what the feed's consumer holds now: whether a
+  // released set needs an `ipset-removed` depends on that alone, not on what happened since the last flush (a
+  // set emitted, released, re-acquired and released again within one flush must still be removed).
+  private readonly emitted = new Set<string>();
   private readonly addedSets = new Set<string>();
   private readonly removedSets = new Set<string>();
   private readonly deltas = new Map<string, PendingDelta>();
@@ -159,10 +162,8 @@ export class IpSetIndex<I> {
     if (!set) {
       set = { info: def.info, members: new Members(def.info.kind), users: new Set() };
       this.sets.set(id, set);
-      if (this.removedSets.has(id)) {
-        // Removed and re-added within one flush: report it as members changing from the removed state.
-        this.removedSets.delete(id);
-      }
+      // ipset-added creates or replaces, so a pending removal of an emitted set is superseded by it.
+      this.removedSets.delete(id);
       this.addedSets.add(id);
       this.deltas.delete(id);
       if (def.selector) {
@@ -194,8 +195,8 @@ export class IpSetIndex<I> {
         this.matcher.unwatchSelector(set.selectorId);
       }
     }
-    if (this.addedSets.has(id)) this.addedSets.delete(id);
-    else this.removedSets.add(id);
+    this.addedSets.delete(id);
+    if (this.emitted.has(id)) this.removedSets.add(id);
     this.deltas.delete(id);
   }
 
@@ -243,13 +244,18 @@ export class IpSetIndex<I> {
     const removed: EngineChange[] = [];
     for (const id of [...this.addedSets].sort()) {
       const set = this.sets.get(id);
-      if (set) added.push({ type: 'ipset-added', ipSet: set.info, members: this.members(id)! });
+      if (!set) continue;
+      added.push({ type: 'ipset-added', ipSet: set.info, members: this.members(id)! });
+      this.emitted.add(id);
     }
     for (const [id, d] of [...this.deltas].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (d.added.size === 0 && d.removed.size === 0) continue;
       added.push({ type: 'ipset-members', id, added: [...d.added].sort(), removed: [...d.removed].sort() });
     }
-    for (const id of [...this.removedSets].sort()) removed.push({ type: 'ipset-removed', id });
+    for (const id of [...this.removedSets].sort()) {
+      removed.push({ type: 'ipset-removed', id });
+      this.emitted.delete(id);
+    }
     this.addedSets.clear();
     this.removedSets.clear();
     this.deltas.clear();
@@ -258,6 +264,7 @@ export class IpSetIndex<I> {
 
   /** Forgets pending changes (before in-sync nothing is emitted; the first flush reports whole sets). */
   resetChanges(): void {
+    this.emitted.clear();
     for (const id of this.sets.keys()) this.addedSets.add(id);
     this.removedSets.clear();
     this.deltas.clear();
