@@ -34,4 +34,6 @@ export {
   sweepNamespaces,
 } from './netns/namespace.js';
 export { nodeNetns, vethName, workloadNetns, type Naming } from './netns/topology.js';
-export { ProbeAgent, type ProbeProtocol, type ProbeResult } from './probe/agent.js';
+export { ProbeAgent, rawSendSupport, type ProbeProtocol, type ProbeResult } from './probe/agent.js';
+export { ArrivalCounter, PROBE_TABLE, type WatchedFlow } from './probe/arrivals.js';
+export { rawPayload, rawProbeGap, type RawFlow } from './probe/raw-packet.js';

@@ -13,11 +13,15 @@ import { deleteNamespace } from '../../src/dataplane/netns/namespace.js';
 import { createWorkloadNetwork, workloadMac } from '../../src/dataplane/netns/topology.js';
 import { NftTables, netnsExec } from '../../src/dataplane/nft/index.js';
 import { ProbeAgent, type ProbeProtocol, type ProbeResult } from '../../src/dataplane/probe/agent.js';
+import { ArrivalCounter, type WatchedFlow } from '../../src/dataplane/probe/arrivals.js';
+import { rawPayload } from '../../src/dataplane/probe/raw-packet.js';
 import { Workloads } from '../../src/dataplane/workloads.js';
 
 export class TestCluster {
   readonly agents = new Map<string, ProbeAgent>();
   private readonly listening = new Map<string, Promise<void>>();
+  private readonly counters = new Map<string, Promise<ArrivalCounter>>();
+  private rawId = 0;
   agent: Agent | undefined;
   private peerCount = 0;
 
@@ -106,6 +110,54 @@ export class TestCluster {
       ...(opts.srcAddress !== undefined ? { address: opts.srcAddress } : {}),
       ...(opts.srcPort !== undefined ? { port: opts.srcPort } : {}),
     });
+  }
+
+  /**
+   * Sends one raw packet per flow (ICMP, bare IP protocols) from `from[i]` and tells, per flow, whether it reached
+   * its destination's namespace, counted there (arrivals.ts). A flow not seen is sent again after a third of the
+   * timeout; allowed flows return as soon as all have arrived.
+   */
+  async rawFlows(flows: ReadonlyArray<{ from: string; to: string; flow: WatchedFlow }>, timeoutMs = 1000): Promise<boolean[]> {
+    const byDestination = new Map<string, number[]>();
+    flows.forEach((f, i) => byDestination.set(f.to, [...(byDestination.get(f.to) ?? []), i]));
+    const keys: string[] = new Array<string>(flows.length);
+    const counters = new Map<string, ArrivalCounter>();
+    await Promise.all([...byDestination].map(async ([to, indexes]) => {
+      const counter = await this.arrivals(to);
+      counters.set(to, counter);
+      const watched = await counter.watch(indexes.map((i) => flows[i]!.flow));
+      indexes.forEach((i, n) => { keys[i] = watched[n]!; });
+    }));
+    const ids = flows.map(() => ++this.rawId);
+    const send = (i: number): Promise<void> => {
+      const { from, flow } = flows[i]!;
+      return this.probe(from).sendRaw({ ...flow, payload: rawPayload(flow, flow.src, flow.dst, ids[i]!) });
+    };
+    const arrived = new Set<number>();
+    const look = async (): Promise<void> => {
+      await Promise.all([...byDestination].map(async ([to, indexes]) => {
+        const seen = await counters.get(to)!.arrived();
+        for (const i of indexes) if (seen.has(keys[i]!)) arrived.add(i);
+      }));
+    };
+    await Promise.all(flows.map((_, i) => send(i)));
+    const start = Date.now();
+    let resent = false;
+    while (arrived.size < flows.length && Date.now() - start < timeoutMs) {
+      await new Promise((r) => setTimeout(r, 100));
+      await look();
+      if (!resent && Date.now() - start >= timeoutMs / 3) {
+        resent = true;
+        await Promise.all(flows.map((_, i) => (arrived.has(i) ? undefined : send(i))));
+      }
+    }
+    return flows.map((_, i) => arrived.has(i));
+  }
+
+  private arrivals(key: string): Promise<ArrivalCounter> {
+    let pending = this.counters.get(key);
+    if (!pending) this.counters.set(key, (pending = ArrivalCounter.install(this.probe(key).netns)));
+    return pending;
   }
 
   async close(): Promise<void> {

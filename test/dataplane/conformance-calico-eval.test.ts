@@ -3,8 +3,11 @@
 // host endpoints, a pod-to-pod verdict does not depend on placement — egress at the source, ingress at the
 // destination), each endpoint gets a namespace and veth with its own interface name and addresses, bare
 // addresses become an outside peer, the agent enforces, and every flow is one fresh connection.
-// Flows this kernel and Node cannot carry are counted as skipped by reason: SCTP (not in the kernel), ICMP and
-// raw IP protocols (no raw sockets in Node), a pod talking to itself (never leaves the pod).
+// TCP and UDP flows are fresh connections from the source's probe agent; ICMP and other IP protocols are one raw
+// packet sent with socat from the source's namespace and counted on arrival in the destination's own namespace
+// (probe/arrivals.ts). Flows that cannot be carried are counted as skipped by reason: SCTP, packets conntrack
+// cannot start a flow with (raw-packet.ts), a pod talking to itself (never leaves the pod), raw flows when socat
+// is missing.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -15,6 +18,8 @@ import { parse } from 'yaml';
 
 import { podToWorkloadEndpoint, type Pod, type Resource, type WorkloadEndpoint } from '../../src/api/index.js';
 import { PolicyEngine, protocolNumber, type Flow } from '../../src/engine/index.js';
+import { rawSendSupport } from '../../src/dataplane/probe/agent.js';
+import { rawProbeGap } from '../../src/dataplane/probe/raw-packet.js';
 import { TestCluster } from './cluster.js';
 import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
 
@@ -29,6 +34,7 @@ interface CorpusFlow {
   protocol: string | number;
   port?: number;
   srcPort?: number;
+  icmp?: { type?: number; code?: number };
   expect: 'Allow' | 'Deny';
 }
 interface Scenario {
@@ -43,7 +49,10 @@ const scenarios: Scenario[] = SKIP ? [] : readdirSync(corpus).filter((f) => /^\d
   return { file, name: doc.name, resources: doc.resources ?? [], flows: doc.flows ?? [] };
 }).filter((s) => s.flows.length > 0 && !s.resources.some((r) => r.kind === 'HostEndpoint'));
 
-const totals = { flows: 0, passed: 0, skipped: new Map<string, number>() };
+const RAW_SKIP = SKIP ? undefined : await rawSendSupport();
+if (RAW_SKIP) process.stderr.write(`calico-eval: ICMP and raw-IP-protocol flows skipped: ${RAW_SKIP}\n`);
+
+const totals = { flows: 0, passed: 0, raw: 0, skipped: new Map<string, number>() };
 function skip(reason: string): void {
   totals.skipped.set(reason, (totals.skipped.get(reason) ?? 0) + 1);
 }
@@ -79,8 +88,8 @@ describe.skipIf(SKIP)('calico-eval workload scenarios on real traffic', () => {
   });
   afterAll(async () => {
     const skipped = [...totals.skipped].map(([k, v]) => `${v} ${k}`).join(', ');
-    process.stdout.write(`calico-eval real traffic: ${totals.passed}/${totals.flows} flows passed in ${scenarios.length} ` +
-      `workload-only scenarios; skipped: ${skipped || 'none'}\n`);
+    process.stdout.write(`calico-eval real traffic: ${totals.passed}/${totals.flows} flows passed (${totals.raw} of them ` +
+      `ICMP or raw IP) in ${scenarios.length} workload-only scenarios; skipped: ${skipped || 'none'}\n`);
     await sweepPrefix(prefix);
   });
 
@@ -99,17 +108,28 @@ describe.skipIf(SKIP)('calico-eval workload scenarios on real traffic', () => {
   });
 });
 
+type Runnable = {
+  flow: CorpusFlow;
+  /** tcp/udp: a connection from the probe agent; raw: one packet counted at the destination. */
+  kind: 'tcp' | 'udp' | 'raw';
+  protocol: number;
+  family: 4 | 6;
+  src: string;
+  dst: string;
+  srcKey: string;
+  dstKey: string;
+};
+
 async function runScenario(cluster: TestCluster, s: Scenario): Promise<string[]> {
   for (const r of s.resources) await cluster.store.apply(onNode(r, cluster.node));
   const endpoints = endpointsOf(s.resources);
 
   // Which flows can be carried, and what they need.
-  const runnable: Array<{ flow: CorpusFlow; proto: 'tcp' | 'udp'; src: string; dst: string; srcKey: string; dstKey: string }> = [];
+  const runnable: Runnable[] = [];
   const peerAddresses = new Set<string>();
   for (const flow of s.flows) {
     const num = protocolNumber(flow.protocol);
-    if (num === 132) { skip('SCTP'); continue; }
-    if (num !== 6 && num !== 17) { skip(num === 1 || num === 58 ? 'ICMP' : 'raw IP protocol'); continue; }
+    if (num === undefined) { skip('unknown protocol'); continue; }
     if (typeof flow.from === 'string' && flow.from === flow.to) { skip('self'); continue; }
     const side = (p: Peer): { key: string; addresses: string[] } | undefined =>
       typeof p === 'string' ? (endpoints.has(p) ? { key: p, addresses: endpoints.get(p)!.addresses } : undefined)
@@ -117,12 +137,18 @@ async function runScenario(cluster: TestCluster, s: Scenario): Promise<string[]>
     const from = side(flow.from);
     const to = side(flow.to);
     if (!from || !to) { skip('endpoint without address'); continue; }
-    const fam = [4, 6].find((f) => from.addresses.some((a) => family(a) === f) && to.addresses.some((a) => family(a) === f));
+    const fam = ([4, 6] as const).find((f) => from.addresses.some((a) => family(a) === f) && to.addresses.some((a) => family(a) === f));
     if (!fam) { skip('no common address family'); continue; }
+    const kind = num === 6 ? 'tcp' : num === 17 ? 'udp' : 'raw';
+    if (kind === 'raw') {
+      const gap = rawProbeGap({ family: fam, protocol: num, ...(flow.icmp ? { icmp: flow.icmp } : {}) });
+      if (gap) { skip(gap); continue; }
+      if (RAW_SKIP) { skip(`${num === 1 || num === 58 ? 'ICMP' : 'raw IP protocol'} (socat missing)`); continue; }
+    }
     if (typeof flow.from !== 'string') peerAddresses.add(flow.from.ip);
     if (typeof flow.to !== 'string') peerAddresses.add(flow.to.ip);
     runnable.push({
-      flow, proto: num === 6 ? 'tcp' : 'udp',
+      flow, kind, protocol: num, family: fam,
       src: from.addresses.find((a) => family(a) === fam)!, dst: to.addresses.find((a) => family(a) === fam)!,
       srcKey: from.key, dstKey: to.key,
     });
@@ -134,23 +160,35 @@ async function runScenario(cluster: TestCluster, s: Scenario): Promise<string[]>
   ]);
   await cluster.startAgent();
   await cluster.enforced();
-  await Promise.all(runnable.map((r) => cluster.serve(r.dstKey, r.proto, r.flow.port ?? 0)));
+  const sockets = runnable.filter((r): r is Runnable & { kind: 'tcp' | 'udp' } => r.kind !== 'raw');
+  const raws = runnable.filter((r) => r.kind === 'raw');
+  await Promise.all(sockets.map((r) => cluster.serve(r.dstKey, r.kind, r.flow.port ?? 0)));
 
-  // Flows with a fixed source port run one after another (one 5-tuple at a time); the rest in parallel.
-  const results: Array<{ r: (typeof runnable)[number]; ok: boolean; error?: string }> = [];
-  const probe = async (r: (typeof runnable)[number]): Promise<void> => {
-    const res = await cluster.connect(r.srcKey, r.proto, r.dst, r.flow.port ?? 0, {
+  // Flows with a fixed source port run one after another (one 5-tuple at a time); the rest in parallel, the raw
+  // packets alongside.
+  const results: Array<{ r: Runnable; ok: boolean; error?: string }> = [];
+  const probe = async (r: (typeof sockets)[number]): Promise<void> => {
+    const res = await cluster.connect(r.srcKey, r.kind, r.dst, r.flow.port ?? 0, {
       timeoutMs: 1000, srcAddress: r.src, ...(r.flow.srcPort !== undefined ? { srcPort: r.flow.srcPort } : {}),
     });
     results.push({ r, ok: res.ok, ...(res.error !== undefined ? { error: res.error } : {}) });
   };
-  await Promise.all(runnable.filter((r) => r.flow.srcPort === undefined).map(probe));
-  for (const r of runnable.filter((x) => x.flow.srcPort !== undefined)) await probe(r);
+  const rawRun = async (): Promise<void> => {
+    if (raws.length === 0) return;
+    const arrived = await cluster.rawFlows(raws.map((r) => ({
+      from: r.srcKey, to: r.dstKey,
+      flow: { family: r.family, protocol: r.protocol, src: r.src, dst: r.dst, ...(r.flow.icmp ? { icmp: r.flow.icmp } : {}) },
+    })));
+    raws.forEach((r, i) => results.push({ r, ok: arrived[i]!, ...(arrived[i] ? {} : { error: 'not seen at the destination' }) }));
+  };
+  await Promise.all([rawRun(), ...sockets.filter((r) => r.flow.srcPort === undefined).map(probe)]);
+  for (const r of sockets.filter((x) => x.flow.srcPort !== undefined)) await probe(r);
 
   const mismatches: string[] = [];
   let engine: PolicyEngine | undefined;
   for (const { r, ok, error } of results) {
     totals.flows++;
+    if (r.kind === 'raw') totals.raw++;
     if (ok === (r.flow.expect === 'Allow')) {
       totals.passed++;
       continue;
@@ -160,7 +198,8 @@ async function runScenario(cluster: TestCluster, s: Scenario): Promise<string[]>
       engine.load((await cluster.store.list()).items);
     }
     const verdict = engine.evaluate(r.flow as unknown as Flow);
-    mismatches.push(`${JSON.stringify(r.flow.from)} → ${JSON.stringify(r.flow.to)} ${r.proto}/${r.flow.port}: expected ` +
+    const what = r.kind === 'raw' ? `protocol ${r.protocol}${r.flow.icmp ? ` icmp ${JSON.stringify(r.flow.icmp)}` : ''}` : `${r.kind}/${r.flow.port}`;
+    mismatches.push(`${JSON.stringify(r.flow.from)} → ${JSON.stringify(r.flow.to)} ${what}: expected ` +
       `${r.flow.expect}, got ${ok ? 'Allow' : `Deny (${error})`}; engine says ${verdict.ok ? verdict.value.verdict : 'error'}`);
   }
   return mismatches;

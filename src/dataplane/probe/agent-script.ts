@@ -7,6 +7,10 @@
 //   → {"id":1,"op":"listen","protocol":"tcp","port":80}            ← {"id":1,"ok":true}
 //   → {"id":2,"op":"connect","protocol":"udp","host":"10.1.0.2","port":80,"timeoutMs":1000}   (+ localAddress, localPort)
 //                                                                  ← {"id":2,"ok":false,"error":"timeout","ms":1001}
+//   → {"id":3,"op":"raw","family":4,"protocol":1,"src":"…","dst":"…","payload":"<base64>"}  ← {"id":3,"ok":true}
+//
+// `raw` sends one packet of any IP protocol (what follows the IP header is the payload) with socat's raw-socket
+// address (Node has no raw sockets); the receiver counts arrivals itself (arrivals.ts), as nothing answers.
 //
 // It exits when stdin closes, so it never outlives the process that started it.
 
@@ -15,6 +19,7 @@ export const PROBE_AGENT_SCRIPT = String.raw`
 const net = require('net');
 const dgram = require('dgram');
 const readline = require('readline');
+const { spawn } = require('child_process');
 const name = process.argv[1] || 'workload';
 const servers = [];
 
@@ -79,12 +84,27 @@ function connect(protocol, host, port, timeoutMs, localAddress, localPort) {
   });
 }
 
+function sendRaw(family, protocol, src, dst, payload) {
+  return new Promise((resolve) => {
+    const to = family === 6 ? 'IP6-SENDTO:[' + dst + ']:' + protocol + ',bind=[' + src + ']'
+      : 'IP4-SENDTO:' + dst + ':' + protocol + ',bind=' + src;
+    const child = spawn('socat', ['-u', 'STDIN', to], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b) => { stderr += b; });
+    child.on('error', (e) => resolve({ ok: false, error: 'socat: ' + (e.code || e.message) }));
+    child.on('close', (code) => resolve(code === 0 ? { ok: true } : { ok: false, error: stderr.trim() || 'socat exited ' + code }));
+    child.stdin.on('error', () => {});
+    child.stdin.end(Buffer.from(payload, 'base64'));
+  });
+}
+
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', async (line) => {
   let req;
   try { req = JSON.parse(line); } catch (e) { reply({ id: null, ok: false, error: 'bad request' }); return; }
   if (req.op === 'listen') reply({ id: req.id, ...(await listen(req.protocol, req.port)) });
   else if (req.op === 'connect') reply({ id: req.id, ...(await connect(req.protocol, req.host, req.port, req.timeoutMs || 1000, req.localAddress, req.localPort)) });
+  else if (req.op === 'raw') reply({ id: req.id, ...(await sendRaw(req.family, req.protocol, req.src, req.dst, req.payload)) });
   else reply({ id: req.id, ok: false, error: 'unknown op ' + req.op });
 });
 rl.on('close', () => process.exit(0));

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-import { netnsPath } from '../nft/exec.js';
+import { hostExec, netnsPath, type Exec } from '../nft/exec.js';
 import { PROBE_AGENT_SCRIPT } from './agent-script.js';
 
 export type ProbeProtocol = 'tcp' | 'udp';
@@ -22,6 +22,12 @@ interface Reply {
   ok: boolean;
   error?: string;
   ms?: number;
+}
+
+/** Why raw packets (ICMP, bare IP protocols) cannot be sent here, or undefined when they can. */
+export async function rawSendSupport(exec: Exec = hostExec): Promise<string | undefined> {
+  const res = await exec(['sh', '-c', 'command -v socat']);
+  return res.code === 0 ? undefined : `'socat' not found (install the Debian package socat)`;
 }
 
 export class ProbeAgent {
@@ -83,6 +89,15 @@ export class ProbeAgent {
       ...(from.port !== undefined ? { localPort: from.port } : {}),
     });
     return { ok: r.ok, ...(r.error !== undefined ? { error: r.error } : {}), ms: r.ms ?? 0 };
+  }
+
+  /**
+   * Sends one raw IP packet from `src` to `dst`: `payload` is what follows the IP header (raw-packet.ts builds
+   * it). Resolves once it is sent; whether it arrived, the receiver's ArrivalCounter tells.
+   */
+  async sendRaw(packet: { family: 4 | 6; protocol: number; src: string; dst: string; payload: Buffer }): Promise<void> {
+    const r = await this.request({ op: 'raw', ...packet, payload: packet.payload.toString('base64') });
+    if (!r.ok) throw new Error(`raw ${packet.protocol} ${packet.src} → ${packet.dst} in ${this.netns}: ${r.error}`);
   }
 
   /** Stops the agent (closing stdin ends it; the kill covers a stuck one). */
