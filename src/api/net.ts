@@ -24,24 +24,52 @@ export function familyBits(family: IpFamily): 32 | 128 {
   return family === 4 ? 32 : 128;
 }
 
+function masksOf(bits: number): bigint[] {
+  const all = (1n << BigInt(bits)) - 1n;
+  return Array.from({ length: bits + 1 }, (_, len) => (all >> BigInt(len)) ^ all);
+}
+
+// Every mask computed once: parsing a CIDR is on the hot path of a full sync (tens of thousands of members).
+const MASKS4 = masksOf(32);
+const MASKS6 = masksOf(128);
+
 function maskOf(family: IpFamily, prefixLength: number): bigint {
-  const bits = BigInt(familyBits(family));
-  const all = (1n << bits) - 1n;
-  return (all >> BigInt(prefixLength)) ^ all;
+  return (family === 4 ? MASKS4 : MASKS6)[prefixLength]!;
+}
+
+/**
+ * A dotted quad as a plain number, or undefined. Go rejects leading zeros (ambiguous octal) since 1.17, and
+ * empty or over-long octets. Read character by character into a number: the bigint is made once, by the caller.
+ */
+function ipv4Number(text: string): number | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return undefined;
+      value = value * 256 + octet;
+      dots++;
+      octet = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 48 || c > 57) return undefined;
+    // A second digit after a leading 0 is a leading zero; a fourth digit always makes the octet exceed 255.
+    if (digits > 0 && octet === 0) return undefined;
+    octet = octet * 10 + (c - 48);
+    digits++;
+    if (octet > 255) return undefined;
+  }
+  if (digits === 0 || dots !== 3) return undefined;
+  return value * 256 + octet;
 }
 
 function parseIpv4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0n;
-  for (const part of parts) {
-    // Go rejects leading zeros (ambiguous octal) since 1.17, and empty or over-long octets.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    value = (value << 8n) | BigInt(n);
-  }
-  return value;
+  const n = ipv4Number(text);
+  return n === undefined ? undefined : BigInt(n);
 }
 
 function parseIpv6(text: string): bigint | undefined {
@@ -159,8 +187,8 @@ export function cidrCovers(outer: IpNet, inner: IpNet): boolean {
 /** Canonical text: dotted quad, or RFC 5952 IPv6 (lower case, longest zero run of 2+ groups compressed). */
 export function formatIp(ip: IpAddr): string {
   if (ip.family === 4) {
-    const v = ip.value;
-    return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join('.');
+    const v = Number(ip.value);
+    return `${Math.floor(v / 16777216)}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
   }
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));

@@ -29,6 +29,23 @@ describe('parseIp / formatIp (Go net.ParseIP rules, RFC 5952 output)', () => {
     expect(parseIp(text)).toBeUndefined();
   });
 
+  it('reads dotted quads exactly as Go does (octets 0-255, no leading zeros, no empty or extra parts)', () => {
+    // The reference: the rule stated plainly, checked against the character-by-character reader.
+    const reference = (text: string): bigint | undefined => {
+      const parts = text.split('.');
+      if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
+      return parts.reduce((v, p) => (v << 8n) | BigInt(p), 0n);
+    };
+    const octet = fc.oneof(fc.nat(300).map(String), fc.constantFrom('', '00', '01', '007', '0255', '1000', 'a', '-1', ' 1'));
+    const quadish = fc.array(octet, { minLength: 1, maxLength: 6 }).map((ps) => ps.join('.'));
+    fc.assert(fc.property(fc.oneof(quadish, fc.ipV4(), fc.string({ maxLength: 16 })), (text) => {
+      if (text.includes(':')) return; // IPv6 text: another reader
+      const ip = parseIp(text);
+      expect(ip?.value).toBe(reference(text));
+      if (ip) expect(formatIp(ip)).toBe(text);
+    }), { numRuns: 3000 });
+  });
+
   it('round-trips every address', () => {
     fc.assert(fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (text) => {
       const ip = parseIp(text);
