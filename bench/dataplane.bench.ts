@@ -18,6 +18,7 @@ import { TestCluster } from '../test/dataplane/cluster.js';
 const SETS = Number(process.env.TABBY_BENCH_SETS ?? 2000);
 const POLICIES = Number(process.env.TABBY_BENCH_POLICIES ?? 2000);
 const MEMBERS = 100;
+const FULL_TRIALS = Number(process.env.TABBY_BENCH_FULL_TRIALS ?? 5);
 const IPERF_ROUNDS = Number(process.env.TABBY_BENCH_IPERF_ROUNDS ?? 5);
 const IPERF_SECONDS = Number(process.env.TABBY_BENCH_IPERF_SECONDS ?? 4);
 const RULES = 10;
@@ -109,7 +110,7 @@ try {
   const tabbyFull: number[] = [];
   const plainFull: number[] = [];
   let fullScript = '';
-  for (let trial = 0; trial < 3; trial++) {
+  for (let trial = 0; trial < FULL_TRIALS; trial++) {
     await skeleton();
     scripts.length = 0;
     const agent = new Agent({ node: c.node, store: c.store, nft, log });
@@ -122,6 +123,7 @@ try {
     fullScript = scripts[0]!;
     await skeleton();
     plainFull.push(await nftFile(fullScript));
+    process.stderr.write(`full sync trial ${trial + 1}: tabby ${fmt(tabbyFull[trial]!)}, plain nft -f ${fmt(plainFull[trial]!)}\n`);
   }
   const lines = fullScript.split('\n').length;
   const probe = new Agent({ node: c.node, store: c.store, nft, log });

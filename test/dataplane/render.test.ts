@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { FakeNft, NftError } from '../../src/dataplane/nft/index.js';
-import { netElements, renderRuleMatches, Renderer } from '../../src/dataplane/render/index.js';
+import { netElements, netElementsByFamily, renderRuleMatches, Renderer } from '../../src/dataplane/render/index.js';
 import { allowAll, endpoint, endpointUpdate, policy, rule, tier } from './render-fixtures.js';
 
 async function sync(r: Renderer, nft: FakeNft, options: { full?: boolean } = {}): Promise<string> {
@@ -98,7 +99,28 @@ describe('netElements', () => {
       .toEqual(['10.0.0.0/24', '10.0.1.5']);
     expect([...netElements(['fd00::1/128', 'fd00::/64'], 6)]).toEqual(['fd00::/64']);
   });
+
+  it('both families at once (the renderer caches them per IP set) equal netElements per family', () => {
+    const v4 = fc.tuple(fc.ipV4(), fc.constantFrom(8, 16, 24, 30, 32, 32, 32)).map(([a, n]) => `${a}/${n}`);
+    const v6 = fc.tuple(fc.constantFrom('fd00::1', 'fd00::2', 'fd00:0:0:1::', '2001:db8::5'), fc.constantFrom(48, 64, 128, 128))
+      .map(([a, n]) => `${a}/${n}`);
+    fc.assert(fc.property(fc.uniqueArray(fc.oneof(v4, v6), { maxLength: 12 }), (members) => {
+      // Engine members are canonical CIDRs (network address, host bits clear) — netElements assumes it.
+      const canonical = [...new Set(members.map((m) => m.includes(':') || m.endsWith('/32') ? m : canonicalV4(m)))];
+      const both = netElementsByFamily(new Set(canonical));
+      expect([...both[4]].sort()).toEqual([...netElements(canonical, 4)].sort());
+      expect([...both[6]].sort()).toEqual([...netElements(canonical, 6)].sort());
+    }));
+  });
 });
+
+function canonicalV4(cidr: string): string {
+  const [addr, len] = cidr.split('/');
+  const n = addr!.split('.').reduce((v, o) => v * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(len));
+  const net = Math.floor(n / size) * size;
+  return `${[24, 16, 8, 0].map((s) => Math.floor(net / 2 ** s) % 256).join('.')}/${len}`;
+}
 
 describe('Renderer', () => {
   it('installs the fail-closed skeleton first, in one full transaction', async () => {

@@ -143,8 +143,9 @@ export function validateComment(comment: string | undefined): string | undefined
 
 function validateFragment(what: string, text: string): string | undefined {
   if (text.trim() === '') return `${what} is empty`;
-  // One statement per line: a `;`, newline or `#` would end the statement early or hide the rest.
-  if (/[;\n#]/.test(text.replace(/"[^"]*"/g, '""'))) return `${what} '${text}' contains ';', '#' or a newline`;
+  // One statement per line: a `;`, newline or `#` would end the statement early or hide the rest (inside a
+  // quoted string they are text; most fragments hold no quotes, and need no copy without them).
+  if (/[;\n#]/.test(text.includes('"') ? text.replace(/"[^"]*"/g, '""') : text)) return `${what} '${text}' contains ';', '#' or a newline`;
   return undefined;
 }
 

@@ -87,14 +87,18 @@ export function profileChain(dir: Dir, profile: string): string {
  * replaced as Felix's LegalizeSetName does.
  */
 export function ipSetName(kind: 'net' | 'ip-port', family: 4 | 6, id: string): string {
-  const key = `${kind}|${family}|${id}`;
-  let name = setNames.get(key);
+  // Rules name their sets once per rule and family: remember names rather than hash tens of thousands of times.
+  const names = setNames[kind][family];
+  let name = names.get(id);
   if (name === undefined) {
-    // Rules name their sets once per rule and family: remember names rather than hash tens of thousands of times.
-    if (setNames.size > 100_000) setNames.clear();
-    setNames.set(key, (name = bounded(`${kind === 'net' ? 's' : 'n'}${family}-`, id, `ipset|${id}`)));
+    if (names.size > 100_000) names.clear();
+    names.set(id, (name = bounded(`${kind === 'net' ? 's' : 'n'}${family}-`, id, `ipset|${id}`)));
   }
   return name;
 }
 
-const setNames = new Map<string, string>();
+/** Remembered names by kind, family and engine IP set ID. */
+const setNames: Record<'net' | 'ip-port', Record<4 | 6, Map<string, string>>> = {
+  net: { 4: new Map(), 6: new Map() },
+  'ip-port': { 4: new Map(), 6: new Map() },
+};

@@ -151,6 +151,8 @@ export class Renderer {
   private readonly dirtyPolicies = new Set<string>();
   private readonly dirtyProfiles = new Set<string>();
   private readonly dirtyIpsets = new Set<string>();
+  /** An IP set's nft elements per family, computed once per change of its members (s4- and s6- both need them). */
+  private readonly elementCache = new Map<string, { 4: Set<string>; 6: Set<string> }>();
 
   constructor(options: RenderOptions) {
     this.opts = {
@@ -175,6 +177,7 @@ export class Renderer {
       switch (c.type) {
         case 'ipset-added':
           this.ipsets.set(c.ipSet.id, new Set(c.members));
+          this.elementCache.delete(c.ipSet.id);
           this.dirtyIpsets.add(c.ipSet.id);
           break;
         case 'ipset-members': {
@@ -182,11 +185,13 @@ export class Renderer {
           if (!members) this.ipsets.set(c.id, (members = new Set()));
           for (const m of c.removed) members.delete(m);
           for (const m of c.added) members.add(m);
+          this.elementCache.delete(c.id);
           this.dirtyIpsets.add(c.id);
           break;
         }
         case 'ipset-removed':
           this.ipsets.delete(c.id);
+          this.elementCache.delete(c.id);
           this.dirtyIpsets.add(c.id);
           break;
         case 'policy-updated':
@@ -472,10 +477,11 @@ export class Renderer {
   private ruleVariants(chain: string, r: CompiledRule, key: string, meaning: Omit<RuleMeaning, 'id'>, dir: Dir): Rule[] {
     const id = this.ruleId(key, meaning);
     const verdict = this.verdict(r.action, id, dir);
+    const text = comment(id, meaning.label);
     const out: Rule[] = [];
     for (const m of renderRuleMatches(r)) {
       const body = m.match === '' ? verdict : `${m.match} ${verdict}`;
-      out.push({ type: 'rule', chain, rule: body, comment: comment(id, meaning.label) });
+      out.push({ type: 'rule', chain, rule: body, comment: text });
       this.noteSets(chain, m.sets);
     }
     return out;
@@ -560,7 +566,14 @@ export class Renderer {
       return;
     }
     const members = this.ipsets.get(ref.id) ?? new Set<string>();
-    const elements = ref.kind === 'net' ? netElements(members, ref.family) : ipPortElements(members, ref.family);
+    let elements: Set<string>;
+    if (ref.kind === 'net') {
+      let cached = this.elementCache.get(ref.id);
+      if (!cached) this.elementCache.set(ref.id, (cached = netElementsByFamily(members)));
+      elements = cached[ref.family];
+    } else {
+      elements = ipPortElements(members, ref.family);
+    }
     const keyType = ref.kind === 'net'
       ? (ref.family === 4 ? 'ipv4_addr' : 'ipv6_addr')
       : `${ref.family === 4 ? 'ipv4_addr' : 'ipv6_addr'} . inet_proto . inet_service`;
@@ -650,14 +663,32 @@ function kindRef(id: PolicyId): string {
   return `${SHORT_KIND[id.kind]}:${id.ref}`;
 }
 
+const UNQUOTABLE = /["\\\n]/;
+
 /** `<id> <label>`, at most 128 characters, without characters a comment cannot hold. */
 function comment(id: string, label: string): string {
-  const text = `${id} ${label.replace(/["\\\n]/g, "'")}`;
+  const text = `${id} ${UNQUOTABLE.test(label) ? label.replace(/["\\\n]/g, "'") : label}`;
   return text.length <= 128 ? text : text.slice(0, 127) + '…';
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Set elements
+
+/** netElements for both families, reading the members once (a set of host addresses needs no sorting). */
+export function netElementsByFamily(members: ReadonlySet<string>): { 4: Set<string>; 6: Set<string> } {
+  const out = { 4: new Set<string>(), 6: new Set<string>() };
+  for (const m of members) {
+    const slash = m.indexOf('/');
+    const v6 = m.includes(':');
+    const len = slash < 0 ? -1 : m.length - slash - 1;
+    // A prefix shorter than the host length may cover others: leave that family to the general path.
+    if (slash >= 0 && !(v6 ? len === 3 && m.endsWith('/128') : len === 2 && m.endsWith('/32'))) {
+      return { 4: netElements(members, 4), 6: netElements(members, 6) };
+    }
+    out[v6 ? 6 : 4].add(slash < 0 ? m : m.slice(0, slash));
+  }
+  return out;
+}
 
 /**
  * The elements of an address set for one family. nft interval sets reject overlapping elements, so members

@@ -51,6 +51,8 @@ function portText(p: PortRange): string {
  * an anonymous port set each took 117 s), so lists are named and shared by every rule that repeats them.
  */
 function literalList(kind: 'ports' | 4 | 6, values: readonly string[], sets: SetRef[]): string {
+  // One port (portText's canonical spelling) is its own element: the common case, without the merge's copies.
+  if (kind === 'ports' && values.length === 1) return values[0]!;
   const elements = kind === 'ports' ? mergePortRanges(values) : [...netElementsOf(values, kind)];
   if (elements.length === 1) return elements[0]!;
   const keyType = kind === 'ports' ? 'inet_service' : kind === 4 ? 'ipv4_addr' : 'ipv6_addr';
