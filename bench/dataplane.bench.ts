@@ -4,12 +4,14 @@
 //                `nft -f` of the very script the agent produced                                 target ≤ 1.2×
 //   one change   one policy edited in the datastore → the agent reports it enforced, vs an `nft -f` that
 //                flushes and rewrites that one 10-rule chain                                    target ≤ 2×
-//   throughput   iperf3 TCP between two workloads on the node with those 2,000 policies in force vs with no
-//                ruleset at all                                                                 target ≥ 0.95
-// Sizes: TABBY_BENCH_SETS (default 2000), TABBY_BENCH_POLICIES (2000); iperf3: TABBY_BENCH_IPERF_ROUNDS (5) rounds
-// of TABBY_BENCH_IPERF_SECONDS (4). Run: npx vite-node bench/dataplane.bench.ts
+//   throughput   iperf3 TCP between two workloads on the node with those 2,000 policies in force vs the same pair
+//                on an identical node with no ruleset at all (paired rounds)                    target ≥ 0.95
+// Sizes: TABBY_BENCH_SETS (default 2000), TABBY_BENCH_POLICIES (2000); full sync: TABBY_BENCH_FULL_TRIALS (5);
+// iperf3: TABBY_BENCH_IPERF_ROUNDS (7) paired rounds of TABBY_BENCH_IPERF_SECONDS (5). Run: npx vite-node
+// bench/dataplane.bench.ts
 
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 
 import type { GlobalNetworkPolicy, GlobalNetworkSet, IPPool } from '../src/api/index.js';
 import { Agent, namespaceSupport, netnsExec, NftTables, Renderer, type Exec } from '../src/dataplane/index.js';
@@ -19,8 +21,8 @@ const SETS = Number(process.env.TABBY_BENCH_SETS ?? 2000);
 const POLICIES = Number(process.env.TABBY_BENCH_POLICIES ?? 2000);
 const MEMBERS = 100;
 const FULL_TRIALS = Number(process.env.TABBY_BENCH_FULL_TRIALS ?? 5);
-const IPERF_ROUNDS = Number(process.env.TABBY_BENCH_IPERF_ROUNDS ?? 5);
-const IPERF_SECONDS = Number(process.env.TABBY_BENCH_IPERF_SECONDS ?? 4);
+const IPERF_ROUNDS = Number(process.env.TABBY_BENCH_IPERF_ROUNDS ?? 7);
+const IPERF_SECONDS = Number(process.env.TABBY_BENCH_IPERF_SECONDS ?? 5);
 const RULES = 10;
 
 const reason = await namespaceSupport();
@@ -54,6 +56,7 @@ function policy(i: number, portBase = 8000): GlobalNetworkPolicy {
 }
 
 const c = await TestCluster.create(`tbbench${process.pid}-`);
+let bare: TestCluster | undefined;
 const rows: Array<[string, string, string, string, string]> = [];
 try {
   // ---------------------------------------------------------------------------------------------------------------
@@ -161,37 +164,81 @@ try {
     fmt(median(tabbyChange)), fmt(median(plainChange)), `${(median(tabbyChange) / median(plainChange)).toFixed(2)}× (≤ 2)`]);
 
   // ---------------------------------------------------------------------------------------------------------------
-  // 3. Throughput.
-  const bNetns = (await c.workloads.get('bench', 'b'))!.netns;
-  const aNetns = (await c.workloads.get('bench', 'a'))!.netns;
-  const iperf = async (): Promise<number> => {
-    const server = spawn('nsenter', [`--net=/run/netns/${bNetns}`, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
+  // 3. Throughput: the same pair of workloads on two identical nodes, one enforcing the 2,000 policies (this node,
+  // its table synced once), one with no table at all. Rounds alternate between them (and which goes first), so
+  // drift in the machine's load hits both alike; the ratio is the median of the per-round ratios.
+  const enforcing = new Agent({ node: c.node, store: c.store, nft, log });
+  await agent.stop();
+  await enforcing.start();
+  bare = await TestCluster.create(`tbbench${process.pid}b-`);
+  await bare.store.apply({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'v4' }, spec: { cidr: '10.1.0.0/16' } } as IPPool);
+  for (const name of ['a', 'b']) {
+    const res = await bare.workloads.create({ namespace: 'bench', name, node: bare.node, labels: { pod: name } });
+    if (!res.ok) throw new Error(res.issues[0]!.message);
+  }
+  await netnsExec(bare.nodeNetns)(['nft', 'delete', 'table', 'inet', 'tabby']);
+  const pairOf = async (cl: TestCluster): Promise<{ a: string; b: string; dst: string }> => {
+    const b = (await cl.workloads.get('bench', 'b'))!;
+    return { a: (await cl.workloads.get('bench', 'a'))!.netns, b: b.netns, dst: b.addresses.find((x) => !x.includes(':'))!.split('/')[0]! };
+  };
+  // With two or more CPUs the client and server are pinned apart (iperf3 -A), so the scheduler's choices do not
+  // add to the spread; the first second (slow start) is left out (-O 1).
+  const pin = availableParallelism() >= 2 ? ['-A', '0,1'] : [];
+  const iperf = async (pair: { a: string; b: string; dst: string }): Promise<number> => {
+    const server = spawn('nsenter', [`--net=/run/netns/${pair.b}`, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
     const exited = new Promise((r) => server.once('exit', r));
     await new Promise((r) => setTimeout(r, 300));
-    const res = await netnsExec(aNetns)(['iperf3', '-c', '10.1.0.2', '-t', String(IPERF_SECONDS), '-J']);
+    const res = await netnsExec(pair.a)(['iperf3', '-c', pair.dst, '-t', String(IPERF_SECONDS), '-O', '1', ...pin, '-J']);
     await exited;
     if (res.code !== 0) throw new Error(`iperf3 failed: ${res.stderr || res.stdout.slice(0, 300)}`);
     const out = JSON.parse(res.stdout) as { end: { sum_received: { bits_per_second: number } } };
     return out.end.sum_received.bits_per_second;
   };
+  const policed = await pairOf(c);
+  const open = await pairOf(bare);
+  const bareNft = netnsExec(bare.nodeNetns);
+  // A reference, not the target: the bare node with conntrack switched on by a one-rule table, which tells how
+  // much of the difference is conntrack's (every stateful firewall, Felix included, pays it) and how much Tabby's.
+  const conntrackOnly = 'table inet tabby-ct {\n  chain forward {\n    type filter hook forward priority filter;\n' +
+    '    ct state established,related accept\n  }\n}\n';
+  const stateful = async (): Promise<number> => {
+    const res = await bareNft(['nft', '-f', '-'], conntrackOnly);
+    if (res.code !== 0) throw new Error(`nft: ${res.stderr}`);
+    try {
+      return await iperf(open);
+    } finally {
+      await bareNft(['nft', 'delete', 'table', 'inet', 'tabby-ct']);
+    }
+  };
   const withPolicies: number[] = [];
   const without: number[] = [];
-  await agent.stop();
-  // Rounds alternate between the two states so drift in the machine's load hits both alike; medians are compared.
-  for (let trial = 0; trial < IPERF_ROUNDS; trial++) {
-    // The full ruleset in force (a fresh agent's full sync), then none at all.
-    const enforcing = new Agent({ node: c.node, store: c.store, nft, log });
-    await enforcing.start();
-    withPolicies.push(await iperf());
-    await enforcing.stop();
-    await base(['nft', 'delete', 'table', 'inet', 'tabby']);
-    without.push(await iperf());
+  const withConntrack: number[] = [];
+  const runs: Array<() => Promise<void>> = [
+    async () => { withPolicies.push(await iperf(policed)); },
+    async () => { without.push(await iperf(open)); },
+    async () => { withConntrack.push(await stateful()); },
+  ];
+  for (let round = 0; round < IPERF_ROUNDS; round++) {
+    // Which state goes first rotates from round to round.
+    for (let k = 0; k < runs.length; k++) await runs[(round + k) % runs.length]!();
   }
+  await enforcing.stop();
   const gbit = (bps: number): string => `${(bps / 1e9).toFixed(1)} Gbit/s`;
-  rows.push(['iperf3 TCP a→b', `${POLICIES} policies on b (first packet through all of them) vs no table`,
-    gbit(median(withPolicies)), gbit(median(without)), `${(median(withPolicies) / median(without)).toFixed(3)} (≥ 0.95)`]);
+  const ratios = withPolicies.map((w, i) => w / without[i]!);
+  const ctRatios = withPolicies.map((w, i) => w / withConntrack[i]!);
+  const spread = (xs: number[], f: (x: number) => string): string => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+  const ratio = (x: number): string => x.toFixed(3);
+  process.stderr.write(`iperf3 rounds (tabby / no table / conntrack only): ` +
+    `${withPolicies.map((w, i) => `${gbit(w)} / ${gbit(without[i]!)} / ${gbit(withConntrack[i]!)}`).join(', ')}\n` +
+    `iperf3 spread: tabby ${spread(withPolicies, gbit)}, no table ${spread(without, gbit)}, conntrack only ` +
+    `${spread(withConntrack, gbit)}; ratio vs no table ${spread(ratios, ratio)}, vs conntrack only ${spread(ctRatios, ratio)}\n`);
+  rows.push(['iperf3 TCP a→b', `${POLICIES} policies on b vs no table (median of ${IPERF_ROUNDS} paired rounds)`,
+    gbit(median(withPolicies)), gbit(median(without)), `${ratio(median(ratios))} (≥ 0.95)`]);
+  rows.push(['  reference', `the same vs a conntrack-only table (Tabby's own cost)`,
+    gbit(median(withPolicies)), gbit(median(withConntrack)), ratio(median(ctRatios))]);
 } finally {
   await c.close();
+  await bare?.close();
 }
 
 const header: [string, string, string, string, string] = ['case', 'what', 'tabby', 'baseline', 'ratio'];
