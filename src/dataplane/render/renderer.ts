@@ -128,7 +128,11 @@ export class Renderer {
   readonly meanings = new Map<string, RuleMeaning>();
   private readonly opts: Required<RenderOptions>;
 
-  private readonly ipsets = new Map<string, Set<string>>();
+  /**
+   * Engine IP set members: the feed's list as it came (a full sync hands over 200,000 of them), made a Set only
+   * when a member delta arrives for that set.
+   */
+  private readonly ipsets = new Map<string, readonly string[] | Set<string>>();
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly profiles = new Map<string, CompiledProfile>();
   private readonly endpoints = new Map<EndpointRef, LocalEndpoint>();
@@ -176,13 +180,14 @@ export class Renderer {
     for (const c of changes) {
       switch (c.type) {
         case 'ipset-added':
-          this.ipsets.set(c.ipSet.id, new Set(c.members));
+          this.ipsets.set(c.ipSet.id, c.members);
           this.elementCache.delete(c.ipSet.id);
           this.dirtyIpsets.add(c.ipSet.id);
           break;
         case 'ipset-members': {
-          let members = this.ipsets.get(c.id);
-          if (!members) this.ipsets.set(c.id, (members = new Set()));
+          const had = this.ipsets.get(c.id);
+          const members = had instanceof Set ? had : new Set(had);
+          this.ipsets.set(c.id, members);
           for (const m of c.removed) members.delete(m);
           for (const m of c.added) members.add(m);
           this.elementCache.delete(c.id);
@@ -565,7 +570,7 @@ export class Renderer {
       this.ruleset.setSet({ type: 'set', name: ref.name, keyType: ref.keyType, flags: ['interval'] }, new Set(ref.elements));
       return;
     }
-    const members = this.ipsets.get(ref.id) ?? new Set<string>();
+    const members = this.ipsets.get(ref.id) ?? [];
     let elements: Set<string>;
     if (ref.kind === 'net') {
       let cached = this.elementCache.get(ref.id);
@@ -675,7 +680,7 @@ function comment(id: string, label: string): string {
 // Set elements
 
 /** netElements for both families, reading the members once (a set of host addresses needs no sorting). */
-export function netElementsByFamily(members: ReadonlySet<string>): { 4: Set<string>; 6: Set<string> } {
+export function netElementsByFamily(members: Iterable<string>): { 4: Set<string>; 6: Set<string> } {
   const out = { 4: new Set<string>(), 6: new Set<string>() };
   for (const m of members) {
     const slash = m.indexOf('/');
