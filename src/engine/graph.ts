@@ -52,6 +52,7 @@ import type { TierMeta } from './policy-sorter.js';
 import { PolicyResolver, type EndpointStages } from './policy-resolver.js';
 import { missingProfileRules } from './rule-scanner.js';
 import type { CompiledPolicy, CompiledProfile, EndpointInfo, EngineChange, IpSetInfo, NetworkSetInfo, PolicyId } from './types.js';
+import { addTo, removeFrom } from './multimap.js';
 
 /** Tiers that exist in every v3.32 cluster without a Tier resource (§2.5). */
 const BUILTIN_TIERS: ReadonlyMap<string, TierMeta> = new Map([
@@ -62,19 +63,6 @@ const BUILTIN_TIERS: ReadonlyMap<string, TierMeta> = new Map([
 
 const policyUser = (key: PolicyKey): string => `policy:${key}`;
 const profileUser = (name: string): string => `profile:${name}`;
-
-function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(value);
-}
-
-function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) map.delete(key);
-}
 
 /** Whether two policies sort and apply identically (everything the resolver reads). */
 function samePlacement(a: CompiledPolicy, b: CompiledPolicy): boolean {

@@ -16,6 +16,7 @@
 // network sets); its owner gives it ids and labels, and hears about matches through the listener.
 
 import type { Labels, Selector } from '../selector/index.js';
+import { addTo, removeFrom } from './multimap.js';
 
 export interface MatchListener<S, I> {
   onMatchStarted(selectorId: S, itemId: I): void;
@@ -37,19 +38,6 @@ interface SelectorEntry {
 
 const EMPTY_SET: ReadonlySet<unknown> = new Set();
 const empty = <T>(): ReadonlySet<T> => EMPTY_SET as ReadonlySet<T>;
-
-function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(value);
-}
-
-function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) map.delete(key);
-}
 
 /** Items and their labels, indexed by label value. */
 export class ItemIndex<I> {

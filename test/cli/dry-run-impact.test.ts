@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXIT } from '../../src/cli/command.js';
 import { runCli } from '../../src/cli/main.js';
-import { EtcdCluster, etcdSkipReason } from '../datastore/etcd-process.js';
+import { storesUnderTest } from './stores.js';
 
 interface Run { code: number; stdout: string; stderr: string }
 
@@ -100,20 +100,7 @@ spec:
   ingress: [{action: Log}]
 `);
 
-const etcdSkip = etcdSkipReason();
-if (etcdSkip) console.warn(`[dry-run impact on etcd] skipped: ${etcdSkip}`);
-let etcd: EtcdCluster | undefined;
-beforeAll(async () => {
-  if (!etcdSkip) etcd = await EtcdCluster.start(1);
-}, 60_000);
-afterAll(async () => {
-  await etcd?.destroy();
-});
-
-const STORES: Array<{ name: string; skip?: string; location: () => string }> = [
-  { name: 'file store', location: () => `file:${join(root, 'store')}` },
-  { name: 'etcd', ...(etcdSkip && { skip: etcdSkip }), location: () => `etcd://${etcd!.endpoints.join(',')}` },
-];
+const STORES = storesUnderTest(root, 'dry-run impact');
 
 for (const s of STORES) {
   describe.skipIf(s.skip !== undefined)(`--dry-run reachability impact on the ${s.name}`, () => {

@@ -11,7 +11,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../../src/cli/main.js';
-import { EtcdCluster, etcdSkipReason } from '../datastore/etcd-process.js';
+import { storesUnderTest } from './stores.js';
 
 interface Run { code: number; stdout: string; stderr: string }
 
@@ -100,20 +100,7 @@ const QUESTIONS: string[][] = [
   ['select', 'has(app)', '-n', 'shop', '-o', 'json'],
 ];
 
-const etcdSkip = etcdSkipReason();
-if (etcdSkip) console.warn(`[engine commands on etcd] skipped: ${etcdSkip}`);
-let etcd: EtcdCluster | undefined;
-beforeAll(async () => {
-  if (!etcdSkip) etcd = await EtcdCluster.start(1);
-}, 60_000);
-afterAll(async () => {
-  await etcd?.destroy();
-});
-
-const STORES: Array<{ name: string; skip?: string; location: () => string }> = [
-  { name: 'file store', location: () => `file:${join(root, 'store')}` },
-  { name: 'etcd', ...(etcdSkip && { skip: etcdSkip }), location: () => `etcd://${etcd!.endpoints.join(',')}` },
-];
+const STORES = storesUnderTest(root, 'engine commands');
 
 for (const s of STORES) {
   describe.skipIf(s.skip !== undefined)(`engine commands without -f read the ${s.name}`, () => {

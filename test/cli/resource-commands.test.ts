@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/command.js';
 import { runCli } from '../../src/cli/main.js';
 import { resolveSetting } from '../../src/cli/settings.js';
-import { EtcdCluster, etcdSkipReason, freePort } from '../datastore/etcd-process.js';
+import { freePort } from '../datastore/etcd-process.js';
+import { storesUnderTest } from './stores.js';
 
 interface Run { code: number; stdout: string; stderr: string }
 
@@ -61,20 +62,7 @@ function file(name: string, text: string): string {
   return p;
 }
 
-const etcdSkip = etcdSkipReason();
-let etcd: EtcdCluster | undefined;
-beforeAll(async () => {
-  if (!etcdSkip) etcd = await EtcdCluster.start(1);
-}, 60_000);
-afterAll(async () => {
-  await etcd?.destroy();
-});
-
-let storeCount = 0;
-const STORES: Array<{ name: string; skip?: string; location: () => string }> = [
-  { name: 'file store', location: () => `file:${join(root, `store-${++storeCount}`)}` },
-  { name: 'etcd', ...(etcdSkip && { skip: etcdSkip }), location: () => `etcd://${etcd!.endpoints.join(',')}` },
-];
+const STORES = storesUnderTest(root, 'resource commands');
 
 for (const s of STORES) {
   describe.skipIf(s.skip !== undefined)(`resource commands on the ${s.name}`, () => {
