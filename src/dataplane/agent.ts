@@ -76,6 +76,13 @@ export interface AgentOptions {
    * reached (a watch may wait through an outage silently). Default 5 s; 0 turns it off.
    */
   healthCheckMs?: number;
+  /**
+   * Felix's NFTablesFlowTableOffload (dataplane.md §1.3): established TCP and UDP flows of the node's workloads are
+   * forwarded by an nftables flowtable (kernel CONFIG_NF_FLOW_TABLE) once policy has accepted them. The flowtable
+   * hooks the local workload interfaces, changed in the same transaction as the rest; `interfaces` lists the
+   * node's interfaces at each sync, because the kernel refuses a transaction that names a missing device.
+   */
+  flowtableOffload?: { interfaces: () => Promise<ReadonlySet<string>> };
   /** Called after every sync attempt (tests, benches). */
   onSync?: (status: AgentStatus) => void;
   log?: (line: string) => void;
@@ -94,6 +101,8 @@ export class Agent {
   private again = false;
   private retryWait: number;
   private knownRuleIds = 0;
+  /** Syncs left to retry for workload interfaces not in the flowtable because they did not exist yet. */
+  private offloadRetries = OFFLOAD_RETRIES;
   private loop: Promise<void> | undefined;
   private health: NodeJS.Timeout | undefined;
   private firstSync!: { promise: Promise<void>; resolve: () => void };
@@ -167,6 +176,7 @@ export class Agent {
       ...(e.allowVXLANPacketsFromWorkloads !== undefined ? { allowVXLANPacketsFromWorkloads: e.allowVXLANPacketsFromWorkloads } : {}),
       ...(e.allowIPIPPacketsFromWorkloads !== undefined ? { allowIPIPPacketsFromWorkloads: e.allowIPIPPacketsFromWorkloads } : {}),
       ...(e.vxlanPort !== undefined ? { vxlanPort: e.vxlanPort } : {}),
+      ...(this.opts.flowtableOffload ? { flowtableOffload: true } : {}),
     });
     this.inSync = false;
     this.knownRuleIds = 0;
@@ -270,6 +280,7 @@ export class Agent {
     const t1 = performance.now();
     this.renderer.apply(changes);
     this.renderer.settle();
+    await this.updateFlowtable();
     const plan = this.renderer.ruleset.plan();
     const t2 = performance.now();
     try {
@@ -313,6 +324,32 @@ export class Agent {
     if (this.st.seenRevision > revision) this.schedule();
   }
 
+  /**
+   * The flowtable hooks the local workload interfaces that exist now. One whose WorkloadEndpoint came before its
+   * veth is added by a later sync (a few tries, a second apart, as Felix re-asserts its flowtable); a listing
+   * that fails leaves the devices as they are — offload never holds up policy.
+   */
+  private async updateFlowtable(): Promise<void> {
+    const offload = this.opts.flowtableOffload;
+    if (!offload) return;
+    let present: ReadonlySet<string>;
+    try {
+      present = await offload.interfaces();
+    } catch (err) {
+      this.log(`flowtable devices unchanged: cannot list interfaces: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    const local = [...this.renderer.localInterfaces().keys()];
+    const devices = new Set(local.filter((d) => present.has(d)));
+    this.renderer.ruleset.setFlowtableDevices(devices, present);
+    if (devices.size === local.length) {
+      this.offloadRetries = OFFLOAD_RETRIES;
+    } else if (this.offloadRetries > 0) {
+      this.offloadRetries--;
+      setTimeout(() => this.schedule(0), 1000).unref?.();
+    }
+  }
+
   private nextRetry(): number {
     const wait = this.retryWait;
     this.retryWait = Math.min(this.retryWait * 2, this.opts.retryMs?.max ?? 5000);
@@ -335,6 +372,8 @@ export class Agent {
     await writeAtomically(this.opts.rulesFile, JSON.stringify(this.ruleMeanings()) + '\n');
   }
 }
+
+const OFFLOAD_RETRIES = 5;
 
 async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;

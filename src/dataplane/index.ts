@@ -27,6 +27,8 @@ export { addressesInUse, assignAddresses } from './ipam.js';
 export {
   createNamespace,
   deleteNamespace,
+  flowtableSupport,
+  linkNames,
   listNamespaces,
   namespaceExists,
   namespaceSupport,

@@ -2,10 +2,21 @@
 // a per-process namespace prefix, and a sweeper for namespaces left by earlier runs that died. Every
 // namespace a test creates starts with `tbt<pid>-`, so cleanup never touches anything else.
 
-import { deleteNamespace, listNamespaces, namespaceSupport } from '../../src/dataplane/netns/namespace.js';
+import { deleteNamespace, flowtableSupport, listNamespaces, namespaceSupport } from '../../src/dataplane/netns/namespace.js';
 
 export const KERNEL_SKIP_REASON = await namespaceSupport();
 if (KERNEL_SKIP_REASON) process.stderr.write(`dataplane kernel suites skipped: ${KERNEL_SKIP_REASON}\n`);
+
+let flowtables: Promise<string | undefined> | undefined;
+/** Why suites that need nftables flowtables skip (the kernel suites' reason, or the kernel's lack of them). */
+export function flowtableSkipReason(): Promise<string | undefined> {
+  flowtables ??= (async () => {
+    const reason = KERNEL_SKIP_REASON ?? await flowtableSupport();
+    if (reason) process.stderr.write(`flowtable offload suites skipped: ${reason}\n`);
+    return reason;
+  })();
+  return flowtables;
+}
 
 /** The prefix every namespace of this test process carries. */
 export const TEST_PREFIX = `tbt${process.pid}-`;

@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 
 import {
-  Agent, hostExec, netnsExec, NftTables, nodeNetns, namespaceExists, type AgentStatus, type RuleMeaning,
+  Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, type AgentStatus, type Exec, type RuleMeaning,
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
@@ -19,7 +19,7 @@ import { agentFiles, naming, NETNS_PREFIX_OPTION, NODE_OPTION, requireDataplane,
 export const command: CommandSpec = {
   name: 'agent',
   summary: "Enforce policy on a node with nftables; show an agent's status or its live rules",
-  usage: 'tabby agent [run] --node NODE [--host-namespace] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
+  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
   examples: [
     'tabby agent --node node1 &',
     'tabby agent status --node node1',
@@ -28,6 +28,7 @@ export const command: CommandSpec = {
   options: {
     node: NODE_OPTION,
     'host-namespace': { type: 'boolean', description: "Program this process's own network namespace (a real host), not a node's" },
+    'flowtable-offload': { type: 'boolean', description: "Forward established TCP/UDP flows of the node's workloads through an nftables flowtable (Felix's NFTablesFlowTableOffload; kernel CONFIG_NF_FLOW_TABLE)" },
     output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format of status and rules: text or json' },
     'state-dir': STATE_DIR_OPTION,
     'netns-prefix': NETNS_PREFIX_OPTION,
@@ -48,18 +49,26 @@ export const command: CommandSpec = {
   },
 };
 
-async function nftFor(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<NftTables> {
-  if (booleanOption(args, 'host-namespace')) return new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec: hostExec });
+async function execFor(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<Exec> {
+  if (booleanOption(args, 'host-namespace')) return hostExec;
   const netns = nodeNetns(await naming(args, io), node);
   if (!namespaceExists(netns)) {
     throw new CliError(`node ${node} does not exist (no network namespace ${netns}); create it with: tabby node create ${node}`, EXIT.notFound);
   }
-  return new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec: netnsExec(netns) });
+  return netnsExec(netns);
 }
 
 async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
   await requireDataplane();
-  const nft = await nftFor(args, io, node);
+  const exec = await execFor(args, io, node);
+  const nft = new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec });
+  const offloading = booleanOption(args, 'flowtable-offload');
+  if (offloading) {
+    // Without kernel support every transaction would fail and nothing would be enforced: refuse to start.
+    const why = await flowtableSupport();
+    if (why) throw new CliError(`--flowtable-offload: ${why}`, EXIT.unavailable);
+  }
+  const offload = offloading ? { flowtableOffload: { interfaces: () => linkNames(exec) } } : {};
   const dir = await stateDir(args, io);
   await mkdir(dir, { recursive: true });
   const files = agentFiles(dir, node);
@@ -67,7 +76,7 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
   const log = (line: string): void => write(io.stderr, `tabby agent ${node}: ${line}`);
   let last = '';
   const agent = new Agent({
-    node, store, nft, statusFile: files.status, rulesFile: files.rules, log,
+    node, store, nft, statusFile: files.status, rulesFile: files.rules, log, ...offload,
     onSync: (s) => {
       const line = s.state === 'error'
         ? `sync failed, retrying: ${s.lastError}`
@@ -154,7 +163,15 @@ function describe(m: RuleMeaning | undefined): string {
 async function rules(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
   const format = outputFormat(args, ['text', 'json'] as const, 'text');
   await requireDataplane();
-  const nft = await nftFor(args, io, node);
+  const exec = await execFor(args, io, node);
+  const nft = new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec });
+  const offloading = booleanOption(args, 'flowtable-offload');
+  if (offloading) {
+    // Without kernel support every transaction would fail and nothing would be enforced: refuse to start.
+    const why = await flowtableSupport();
+    if (why) throw new CliError(`--flowtable-offload: ${why}`, EXIT.unavailable);
+  }
+  const offload = offloading ? { flowtableOffload: { interfaces: () => linkNames(exec) } } : {};
   const table = await nft.list();
   if (!table) throw new CliError(`node ${node} has no ${names.TABLE_FAMILY} ${names.TABLE_NAME} table (has an agent run there?)`, EXIT.notFound);
   const meanings = new Map((await readJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules) ?? []).map((m) => [m.id, m]));

@@ -4,7 +4,7 @@
 
 import { readdirSync } from 'node:fs';
 
-import { hostExec, netnsPath, type Exec } from '../nft/exec.js';
+import { hostExec, netnsExec, netnsPath, type Exec } from '../nft/exec.js';
 
 export class NetnsError extends Error {
   constructor(message: string, readonly stderr = '') {
@@ -91,4 +91,43 @@ export async function namespaceSupport(exec: Exec = hostExec): Promise<string | 
   return undefined;
 }
 
+/**
+ * Whether nftables flowtables work here (kernel CONFIG_NF_FLOW_TABLE): undefined when they do, else the reason.
+ * Tried for real — a flowtable on a veth in a scratch namespace, removed afterwards — as only the kernel knows.
+ */
+export async function flowtableSupport(exec: Exec = hostExec): Promise<string | undefined> {
+  const basic = await namespaceSupport(exec);
+  if (basic) return basic;
+  const ns = `tbft${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  try {
+    await createNamespace(ns, exec);
+  } catch (err) {
+    return `cannot create a scratch namespace: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  try {
+    const inside = netnsExec(ns, exec);
+    await mustRun(inside, ['ip', 'link', 'add', 'ftprobe0', 'type', 'veth', 'peer', 'name', 'ftprobe1']);
+    const res = await inside(['nft', '-f', '-'],
+      'add table inet probe\nadd flowtable inet probe ft { hook ingress priority 0 ; devices = { ftprobe0 } ; }\n');
+    if (res.code === 0) return undefined;
+    const why = res.stderr.split('\n').find((l) => /Error:/.test(l))?.replace(/^.*Error:\s*/, '') ?? `exit ${res.code}`;
+    return `this kernel cannot create an nftables flowtable (${why}; it needs CONFIG_NF_FLOW_TABLE and CONFIG_NF_FLOW_TABLE_INET)`;
+  } catch (err) {
+    return `cannot try a flowtable: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    await deleteNamespace(ns, exec).catch(() => undefined);
+  }
+}
+
 export { netnsPath };
+
+/** The names of the interfaces `exec` sees (`ip -o link show`; a veth's `@peer` suffix left out). */
+export async function linkNames(exec: Exec = hostExec): Promise<Set<string>> {
+  const out = await mustRun(exec, ['ip', '-o', 'link', 'show']);
+  const names = new Set<string>();
+  for (const line of out.split('\n')) {
+    const m = /^\d+:\s+([^:@\s]+)[@:]/.exec(line);
+    if (m) names.add(m[1]!);
+  }
+  return names;
+}

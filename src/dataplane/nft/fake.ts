@@ -16,6 +16,7 @@ import {
   type Element,
   type Family,
   type NftMap,
+  type Flowtable,
   type NftObject,
   type NftSet,
   type Rule,
@@ -125,6 +126,7 @@ function pushOperation(tx: Transaction, op: Operation): void {
 
 function cloneState(s: TableState): TableState {
   const out = emptyTableState({ ...s.table });
+  for (const [name, devices] of s.flowtables) out.flowtables.set(name, new Set(devices));
   for (const [name, c] of s.chains) out.chains.set(name, { chain: { ...c.chain }, rules: c.rules.map((r) => ({ ...r })) });
   for (const [name, st] of s.sets) out.sets.set(name, { set: { ...st.set }, elements: new Map(st.elements) });
   for (const [name, m] of s.maps) out.maps.set(name, { map: { ...m.map }, elements: new Map(m.elements) });
@@ -184,6 +186,9 @@ function applyOperation(state: TableState | undefined, { verb, object: o }: Oper
       return state;
     case 'element':
       applyElement(needTable(state), verb, o);
+      return state;
+    case 'flowtable':
+      applyFlowtable(needTable(state), verb, o);
       return state;
     case 'elements': {
       const t = needTable(state);
@@ -249,12 +254,35 @@ function applyRule(t: TableState, verb: string, o: Rule): void {
     if (!t.chains.has(c)) throw err('notFound', `Could not process rule: No such file or directory (chain ${c})`);
   }
   for (const s of refs.sets) {
-    if (!t.sets.has(s) && !t.maps.has(s)) throw err('notFound', `No such file or directory (set ${s})`);
+    if (!t.sets.has(s) && !t.maps.has(s) && !t.flowtables.has(s)) throw err('notFound', `No such file or directory (set ${s})`);
   }
   const rule = { ...o };
   if (verb === 'add') chain.rules.push(rule);
   else if (verb === 'insert') chain.rules.unshift(rule);
   else throw err('syntax', `cannot ${verb} a rule`);
+}
+
+// The kernel's flowtable semantics (nf_tables_newflowtable / nf_tables_delflowtable): `add` of an existing one
+// hooks the new devices (a hooked one again is not an error); deleting a device that is not hooked is ENOENT;
+// the flowtable itself cannot go while a rule refers to it.
+function applyFlowtable(t: TableState, verb: string, o: Flowtable): void {
+  const have = t.flowtables.get(o.name);
+  if (verb === 'add' || verb === 'create') {
+    if (have && verb === 'create') throw err('exists', `Could not process rule: File exists (flowtable ${o.name})`);
+    const devices = have ?? new Set<string>();
+    for (const d of o.devices ?? []) devices.add(d);
+    t.flowtables.set(o.name, devices);
+    return;
+  }
+  if (verb !== 'delete') throw err('syntax', `cannot ${verb} a flowtable`);
+  if (!have) throw err('notFound', `Could not process rule: No such file or directory (flowtable ${o.name})`);
+  if (o.devices !== undefined) {
+    for (const d of o.devices) if (!have.has(d)) throw err('notFound', `Could not process rule: No such file or directory (device ${d})`);
+    for (const d of o.devices) have.delete(d);
+    return;
+  }
+  if (setReferenced(t, o.name)) throw err('busy', `Could not process rule: Device or resource busy (flowtable ${o.name})`);
+  t.flowtables.delete(o.name);
 }
 
 function setReferenced(t: TableState, name: string): boolean {
@@ -378,6 +406,7 @@ export function dumpTable(family: Family, table: string, state: TableState | und
   if (!state) return '';
   const tx = new Transaction(family, table);
   tx.add(state.table);
+  for (const [name, devices] of state.flowtables) tx.add({ type: 'flowtable', name, ...(devices.size > 0 ? { devices: [...devices] } : {}) });
   for (const { set } of state.sets.values()) tx.add(set);
   for (const { map } of state.maps.values()) tx.add(map);
   for (const { chain } of state.chains.values()) tx.add(chain);
@@ -395,6 +424,7 @@ function stripCounters(r: Rule): Rule {
 /** Every object of a state, in dump order (for tests that compare models object by object). */
 export function stateObjects(state: TableState): NftObject[] {
   const out: NftObject[] = [state.table];
+  for (const [name, devices] of state.flowtables) out.push({ type: 'flowtable', name, ...(devices.size > 0 ? { devices: [...devices] } : {}) });
   for (const { set } of state.sets.values()) out.push(set);
   for (const { map } of state.maps.values()) out.push(map);
   for (const { chain, rules } of state.chains.values()) out.push(chain, ...rules.map(stripCounters));

@@ -101,11 +101,30 @@ export interface Elements {
   values?: readonly string[];
 }
 
-export type NftObject = Table | Chain | Rule | NftSet | NftMap | Element | Elements;
+/**
+ * A flowtable (software fast path for established flows, `flow add @<name>` in a forward rule; kernel
+ * CONFIG_NF_FLOW_TABLE). Devices are hooked by name:
+ *   add     creates it (hook ingress, `priority`) or, when it exists, hooks `devices` as well (kernel ≥ 5.8);
+ *   delete  with `devices`: unhooks only those (the flowtable stays); without: removes the flowtable, which no
+ *           rule may refer to any more.
+ */
+export interface Flowtable {
+  type: 'flowtable';
+  /** Required: an nft identifier. */
+  name: string;
+  /** add/create: the ingress hook priority, a number (nft 1.0.6 takes no symbolic one here). Default 0. */
+  priority?: number;
+  /** Interface names; each at most 15 characters of letters, digits, `_`, `.`, `-`. */
+  devices?: readonly string[];
+}
+
+export type NftObject = Table | Chain | Rule | NftSet | NftMap | Element | Elements | Flowtable;
 
 /** A table's whole contents, as the fake holds it and as a read-back of the kernel returns it. */
 export interface TableState {
   table: Table;
+  /** Flowtable name → its hooked devices. */
+  flowtables: Map<string, Set<string>>;
   /** Chains in creation order, each with its rules in order. */
   chains: Map<string, { chain: Chain; rules: Rule[] }>;
   sets: Map<string, { set: NftSet; elements: Map<string, Element> }>;
@@ -113,7 +132,7 @@ export interface TableState {
 }
 
 export function emptyTableState(table: Table = { type: 'table' }): TableState {
-  return { table, chains: new Map(), sets: new Map(), maps: new Map() };
+  return { table, flowtables: new Map(), chains: new Map(), sets: new Map(), maps: new Map() };
 }
 
 export function isBaseChain(chain: Chain): boolean {
@@ -195,6 +214,15 @@ export function validateObject(verb: Verb, obj: NftObject): string | undefined {
       for (const v of obj.values ?? []) if (v === '' || ELEMENT_UNSAFE.test(v)) return `element value '${v}' in ${obj.set} is not valid`;
       return undefined;
     }
+    case 'flowtable': {
+      const bad = validateName('flowtable', obj.name);
+      if (bad) return bad;
+      if (verb === 'insert' || verb === 'flush') return `flowtables cannot be ${verb}ed`;
+      if (obj.priority !== undefined && !Number.isInteger(obj.priority)) return `flowtable ${obj.name}: priority must be an integer`;
+      for (const d of obj.devices ?? []) if (!IFNAME.test(d)) return `flowtable ${obj.name}: '${d}' is not an interface name`;
+      if (verb !== 'delete' && obj.devices?.length === 0) return `flowtable ${obj.name}: an empty device list is written by leaving devices out`;
+      return undefined;
+    }
     case 'element': {
       const bad = validateName('set', obj.set);
       if (bad) return bad;
@@ -207,6 +235,9 @@ export function validateObject(verb: Verb, obj: NftObject): string | undefined {
     }
   }
 }
+
+/** A Linux interface name (IFNAMSIZ − 1 characters) that nft takes unquoted. */
+const IFNAME = /^[A-Za-z0-9_.\-]{1,15}$/;
 
 /** What may not appear in an element key or value outside quotes (quoted interface names are allowed). */
 const ELEMENT_UNSAFE = /[{},;#\n]/;

@@ -214,7 +214,7 @@ export function parseListing(text: string): ParseResult<ListedTable[]> {
   const issues: ParseIssue[] = [];
   const lines = text.split('\n');
   let table: ListedTable | undefined;
-  let block: { kind: 'chain' | 'set' | 'map'; name: string; lines: string[]; start: number } | undefined;
+  let block: { kind: BlockKind; name: string; lines: string[]; start: number } | undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -228,9 +228,9 @@ export function parseListing(text: string): ParseResult<ListedTable[]> {
       if (line === '}') { tables.push(table); table = undefined; continue; }
       const c = /^comment\s+"([^"]*)"$/.exec(line);
       if (c) { table.table = { type: 'table', comment: c[1]! }; continue; }
-      const m = new RegExp(`^(chain|set|map)\\s+(${NAME})\\s*\\{(?:\\s*#\\s*handle\\s+\\d+)?$`).exec(line);
+      const m = new RegExp(`^(chain|set|map|flowtable)\\s+(${NAME})\\s*\\{(?:\\s*#\\s*handle\\s+\\d+)?$`).exec(line);
       if (!m) { issues.push(issue(i + 1, `unexpected line in table: ${line}`)); continue; }
-      block = { kind: m[1] as 'chain' | 'set' | 'map', name: m[2]!, lines: [], start: i + 1 };
+      block = { kind: m[1] as BlockKind, name: m[2]!, lines: [], start: i + 1 };
       continue;
     }
     if (line === '}') {
@@ -238,7 +238,7 @@ export function parseListing(text: string): ParseResult<ListedTable[]> {
       block = undefined;
       continue;
     }
-    if (block.kind !== 'chain' && /^elements\s*=\s*\{/.test(line)) {
+    if (block.kind !== 'chain' && /^(elements|devices)\s*=\s*\{/.test(line)) {
       // Elements may span lines; gather up to the brace that closes the list.
       let acc = line;
       while (!balanced(acc) && i + 1 < lines.length) acc += ' ' + lines[++i]!.trim();
@@ -262,11 +262,23 @@ function balanced(text: string): boolean {
   return depth === 0;
 }
 
+type BlockKind = 'chain' | 'set' | 'map' | 'flowtable';
+
 function finishBlock(
   table: ListedTable,
-  block: { kind: 'chain' | 'set' | 'map'; name: string; lines: string[]; start: number },
+  block: { kind: BlockKind; name: string; lines: string[]; start: number },
   issues: ParseIssue[],
 ): void {
+  if (block.kind === 'flowtable') {
+    // Only the hooked devices matter to Tabby; the hook and priority are what it wrote.
+    const devices = new Set<string>();
+    for (const l of block.lines) {
+      const d = /^devices\s*=\s*\{(.*)\}$/.exec(l);
+      if (d) for (const name of d[1]!.split(',')) if (name.trim() !== '') devices.add(name.trim().replace(/^"|"$/g, ''));
+    }
+    table.flowtables.set(block.name, devices);
+    return;
+  }
   if (block.kind === 'chain') {
     let chain: Chain = { type: 'chain', name: block.name };
     const rules: ListedRule[] = [];

@@ -184,6 +184,11 @@ function renderOperation(t: string, { verb, object: o }: Operation): string {
       if (o.comment !== undefined) parts.push(`comment "${o.comment}" ;`);
       return `${verb} ${o.type} ${t} ${o.name} { ${parts.join(' ')} }`;
     }
+    case 'flowtable': {
+      const devices = o.devices && o.devices.length > 0 ? ` devices = { ${o.devices.join(', ')} } ;` : '';
+      if (verb === 'add' || verb === 'create') return `${verb} flowtable ${t} ${o.name} { hook ingress priority ${o.priority ?? 0} ;${devices} }`;
+      return `${verb} flowtable ${t} ${o.name}` + (devices ? ` {${devices} }` : '');
+    }
     case 'elements':
     case 'element':
       // Elements are batched by render(); this path is not reached.

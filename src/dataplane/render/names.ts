@@ -16,6 +16,11 @@ export const CHAIN_IN_EGRESS = 'in-egress';
 export const CHAIN_IN_HOST = 'in-host';
 export const CHAIN_OUT_HOST = 'out-host';
 
+/** NFTablesFlowTableOffload: the base chain that offloads established flows, after both policy chains. */
+export const CHAIN_FWD_OFFLOAD = 'fwd-offload';
+/** The flowtable of the node's workload interfaces. */
+export const FLOWTABLE = 'fastpath';
+
 /** Dispatch maps `ifname : verdict`: a workload interface → its egress (`from`) or ingress (`to`) chain. */
 export const MAP_WL_FROM = 'wl-from';
 export const MAP_WL_TO = 'wl-to';

@@ -39,11 +39,13 @@ import { intervalOf, type Chain, type Rule } from '../nft/index.js';
 import {
   CHAIN_FWD_EGRESS,
   CHAIN_FWD_INGRESS,
+  CHAIN_FWD_OFFLOAD,
   CHAIN_IN_EGRESS,
   CHAIN_IN_HOST,
   CHAIN_OUT_HOST,
   CHAIN_PRE_RAW,
   endpointChain,
+  FLOWTABLE,
   ipSetName,
   MAP_WL_FROM,
   MAP_WL_TO,
@@ -71,6 +73,11 @@ export interface RenderOptions {
   flowLogs?: boolean;
   /** NFLOG group of the Log action. Default 3. */
   logGroup?: number;
+  /**
+   * Felix's NFTablesFlowTableOffload: a flowtable (devices set by the agent: ruleset.setFlowtableDevices) and a
+   * `fwd-offload` base chain after both policy chains that offloads established TCP and UDP flows. Default false.
+   */
+  flowtableOffload?: boolean;
 }
 
 /** What a rule ID stands for: `tabby agent rules` and flow logs map IDs back through these. */
@@ -79,7 +86,7 @@ export interface RuleMeaning {
   what:
     | 'policy-rule' | 'profile-rule' | 'end-of-tier' | 'no-profile' | 'tier-jump' | 'policy-jump' | 'profile-jump'
     | 'missing-profile' | 'conntrack' | 'workload-encap' | 'dispatch' | 'unknown-interface' | 'anti-spoofing'
-    | 'endpoint-to-host' | 'host-to-workload' | 'icmpv6-router';
+    | 'endpoint-to-host' | 'host-to-workload' | 'icmpv6-router' | 'flow-offload';
   direction?: Dir;
   tier?: string;
   policy?: { kind: PolicyKind; namespace?: string; name: string; ref: string };
@@ -167,9 +174,11 @@ export class Renderer {
       antiSpoofing: true,
       flowLogs: false,
       logGroup: 3,
+      flowtableOffload: false,
       ...options,
     };
     this.ruleset = new Ruleset();
+    if (this.opts.flowtableOffload) this.ruleset.setFlowtable({ name: FLOWTABLE, priority: 0 });
     for (const { chain, rules } of this.skeleton()) this.ruleset.setChain(chain, rules);
     this.ruleset.setMap({ type: 'map', name: MAP_WL_FROM, keyType: 'ifname', valueType: 'verdict' });
     this.ruleset.setMap({ type: 'map', name: MAP_WL_TO, keyType: 'ifname', valueType: 'verdict' });
@@ -634,6 +643,17 @@ export class Renderer {
       r(CHAIN_FWD_INGRESS, `oifname ${cali} counter oifname vmap @${MAP_WL_TO}`, 'fwd-i-dispatch', { what: 'dispatch', direction: 'ingress', label: 'to workload ingress chain' }),
       r(CHAIN_FWD_INGRESS, `oifname ${cali} counter drop`, 'fwd-i-unknown', { what: 'unknown-interface', direction: 'ingress', label: 'unknown workload interface' }),
     ] });
+    if (this.opts.flowtableOffload) {
+      // NFTablesFlowTableOffload (dataplane.md §1.3). A base chain after both policy chains (filter + 10): only a
+      // packet that fwd-egress and fwd-ingress both accepted gets here, so every new connection is still decided
+      // by policy, egress then ingress. An established flow has had packets from its workload side, and the first
+      // of them seen here moves the flow into the flowtable, whose ingress hook then forwards it past the forward
+      // chains — as the `ct state established,related accept` at the head of every workload chain would have.
+      out.push({ chain: base(CHAIN_FWD_OFFLOAD, 'forward', 'filter + 10'), rules: [
+        r(CHAIN_FWD_OFFLOAD, `iifname ${cali} meta l4proto { tcp, udp } ct state established counter flow add @${FLOWTABLE}`,
+          'fwd-offload', { what: 'flow-offload', label: 'offload established flow' }),
+      ] });
+    }
     // Workload → its host (input): egress policy first (Felix cali-wl-to-host), NDP/MLD always allowed.
     out.push({ chain: base(CHAIN_IN_EGRESS, 'input', 'filter - 10'), rules: [
       r(CHAIN_IN_EGRESS, `iifname ${cali} icmpv6 type ${NDP_MLD_TYPES} counter accept`, 'in-e-ndp', { what: 'icmpv6-router', label: 'ICMPv6 NDP/MLD' }),

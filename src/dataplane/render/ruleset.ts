@@ -30,14 +30,24 @@ export interface MapContent {
   elements: Map<string, string>;
 }
 
+/** The flowtable (NFTablesFlowTableOffload): its name, ingress priority and the devices it hooks. */
+export interface FlowtableContent {
+  name: string;
+  priority: number;
+  /** Never changed once handed to the model (setFlowtableDevices takes a new Set). */
+  devices: ReadonlySet<string>;
+}
+
 /** A whole table's contents. */
 export class TableModel {
+  flowtable: FlowtableContent | undefined;
   readonly chains = new Map<string, ChainContent>();
   readonly sets = new Map<string, SetContent>();
   readonly maps = new Map<string, MapContent>();
 
   clone(): TableModel {
     const t = new TableModel();
+    t.flowtable = this.flowtable;
     for (const [n, c] of this.chains) t.chains.set(n, { chain: c.chain, rules: c.rules });
     for (const [n, s] of this.sets) t.sets.set(n, s);
     for (const [n, m] of this.maps) t.maps.set(n, { map: m.map, elements: new Map(m.elements) });
@@ -83,6 +93,9 @@ export class Ruleset {
   private readonly dirtyChains = new Set<string>();
   private readonly dirtySets = new Set<string>();
   private readonly dirtyMaps = new Set<string>();
+  private dirtyFlowtable = false;
+  /** Devices that exist (as last told): a vanished device is dropped from the flowtable without naming it. */
+  private present: ReadonlySet<string> | undefined;
 
   constructor(readonly tableComment = 'managed by tabby; do not edit') {}
 
@@ -97,7 +110,28 @@ export class Ruleset {
   }
 
   get pending(): boolean {
-    return !this.applied || this.dirtyChains.size > 0 || this.dirtySets.size > 0 || this.dirtyMaps.size > 0;
+    return !this.applied || this.dirtyChains.size > 0 || this.dirtySets.size > 0 || this.dirtyMaps.size > 0 || this.dirtyFlowtable;
+  }
+
+  /** Declares the flowtable (with no devices yet), or removes it. */
+  setFlowtable(flowtable: { name: string; priority: number } | undefined): void {
+    this.desired.flowtable = flowtable && { ...flowtable, devices: this.desired.flowtable?.devices ?? new Set() };
+    this.dirtyFlowtable = true;
+  }
+
+  /**
+   * The devices the flowtable hooks, and the node's interfaces now (`present`). The kernel may drop a device that
+   * disappears from a flowtable on its own (kernels differ), so one that is no longer wanted and no longer
+   * present is forgotten rather than deleted by name — naming it would fail the whole transaction (Felix prunes
+   * flowtable devices against the kernel for the same reason, calico#13355).
+   */
+  setFlowtableDevices(devices: ReadonlySet<string>, present: ReadonlySet<string>): void {
+    const ft = this.desired.flowtable;
+    if (!ft) throw new Error('no flowtable in the model');
+    this.present = present;
+    if (devices.size === ft.devices.size && [...devices].every((d) => ft.devices.has(d))) return;
+    this.desired.flowtable = { ...ft, devices };
+    this.dirtyFlowtable = true;
   }
 
   setChain(chain: Chain, rules: Rule[]): void {
@@ -148,6 +182,9 @@ export class Ruleset {
     // `add; delete; add` replaces the table in one kernel transaction whether or not it existed (E10): no
     // moment without the fail-closed rules, and a failure leaves the old table in place.
     tx.add({ type: 'table' }).delete({ type: 'table' }).add({ type: 'table', comment: this.tableComment });
+    // The flowtable before the chains, whose `flow add` refers to it (Felix's step 5 comes before its chains too).
+    const ft = d.flowtable;
+    if (ft) tx.add({ type: 'flowtable', name: ft.name, priority: ft.priority, ...(ft.devices.size > 0 ? { devices: [...ft.devices] } : {}) });
     let elementsAdded = 0;
     for (const { set } of d.sets.values()) tx.add(set);
     for (const { map } of d.maps.values()) tx.add(map);
@@ -166,6 +203,7 @@ export class Ruleset {
       stats: { chainsWritten: d.chains.size, chainsRemoved: 0, elementsAdded, elementsRemoved: 0 },
       commit: () => {
         this.applied = snapshot;
+        this.dirtyFlowtable = false;
         this.dirtyChains.clear();
         this.dirtySets.clear();
         this.dirtyMaps.clear();
@@ -197,8 +235,23 @@ export class Ruleset {
       if (a && w && !sameChainHead(a.chain, w.chain)) return this.planFull();
     }
 
+    // A flowtable added, removed or moved to another priority: replace the table (offload is fixed per agent).
+    const ftWant = d.flowtable;
+    const ftHave = applied.flowtable;
+    if ((ftWant === undefined) !== (ftHave === undefined) || (ftWant && ftHave && (ftWant.name !== ftHave.name || ftWant.priority !== ftHave.priority))) {
+      return this.planFull();
+    }
+
     const stats = { chainsWritten: 0, chainsRemoved: 0, elementsAdded: 0, elementsRemoved: 0 };
     tx.add({ type: 'table' });
+    // 0. Flowtable devices: unhook those no longer wanted (if they still exist), hook the new ones.
+    const ftSnapshot = this.dirtyFlowtable ? ftWant : ftHave;
+    if (this.dirtyFlowtable && ftWant && ftHave) {
+      const gone = [...ftHave.devices].filter((x) => !ftWant.devices.has(x) && (this.present?.has(x) ?? true));
+      const added = [...ftWant.devices].filter((x) => !ftHave.devices.has(x));
+      if (gone.length > 0) tx.delete({ type: 'flowtable', name: ftWant.name, devices: gone });
+      if (added.length > 0) tx.add({ type: 'flowtable', name: ftWant.name, priority: ftWant.priority, devices: added });
+    }
     // 1. New sets and maps.
     for (const n of setNames) if (d.sets.has(n) && !applied.sets.has(n)) tx.add(d.sets.get(n)!.set);
     for (const n of mapNames) if (d.maps.has(n) && !applied.maps.has(n)) tx.add(d.maps.get(n)!.map);
@@ -273,6 +326,8 @@ export class Ruleset {
       full: false,
       stats,
       commit: () => {
+        applied.flowtable = ftSnapshot;
+        this.dirtyFlowtable = false;
         for (const [n, c] of changes.chains) {
           if (c) applied.chains.set(n, { chain: c.chain, rules: c.rules });
           else applied.chains.delete(n);
