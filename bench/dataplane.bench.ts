@@ -6,6 +6,8 @@
 //                flushes and rewrites that one 10-rule chain                                    target ≤ 2×
 //   throughput   iperf3 TCP between two workloads on the node with those 2,000 policies in force vs the same pair
 //                on an identical node with no ruleset at all (paired rounds)                    target ≥ 0.95
+//                and the same with flowtable offload on (`--flowtable-offload`; a third node enforcing the same
+//                policies), when the kernel has flowtables (CONFIG_NF_FLOW_TABLE)
 // Sizes: TABBY_BENCH_SETS (default 2000), TABBY_BENCH_POLICIES (2000); full sync: TABBY_BENCH_FULL_TRIALS (5);
 // iperf3: TABBY_BENCH_IPERF_ROUNDS (7) paired rounds of TABBY_BENCH_IPERF_SECONDS (5). Run: npx vite-node
 // bench/dataplane.bench.ts
@@ -14,7 +16,9 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 
 import type { GlobalNetworkPolicy, GlobalNetworkSet, IPPool } from '../src/api/index.js';
-import { Agent, namespaceSupport, netnsExec, NftTables, Renderer, type Exec } from '../src/dataplane/index.js';
+import {
+  Agent, flowtableSupport, linkNames, namespaceSupport, netnsExec, NftTables, Renderer, type Exec,
+} from '../src/dataplane/index.js';
 import { TestCluster } from '../test/dataplane/cluster.js';
 
 const SETS = Number(process.env.TABBY_BENCH_SETS ?? 2000);
@@ -218,19 +222,43 @@ try {
         await bareNft(['nft', 'delete', 'table', 'inet', 'tabby-ct']);
       }
     };
+    // Offload: a third node of the same cluster, its agent enforcing the same 2,000 policies with a flowtable.
+    const noOffload = await flowtableSupport();
+    let offloading: Agent | undefined;
+    let offloaded: { a: string; b: string; dst: string } | undefined;
+    if (!noOffload) {
+      const node = 'offload';
+      const made = await c.workloads.createNode(node);
+      if (!made.ok) throw new Error(made.issues[0]!.message);
+      for (const name of ['a', 'b']) {
+        const res = await c.workloads.create({ namespace: 'bench-offload', name, node, labels: { pod: name } });
+        if (!res.ok) throw new Error(res.issues[0]!.message);
+      }
+      const exec = netnsExec(c.workloads.nodeNetns(node));
+      offloading = new Agent({
+        node, store: c.store, nft: new NftTables({ family: 'inet', table: 'tabby', exec }), log,
+        flowtableOffload: { interfaces: () => linkNames(exec) },
+      });
+      await offloading.start();
+      const b = (await c.workloads.get('bench-offload', 'b'))!;
+      offloaded = { a: (await c.workloads.get('bench-offload', 'a'))!.netns, b: b.netns, dst: b.addresses.find((x) => !x.includes(':'))!.split('/')[0]! };
+    }
     const withPolicies: number[] = [];
     const without: number[] = [];
     const withConntrack: number[] = [];
+    const withOffload: number[] = [];
     const runs: Array<() => Promise<void>> = [
       async () => { withPolicies.push(await iperf(policed)); },
       async () => { without.push(await iperf(open)); },
       async () => { withConntrack.push(await stateful()); },
+      ...(offloaded ? [async () => { withOffload.push(await iperf(offloaded!)); }] : []),
     ];
     for (let round = 0; round < IPERF_ROUNDS; round++) {
       // Which state goes first rotates from round to round.
       for (let k = 0; k < runs.length; k++) await runs[(round + k) % runs.length]!();
     }
     await enforcing.stop();
+    await offloading?.stop();
     const gbit = (bps: number): string => `${(bps / 1e9).toFixed(1)} Gbit/s`;
     const ratios = withPolicies.map((w, i) => w / without[i]!);
     const ctRatios = withPolicies.map((w, i) => w / withConntrack[i]!);
@@ -244,6 +272,15 @@ try {
       gbit(median(withPolicies)), gbit(median(without)), `${ratio(median(ratios))} (≥ 0.95)`]);
     rows.push(['  reference', `the same vs a conntrack-only table (Tabby's own cost)`,
       gbit(median(withPolicies)), gbit(median(withConntrack)), ratio(median(ctRatios))]);
+    if (offloaded) {
+      const offRatios = withOffload.map((w, i) => w / without[i]!);
+      process.stderr.write(`iperf3 offload rounds: ${withOffload.map(gbit).join(', ')}; ratio vs no table ${spread(offRatios, ratio)}\n`);
+      rows.push(['iperf3 TCP a→b, offload', `the same ${POLICIES} policies, flowtable offload on, vs no table`,
+        gbit(median(withOffload)), gbit(median(without)), `${ratio(median(offRatios))} (≥ 0.95)`]);
+    } else {
+      process.stderr.write(`iperf3 offload skipped: ${noOffload}\n`);
+      rows.push(['iperf3 TCP a→b, offload', `skipped: ${noOffload.split(' (')[0]}`, '-', '-', '-']);
+    }
   } else {
     await agent.stop();
   }

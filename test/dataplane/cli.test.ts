@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../../src/cli/main.js';
-import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
+import { flowtableSkipReason, KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -120,6 +120,31 @@ describe.skipIf(KERNEL_SKIP_REASON)('tabby node, workload and agent', () => {
     const after = JSON.parse((await tabby(['agent', 'status', '--node', 'node1', '-o', 'json'], env)).stdout) as { state: string; running: boolean };
     expect(after).toMatchObject({ running: false });
     expect((await tabby(['agent', 'rules', '--node', 'node1'], env)).stdout).toMatch(/shop\/allow-frontend/);
+  }, 60_000);
+
+  it('with --flowtable-offload, refuses to start without kernel flowtables, else offloads through the workloads\' flowtable', async () => {
+    const why = await flowtableSkipReason();
+    if (why) {
+      // Every transaction would fail and nothing would be enforced: the agent must not start.
+      const res = await tabby(['agent', '--node', 'node1', '--flowtable-offload'], env);
+      expect(res.code).toBe(6);
+      expect(res.stderr).toMatch(/--flowtable-offload: this kernel cannot create an nftables flowtable/);
+      return;
+    }
+    const offloading = spawn(process.execPath, [join(repoRoot, 'node_modules/.bin/vite-node'), join(repoRoot, 'test/dataplane/run-cli.ts'), 'agent', '--node', 'node1', '--flowtable-offload'],
+      { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let rules: Array<{ chain: string; meaning?: { what: string } }> = [];
+      for (let i = 0; i < 400 && !rules.some((r) => r.meaning?.what === 'flow-offload'); i++) {
+        const res = await tabby(['agent', 'rules', '--node', 'node1', '-o', 'json'], env);
+        if (res.code === 0) rules = JSON.parse(res.stdout) as typeof rules;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(rules.some((r) => r.chain === 'fwd-offload' && r.meaning?.what === 'flow-offload')).toBe(true);
+    } finally {
+      offloading.kill('SIGTERM');
+      await new Promise((r) => offloading.once('exit', r));
+    }
   }, 60_000);
 
   it('deletes workloads and nodes', async () => {
