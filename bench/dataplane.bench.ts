@@ -279,7 +279,7 @@ try {
         gbit(median(withOffload)), gbit(median(without)), `${ratio(median(offRatios))} (≥ 0.95)`]);
     } else {
       process.stderr.write(`iperf3 offload skipped: ${noOffload}\n`);
-      rows.push(['iperf3 TCP a→b, offload', `skipped: ${noOffload.split(' (')[0]}`, '-', '-', '-']);
+      rows.push(['iperf3 TCP a→b, offload', `skipped: ${(noOffload ?? '').split(' (')[0]}`, '-', '-', '-']);
     }
   } else {
     await agent.stop();
