@@ -217,6 +217,31 @@ describe('parsing', () => {
     expect(t.chains.get('we-cali1')!.rules[0]!.rule).toBe('tcp dport { 80, 8000-8100 } ip saddr @s4-abc accept');
   });
 
+  it('parses a flowtable block and renders flowtable operations as nft 1.0.6 takes them', () => {
+    const res = parseListing(dedent(`
+      table inet tabby {
+      	flowtable fastpath {
+      		hook ingress priority filter
+      		devices = { cali0123456789a,
+      			    calib }
+      	}
+      }
+    `));
+    expect(res.ok).toBe(true);
+    if (res.ok) expect([...res.value[0]!.flowtables.get('fastpath')!]).toEqual(['cali0123456789a', 'calib']);
+    const tx = new Transaction('inet', 'tabby')
+      .add({ type: 'flowtable', name: 'fastpath', priority: 0, devices: ['calia', 'calib'] })
+      .delete({ type: 'flowtable', name: 'fastpath', devices: ['calia'] })
+      .delete({ type: 'flowtable', name: 'fastpath' });
+    expect(tx.toString()).toBe([
+      'add flowtable inet tabby fastpath { hook ingress priority 0 ; devices = { calia, calib } ; }',
+      'delete flowtable inet tabby fastpath { devices = { calia } ; }',
+      'delete flowtable inet tabby fastpath',
+      '',
+    ].join('\n'));
+    expect(new Transaction('inet', 'tabby').add({ type: 'flowtable', name: 'f', devices: ['bad name'] }).error).toMatch(/not an interface name/);
+  });
+
   it('reports lines it does not know', () => {
     const res = parseScript('add table inet t\nfrobnicate everything\n');
     expect(res.ok).toBe(false);
