@@ -111,6 +111,19 @@ describe('purity', () => {
     expect(input.spec.types).toBeUndefined();
     expect(input.metadata.labels).toEqual({ a: 'b' });
   });
+  it.each<[string, Resource]>([
+    ['GlobalNetworkPolicy without tier, types or labels', { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy',
+      metadata: { name: 'g' }, spec: { selector: 'all()', ingress: [{ action: 'Allow', source: { nets: ['10.0.0.0/8'] } }] } }],
+    ['StagedGlobalNetworkPolicy', { apiVersion: 'projectcalico.org/v3', kind: 'StagedGlobalNetworkPolicy',
+      metadata: { name: 's', labels: { a: 'b' } }, spec: { egress: [{ action: 'Deny' }] } }],
+    ['Tier without spec', { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'kube-admin' } } as unknown as Resource],
+    ['IPPool', { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.1.0.0/16' } }],
+  ])('%s: a deep-frozen input is defaulted without being touched', (_name, resource) => {
+    const before = structuredClone(resource);
+    const out = applyDefaults(deepFreeze(resource));
+    expect(resource).toEqual(before);
+    expect(out).not.toEqual(before);
+  });
   it('is idempotent', () => {
     const once = applyDefaults(np({ ingress: [{ action: 'Allow' }] }));
     expect(applyDefaults(once)).toEqual(once);
