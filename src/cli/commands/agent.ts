@@ -165,13 +165,6 @@ async function rules(args: ParsedCommandArgs, io: CommandIO, node: string): Prom
   await requireDataplane();
   const exec = await execFor(args, io, node);
   const nft = new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec });
-  const offloading = booleanOption(args, 'flowtable-offload');
-  if (offloading) {
-    // Without kernel support every transaction would fail and nothing would be enforced: refuse to start.
-    const why = await flowtableSupport();
-    if (why) throw new CliError(`--flowtable-offload: ${why}`, EXIT.unavailable);
-  }
-  const offload = offloading ? { flowtableOffload: { interfaces: () => linkNames(exec) } } : {};
   const table = await nft.list();
   if (!table) throw new CliError(`node ${node} has no ${names.TABLE_FAMILY} ${names.TABLE_NAME} table (has an agent run there?)`, EXIT.notFound);
   const meanings = new Map((await readJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules) ?? []).map((m) => [m.id, m]));
