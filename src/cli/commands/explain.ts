@@ -5,7 +5,7 @@
 
 import { PolicyEngine, type Flow, type FlowPeer } from '../../engine/index.js';
 import {
-  CliError, outputFormat, stringOption, UsageError, write, type CommandIO, type CommandSpec, type ParsedCommandArgs,
+  CliError, outputFormat, stringOption, UsageError, write, type CommandSpec, type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
