@@ -44,6 +44,7 @@ import {
   type WorkloadEndpointPort,
 } from '../api/index.js';
 import { compilePolicy, compileProfile, type PolicyInput } from './policy-compiler.js';
+import { SelectorCache } from './selector-cache.js';
 import {
   endpointKey,
   type EndpointKey,
@@ -116,6 +117,7 @@ function singleNets(addresses: readonly IpAddr[]): string[] {
 
 export class Dispatcher {
   private readonly produced = new Map<string, Produced>();
+  private readonly selectors = new SelectorCache();
   private readonly issuesBySource = new Map<string, Issue[]>();
   /** profile name → source key → the Profile that source defines, with its rank (see ProfileRank). */
   private readonly profileSources = new Map<string, Map<string, { rank: ProfileRank; profile: Profile }>>();
@@ -268,7 +270,7 @@ export class Dispatcher {
   }
 
   private policy(input: PolicyInput, fail: (m: string) => undefined): Produced | undefined {
-    const compiled = compilePolicy(input);
+    const compiled = compilePolicy(input, this.selectors);
     if (!compiled.ok) return fail(compiled.message);
     this.sink.upsertPolicy(compiled.value);
     return { type: 'policy', key: compiled.value.key };
@@ -332,7 +334,7 @@ export class Dispatcher {
       this.report(impliedSource(name), what, 'engine.implied-resource',
         `${what} is not among the resources; its pods get the profile ${name} it would give without labels`);
     }
-    const compiled = compileProfile(chosen.profile);
+    const compiled = compileProfile(chosen.profile, this.selectors);
     if (!compiled.ok) {
       this.report(chosenSource, `Profile ${name}`, 'engine.invalid-resource', compiled.message);
       this.sink.removeProfile(name);

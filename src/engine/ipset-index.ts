@@ -228,9 +228,12 @@ export class IpSetIndex<I> {
   private contribute(set: SetState, item: I, delta: 1 | -1): void {
     const data = this.itemData.get(item);
     if (!data) return;
+    // A set added since the last flush is reported whole, so its member changes need no delta.
+    const id = set.info.id;
+    const tracked = !this.addedSets.has(id);
     for (const member of membersOf(set.info, data)) {
       const changed = delta > 0 ? set.members.add(member) : set.members.remove(member);
-      if (changed && !this.addedSets.has(set.info.id)) this.recordDelta(set.info.id, member, delta);
+      if (changed && tracked) this.recordDelta(id, member, delta);
     }
   }
 
@@ -280,20 +283,18 @@ export class IpSetIndex<I> {
   }
 }
 
-function* membersOf(info: IpSetInfo, data: ItemData): Iterable<string> {
+function membersOf(info: IpSetInfo, data: ItemData): readonly string[] {
   if (info.kind === 'net') {
-    for (const net of data.nets) {
-      // The kernel cannot hold a /0 in a set; Felix adds the two halves instead (same addresses).
-      if (net === '0.0.0.0/0') yield* V4_HALVES;
-      else if (net === '::/0') yield* V6_HALVES;
-      else yield net;
-    }
-    return;
+    if (!data.nets.includes('0.0.0.0/0') && !data.nets.includes('::/0')) return data.nets;
+    // The kernel cannot hold a /0 in a set; Felix adds the two halves instead (same addresses).
+    return data.nets.flatMap((net) => (net === '0.0.0.0/0' ? V4_HALVES : net === '::/0' ? V6_HALVES : [net]));
   }
   const np = info.namedPort;
-  if (!np) return;
+  if (!np) return [];
+  const out: string[] = [];
   for (const port of data.namedPorts) {
     if (port.name !== np.name || port.protocol !== np.protocol) continue;
-    for (const addr of data.addresses) yield `${addr},${port.protocol}:${port.port}`;
+    for (const addr of data.addresses) out.push(`${addr},${port.protocol}:${port.port}`);
   }
+  return out;
 }

@@ -4,9 +4,10 @@
 // graph reports the resource and leaves it out, as Calico's validation would have refused it.
 
 import type { GlobalNetworkPolicySpec, NetworkPolicySpec, Profile } from '../api/index.js';
-import { SelectorError, parseSelector } from '../selector/index.js';
+import { SelectorError } from '../selector/index.js';
 import { isStagedKind, policyIdOf, policyKeyOf, type PolicyModel, type ProfileModel } from './model.js';
 import { RuleError, scanRules } from './rule-scanner.js';
+import type { SelectorCache } from './selector-cache.js';
 import { policySelectorText } from './selector-rewrite.js';
 import type { CompiledPolicy, Direction, PolicyKind } from './types.js';
 
@@ -45,7 +46,7 @@ function policyTypes(types: readonly string[] | undefined): Direction[] {
   return out;
 }
 
-export function compilePolicy(input: PolicyInput): Compiled<PolicyModel> {
+export function compilePolicy(input: PolicyInput, selectors: SelectorCache): Compiled<PolicyModel> {
   const namespaced = isNamespacedKind(input.kind);
   const namespace = namespaced ? input.namespace ?? 'default' : undefined;
   const spec = input.spec;
@@ -56,8 +57,8 @@ export function compilePolicy(input: PolicyInput): Compiled<PolicyModel> {
       ...(!namespaced && spec.namespaceSelector !== undefined && { namespaceSelector: spec.namespaceSelector }),
       ...(spec.serviceAccountSelector !== undefined && { serviceAccountSelector: spec.serviceAccountSelector }),
     });
-    const subject = parseSelector(selectorText);
-    const { rules, ipSets } = scanRules(spec.ingress, spec.egress, namespace);
+    const subject = selectors.get(selectorText);
+    const { rules, ipSets } = scanRules(spec.ingress, spec.egress, namespace, selectors);
     const id = policyIdOf(input.kind, namespace, input.name);
     const compiled: CompiledPolicy = {
       id,
@@ -80,9 +81,9 @@ export function compilePolicy(input: PolicyInput): Compiled<PolicyModel> {
   }
 }
 
-export function compileProfile(profile: Profile): Compiled<ProfileModel> {
+export function compileProfile(profile: Profile, selectors: SelectorCache): Compiled<ProfileModel> {
   try {
-    const { rules, ipSets } = scanRules(profile.spec?.ingress, profile.spec?.egress, undefined);
+    const { rules, ipSets } = scanRules(profile.spec?.ingress, profile.spec?.egress, undefined, selectors);
     const model: ProfileModel = { name: profile.metadata.name, rules, ipSets };
     if (profile.spec?.labelsToApply) model.labelsToApply = profile.spec.labelsToApply;
     return { ok: true, value: model };

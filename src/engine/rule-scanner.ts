@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { formatCidr, parseCidrOrIp } from '../api/index.js';
 import type { EntityRule, Port, Rule } from '../api/index.js';
 import { parseSelector, type Selector } from '../selector/index.js';
+import type { SelectorCache } from './selector-cache.js';
 import { namedPortProtocolOf, protocolNumber, SCTP, UDP, type NamedPortProtocol } from './protocol.js';
 import { entityRuleSelectors } from './selector-rewrite.js';
 import type { CompiledRule, CompiledRules, EntityMatch, IcmpMatch, IpSetInfo, PortRange } from './types.js';
@@ -47,13 +48,10 @@ const ALL_SELECTOR = parseSelector('all()');
 class Scanner {
   readonly ipSets = new Map<string, IpSetDefinition>();
 
-  /** Parsed selectors by text, so a policy that repeats one parses it once. */
-  private readonly parsed = new Map<string, Selector>();
+  constructor(private readonly selectors: SelectorCache) {}
 
   parse(text: string): Selector {
-    let sel = this.parsed.get(text);
-    if (!sel) this.parsed.set(text, (sel = parseSelector(text)));
-    return sel;
+    return this.selectors.get(text);
   }
 
   selectorSet(selector: Selector): string {
@@ -200,8 +198,13 @@ function compileRule(scanner: Scanner, rule: Rule, index: number, namespace: str
  * NetworkPolicy-like kinds (their rule selectors are scoped to it), undefined otherwise. Throws RuleError or
  * SelectorError for an invalid rule.
  */
-export function scanRules(ingress: Rule[] | undefined, egress: Rule[] | undefined, namespace: string | undefined): ScannedRules {
-  const scanner = new Scanner();
+export function scanRules(
+  ingress: Rule[] | undefined,
+  egress: Rule[] | undefined,
+  namespace: string | undefined,
+  selectors: SelectorCache,
+): ScannedRules {
+  const scanner = new Scanner(selectors);
   const rules: CompiledRules = {
     ingress: (ingress ?? []).map((r, i) => compileRule(scanner, r, i, namespace, `spec.ingress[${i}]`)),
     egress: (egress ?? []).map((r, i) => compileRule(scanner, r, i, namespace, `spec.egress[${i}]`)),
