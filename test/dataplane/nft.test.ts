@@ -71,14 +71,12 @@ describe('Transaction', () => {
     expect(new Transaction('inet', 't').add({ type: 'rule', chain: 'c', rule: 'log prefix "a;b" accept' }).error).toBeUndefined();
   });
 
-  it('renders an elements batch in statements of at most 1000 elements, and streams the same script in chunks', () => {
+  it('renders an elements batch in statements of at most 1000 elements', () => {
     const keys = Array.from({ length: 2500 }, (_, i) => `10.0.${Math.floor(i / 256)}.${i % 256}`);
     const tx = new Transaction('inet', 'tabby').add({ type: 'elements', set: 's', keys });
     const lines = tx.toString().trimEnd().split('\n');
     expect(lines.map((l) => l.split(', ').length)).toEqual([1000, 1000, 500]);
     expect(lines[0]).toMatch(/^add element inet tabby s \{ 10\.0\.0\.0, 10\.0\.0\.1,/);
-    expect([...tx.chunks(4096)].join('')).toBe(tx.toString());
-    expect([...tx.chunks(4096)]).toHaveLength(3); // whole lines only: each statement here is longer than a chunk
     const bad = new Transaction('inet', 'tabby').add({ type: 'elements', set: 's', keys: ['1.2.3.4', '5.6.7.8 }, { 9.9.9.9'] });
     expect(bad.error).toMatch(/element key/);
   });

@@ -76,7 +76,9 @@ export class NftTables implements Nft {
     }
     if (tx.error !== undefined) throw new NftError('invalid', `invalid transaction: ${tx.error}`);
     if (tx.size === 0) return;
-    const res = await this.exec([this.binary, ...flags, '-f', '-'], tx.chunks());
+    // One string, not pieces streamed as they are rendered: nft reads all of its input before it parses, and
+    // feeding a 10 MB full sync through the pipe piece by piece made the transaction about 0.5 s slower.
+    const res = await this.exec([this.binary, ...flags, '-f', '-'], tx.toString());
     if (res.code === 0) return;
     if (execFailed(res.stderr)) throw new NftError('exec', `cannot run nft: ${res.stderr.trim()}`, res.stderr);
     const { code, message, lineNumber } = classifyNftStderr(res.stderr);

@@ -84,26 +84,6 @@ export class Transaction {
     return { lines, opIndex };
   }
 
-  /**
-   * The script in pieces of about `size` characters, produced as they are consumed: run() streams them into
-   * nft's stdin, so nft parses the beginning while the rest is still being written, and no single string holds
-   * a large script.
-   */
-  *chunks(size = 1 << 16): Generator<string> {
-    let buf: string[] = [];
-    let length = 0;
-    for (const [line] of this.lines()) {
-      buf.push(line);
-      length += line.length + 1;
-      if (length >= size) {
-        yield buf.join('\n') + '\n';
-        buf = [];
-        length = 0;
-      }
-    }
-    if (buf.length > 0) yield buf.join('\n') + '\n';
-  }
-
   /** Each script line with the index of the (first) operation it renders. */
   private *lines(): Generator<[string, number]> {
     const t = `${this.family} ${this.table}`;
