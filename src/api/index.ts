@@ -6,6 +6,7 @@ export * from './kinds.js';
 export * from './issues.js';
 export * from './updates.js';
 export * from './net.js';
+export { copyResource } from './copy.js';
 export { applyDefaults, BUILTIN_TIERS, builtinTier, DEFAULT_TIER_NAME, type BuiltinTier } from './defaults.js';
 export { validateResource } from './validate/index.js';
 export * from './load/index.js';

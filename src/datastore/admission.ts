@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 
 import {
-  builtinTier, DEFAULT_TIER_NAME, validateResource, type KindKey, type Resource, type ResourceKey,
+  builtinTier, copyResource, DEFAULT_TIER_NAME, validateResource, type KindKey, type Resource, type ResourceKey,
 } from '../api/index.js';
 import type { Preconditions } from './datastore.js';
 import { AlreadyExistsError, ConflictError, InvalidError, MissingTierError, NotFoundError, NotSupportedError } from './errors.js';
@@ -206,7 +206,7 @@ export function stampResourceVersion(value: Resource, modRevision: number): Reso
 
 /** The object as callers see it: a copy of the stored value with its resourceVersion filled in. */
 export function withResourceVersion(value: Resource, modRevision: number): Resource {
-  const out = structuredClone(value);
+  const out = copyResource(value);
   out.metadata.resourceVersion = String(modRevision);
   return out;
 }
