@@ -36,17 +36,12 @@ export interface SelectorMatches<I> {
 }
 
 /**
- * Members with reference counts, plus a lookup for "is this address in the set". Both are built when first needed:
- * a set is reported whole at the flush after it appears, so what its items contribute until then is only kept
- * (`defer`) and counted when a later change, a query or a second contributor needs the counts; most sets of a
- * full sync are never counted at all. The address lookup is built on the first query and kept up to date from
- * then on: the dataplane agent never queries, and parsing every member of a 200,000-member full sync would be a
- * quarter of its engine time.
+ * Members with reference counts, plus a lookup for "is this address in the set". The lookup is built on the first
+ * query and kept up to date from then on: the dataplane agent never queries, and parsing every member of a
+ * 200,000-member full sync would be a quarter of its engine time.
  */
 class Members {
-  private readonly counts = new Map<string, number>();
-  /** Contributions not counted yet (each an item's member list, which the item replaces rather than mutates). */
-  private deferred: Array<readonly string[]> = [];
+  readonly counts = new Map<string, number>();
   private readonly exact = new Map<bigint, number>();
   private readonly exact6 = new Map<bigint, number>();
   private wide: Array<{ text: string; net: IpNet }> = [];
@@ -54,20 +49,17 @@ class Members {
 
   constructor(readonly kind: 'net' | 'ip-port') {}
 
-  /** Adds members whose changes nobody needs to hear about (the set is new since the last flush). */
-  defer(members: readonly string[]): void {
-    if (members.length > 0) this.deferred.push(members);
-  }
-
   /** Returns true when the member's count went from 0 to 1. */
   add(member: string): boolean {
-    if (this.deferred.length > 0) this.count();
-    return this.increment(member);
+    const n = this.counts.get(member) ?? 0;
+    this.counts.set(member, n + 1);
+    if (n > 0) return false;
+    if (this.indexed && this.kind === 'net') this.index(member, +1);
+    return true;
   }
 
   /** Returns true when the member's count went from 1 to 0. */
   remove(member: string): boolean {
-    if (this.deferred.length > 0) this.count();
     const n = this.counts.get(member);
     if (n === undefined) return false;
     if (n > 1) {
@@ -79,40 +71,7 @@ class Members {
     return true;
   }
 
-  has(member: string): boolean {
-    if (this.deferred.length > 0) this.count();
-    return this.counts.has(member);
-  }
-
-  /** Every member once, sorted. One uncounted contribution is sorted as it is, without counting it. */
-  sorted(): string[] {
-    if (this.counts.size === 0 && this.deferred.length === 1) {
-      const out = [...this.deferred[0]!].sort();
-      let kept = 0;
-      for (let i = 0; i < out.length; i++) if (i === 0 || out[i] !== out[kept - 1]) out[kept++] = out[i]!;
-      out.length = kept;
-      return out;
-    }
-    if (this.deferred.length > 0) this.count();
-    return [...this.counts.keys()].sort();
-  }
-
-  private count(): void {
-    const deferred = this.deferred;
-    this.deferred = [];
-    for (const members of deferred) for (const member of members) this.increment(member);
-  }
-
-  private increment(member: string): boolean {
-    const n = this.counts.get(member) ?? 0;
-    this.counts.set(member, n + 1);
-    if (n > 0) return false;
-    if (this.indexed && this.kind === 'net') this.index(member, +1);
-    return true;
-  }
-
   containsAddress(ip: IpAddr): boolean {
-    if (this.deferred.length > 0) this.count();
     if (!this.indexed) {
       this.indexed = true;
       if (this.kind === 'net') for (const member of this.counts.keys()) this.index(member, +1);
@@ -182,7 +141,7 @@ export class IpSetIndex<I> {
 
   members(id: string): string[] | undefined {
     const set = this.sets.get(id);
-    return set?.members.sorted();
+    return set ? [...set.members.counts.keys()].sort() : undefined;
   }
 
   containsAddress(id: string, ip: IpAddr): boolean {
@@ -190,7 +149,7 @@ export class IpSetIndex<I> {
   }
 
   containsIpPort(id: string, ip: IpAddr, protocol: string, port: number): boolean {
-    return this.sets.get(id)?.members.has(`${formatIp(ip)},${protocol}:${port}`) ?? false;
+    return this.sets.get(id)?.members.counts.has(`${formatIp(ip)},${protocol}:${port}`) ?? false;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -271,13 +230,8 @@ export class IpSetIndex<I> {
     if (!data) return;
     // A set added since the last flush is reported whole, so its member changes need no delta.
     const id = set.info.id;
-    const members = membersOf(set.info, data);
-    if (delta > 0 && this.addedSets.has(id)) {
-      set.members.defer(members);
-      return;
-    }
     const tracked = !this.addedSets.has(id);
-    for (const member of members) {
+    for (const member of membersOf(set.info, data)) {
       const changed = delta > 0 ? set.members.add(member) : set.members.remove(member);
       if (changed && tracked) this.recordDelta(id, member, delta);
     }
