@@ -81,23 +81,10 @@ try {
 
   const base = netnsExec(c.nodeNetns);
   const scripts: string[] = [];
-  // Records each script as it streams through, without holding up the stream.
+  // Records each script the agent runs.
   const recording: Exec = (argv, input) => {
-    if (!argv.includes('-f') || input === undefined) return base(argv, input);
-    if (typeof input === 'string') {
-      scripts.push(input);
-      return base(argv, input);
-    }
-    const pieces: string[] = [];
-    const index = scripts.push('') - 1;
-    const tee = function* (): Generator<string> {
-      for (const piece of input) {
-        pieces.push(piece);
-        yield piece;
-      }
-      scripts[index] = pieces.join('');
-    };
-    return base(argv, tee());
+    if (argv.includes('-f') && input !== undefined) scripts.push(input);
+    return base(argv, input);
   };
   const nft = new NftTables({ family: 'inet', table: 'tabby', exec: recording });
   const skeleton = async (): Promise<void> => {

@@ -10,11 +10,8 @@ export interface ExecResult {
   stderr: string;
 }
 
-/**
- * Runs `argv[0]` with the rest as arguments, writing `input` (if any) to its stdin — a string, or pieces written
- * one after another as the child reads them. Never rejects for a non-zero exit.
- */
-export type Exec = (argv: readonly string[], input?: string | Iterable<string>) => Promise<ExecResult>;
+/** Runs `argv[0]` with the rest as arguments, writing `input` (if any) to its stdin. Never rejects for a non-zero exit. */
+export type Exec = (argv: readonly string[], input?: string) => Promise<ExecResult>;
 
 export const hostExec: Exec = (argv, input) =>
   new Promise((resolve) => {
@@ -37,29 +34,8 @@ export const hostExec: Exec = (argv, input) =>
       }),
     );
     // A child that exits before reading stdin closes the pipe; its exit status tells what happened.
-    let broken = false;
-    child.stdin.on('error', () => { broken = true; });
-    if (input === undefined || typeof input === 'string') {
-      child.stdin.end(input ?? '');
-      return;
-    }
-    // Pieces are produced lazily and written with backpressure, so producing and consuming overlap.
-    const pieces = input[Symbol.iterator]();
-    const pump = (): void => {
-      for (;;) {
-        if (broken) return;
-        const next = pieces.next();
-        if (next.done) {
-          child.stdin.end();
-          return;
-        }
-        if (!child.stdin.write(next.value)) {
-          child.stdin.once('drain', pump);
-          return;
-        }
-      }
-    };
-    pump();
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input ?? '');
   });
 
 /** The path `ip netns add NAME` mounts a namespace at. */
