@@ -21,14 +21,17 @@ function sink(): { stream: Writable; text: () => string } {
   return { stream, text: () => chunks.join('') };
 }
 
-export async function captureCli(argv: string[], options: { cwd?: string; stdin?: string } = {}): Promise<CliRun> {
+export async function captureCli(
+  argv: string[],
+  options: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliRun> {
   const out = sink();
   const err = sink();
   const code = await runCli(argv, {
     stdout: out.stream,
     stderr: err.stream,
     stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
-    env: {},
+    env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
   });
   return { code, stdout: out.text(), stderr: err.text() };

@@ -6,25 +6,19 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXIT } from '../../src/cli/command.js';
-import { runCli } from '../../src/cli/main.js';
+import { captureCli, type CliRun } from './captureCli.js';
 import { storesUnderTest } from './stores.js';
 
-interface Run { code: number; stdout: string; stderr: string }
 
 const root = mkdtempSync(join(tmpdir(), 'tabby-dry-run-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function tabby(argv: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write(c: Buffer, _e, done) { into.push(c.toString()); done(); } });
-  const code = await runCli(argv, { stdout: sink(out), stderr: sink(err), stdin: Readable.from([]), env: {}, cwd: root });
-  return { code, stdout: out.join(''), stderr: err.join('') };
+function tabby(argv: string[]): Promise<CliRun> {
+  return captureCli(argv, { cwd: root });
 }
 
 function file(name: string, text: string): string {

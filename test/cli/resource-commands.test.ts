@@ -5,27 +5,18 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXIT } from '../../src/cli/command.js';
-import { runCli } from '../../src/cli/main.js';
 import { resolveSetting } from '../../src/cli/settings.js';
 import { freePort } from '../datastore/etcd-process.js';
+import { captureCli, type CliRun } from './captureCli.js';
 import { storesUnderTest } from './stores.js';
 
-interface Run { code: number; stdout: string; stderr: string }
 
-async function tabby(argv: string[], opts: { env?: Record<string, string>; stdin?: string; cwd?: string } = {}): Promise<Run> {
-  const chunks = { out: [] as string[], err: [] as string[] };
-  const sink = (into: string[]) => new Writable({ write(c: Buffer, _e, done) { into.push(c.toString()); done(); } });
-  const code = await runCli(argv, {
-    stdout: sink(chunks.out), stderr: sink(chunks.err),
-    stdin: Readable.from(opts.stdin === undefined ? [] : [Buffer.from(opts.stdin)]),
-    env: opts.env ?? {}, cwd: opts.cwd ?? root,
-  });
-  return { code, stdout: chunks.out.join(''), stderr: chunks.err.join('') };
+function tabby(argv: string[], opts: { env?: Record<string, string>; stdin?: string; cwd?: string } = {}): Promise<CliRun> {
+  return captureCli(argv, { ...opts, cwd: opts.cwd ?? root });
 }
 
 const root = mkdtempSync(join(tmpdir(), 'tabby-cli-ds-'));

@@ -5,25 +5,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from '../../src/cli/main.js';
+import { captureCli, type CliRun } from '../cli/captureCli.js';
 import { flowtableSkipReason, KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-async function tabby(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  stderr.on('data', (b: Buffer) => { err += b.toString(); });
-  const code = await runCli(args, { stdout, stderr, stdin: new PassThrough(), env: { ...process.env, ...env }, cwd: repoRoot });
-  return { code, stdout: out, stderr: err };
+function tabby(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return captureCli(args, { env: { ...process.env, ...env }, cwd: repoRoot });
 }
 
 describe('dataplane command usage (no root needed)', () => {
