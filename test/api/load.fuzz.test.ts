@@ -69,6 +69,10 @@ describe('load fuzz: never throws, issues stay inside the input', () => {
     );
   });
 
+  const hasMergeKey = (v: unknown): boolean =>
+    typeof v === 'object' && v !== null &&
+    (Array.isArray(v) ? v.some(hasMergeKey) : Object.entries(v).some(([k, x]) => k === '<<' || hasMergeKey(x)));
+
   it('random YAML values round-trip or give issues', () => {
     const value = fc.oneof(
       fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 6 }), { maxKeys: 8 }),
@@ -76,6 +80,9 @@ describe('load fuzz: never throws, issues stay inside the input', () => {
     );
     fc.assert(
       fc.property(value, fc.constantFrom('block', 'flow', 'json'), (v, style) => {
+        // A plain `<<` key is a merge key here, as in kubectl's go-yaml (parse.ts), so such a value does not
+        // round-trip through block or flow style; JSON style quotes the key.
+        fc.pre(style === 'json' || !hasMergeKey(v));
         const text = style === 'json' ? JSON.stringify(v) ?? 'null'
           : stringify(v, { collectionStyle: style === 'flow' ? 'flow' : 'block', lineWidth: 0 });
         const decoded = decodeManifests(text, 'v.yaml');
