@@ -24,6 +24,23 @@ export interface ResourceList {
   items: Resource[];
   /** The store revision the list was read at; watch from it to see every later change exactly once. */
   revision: number;
+  /** Stored objects that could not be decoded or failed validation: left where they are, never served. */
+  skipped?: SkippedObject[];
+}
+
+/**
+ * A stored object a store could not decode or that failed validation (written behind Tabby's back: etcdctl, a
+ * damaged file). It is never served as a resource; readers report it (tabby get, agent status) and go on.
+ */
+export interface SkippedObject {
+  /** The store's own key: the etcd key, or the file store's file and offset. */
+  key: string;
+  /** The resource it claims to be, when that much could be read. */
+  resource?: ResourceKey;
+  /** What is wrong with it, one line. */
+  reason: string;
+  /** The store revision of the write that stored it, when known. */
+  revision?: number;
 }
 
 /** Optimistic-concurrency preconditions: each one given must match the stored object or the change fails. */
@@ -59,7 +76,12 @@ export type WatchEvent =
   | { type: 'upsert'; op: 'add' | 'update'; resource: Resource; revision: number }
   | { type: 'delete'; op: 'delete'; key: ResourceKey; previous: Resource | undefined; revision: number }
   /** The initial listing is complete (only when the watch started without `fromRevision`). */
-  | { type: 'synced'; op: 'synced'; revision: number };
+  | { type: 'synced'; op: 'synced'; revision: number }
+  /**
+   * A stored object was written that cannot be served (see SkippedObject). When it replaced an object that was
+   * served, consumers keep the last valid version (fail closed) and report the key.
+   */
+  | { type: 'skipped'; op: 'skipped'; skipped: SkippedObject; revision: number };
 
 export interface Watch extends AsyncIterable<WatchEvent> {
   /** Stops the watch; a pending iteration ends. */
@@ -99,6 +121,7 @@ export function toResourceUpdate(event: WatchEvent): ResourceUpdate | undefined 
     case 'delete':
       return { type: 'delete', key: event.key, revision: event.revision };
     case 'synced':
+    case 'skipped':
       return undefined;
   }
 }

@@ -2,7 +2,7 @@
 // Other parts import only this file.
 
 export type {
-  ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchEvent, WatchOptions,
+  ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, SkippedObject, Watch, WatchEvent, WatchOptions,
 } from './datastore.js';
 export { toResourceUpdate } from './datastore.js';
 export {

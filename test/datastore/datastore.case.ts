@@ -356,7 +356,7 @@ export function datastoreSuite(h: StoreHarness): void {
       const events = await w.until((e) => e.some((x) => x.type === 'upsert' && x.resource.metadata.name === 'after-restore'));
       const final = await store.list();
       expect(foldEvents(events)).toEqual(stateOf(final.items));
-      const seen = events.filter((e) => e.type !== 'synced').map((e) => (e.type === 'upsert'
+      const seen = events.filter((e) => e.type === 'upsert' || e.type === 'delete').map((e) => (e.type === 'upsert'
         ? `${e.resource.metadata.name}@${e.resource.metadata.resourceVersion}`
         : `-${e.key.name}`));
       expect(new Set(seen).size).toBe(seen.length);

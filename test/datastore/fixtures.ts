@@ -91,6 +91,7 @@ export class Collector {
 export function brief(e: WatchEvent): string {
   if (e.type === 'synced') return `synced@${e.revision}`;
   if (e.type === 'delete') return `delete ${e.key.kind}/${e.key.namespace ?? ''}/${e.key.name}@${e.revision}`;
+  if (e.type === 'skipped') return `skipped ${e.skipped.key}@${e.revision}`;
   const m = e.resource.metadata;
   return `${e.op} ${e.resource.kind}/${m.namespace ?? ''}/${m.name}@${e.revision}`;
 }
