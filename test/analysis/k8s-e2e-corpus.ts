@@ -1,13 +1,14 @@
-// Reading the Kubernetes e2e truth-table corpus (../shared/conformance/k8s-e2e, format in its README): the model
+// Reading the Kubernetes e2e truth-table corpus (conformance/k8s-e2e, format in its README): the model
 // as v1 Namespaces and Pods, the steps with their label changes carried over (REPLACE semantics), and the
 // reachability tables of each probe.
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CORPUS_DIR = join(resolve(repoRoot, '../shared/conformance'), 'k8s-e2e');
+import { corpusDir, corpusFile, corpusFiles } from '../conformance-corpus.js';
+
+// A missing corpus throws here (with its path), so the suite fails rather than checking nothing.
+export const CORPUS_DIR = corpusDir('k8s-e2e');
 
 type Labels = Record<string, string>;
 
@@ -33,12 +34,12 @@ export interface CorpusCase { file: string; source: string; steps: Step[] }
 export interface Cell { from: string; to: string; expected: '.' | 'X' }
 
 export function readModel(): Model {
-  return parseYaml(readFileSync(join(CORPUS_DIR, 'MODEL.yaml'), 'utf8')) as Model;
+  return parseYaml(readFileSync(corpusFile('k8s-e2e/MODEL.yaml'), 'utf8')) as Model;
 }
 
 /** Every case file present: `*.yaml` except the model, so files added later are picked up. */
 export function caseFiles(): string[] {
-  return readdirSync(CORPUS_DIR).filter((f) => /\.ya?ml$/.test(f) && f !== 'MODEL.yaml').sort();
+  return corpusFiles('k8s-e2e', /\.ya?ml$/).filter((f) => f !== 'MODEL.yaml');
 }
 
 export function readCase(file: string): CorpusCase {

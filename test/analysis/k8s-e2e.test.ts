@@ -1,4 +1,4 @@
-// Conformance: the Kubernetes e2e NetworkPolicy truth tables (../shared/conformance/k8s-e2e) through
+// Conformance: the Kubernetes e2e NetworkPolicy truth tables (conformance/k8s-e2e) through
 // `tabby matrix`. For every case file present, every step and every probe: the model with the step's label
 // changes (carried over to later steps) and the step's NetworkPolicies are written to a temporary directory,
 // `tabby matrix -f DIR --protocol P --port N -o json` runs in-process, and every asserted cell must match.

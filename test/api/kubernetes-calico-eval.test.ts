@@ -1,9 +1,8 @@
-// The Kubernetes objects in the calico-eval corpus (../shared/conformance/calico-eval): Namespaces, Pods and
+// The Kubernetes objects in the calico-eval corpus (conformance/calico-eval): Namespaces, Pods and
 // ServiceAccounts validate and become the endpoints and profiles of §3.5/§3.9; StagedKubernetesNetworkPolicies
 // validate (their k8s spec) and convert without dropping rules.
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
@@ -17,10 +16,10 @@ import {
 } from '../../src/api/kubernetes/index.js';
 import type { Namespace, Pod, ServiceAccount, StagedKubernetesNetworkPolicy } from '../../src/api/types.js';
 import { trySelector } from '../../src/selector/index.js';
+import { corpusDir as corpusPathOf, corpusFiles } from '../conformance-corpus.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const corpusDir = join(resolve(repoRoot, '../shared/conformance'), 'calico-eval');
-const files = readdirSync(corpusDir).filter((f) => f.endsWith('.yaml')).sort();
+const corpusDir = corpusPathOf('calico-eval');
+const files = corpusFiles('calico-eval', /\.yaml$/);
 
 interface Scenario { resources?: Array<Record<string, unknown>> }
 

@@ -1,11 +1,10 @@
-// The Kubernetes e2e NetworkPolicy corpus (../shared/conformance/k8s-e2e): every policy validates and
+// The Kubernetes e2e NetworkPolicy corpus (conformance/k8s-e2e): every policy validates and
 // converts, the converted selectors parse, and — as a check on the conversion's meaning, not just its shape —
 // the converted Calico policies, evaluated over the endpoints and profiles made from the corpus model, give
 // every asserted cell of every reachability table. The evaluator below covers only what converted k8s
 // policies use (one tier, Allow rules, §1.8 namespace rewrites, named ports); the engine has the full one.
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
@@ -27,9 +26,9 @@ import type {
   WorkloadEndpoint,
 } from '../../src/api/types.js';
 import { parseSelector, prefixLabels, trySelector } from '../../src/selector/index.js';
+import { corpusDir as corpusPathOf, corpusFile, corpusFiles } from '../conformance-corpus.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const corpusDir = join(resolve(repoRoot, '../shared/conformance'), 'k8s-e2e');
+const corpusDir = corpusPathOf('k8s-e2e');
 
 interface ModelPort { name: string; containerPort: number; protocol: 'TCP' | 'UDP' | 'SCTP' }
 interface Model {
@@ -46,8 +45,8 @@ interface Step {
 }
 interface CorpusFile { source: string; steps: Step[] }
 
-const model = parseYaml(readFileSync(join(corpusDir, 'MODEL.yaml'), 'utf8')) as Model;
-const files = readdirSync(corpusDir).filter((f) => /^\d{3}-.*\.yaml$/.test(f)).sort();
+const model = parseYaml(readFileSync(corpusFile('k8s-e2e/MODEL.yaml'), 'utf8')) as Model;
+const files = corpusFiles('k8s-e2e', /^\d{3}-.*\.yaml$/);
 
 // ---------------------------------------------------------------------------------------------------------------
 // A minimal evaluator of converted k8s policies.

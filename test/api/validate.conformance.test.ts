@@ -1,11 +1,10 @@
-// Every case of the shared calico-validation.json corpus: valid resources accepted, invalid ones rejected, and
+// Every case of the calico-validation.json corpus (conformance/): valid resources accepted, invalid ones rejected, and
 // where the Go test asserted on wording, that wording appears in one of our issue messages.
 
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateResource } from '../../src/api/validate/index.js';
+import { corpusFile } from '../conformance-corpus.js';
 
 interface Case {
   id: number;
@@ -19,8 +18,7 @@ interface Case {
   note?: string;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const corpusPath = path.resolve(repoRoot, '../shared/conformance/calico-validation.json');
+const corpusPath = corpusFile('calico-validation.json');
 const corpus = JSON.parse(readFileSync(corpusPath, 'utf8')) as { cases: Case[] };
 
 /** `error with field Port = '0' (reason)` → `reason`: the part of Calico's full message that names the problem. */

@@ -1,20 +1,18 @@
-// Property tests: random mutations of valid resources (every valid resource of the shared corpus, plus a few
+// Property tests: random mutations of valid resources (every valid resource of the conformance corpus, plus a few
 // rich ones) never make validateResource throw; an invalid result always carries issues with a code, a path and a
 // message; a type change at a field is reported at (or around) that field; and the defaulted result of a valid
 // resource validates again to itself.
 
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateResource } from '../../src/api/validate/index.js';
+import { corpusFile } from '../conformance-corpus.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Path = (string | number)[];
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const corpus = JSON.parse(readFileSync(path.resolve(repoRoot, '../shared/conformance/calico-validation.json'), 'utf8')) as {
+const corpus = JSON.parse(readFileSync(corpusFile('calico-validation.json'), 'utf8')) as {
   cases: { valid: boolean; resource: Json }[];
 };
 

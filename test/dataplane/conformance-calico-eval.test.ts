@@ -1,4 +1,4 @@
-// The workload-only scenarios of ../shared/conformance/calico-eval/ on real traffic: for each scenario without
+// The workload-only scenarios of conformance/calico-eval/ on real traffic: for each scenario without
 // HostEndpoints, its resources go into a fresh datastore (every endpoint placed on the one test node: with no
 // host endpoints, a pod-to-pod verdict does not depend on placement — egress at the source, ingress at the
 // destination), each endpoint gets a namespace and veth with its own interface name and addresses, bare
@@ -9,9 +9,8 @@
 // cannot start a flow with (raw-packet.ts), a pod talking to itself (never leaves the pod), raw flows when socat
 // is missing.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -21,11 +20,12 @@ import { PolicyEngine, protocolNumber, type Flow } from '../../src/engine/index.
 import { rawSendSupport } from '../../src/dataplane/probe/agent.js';
 import { rawProbeGap } from '../../src/dataplane/probe/raw-packet.js';
 import { TestCluster } from './cluster.js';
+import { corpusDir, corpusFiles } from '../conformance-corpus.js';
 import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const corpus = resolve(repoRoot, '../shared/conformance/calico-eval');
-const SKIP = KERNEL_SKIP_REASON ?? (existsSync(corpus) ? undefined : `conformance corpus not found at ${corpus}`);
+// The corpus is read even where the kernel suites are skipped: a missing or empty corpus fails, never skips.
+const corpus = corpusDir('calico-eval');
+const SKIP = KERNEL_SKIP_REASON;
 
 type Peer = string | { ip: string };
 interface CorpusFlow {
@@ -44,7 +44,7 @@ interface Scenario {
   flows: CorpusFlow[];
 }
 
-const scenarios: Scenario[] = SKIP ? [] : readdirSync(corpus).filter((f) => /^\d{3}-.*\.yaml$/.test(f)).sort().map((file) => {
+const scenarios: Scenario[] = corpusFiles('calico-eval', /^\d{3}-.*\.yaml$/).map((file) => {
   const doc = parse(readFileSync(join(corpus, file), 'utf8')) as Omit<Scenario, 'file'>;
   return { file, name: doc.name, resources: doc.resources ?? [], flows: doc.flows ?? [] };
 }).filter((s) => s.flows.length > 0 && !s.resources.some((r) => r.kind === 'HostEndpoint'));

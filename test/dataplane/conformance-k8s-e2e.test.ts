@@ -1,15 +1,14 @@
 // The Kubernetes e2e NetworkPolicy suite on real traffic: the x/y/z × a/b/c model built as namespaces and
 // veths on one node, servers on 80/81 TCP and UDP in every pod, and for every step of every case in
-// ../shared/conformance/k8s-e2e/: the step's policies and label changes written to the datastore, the agent's
+// conformance/k8s-e2e/: the step's policies and label changes written to the datastore, the agent's
 // enforced revision awaited, then every asserted pair probed with a fresh connection, all pairs in parallel.
 // SCTP cells are counted as skipped: this kernel has no SCTP.
 //
 // A mismatch also reports what the engine decides for the same flow, so a failure points at the engine or at
 // the dataplane.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -17,11 +16,12 @@ import { parse } from 'yaml';
 import type { K8sNetworkPolicy, Labels, Namespace, WorkloadEndpoint } from '../../src/api/index.js';
 import { PolicyEngine } from '../../src/engine/index.js';
 import { TestCluster } from './cluster.js';
+import { corpusDir, corpusFile, corpusFiles } from '../conformance-corpus.js';
 import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const corpus = resolve(repoRoot, '../shared/conformance/k8s-e2e');
-const SKIP = KERNEL_SKIP_REASON ?? (existsSync(corpus) ? undefined : `conformance corpus not found at ${corpus}`);
+// The corpus is read even where the kernel suites are skipped: a missing or empty corpus fails, never skips.
+const corpus = corpusDir('k8s-e2e');
+const SKIP = KERNEL_SKIP_REASON;
 
 interface Model {
   namespaces: Array<{ name: string; labels: Labels }>;
@@ -42,8 +42,8 @@ interface Case {
   steps: Step[];
 }
 
-const model: Model | undefined = SKIP ? undefined : (parse(readFileSync(join(corpus, 'MODEL.yaml'), 'utf8')) as Model);
-const cases: Case[] = SKIP ? [] : readdirSync(corpus).filter((f) => /^\d{3}-.*\.yaml$/.test(f)).sort().map((file) => {
+const model: Model | undefined = parse(readFileSync(corpusFile('k8s-e2e/MODEL.yaml'), 'utf8')) as Model;
+const cases: Case[] = corpusFiles('k8s-e2e', /^\d{3}-.*\.yaml$/).map((file) => {
   const doc = parse(readFileSync(join(corpus, file), 'utf8')) as { source: string; steps: Step[] };
   return { file, source: doc.source, steps: doc.steps };
 });

@@ -1,21 +1,19 @@
-// Conformance: every calico-eval scenario (../shared/conformance/calico-eval/*.yaml, files added later are picked
+// Conformance: every calico-eval scenario (conformance/calico-eval/*.yaml, files added later are picked
 // up) runs through `tabby test` — the same function the command runs, plus the command itself in-process — and
 // every flow verdict, asserted decision, pending verdict and policy ordering must match what Calico asserts.
 
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 
 import { describe, expect, it } from 'vitest';
 
 import { runTestFiles, type TestRunReport } from '../../src/cli/commands/test.js';
 import { runCli } from '../../src/cli/main.js';
+import { corpusDir, corpusFiles, REPO_ROOT as repoRoot } from '../conformance-corpus.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const corpus = join(resolve(repoRoot, '../shared/conformance'), 'calico-eval');
-const missing = existsSync(corpus) ? false : `calico-eval corpus not found at ${corpus}`;
-if (missing) console.warn(`skipping calico-eval conformance: ${missing}`);
+// A missing or empty corpus throws here, failing the suite with the corpus path.
+const corpus = corpusDir('calico-eval');
+const files = corpusFiles('calico-eval', /^\d{3}-.*\.yaml$/);
 
 function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -24,8 +22,7 @@ function capture(): { stream: PassThrough; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-describe.skipIf(missing)('calico-eval conformance', () => {
-  const files = missing ? [] : readdirSync(corpus).filter((f) => /^\d{3}-.*\.yaml$/.test(f)).sort();
+describe('calico-eval conformance', () => {
   let report: TestRunReport;
 
   it('finds the scenario files', () => {

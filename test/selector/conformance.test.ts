@@ -1,14 +1,12 @@
-// Runs every selector vector in ../shared/conformance/selectors.json (spec §8.1): evaluation, invalid input,
+// Runs every selector vector in conformance/selectors.json (spec §8.1): evaluation, invalid input,
 // canonical form and unique ID, token streams, label restrictions and the code-derived edge cases. As Calico's
 // parser_test.go does, every evaluation case is run again on the re-parsed canonical string.
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSelector, tokenize, trySelector, type LabelRestrictions } from '../../src/selector/index.js';
+import { corpusFile } from '../conformance-corpus.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const corpusPath = resolve(repoRoot, '../shared/conformance/selectors.json');
+const corpusPath = corpusFile('selectors.json');
 
 interface EvalCase {
   selector: string;
