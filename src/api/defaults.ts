@@ -1,5 +1,7 @@
 // Calico's defaulting (calico-semantics.md §2.10, §2.5): what a resource looks like once Calico has stored it.
 // Each kind declares its own defaulter in DEFAULTERS; `applyDefaults` is pure and never mutates its input.
+// Kubernetes objects get the API server's defaults instead (kubernetes/defaults.ts), at both stages: the API
+// server applies them before it validates, and Calico only ever sees them defaulted.
 //
 // Two stages, because validation must see the object as Calico's validator sees it:
 //   * `applyAdmissionDefaults` — what happens BEFORE validation: CRD `+kubebuilder:default` markers (policy `tier`,
@@ -9,6 +11,7 @@
 //     inferred from the rules, the `projectcalico.org/tier` label, IPPool fields).
 
 import { kindFromManifest, type KindKey } from './kinds.js';
+import { applyKubernetesDefaults } from './kubernetes/defaults.js';
 import type {
   GlobalNetworkPolicy,
   IPPool,
@@ -169,12 +172,12 @@ export function fillDefaults(value: Resource, stage: 'admission' | 'stored'): vo
 }
 
 /**
- * The defaults Calico applies before it validates (CRD markers and the libcalico-go client). Used by the
- * validator; most callers want `applyDefaults`.
+ * The defaults Calico applies before it validates (CRD markers and the libcalico-go client), or for a Kubernetes
+ * object the API server's. Used by the validator; most callers want `applyDefaults`.
  */
 export function applyAdmissionDefaults(value: Resource): Resource {
   const d = defaulterOf(value);
-  if (!d?.admission) return structuredClone(value);
+  if (!d?.admission) return applyKubernetesDefaults(structuredClone(value));
   const copy = withSpec(value);
   d.admission(copy);
   return copy;
@@ -182,13 +185,15 @@ export function applyAdmissionDefaults(value: Resource): Resource {
 
 /**
  * The resource as Calico stores it: admission defaults, then `types` inferred from the rules (§2.10), the
- * `projectcalico.org/tier` label, Tier order/defaultAction and IPPool fields. Never mutates `value`; the result
+ * `projectcalico.org/tier` label, Tier order/defaultAction and IPPool fields; a Kubernetes object as the API
+ * server stores it (NetworkPolicy policyTypes and port protocols, container port protocols, the Namespace name
+ * label: kubernetes/defaults.ts). Never mutates `value`; the result
  * shares with it every part the defaults leave alone (rules, nets, label maps), so treat it as read-only. The
  * engine defaults every policy it is fed, and deep copies of 2,000 policies were a tenth of an agent's full sync.
  */
 export function applyDefaults(value: Resource): Resource {
   const d = defaulterOf(value);
-  if (!d) return value;
+  if (!d) return applyKubernetesDefaults(value);
   // Every defaulter assigns top-level fields of spec or replaces metadata.labels, so fresh spec and metadata
   // objects are all the copying it needs.
   const v = value as Resource & { spec?: object | null };

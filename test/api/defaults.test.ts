@@ -97,9 +97,11 @@ describe('other kinds', () => {
       allowedUses: ['Workload', 'Tunnel'], assignmentMode: 'Automatic',
     });
   });
-  it('Kubernetes kinds come back unchanged (the API server defaults them)', () => {
+  it('Kubernetes kinds get the API server defaults (kubernetes-defaults.test.ts has the details)', () => {
     const ns: Resource = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a', labels: { x: 'y' } } };
-    expect(applyDefaults(ns)).toEqual(ns);
+    expect(applyDefaults(ns)).toEqual({ ...ns, metadata: { name: 'a', labels: { x: 'y', 'kubernetes.io/metadata.name': 'a' } } });
+    const sa: Resource = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'a', namespace: 'x' } };
+    expect(applyDefaults(sa)).toBe(sa);
   });
 });
 

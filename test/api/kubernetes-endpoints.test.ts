@@ -158,11 +158,15 @@ describe('namespaceProfile and serviceAccountProfile', () => {
         spec: {
           ingress: [{ action: 'Allow' }],
           egress: [{ action: 'Allow' }],
-          labelsToApply: { 'pcns.foo': 'bar', 'pcns.roger': 'rabbit', 'pcns.projectcalico.org/name': 'default' },
+          // The API server's kubernetes.io/metadata.name label (SetDefaults_Namespace) comes through as well.
+          labelsToApply: {
+            'pcns.foo': 'bar', 'pcns.roger': 'rabbit', 'pcns.kubernetes.io/metadata.name': 'default',
+            'pcns.projectcalico.org/name': 'default',
+          },
         },
       });
     expect(namespaceProfile({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }).spec.labelsToApply)
-      .toEqual({ 'pcns.projectcalico.org/name': 'x' });
+      .toEqual({ 'pcns.kubernetes.io/metadata.name': 'x', 'pcns.projectcalico.org/name': 'x' });
   });
 
   it('makes ksa.<ns>.<sa>: no rules, pcsa.* labels; no namespace means default', () => {

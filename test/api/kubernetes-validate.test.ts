@@ -23,7 +23,7 @@ function codes(value: unknown): string[] {
 }
 
 describe('validateKubernetesResource: accepted objects', () => {
-  it('accepts a full NetworkPolicy and returns it without YAML nulls', () => {
+  it('accepts a full NetworkPolicy and returns it defaulted (SetDefaults_NetworkPolicy*) and without YAML nulls', () => {
     const policy = np({
       podSelector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] },
       ingress: [{
@@ -40,9 +40,12 @@ describe('validateKubernetesResource: accepted objects', () => {
       policyTypes: ['Ingress', 'Egress'],
     }, { name: 'allow.web', namespace: 'x', labels: { 'app.kubernetes.io/name': 'web' }, annotations: { Note: 'x' } });
     const result = validateKubernetesResource(policy);
-    expect(result).toEqual({ ok: true, value: policy });
+    const defaulted = structuredClone(policy) as { spec: { ingress: Array<{ ports: Array<Record<string, unknown>> }> } };
+    defaulted.spec.ingress[0]!.ports[0]!.protocol = 'TCP';
+    expect(result).toEqual({ ok: true, value: defaulted });
     const withNull = validateKubernetesResource(np({ podSelector: {}, ingress: null }));
-    expect(withNull.ok && withNull.value.kind === 'NetworkPolicy' && withNull.value.spec).toEqual({ podSelector: {} });
+    expect(withNull.ok && withNull.value.kind === 'NetworkPolicy' && withNull.value.spec)
+      .toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
   });
 
   it('accepts Namespace, ServiceAccount and Pod', () => {

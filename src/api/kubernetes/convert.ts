@@ -2,7 +2,9 @@
 // libcalico-go's K8sNetworkPolicyToCalico writes it (calico-semantics.md §4.1): the same selector text, rule
 // grouping, port merging and CIDR re-masking, so a converted policy prints and evaluates as Calico's does.
 // The namespace restriction of the selectors is not added here; it is the NetworkPolicy rewrite of §1.8,
-// applied to every namespaced policy alike.
+// applied to every namespaced policy alike. Calico converts objects the API server has already defaulted, so a
+// NetworkPolicy is defaulted first (./defaults.ts: policyTypes, port protocols); a StagedKubernetesNetworkPolicy
+// is a Calico CRD that no API-server defaulting touches, and is converted as written.
 
 import {
   CALICO_API_VERSION,
@@ -22,6 +24,7 @@ import {
   type StagedNetworkPolicy,
 } from '../types.js';
 import { formatCidr, parseCidr } from '../net.js';
+import { defaultNetworkPolicy } from './defaults.js';
 import { type CalicoPort, portFromString, portToManifest, simplifyPorts } from './ports.js';
 
 /** `v3.32`: the k8s name is kept (Calico v3.32+); `knp.default`: `knp.default.<name>` (v3.31 and earlier). */
@@ -129,7 +132,9 @@ function convertPort(port: K8sNetworkPolicyPort): { protocol: Protocol; ports?: 
   if (rawProtocol !== undefined && rawProtocol !== null && typeof rawProtocol !== 'string') {
     return `invalid protocol ${JSON.stringify(rawProtocol)}`;
   }
-  // TCP is the NetworkPolicyPort default, made explicit because a Calico port match needs a protocol.
+  // TCP: SetDefaults_NetworkPolicyPort, already applied to a NetworkPolicy. A staged k8s policy (a CRD the API
+  // server does not default) gets it here too: a Calico port match needs a protocol, and TCP is what the same
+  // policy gets once it is enforced.
   const protocol = protocolFromString(typeof rawProtocol === 'string' ? rawProtocol : 'TCP');
   const raw: unknown = port.port;
   if (raw === undefined || raw === null) return { protocol };
@@ -325,7 +330,8 @@ function convertSpec(
   else if (egress.length > 0) {
     warnings.push("spec.policyTypes: K8s PolicyTypes don't include 'egress', but NetworkPolicy has egress rules.");
   }
-  // No policyTypes: an API server from before the field existed, where policies were ingress-only.
+  // No (known) policyTypes: Calico's fallback for API servers from before the field existed, ingress-only. A
+  // NetworkPolicy always has them by now (defaulted); a staged k8s policy written without them lands here.
   if (types.length === 0) types.push('Ingress');
 
   // Fields in the order of Calico's NetworkPolicySpec struct, as calicoctl prints them.
@@ -356,6 +362,7 @@ export function convertKubernetesPolicy(
   options: ConvertOptions = {},
 ): ConvertedPolicy<NetworkPolicy | StagedNetworkPolicy> {
   const warnings: string[] = [];
+  if (!isStaged(np)) np = defaultNetworkPolicy(np);
   const metadata = convertedMetadata(np, options.naming ?? 'v3.32');
   const spec = convertSpec(np.spec, warnings);
   if (isStaged(np)) {

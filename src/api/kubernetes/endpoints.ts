@@ -1,7 +1,8 @@
 // Kubernetes Pods, Namespaces and ServiceAccounts → the WorkloadEndpoints and Profiles Calico derives from
 // them (libcalico-go k8s/conversion: workload_endpoint_default.go, conversion.go; calico-semantics.md §3.5,
 // §3.9, §1.7). Names, labels and profile lists match Calico's, so selectors written against a Calico cluster
-// (`pcns.*`, `projectcalico.org/namespace`, ...) select the same endpoints here.
+// (`pcns.*`, `projectcalico.org/namespace`, ...) select the same endpoints here. Pods and Namespaces are first
+// given the API server's defaults (./defaults.ts), as Calico only ever sees defaulted objects.
 
 import { createHash } from 'node:crypto';
 
@@ -21,6 +22,7 @@ import {
 } from '../types.js';
 import { formatCidr, formatIp, isSingleAddress, parseCidr, parseCidrOrIp, type IpAddr } from '../net.js';
 import { ORCHESTRATOR_LABEL } from './convert.js';
+import { defaultNamespace, defaultPod } from './defaults.js';
 
 export const NAMESPACE_LABEL = 'projectcalico.org/namespace';
 export const SERVICE_ACCOUNT_LABEL = 'projectcalico.org/serviceaccount';
@@ -149,13 +151,13 @@ function allowedSourcePrefixes(annotation: string): string[] | undefined {
   return out;
 }
 
-/** Named ports: container ports with a name or a host port; TCP, UDP or SCTP (TCP when unset). */
+/** Named ports: container ports with a name or a host port; TCP, UDP or SCTP (defaulting made an unset one TCP). */
 function endpointPorts(containers: Container[]): WorkloadEndpointPort[] {
   const ports: WorkloadEndpointPort[] = [];
   for (const container of containers) {
     for (const cp of container.ports ?? []) {
       if (!cp.containerPort || (!cp.hostPort && !cp.name)) continue;
-      const protocol = cp.protocol ?? 'TCP';
+      const protocol = cp.protocol;
       if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') continue;
       const port: WorkloadEndpointPort = { protocol, port: cp.containerPort };
       if (cp.name) port.name = cp.name;
@@ -171,7 +173,8 @@ function endpointPorts(containers: Container[]): WorkloadEndpointPort[] {
  * The WorkloadEndpoint Calico makes of a pod (§3.9). Undefined for host-networked pods (policy does not
  * apply to them), and for pods without a usable address: none yet, finished, or malformed.
  */
-export function podToWorkloadEndpoint(pod: Pod): WorkloadEndpoint | undefined {
+export function podToWorkloadEndpoint(input: Pod): WorkloadEndpoint | undefined {
+  const pod = defaultPod(input);
   const spec = pod.spec ?? {};
   if (spec.hostNetwork === true) return undefined;
   const ipNetworks = isFinished(pod) ? [] : podAddresses(pod);
@@ -179,8 +182,8 @@ export function podToWorkloadEndpoint(pod: Pod): WorkloadEndpoint | undefined {
 
   const namespace = namespaceOf(pod.metadata);
   const podName = pod.metadata.name;
-  // The API server fills serviceAccountName from the deprecated serviceAccount field.
-  const serviceAccount = spec.serviceAccountName || spec.serviceAccount || '';
+  // Defaulting filled serviceAccountName from the deprecated serviceAccount field.
+  const serviceAccount = spec.serviceAccountName || '';
 
   const profiles = [namespaceProfileName(namespace)];
   if (serviceAccount) profiles.push(serviceAccountProfileName(namespace, serviceAccount));
@@ -239,7 +242,8 @@ function prefixedLabels(prefix: string, labels: Labels | undefined, name: string
 }
 
 /** `kns.<ns>`: allows everything both ways (k8s default-allow, §3.5) and carries `pcns.*` labels. */
-export function namespaceProfile(ns: Namespace): Profile {
+export function namespaceProfile(input: Namespace): Profile {
+  const ns = defaultNamespace(input);
   const name = ns.metadata.name;
   return {
     apiVersion: CALICO_API_VERSION,

@@ -1,6 +1,14 @@
-// Kubernetes objects in Tabby: validation as the API server does it, and conversion to the Calico policies,
+// Kubernetes objects in Tabby: the API server's defaults and validation, and conversion to the Calico policies,
 // workload endpoints and profiles Calico derives from them (calico-semantics.md §4, §3.5, §3.9).
 
+export {
+  applyKubernetesDefaults,
+  defaultedPolicyTypes,
+  defaultNamespace,
+  defaultNetworkPolicy,
+  defaultPod,
+  NAMESPACE_NAME_LABEL,
+} from './defaults.js';
 export { validateK8sNetworkPolicySpec, validateKubernetesResource, validateLabelSelector, validateLabels } from './validate.js';
 export {
   CONVERTED_FROM_ANNOTATION,

@@ -3,7 +3,7 @@
 // pkg/apis/networking/validation. Messages use the API server's wording (`Invalid value: 0: must be between 1
 // and 65535, inclusive`) so that a manifest rejected here is rejected by `kubectl apply` for the same reason.
 // Wrong JSON types, which the API server reports while decoding, become issues too; nothing here throws on
-// bad input. Unknown fields are reported as kubectl's default strict field validation does, except in Pods
+// bad input. As in the API server, the object is defaulted (./defaults.ts) before it is validated. Unknown fields are reported as kubectl's default strict field validation does, except in Pods
 // and object metadata, whose many fields Tabby does not model.
 
 import type { Issue, PathSegment, Result } from '../issues.js';
@@ -14,6 +14,7 @@ import {
   type KubernetesResource,
 } from '../types.js';
 import { cidrCovers, parseCidr, parseIp } from '../net.js';
+import { applyKubernetesDefaults } from './defaults.js';
 import {
   isDns1123Label,
   isDns1123Subdomain,
@@ -464,7 +465,7 @@ function validateContainerPorts(value: unknown, path: PathSegment[], issues: Iss
     if (hostPort !== undefined && hostPort !== 0) {
       for (const msg of isPortNumber(hostPort)) issues.push(invalid('port.range', [...portPath, 'hostPort'], hostPort, msg));
     }
-    // An absent protocol defaults to TCP before the API server validates.
+    // Defaulting (./defaults.ts) has already turned an absent or empty protocol into TCP.
     const protocol = readString(port.protocol, [...portPath, 'protocol'], issues);
     if (protocol !== undefined && !(PEER_PROTOCOLS as readonly string[]).includes(protocol)) {
       issues.push(notSupported('protocol.unsupported', [...portPath, 'protocol'], protocol, ['SCTP', 'TCP', 'UDP']));
@@ -570,8 +571,9 @@ const VALIDATORS: Record<string, { apiVersion: string; check: (obj: JsonObject, 
 };
 
 /**
- * Validates a decoded manifest as one of the Kubernetes kinds Tabby reads. Returns every issue found; on
- * success the value is a copy with YAML nulls removed.
+ * Validates a decoded manifest as one of the Kubernetes kinds Tabby reads, after the API server's defaults
+ * (./defaults.ts). Returns every issue found; on success the value is the defaulted object, a copy with YAML
+ * nulls removed.
  */
 export function validateKubernetesResource(value: unknown): Result<KubernetesResource> {
   const issues: Issue[] = [];
@@ -595,7 +597,10 @@ export function validateKubernetesResource(value: unknown): Result<KubernetesRes
     }
     return fail(issues);
   }
-  validator.check(obj, issues);
+  // Decode (nulls read as absent), default, then validate — the API server's order. The defaults only add fields
+  // the validator accepts, so every issue still points at what the manifest says.
+  const defaulted = applyKubernetesDefaults(withoutNulls(obj) as JsonObject);
+  validator.check(defaulted, issues);
   if (issues.length > 0) return fail(issues);
-  return ok(withoutNulls(obj) as KubernetesResource);
+  return ok(defaulted as unknown as KubernetesResource);
 }

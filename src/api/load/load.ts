@@ -5,6 +5,7 @@
 
 import type { Issue } from '../issues.js';
 import { kindFromManifest } from '../kinds.js';
+import { applyKubernetesDefaults } from '../kubernetes/defaults.js';
 import type { Resource } from '../types.js';
 import { validateResource } from '../validate/index.js';
 import { decodeCheckedText, type DecodedObject } from './decode.js';
@@ -92,7 +93,8 @@ export function admit(obj: DecodedObject, validate: boolean, issues: Issue[]): L
     issues.push(...identity.map(locate));
     return undefined;
   }
-  return { resource: obj.value as Resource, source: obj.source };
+  // Unvalidated, but still as the API server would hand it on: Kubernetes objects always get its defaults.
+  return { resource: applyKubernetesDefaults(obj.value as Resource), source: obj.source };
 }
 
 function addUnique(
