@@ -185,6 +185,9 @@ describe.skipIf(KERNEL_SKIP_REASON)('root actions only on what Tabby can prove i
     expect(create.code).toBe(1);
     expect(create.stderr).toMatch(/node9 was not created by tabby/);
     expect(await ip(['-n', squatted, '-o', 'link', 'show'])).not.toMatch(/cali/);
+    const agent = await tabby(['agent', 'rules', '--node', 'node9'], env);
+    expect(agent.code).toBe(1);
+    expect(agent.stderr).toContain(`network namespace ${squatted} was not created by tabby (it has no tabby mark); not acting on it`);
     const del = await tabby(['node', 'delete', 'node9'], env);
     expect(del.code).toBe(1);
     expect(del.stderr).toContain(`network namespace ${squatted} was not created by tabby (it has no tabby mark); not deleting it`);

@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 
 import {
-  Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, type AgentStatus, type Exec, type RuleMeaning,
+  Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, type AgentStatus, type Exec, type RuleMeaning,
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
@@ -56,6 +56,8 @@ async function execFor(args: ParsedCommandArgs, io: CommandIO, node: string): Pr
   if (!namespaceExists(netns)) {
     throw new CliError(`node ${node} does not exist (no network namespace ${netns}); create it with: tabby node create ${node}`, EXIT.notFound);
   }
+  // Only a node namespace Tabby made gets Tabby's table (netns/namespace.ts: the ownership mark).
+  if (!(await namespaceOwned(netns))) throw new CliError(`network namespace ${netns} was not created by tabby (it has no tabby mark); not acting on it`);
   return netnsExec(netns);
 }
 
