@@ -31,7 +31,7 @@ import {
 import { isAlreadyExists, isNotFound, type Datastore } from '../datastore/index.js';
 import { addressesInUse, assignAddresses } from './ipam.js';
 import {
-  deleteNamespace, deleteOwnedNamespace, listNamespaces, namespaceExists, namespaceOwned, sweepNamespaces,
+  deleteNamespace, deleteOwnedNamespace, listNamespaces, namespaceExists, namespaceOwned, NetnsError, sweepNamespaces,
 } from './netns/namespace.js';
 import {
   createNodeNetwork,
@@ -190,6 +190,11 @@ export class Workloads {
     if (!(await namespaceOwned(this.nodeNetns(spec.node), this.exec))) {
       return { ok: false, issues: [issue('workload.node', ['node'], `network namespace ${this.nodeNetns(spec.node)} of node ${spec.node} was not created by tabby (it has no tabby mark)`)] };
     }
+    // Checked before the endpoint is written: a namespace already there (Tabby's or not) is never reused.
+    const taken = workloadNetns(this.naming, spec.namespace, spec.name);
+    if (namespaceExists(taken)) {
+      return { ok: false, issues: [issue('workload.exists', [], `network namespace ${taken} of workload ${spec.namespace}/${spec.name} already exists (delete the workload first, or remove the namespace if it is not Tabby's)`)] };
+    }
     const [pools, endpoints] = await Promise.all([
       this.store.list({ kind: 'IPPool' }),
       this.store.list({ kind: 'WorkloadEndpoint' }),
@@ -237,6 +242,7 @@ export class Workloads {
       await createWorkloadNetwork({ nodeNetns: this.nodeNetns(spec.node), netns, iface, mac, addresses: assigned.value }, this.exec);
     } catch (e) {
       await this.store.delete({ kind: 'WorkloadEndpoint', namespace: spec.namespace, name: spec.name }).catch(() => undefined);
+      if (e instanceof NetnsError) return { ok: false, issues: [issue('workload.network', [], `workload ${spec.namespace}/${spec.name} not created: ${e.message}`)] };
       throw e;
     }
     return { ok: true, value: created };

@@ -172,6 +172,10 @@ describe.skipIf(KERNEL_SKIP_REASON)('root actions only on what Tabby can prove i
     expect(del.code).toBe(1);
     expect(del.stderr).toContain(`network namespace ${squatted} was not created by tabby (it has no tabby mark); left it and its processes alone`);
     expect(namespaceExists(squatted)).toBe(true);
+    // Nor is it reused by a new workload of that name.
+    const create = await tabby(['workload', 'create', 'shop/c', '--node', 'node1'], env);
+    expect(create.code).toBe(1);
+    expect(create.stderr).toContain(`network namespace ${squatted} of workload shop/c already exists`);
     await new Promise((r) => setTimeout(r, 100));
     expect(alive(inside)).toBe(true);
   });
