@@ -142,13 +142,14 @@ describe.skipIf(KERNEL_SKIP_REASON)('root actions only on what Tabby can prove i
     expect((await tabby(['apply', '-f', join(dir, 'evil.yaml')], env)).code).toBe(0);
 
     const res = await tabby(['workload', 'delete', 'shop/evil'], env);
-    expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`annotation tabby.dev/netns names network namespace "${victim}", not the workload's own ${prefix}w-shop.evil; left it alone`);
-    expect(res.stderr).toContain(`spec.interfaceName "${caliB}" is not the workload's own interface ${vethName('shop', 'evil')}`);
     // The victim namespace and its process survive; the other workload keeps its veth, route and namespace.
     expect(namespaceExists(victim)).toBe(true);
     expect(alive(inVictim)).toBe(true);
     expect(await ip(['-n', `${prefix}n-node1`, 'route', 'get', '10.67.0.2'])).toContain(`dev ${caliB}`);
+    // And the command says what it refused, and fails.
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`annotation tabby.dev/netns names network namespace "${victim}", not the workload's own ${prefix}w-shop.evil; left it alone`);
+    expect(res.stderr).toContain(`spec.interfaceName "${caliB}" is not the workload's own interface ${vethName('shop', 'evil')}`);
     const exec = await tabby(['workload', 'exec', 'shop/b', '--', 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'], env);
     expect(exec.code).toBe(0);
     expect(exec.stdout).toMatch(/10\.67\.0\.2\/32/);
@@ -209,11 +210,11 @@ describe.skipIf(KERNEL_SKIP_REASON)('root actions only on what Tabby can prove i
     expect((await tabby(['apply', '-f', join(dir, 'e.json')], env)).code).toBe(0);
 
     const del = await tabby(['node', 'delete', 'node1'], env);
+    expect(namespaceExists(`${prefix}w-shop.e`)).toBe(true);
+    expect(await ip(['-n', `${prefix}n-node2`, '-o', 'link', 'show', 'dev', vethName('shop', 'e')])).toContain(vethName('shop', 'e'));
     expect(del.code).toBe(1);
     expect(del.stdout).toBe('Deleted node node1 and its workloads shop/a, shop/b\n');
     expect(del.stderr).toContain(`workload shop/e: its endpoint names this node, but its veth is on ${prefix}n-node2; left it alone`);
-    expect(namespaceExists(`${prefix}w-shop.e`)).toBe(true);
-    expect(await ip(['-n', `${prefix}n-node2`, '-o', 'link', 'show', 'dev', vethName('shop', 'e')])).toContain(vethName('shop', 'e'));
     expect(namespaceExists(`${prefix}n-node1`)).toBe(false);
     // The victim of the first test is still there, untouched by the node delete.
     expect(namespaceExists(victim)).toBe(true);
