@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FileStore } from '../../src/datastore/index.js';
 import { listNamespaces, namespaceExists } from '../../src/dataplane/netns/namespace.js';
-import { vethName } from '../../src/dataplane/netns/topology.js';
+import { nodeNetns, vethName, workloadNetns } from '../../src/dataplane/netns/topology.js';
 import { hostExec } from '../../src/dataplane/nft/index.js';
 import { Workloads } from '../../src/dataplane/workloads.js';
 import { captureCli, type CliRun } from '../cli/captureCli.js';
@@ -53,6 +53,19 @@ describe('names that would become paths or namespace names (no root needed)', ()
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/invalid node name ".*": a lowercase RFC 1123 subdomain must consist of .*\(Calico's node name rule/);
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('builds no namespace name from a name outside the rules (the last fence behind the CLI)', () => {
+    const naming = { prefix: 'tbtnames-' };
+    for (const bad of ['x/../../tmp/escaped', 'rlt..a', '', 'a\nb', '-a', 'A']) {
+      expect(() => nodeNetns(naming, bad)).toThrow(/invalid node name/);
+    }
+    expect(() => workloadNetns(naming, 'shop', '..')).toThrow(/invalid workload name "\.\."/);
+    expect(() => workloadNetns(naming, 'a.b', 'web')).toThrow(/invalid namespace "a\.b"/);
+    expect(nodeNetns(naming, 'node-1.zone')).toBe('tbtnames-n-node-1.zone');
+    // Valid but long names are hashed, so the namespace name stays a short file name.
+    expect(nodeNetns(naming, `${'a'.repeat(63)}.${'b'.repeat(63)}`)).toMatch(/^tbtnames-n-[0-9a-f]{16}$/);
+    expect(workloadNetns(naming, 'shop', 'w'.repeat(200))).toMatch(/^tbtnames-w-[0-9a-f]{16}$/);
   });
 
   it('never reads a status file outside the state dir (`agent status --node x/../../tmp/escaped`)', async () => {
