@@ -48,12 +48,12 @@ export function workloadRef(ref: string | undefined, verb: string): { namespace:
   if (ref === undefined) throw new UsageError(`missing workload (e.g. 'tabby workload ${verb} default/web')`);
   const m = /^(?:([^/]*)\/)?([^/]*)$/.exec(ref);
   if (!m) throw new UsageError(`${JSON.stringify(ref)} is not NAMESPACE/NAME`);
-  const ref2 = { namespace: m[1] ?? 'default', name: m[2]! };
-  const bad = checkWorkloadName(ref2.namespace, ref2.name);
+  const parsed = { namespace: m[1] ?? 'default', name: m[2]! };
+  const bad = checkWorkloadName(parsed.namespace, parsed.name);
   if (bad.length > 0) {
     throw new UsageError(`${bad.map((i) => i.message).join('; ')} (a workload is NAMESPACE/NAME: a DNS-1123 label and a DNS-1123 subdomain)`);
   }
-  return ref2;
+  return parsed;
 }
 
 export async function stateDir(args: ParsedCommandArgs, io: CommandIO): Promise<string> {
