@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FileStore } from '../../src/datastore/index.js';
 import { listNamespaces, namespaceExists } from '../../src/dataplane/netns/namespace.js';
-import { nodeNetns, vethName, workloadNetns } from '../../src/dataplane/netns/topology.js';
+import { inspectWorkloadLink, nodeNetns, vethName, workloadNetns } from '../../src/dataplane/netns/topology.js';
 import { hostExec } from '../../src/dataplane/nft/index.js';
 import { Workloads } from '../../src/dataplane/workloads.js';
 import { captureCli, type CliRun } from '../cli/captureCli.js';
@@ -142,6 +142,15 @@ describe.skipIf(KERNEL_SKIP_REASON)('root actions only on what Tabby can prove i
     for (const p of processes) if (alive(p)) process.kill(p.pid!, 'SIGKILL');
     await sweepPrefix(prefix);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('proves a workload\'s veth from both ends, and only under its own name', async () => {
+    const naming = { prefix };
+    expect(await inspectWorkloadLink(workloadNetns(naming, 'shop', 'a'), vethName('shop', 'a'))).toEqual({
+      nodeNetns: `${prefix}n-node1`, iface: vethName('shop', 'a'), addresses: ['10.67.0.1'],
+    });
+    // b's veth is not a's: the peer of a's eth0 is not named caliB.
+    expect(await inspectWorkloadLink(workloadNetns(naming, 'shop', 'a'), vethName('shop', 'b'))).toBeUndefined();
   });
 
   it('a forged endpoint naming a victim namespace and another workload\'s veth: workload delete touches neither', async () => {
