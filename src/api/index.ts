@@ -7,6 +7,7 @@ export * from './issues.js';
 export * from './updates.js';
 export * from './net.js';
 export { copyResource } from './copy.js';
+export { checkNodeName, checkWorkloadName, nodeNameProblems } from './names.js';
 export { applyDefaults, BUILTIN_TIERS, builtinTier, DEFAULT_TIER_NAME, type BuiltinTier } from './defaults.js';
 export { validateResource } from './validate/index.js';
 export * from './load/index.js';

@@ -1,10 +1,13 @@
 // What the dataplane commands (node, workload, agent) share: the --netns-prefix and --state-dir settings, the
-// check that this machine can run them (root, nft, ip), and where an agent's files live.
+// check that this machine can run them (root, nft, ip), and where an agent's files live. Every name that becomes
+// a file name or a network namespace name (node, NS/NAME, the prefix) is checked here first, by the rules of
+// api/names.ts, and refused with a usage error naming the rule.
 
 import { join } from 'node:path';
 
-import { namespaceSupport, type Naming } from '../dataplane/index.js';
-import { CliError, EXIT, type CommandIO, type ParsedCommandArgs } from './command.js';
+import { checkNodeName, checkWorkloadName } from '../api/index.js';
+import { namespaceSupport, netnsPrefixProblem, type Naming } from '../dataplane/index.js';
+import { CliError, EXIT, stringOption, UsageError, type CommandIO, type ParsedCommandArgs } from './command.js';
 import { resolveSetting, SETTINGS } from './settings.js';
 
 export const NETNS_PREFIX_OPTION = {
@@ -21,10 +24,36 @@ export const NODE_OPTION = { type: 'string', valueName: 'NODE', description: 'Th
 
 export async function naming(args: ParsedCommandArgs, io: CommandIO): Promise<Naming> {
   const prefix = (await resolveSetting('netnsPrefix', args, io)).value;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.\-]{2,40}$/.test(prefix)) {
-    throw new CliError(`network namespace prefix '${prefix}' must be 3–41 characters of letters, digits, '.', '_' or '-'`, EXIT.usage);
-  }
+  const bad = netnsPrefixProblem(prefix);
+  if (bad) throw new UsageError(bad);
   return { prefix };
+}
+
+/** A node name given on the command line, checked by Calico's node-name rule before it names anything. */
+export function nodeName(name: string): string {
+  const bad = checkNodeName(name, []);
+  if (bad) throw new UsageError(`${bad.message} (Calico's node name rule: a lower-case DNS-1123 subdomain)`);
+  return name;
+}
+
+/** `--node`, required, checked as `nodeName` does; `example` is the command line shown when it is missing. */
+export function nodeOption(args: ParsedCommandArgs, example: string): string {
+  const node = stringOption(args, 'node');
+  if (!node) throw new UsageError(`missing --node (e.g. '${example}')`);
+  return nodeName(node);
+}
+
+/** `NS/NAME` (namespace `default` when omitted), each part checked as Kubernetes checks a namespace and a pod name. */
+export function workloadRef(ref: string | undefined, verb: string): { namespace: string; name: string } {
+  if (ref === undefined) throw new UsageError(`missing workload (e.g. 'tabby workload ${verb} default/web')`);
+  const m = /^(?:([^/]*)\/)?([^/]*)$/.exec(ref);
+  if (!m) throw new UsageError(`${JSON.stringify(ref)} is not NAMESPACE/NAME`);
+  const parsed = { namespace: m[1] ?? 'default', name: m[2]! };
+  const bad = checkWorkloadName(parsed.namespace, parsed.name);
+  if (bad.length > 0) {
+    throw new UsageError(`${bad.map((i) => i.message).join('; ')} (a workload is NAMESPACE/NAME: a DNS-1123 label and a DNS-1123 subdomain)`);
+  }
+  return parsed;
 }
 
 export async function stateDir(args: ParsedCommandArgs, io: CommandIO): Promise<string> {
@@ -32,6 +61,7 @@ export async function stateDir(args: ParsedCommandArgs, io: CommandIO): Promise<
 }
 
 export function agentFiles(dir: string, node: string): { status: string; rules: string } {
+  nodeName(node);
   return { status: join(dir, `agent-${node}.json`), rules: join(dir, `agent-${node}.rules.json`) };
 }
 

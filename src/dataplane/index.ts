@@ -19,6 +19,7 @@ export {
   NETNS_ANNOTATION,
   DEFAULT_PREFIX,
   Workloads,
+  type WorkloadDeletion,
   type WorkloadSpec,
   type WorkloadView,
   type WorkloadsOptions,
@@ -27,15 +28,17 @@ export { addressesInUse, assignAddresses } from './ipam.js';
 export {
   createNamespace,
   deleteNamespace,
+  deleteOwnedNamespace,
   flowtableSupport,
   linkNames,
   listNamespaces,
   namespaceExists,
+  namespaceOwned,
   namespaceSupport,
   NetnsError,
   sweepNamespaces,
 } from './netns/namespace.js';
-export { nodeNetns, vethName, workloadNetns, type Naming } from './netns/topology.js';
+export { netnsPrefixProblem, nodeNetns, vethName, workloadNetns, type Naming } from './netns/topology.js';
 export { ProbeAgent, rawSendSupport, type ProbeProtocol, type ProbeResult } from './probe/agent.js';
 export { ArrivalCounter, PROBE_TABLE, type WatchedFlow } from './probe/arrivals.js';
 export { rawPayload, rawProbeGap, type RawFlow } from './probe/raw-packet.js';

@@ -6,9 +6,18 @@
 // Order of a create follows Calico's CNI plugin: addresses are chosen, the endpoint is written (which reserves
 // them), then the namespace and veth are made; if that fails, the endpoint is removed again. A node gets the
 // fail-closed nftables skeleton when it is created, so a workload is dropped until an agent programs it.
+//
+// Root actions never follow a stored object: a WorkloadEndpoint can be written by anyone with access to the
+// datastore, so the namespace and veth a delete, an exec or a node delete acts on are computed from the
+// workload's identity (namespace/name, checked by api/names.ts), and acted on only when the kernel proves them
+// Tabby's (netns/namespace.ts: the mark in every namespace Tabby creates; netns/topology.ts: both ends of the
+// veth). An endpoint whose `tabby.dev/netns` annotation or `spec.interfaceName` names anything else is reported,
+// and what it names is left alone.
 
 import {
   CALICO_API_VERSION,
+  checkNodeName,
+  checkWorkloadName,
   K8S_CORE_API_VERSION,
   type IPPool,
   type Issue,
@@ -21,11 +30,15 @@ import {
 } from '../api/index.js';
 import { isAlreadyExists, isNotFound, type Datastore } from '../datastore/index.js';
 import { addressesInUse, assignAddresses } from './ipam.js';
-import { deleteNamespace, listNamespaces, namespaceExists, sweepNamespaces } from './netns/namespace.js';
+import {
+  deleteNamespace, deleteOwnedNamespace, listNamespaces, namespaceExists, namespaceOwned, NetnsError, sweepNamespaces,
+} from './netns/namespace.js';
 import {
   createNodeNetwork,
   createWorkloadNetwork,
   deleteWorkloadNetwork,
+  inspectWorkloadLink,
+  netnsPrefixProblem,
   nodeNetns,
   nodeOfNetns,
   vethName,
@@ -45,8 +58,7 @@ export const DEFAULT_PREFIX = 'tabby-';
 const NAMESPACE_LABEL = 'projectcalico.org/namespace';
 const ORCHESTRATOR_LABEL = 'projectcalico.org/orchestrator';
 const SERVICE_ACCOUNT_LABEL = 'projectcalico.org/serviceaccount';
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export interface WorkloadSpec {
   namespace: string;
@@ -71,6 +83,15 @@ export interface WorkloadView {
   running: boolean;
 }
 
+/** What a workload delete did, and what it refused to touch (each refusal says what and why). */
+export interface WorkloadDeletion {
+  /** The endpoint was removed from the datastore (its addresses are free again). */
+  endpoint: boolean;
+  /** The workload's namespace was removed, with its processes and veth. */
+  namespace: boolean;
+  refused: Issue[];
+}
+
 export interface WorkloadsOptions {
   store: Datastore;
   /** Namespace-name prefix; default `tabby-` (tests use a per-run prefix). */
@@ -89,7 +110,10 @@ export class Workloads {
 
   constructor(options: WorkloadsOptions) {
     this.store = options.store;
-    this.naming = { prefix: options.prefix ?? DEFAULT_PREFIX };
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    const bad = netnsPrefixProblem(prefix);
+    if (bad) throw new TypeError(bad);
+    this.naming = { prefix };
     this.exec = options.exec ?? hostExec;
   }
 
@@ -113,16 +137,33 @@ export class Workloads {
     return createNode(this.naming, node, this.exec);
   }
 
-  /** Deletes a node with every workload on it (endpoints, addresses, namespaces). */
-  async deleteNode(node: string): Promise<Result<{ workloads: string[] }>> {
+  /**
+   * Deletes a node with every workload on it (endpoints, addresses, namespaces): only a node namespace Tabby
+   * created, and of the endpoints naming the node only those whose veth is not on another node.
+   */
+  async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[] }>> {
+    const bad = checkNodeName(node, []);
+    if (bad) return { ok: false, issues: [bad] };
     const netns = this.nodeNetns(node);
+    if (namespaceExists(netns) && !(await namespaceOwned(netns, this.exec))) {
+      return { ok: false, issues: [issue('node.not-owned', [], `network namespace ${netns} was not created by tabby (it has no tabby mark); not deleting it`)] };
+    }
     const views = (await this.list()).filter((w) => w.node === node);
     if (!namespaceExists(netns) && views.length === 0) {
       return { ok: false, issues: [issue('node.not-found', [], `node ${node} does not exist (see 'tabby node list')`)] };
     }
-    for (const w of views) await this.delete(w.namespace, w.name);
-    await deleteNamespace(netns, this.exec);
-    return { ok: true, value: { workloads: views.map((w) => `${w.namespace}/${w.name}`) } };
+    const deleted: string[] = [];
+    const refused: Issue[] = [];
+    for (const w of views) {
+      const res = await this.delete(w.namespace, w.name, netns);
+      if (!res.ok) refused.push(...res.issues);
+      else {
+        refused.push(...res.value.refused);
+        if (res.value.endpoint || res.value.namespace) deleted.push(`${w.namespace}/${w.name}`);
+      }
+    }
+    await deleteOwnedNamespace(netns, this.exec);
+    return { ok: true, value: { workloads: deleted, refused } };
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -130,17 +171,13 @@ export class Workloads {
 
   /** Checks a spec without touching anything. */
   validate(spec: WorkloadSpec): Issue[] {
-    const issues: Issue[] = [];
-    if (!DNS_LABEL.test(spec.namespace) || spec.namespace.length > 63) {
-      issues.push(issue('workload.namespace', ['namespace'], `namespace '${spec.namespace}' must be a DNS label (a-z, 0-9, '-')`, spec.namespace));
-    }
-    if (!DNS_SUBDOMAIN.test(spec.name) || spec.name.length > 253) {
-      issues.push(issue('workload.name', ['name'], `workload name '${spec.name}' must be a lower-case DNS name`, spec.name));
-    }
-    if (!this.nodeExists(spec.node)) {
+    const issues: Issue[] = checkWorkloadName(spec.namespace, spec.name);
+    const badNode = checkNodeName(spec.node);
+    if (badNode) issues.push(badNode);
+    else if (!this.nodeExists(spec.node)) {
       issues.push(issue('workload.node', ['node'], `node ${spec.node} does not exist (create it with 'tabby node create ${spec.node}')`, spec.node));
     }
-    if (spec.serviceAccount !== undefined && !DNS_SUBDOMAIN.test(spec.serviceAccount)) {
+    if (spec.serviceAccount !== undefined && (!DNS_SUBDOMAIN.test(spec.serviceAccount) || spec.serviceAccount.length > 253)) {
       issues.push(issue('workload.serviceAccount', ['serviceAccount'], `service account '${spec.serviceAccount}' must be a lower-case DNS name`));
     }
     return issues;
@@ -150,6 +187,14 @@ export class Workloads {
   async create(spec: WorkloadSpec): Promise<Result<WorkloadEndpoint>> {
     const invalid = this.validate(spec);
     if (invalid.length > 0) return { ok: false, issues: invalid };
+    if (!(await namespaceOwned(this.nodeNetns(spec.node), this.exec))) {
+      return { ok: false, issues: [issue('workload.node', ['node'], `network namespace ${this.nodeNetns(spec.node)} of node ${spec.node} was not created by tabby (it has no tabby mark)`)] };
+    }
+    // Checked before the endpoint is written: a namespace already there (Tabby's or not) is never reused.
+    const taken = workloadNetns(this.naming, spec.namespace, spec.name);
+    if (namespaceExists(taken)) {
+      return { ok: false, issues: [issue('workload.exists', [], `network namespace ${taken} of workload ${spec.namespace}/${spec.name} already exists (delete the workload first, or remove the namespace if it is not Tabby's)`)] };
+    }
     const [pools, endpoints] = await Promise.all([
       this.store.list({ kind: 'IPPool' }),
       this.store.list({ kind: 'WorkloadEndpoint' }),
@@ -197,46 +242,77 @@ export class Workloads {
       await createWorkloadNetwork({ nodeNetns: this.nodeNetns(spec.node), netns, iface, mac, addresses: assigned.value }, this.exec);
     } catch (e) {
       await this.store.delete({ kind: 'WorkloadEndpoint', namespace: spec.namespace, name: spec.name }).catch(() => undefined);
+      if (e instanceof NetnsError) return { ok: false, issues: [issue('workload.network', [], `workload ${spec.namespace}/${spec.name} not created: ${e.message}`)] };
       throw e;
     }
     return { ok: true, value: created };
   }
 
-  /** Deletes a workload's namespace and its endpoint (releasing its addresses). Missing parts are not an error. */
-  async delete(namespace: string, name: string): Promise<Result<{ deleted: boolean }>> {
+  /**
+   * Deletes a workload's namespace and its endpoint (releasing its addresses). Missing parts are not an error.
+   * The namespace and veth are the ones computed from `namespace/name` and proven Tabby's by the kernel; what the
+   * stored endpoint names instead is refused (left alone, reported in `refused`). With `onNode`, a workload whose
+   * veth is on another node's namespace is refused whole (a node delete removes only its own workloads).
+   */
+  async delete(namespace: string, name: string, onNode?: string): Promise<Result<WorkloadDeletion>> {
+    const invalid = checkWorkloadName(namespace, name);
+    if (invalid.length > 0) return { ok: false, issues: invalid };
+    const ref = `${namespace}/${name}`;
     let wep: WorkloadEndpoint | undefined;
     try {
       wep = (await this.store.get({ kind: 'WorkloadEndpoint', namespace, name })) as WorkloadEndpoint;
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    const netns = wep?.metadata.annotations?.[NETNS_ANNOTATION] ?? workloadNetns(this.naming, namespace, name);
+    const netns = workloadNetns(this.naming, namespace, name);
+    const iface = vethName(namespace, name);
+    const refused: Issue[] = [];
+    const stated = wep?.metadata.annotations?.[NETNS_ANNOTATION];
+    if (stated !== undefined && stated !== netns) {
+      refused.push(issue('workload.netns-mismatch', ['metadata', 'annotations', NETNS_ANNOTATION],
+        `workload ${ref}: annotation ${NETNS_ANNOTATION} names network namespace ${JSON.stringify(stated)}, not the ` +
+        `workload's own ${netns}; left it alone`, stated));
+    }
+    const statedIface = wep?.spec.interfaceName;
+    if (statedIface !== undefined && statedIface !== iface) {
+      refused.push(issue('workload.interface-mismatch', ['spec', 'interfaceName'],
+        `workload ${ref}: spec.interfaceName ${JSON.stringify(statedIface)} is not the workload's own interface ${iface} ` +
+        `(Calico's veth name for ${ref}); left it alone`, statedIface));
+    }
+    if (onNode !== undefined && namespaceExists(netns)) {
+      const link = await inspectWorkloadLink(netns, iface, this.exec);
+      if (link && link.nodeNetns !== onNode) {
+        return { ok: true, value: { endpoint: false, namespace: false, refused: [...refused, issue('workload.other-node', ['spec', 'node'],
+          `workload ${ref}: its endpoint names this node, but its veth is on ${link.nodeNetns}; left it alone`)] } };
+      }
+    }
     const existed = namespaceExists(netns);
-    const host = wep?.spec.node && wep.spec.interfaceName
-      ? { nodeNetns: this.nodeNetns(wep.spec.node), iface: wep.spec.interfaceName, addresses: (wep.spec.ipNetworks ?? []).map((n) => n.split('/')[0]!) }
-      : undefined;
-    await deleteWorkloadNetwork(netns, host, this.exec);
+    const removed = await deleteWorkloadNetwork(netns, iface, this.exec);
+    if (removed.namespace === 'not-owned') {
+      refused.push(issue('workload.netns-not-owned', [],
+        `workload ${ref}: network namespace ${netns} was not created by tabby (it has no tabby mark); left it and its processes alone`));
+    }
     if (wep) {
       await this.store.delete({ kind: 'WorkloadEndpoint', namespace, name }).catch((e: unknown) => {
         if (!isNotFound(e)) throw e;
       });
     }
     if (!wep && !existed) {
-      return { ok: false, issues: [issue('workload.not-found', [], `workload ${namespace}/${name} does not exist (see 'tabby workload get')`)] };
+      return { ok: false, issues: [issue('workload.not-found', [], `workload ${ref} does not exist (see 'tabby workload get')`)] };
     }
-    return { ok: true, value: { deleted: true } };
+    return { ok: true, value: { endpoint: wep !== undefined, namespace: removed.namespace === 'deleted', refused } };
   }
 
   async list(): Promise<WorkloadView[]> {
     const { items } = await this.store.list({ kind: 'WorkloadEndpoint' });
     return (items as WorkloadEndpoint[])
       .filter((w) => w.metadata.annotations?.[NETNS_ANNOTATION] !== undefined)
-      .map((w) => viewOf(w));
+      .map((w) => viewOf(this.naming, w));
   }
 
   async get(namespace: string, name: string): Promise<WorkloadView | undefined> {
     try {
-      return viewOf((await this.store.get({ kind: 'WorkloadEndpoint', namespace, name })) as WorkloadEndpoint);
+      return viewOf(this.naming, (await this.store.get({ kind: 'WorkloadEndpoint', namespace, name })) as WorkloadEndpoint);
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
@@ -245,13 +321,23 @@ export class Workloads {
 
   /** The argv that runs `argv` inside a workload's namespace. */
   async execArgv(namespace: string, name: string, argv: readonly string[]): Promise<Result<string[]>> {
+    const invalid = checkWorkloadName(namespace, name);
+    if (invalid.length > 0) return { ok: false, issues: invalid };
     const w = await this.get(namespace, name);
     if (!w) return { ok: false, issues: [issue('workload.not-found', [], `workload ${namespace}/${name} does not exist (see 'tabby workload get')`)] };
-    if (!w.running) return { ok: false, issues: [issue('workload.not-running', [], `workload ${namespace}/${name} has no namespace ${w.netns} on this machine`)] };
-    return { ok: true, value: ['nsenter', `--net=${netnsPath(w.netns)}`, '--', ...argv] };
+    // The namespace entered is the workload's own, computed, and proven Tabby's — never the stored annotation.
+    const netns = workloadNetns(this.naming, namespace, name);
+    if (!namespaceExists(netns)) return { ok: false, issues: [issue('workload.not-running', [], `workload ${namespace}/${name} has no namespace ${netns} on this machine`)] };
+    if (!(await namespaceOwned(netns, this.exec))) {
+      return { ok: false, issues: [issue('workload.netns-not-owned', [], `network namespace ${netns} was not created by tabby (it has no tabby mark); not entering it`)] };
+    }
+    return { ok: true, value: ['nsenter', `--net=${netnsPath(netns)}`, '--', ...argv] };
   }
 
-  /** Removes every namespace this instance's prefix names (nodes and workloads); the datastore is left alone. */
+  /**
+   * Removes every namespace this instance's prefix names (nodes and workloads) that carries Tabby's mark; the
+   * datastore is left alone.
+   */
   sweep(): Promise<string[]> {
     return sweepNamespaces(this.naming.prefix, this.exec);
   }
@@ -292,9 +378,8 @@ export class Workloads {
  * dropped until an agent programs them. Needs no datastore.
  */
 export async function createNode(naming: Naming, node: string, exec: Exec = hostExec): Promise<Result<{ netns: string }>> {
-  if (!DNS_SUBDOMAIN.test(node) || node.length > 120) {
-    return { ok: false, issues: [issue('node.name', [], `node name '${node}' must be a lower-case DNS name of at most 120 characters`, node)] };
-  }
+  const bad = checkNodeName(node, []);
+  if (bad) return { ok: false, issues: [bad] };
   const netns = nodeNetns(naming, node);
   if (namespaceExists(netns)) return { ok: false, issues: [issue('node.exists', [], `node ${node} already exists (namespace ${netns})`)] };
   await createNodeNetwork(netns, undefined, exec);
@@ -315,8 +400,10 @@ export function listNodes(naming: Naming): string[] {
   return listNamespaces(`${naming.prefix}n-`).map((n) => nodeOfNetns(naming, n)!).sort();
 }
 
-function viewOf(w: WorkloadEndpoint): WorkloadView {
-  const netns = w.metadata.annotations?.[NETNS_ANNOTATION] ?? '';
+/** What `workload get` shows; `netns` is the workload's own namespace (computed), whatever the endpoint says. */
+function viewOf(naming: Naming, w: WorkloadEndpoint): WorkloadView {
+  const ns = w.metadata.namespace ?? 'default';
+  const netns = checkWorkloadName(ns, w.metadata.name).length === 0 ? workloadNetns(naming, ns, w.metadata.name) : '';
   return {
     namespace: w.metadata.namespace ?? 'default',
     name: w.metadata.name,

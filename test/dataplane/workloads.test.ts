@@ -113,7 +113,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('nodes and workloads in network namespaces',
 
   it('deletes a node with its workloads', async () => {
     const res = await wl.deleteNode('node1');
-    expect(res).toEqual({ ok: true, value: { workloads: ['x/a', 'x/c'] } });
+    expect(res).toEqual({ ok: true, value: { workloads: ['x/a', 'x/c'], refused: [] } });
     expect(listNamespaces(prefix)).toEqual([]);
     expect((await store.list({ kind: 'WorkloadEndpoint' })).items).toEqual([]);
   });

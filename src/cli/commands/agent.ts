@@ -6,15 +6,17 @@
 import { mkdir, readFile } from 'node:fs/promises';
 
 import {
-  Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, type AgentStatus, type Exec, type RuleMeaning,
+  Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, type AgentStatus, type Exec, type RuleMeaning,
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
-  booleanOption, CliError, EXIT, outputFormat, stringOption, UsageError, write, type CommandIO, type CommandSpec,
+  booleanOption, CliError, EXIT, outputFormat, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION, openStore } from '../datastore-access.js';
-import { agentFiles, naming, NETNS_PREFIX_OPTION, NODE_OPTION, requireDataplane, stateDir, STATE_DIR_OPTION } from '../dataplane-access.js';
+import {
+  agentFiles, naming, NETNS_PREFIX_OPTION, NODE_OPTION, nodeOption, requireDataplane, stateDir, STATE_DIR_OPTION,
+} from '../dataplane-access.js';
 
 export const command: CommandSpec = {
   name: 'agent',
@@ -38,8 +40,7 @@ export const command: CommandSpec = {
   async run(args, io) {
     const [verb = 'run', ...rest] = args.positionals;
     if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}' (see 'tabby agent --help')`);
-    const node = stringOption(args, 'node');
-    if (!node) throw new UsageError("missing --node (e.g. 'tabby agent --node node1')");
+    const node = nodeOption(args, 'tabby agent --node node1');
     switch (verb) {
       case 'run': return run(args, io, node);
       case 'status': return status(args, io, node);
@@ -55,6 +56,8 @@ async function execFor(args: ParsedCommandArgs, io: CommandIO, node: string): Pr
   if (!namespaceExists(netns)) {
     throw new CliError(`node ${node} does not exist (no network namespace ${netns}); create it with: tabby node create ${node}`, EXIT.notFound);
   }
+  // Only a node namespace Tabby made gets Tabby's table (netns/namespace.ts: the ownership mark).
+  if (!(await namespaceOwned(netns))) throw new CliError(`network namespace ${netns} was not created by tabby (it has no tabby mark); not acting on it`);
   return netnsExec(netns);
 }
 

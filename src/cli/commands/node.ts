@@ -3,7 +3,7 @@
 import { createNode, listNodes, Workloads } from '../../dataplane/index.js';
 import { CliError, EXIT, outputFormat, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
-import { naming, NETNS_PREFIX_OPTION, requireDataplane } from '../dataplane-access.js';
+import { naming, NETNS_PREFIX_OPTION, nodeName, requireDataplane } from '../dataplane-access.js';
 import { issueLines } from '../output/issues.js';
 
 export const command: CommandSpec = {
@@ -34,6 +34,7 @@ export const command: CommandSpec = {
       }
       case 'create': {
         if (!name) throw new UsageError("missing node name (e.g. 'tabby node create node1')");
+        nodeName(name);
         await requireDataplane();
         const res = await createNode(n, name);
         if (!res.ok) throw new CliError(issueLines(res.issues).trimEnd(), res.issues[0]?.code === 'node.exists' ? EXIT.alreadyExists : EXIT.failure);
@@ -42,12 +43,16 @@ export const command: CommandSpec = {
       }
       case 'delete': {
         if (!name) throw new UsageError("missing node name (e.g. 'tabby node delete node1')");
+        nodeName(name);
         await requireDataplane();
         return withStore(args, io, async ({ store }) => {
           const res = await new Workloads({ store, prefix: n.prefix }).deleteNode(name);
-          if (!res.ok) throw new CliError(issueLines(res.issues).trimEnd(), EXIT.notFound);
-          const wl = res.value.workloads;
+          if (!res.ok) {
+            throw new CliError(issueLines(res.issues).trimEnd(), res.issues[0]?.code === 'node.not-found' ? EXIT.notFound : EXIT.failure);
+          }
+          const { workloads: wl, refused } = res.value;
           write(io.stdout, `Deleted node ${name}${wl.length > 0 ? ` and its workloads ${wl.join(', ')}` : ''}`);
+          if (refused.length > 0) throw new CliError(refused.map((i) => i.message).join('; '));
           return EXIT.ok;
         });
       }

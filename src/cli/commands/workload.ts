@@ -10,7 +10,7 @@ import {
   type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
-import { naming, NETNS_PREFIX_OPTION, NODE_OPTION, requireDataplane } from '../dataplane-access.js';
+import { naming, NETNS_PREFIX_OPTION, NODE_OPTION, nodeOption, requireDataplane, workloadRef } from '../dataplane-access.js';
 
 export const command: CommandSpec = {
   name: 'workload',
@@ -38,10 +38,10 @@ export const command: CommandSpec = {
   async run(args, io) {
     const [verb, ref, ...rest] = args.positionals;
     switch (verb) {
-      case 'create': return create(args, io, parseRef(ref, 'create'), rest);
-      case 'delete': return remove(args, io, parseRef(ref, 'delete'), rest);
-      case 'exec': return exec(args, io, parseRef(ref, 'exec'), rest);
-      case 'get': return get(args, io, ref === undefined ? undefined : parseRef(ref, 'get'), rest);
+      case 'create': return create(args, io, workloadRef(ref, 'create'), rest);
+      case 'delete': return remove(args, io, workloadRef(ref, 'delete'), rest);
+      case 'exec': return exec(args, io, workloadRef(ref, 'exec'), rest);
+      case 'get': return get(args, io, ref === undefined ? undefined : workloadRef(ref, 'get'), rest);
       default:
         throw new UsageError(verb === undefined
           ? "missing subcommand: create, delete, exec or get (see 'tabby workload --help')"
@@ -49,13 +49,6 @@ export const command: CommandSpec = {
     }
   },
 };
-
-function parseRef(ref: string | undefined, verb: string): { namespace: string; name: string } {
-  if (ref === undefined) throw new UsageError(`missing workload (e.g. 'tabby workload ${verb} default/web')`);
-  const m = /^(?:([^/]+)\/)?([^/]+)$/.exec(ref);
-  if (!m) throw new UsageError(`'${ref}' is not NAMESPACE/NAME`);
-  return { namespace: m[1] ?? 'default', name: m[2]! };
-}
 
 function noExtra(rest: string[], verb: string): void {
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}' (see 'tabby workload --help'; ${verb})`);
@@ -91,8 +84,7 @@ function parsePorts(values: string[]): WorkloadEndpointPort[] {
 
 async function create(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: string; name: string }, rest: string[]): Promise<number> {
   noExtra(rest, 'create');
-  const node = stringOption(args, 'node');
-  if (!node) throw new UsageError("missing --node (e.g. 'tabby workload create default/web --node node1')");
+  const node = nodeOption(args, 'tabby workload create default/web --node node1');
   const labels = parseLabels(stringOption(args, 'labels'));
   const ports = parsePorts(stringListOption(args, 'port'));
   const sa = stringOption(args, 'service-account');
@@ -115,9 +107,17 @@ async function remove(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: 
   const n = await naming(args, io);
   return withStore(args, io, async ({ store }) => {
     const res = await new Workloads({ store, prefix: n.prefix }).delete(ref.namespace, ref.name);
-    if (!res.ok) fail(res.issues, EXIT.notFound);
-    write(io.stdout, `Deleted workload ${ref.namespace}/${ref.name} (its addresses are free again)`);
-    return EXIT.ok;
+    if (!res.ok) fail(res.issues, res.issues.some((i) => i.code === 'workload.not-found') ? EXIT.notFound : EXIT.usage);
+    const { endpoint, namespace, refused } = res.value;
+    const done = [namespace ? 'its namespace and veth' : '', endpoint ? 'its endpoint (its addresses are free again)' : '']
+      .filter((d) => d !== '');
+    if (refused.length === 0) {
+      write(io.stdout, `Deleted workload ${ref.namespace}/${ref.name} (its addresses are free again)`);
+      return EXIT.ok;
+    }
+    // Part of what the stored endpoint named is not Tabby's: say what was removed, then what was refused, and fail.
+    if (done.length > 0) write(io.stdout, `Deleted workload ${ref.namespace}/${ref.name}: ${done.join(' and ')}`);
+    fail(refused);
   });
 }
 

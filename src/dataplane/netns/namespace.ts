@@ -1,6 +1,13 @@
 // Network namespaces: the unit of isolation for nodes and workloads. Names carry a caller-chosen prefix so
 // that everything one run created can be found and removed again (`sweepNamespaces`), even after a crash.
 // A namespace is removed with the processes still running in it, so nothing keeps it alive.
+//
+// Ownership: a prefix alone proves nothing (anyone can `ip netns add tabby-w-x.y`, and a stored object can name
+// any namespace), and deleting a namespace kills every process in it. So every namespace Tabby creates carries a
+// mark inside it — the alias (IFLA_IFALIAS) of its `lo`, `tabby:<its own name>` — and Tabby deletes, sweeps or
+// enters only a namespace whose mark names it (`namespaceOwned`). The mark lives and dies with the namespace, so
+// it cannot go stale as a record file could, and only root in that namespace can set it: a datastore writer
+// cannot forge it, and a mark copied into another namespace names the wrong namespace.
 
 import { readdirSync } from 'node:fs';
 
@@ -40,19 +47,45 @@ export function namespaceExists(name: string): boolean {
   return listNamespaces(name).includes(name);
 }
 
-/** Creates a namespace with `lo` up. Fails if it exists. */
+/** The ownership mark of namespace `name`: the alias of its `lo`. */
+export function ownerMark(name: string): string {
+  return `tabby:${name}`;
+}
+
+/** `ip` arguments that bring `lo` up in namespace `name` and mark the namespace as Tabby's. */
+export function markArgs(name: string): string[] {
+  return ['ip', '-n', name, 'link', 'set', 'dev', 'lo', 'up', 'alias', ownerMark(name)];
+}
+
+/** Whether namespace `name` exists and carries Tabby's mark for that name: the proof that Tabby created it. */
+export async function namespaceOwned(name: string, exec: Exec = hostExec): Promise<boolean> {
+  if (!validNetnsName(name) || !namespaceExists(name)) return false;
+  const res = await exec(['ip', '-n', name, '-j', 'link', 'show', 'dev', 'lo']);
+  if (res.code !== 0) return false;
+  try {
+    const links = JSON.parse(res.stdout) as Array<{ ifalias?: unknown }>;
+    return Array.isArray(links) && links[0]?.ifalias === ownerMark(name);
+  } catch {
+    return false;
+  }
+}
+
+/** Creates a namespace with `lo` up and Tabby's mark on it. Fails if it exists. */
 export async function createNamespace(name: string, exec: Exec = hostExec): Promise<void> {
   if (!validNetnsName(name)) throw new NetnsError(`'${name}' is not a valid network namespace name`);
   await mustRun(exec, ['ip', 'netns', 'add', name]);
   try {
-    await mustRun(exec, ['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+    await mustRun(exec, markArgs(name));
   } catch (e) {
     await exec(['ip', 'netns', 'del', name]);
     throw e;
   }
 }
 
-/** Kills whatever runs in the namespace, then removes it. Missing namespaces are not an error. */
+/**
+ * Kills whatever runs in the namespace, then removes it. Missing namespaces are not an error. This proves
+ * nothing: callers acting on a name they did not just create use `deleteOwnedNamespace`.
+ */
 export async function deleteNamespace(name: string, exec: Exec = hostExec): Promise<void> {
   if (!namespaceExists(name)) return;
   const pids = await exec(['ip', 'netns', 'pids', name]);
@@ -70,12 +103,27 @@ export async function deleteNamespace(name: string, exec: Exec = hostExec): Prom
   }
 }
 
-/** Removes every namespace whose name starts with `prefix`; returns the names removed. */
+export type OwnedDeletion = 'deleted' | 'absent' | 'not-owned';
+
+/** Deletes namespace `name` (and its processes) only if Tabby's mark proves Tabby created it. */
+export async function deleteOwnedNamespace(name: string, exec: Exec = hostExec): Promise<OwnedDeletion> {
+  if (!namespaceExists(name)) return 'absent';
+  if (!(await namespaceOwned(name, exec))) return 'not-owned';
+  await deleteNamespace(name, exec);
+  return 'deleted';
+}
+
+/**
+ * Removes every namespace whose name starts with `prefix` and that carries Tabby's mark; returns the names
+ * removed. A namespace with the prefix but without the mark is not Tabby's and is left alone.
+ */
 export async function sweepNamespaces(prefix: string, exec: Exec = hostExec): Promise<string[]> {
   if (prefix.length < 3) throw new NetnsError(`refusing to sweep namespaces by the short prefix '${prefix}'`);
-  const names = listNamespaces(prefix);
-  for (const n of names) await deleteNamespace(n, exec);
-  return names;
+  const removed: string[] = [];
+  for (const n of listNamespaces(prefix)) {
+    if ((await deleteOwnedNamespace(n, exec)) === 'deleted') removed.push(n);
+  }
+  return removed;
 }
 
 /** Whether the current process can manage namespaces and nftables: undefined when it can, else the reason. */

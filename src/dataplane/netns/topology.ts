@@ -15,9 +15,12 @@
 
 import { createHash } from 'node:crypto';
 
-import { vethNameForWorkload } from '../../api/index.js';
+import { checkNodeName, checkWorkloadName, vethNameForWorkload } from '../../api/index.js';
 import { hostExec, netnsExec, netnsPath, type Exec } from '../nft/exec.js';
-import { createNamespace, deleteNamespace, mustRun, namespaceExists, NetnsError, validNetnsName } from './namespace.js';
+import {
+  createNamespace, deleteNamespace, deleteOwnedNamespace, markArgs, mustRun, namespaceExists, namespaceOwned, NetnsError,
+  validNetnsName, type OwnedDeletion,
+} from './namespace.js';
 
 /** Calico's host-side veth MAC (the CNI plugin sets it on every cali interface). */
 export const CALI_MAC = 'ee:ee:ee:ee:ee:ee';
@@ -42,18 +45,37 @@ export function workloadMac(namespace: string, name: string): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-function readable(name: string): string | undefined {
-  return /^[a-z0-9]([a-z0-9.\-]*[a-z0-9])?$/.test(name) && name.length <= 120 ? name : undefined;
+/**
+ * What a namespace-name prefix may be (`--netns-prefix`, `TABBY_NETNS_PREFIX`): 3–41 characters of a file name's
+ * safe alphabet, so prefix + name stays one file name under /run/netns. Undefined when valid, else the rule.
+ */
+export function netnsPrefixProblem(prefix: string): string | undefined {
+  return /^[A-Za-z0-9][A-Za-z0-9_.-]{2,40}$/.test(prefix)
+    ? undefined
+    : `network namespace prefix ${JSON.stringify(prefix)} must be 3–41 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`;
 }
 
+/** Names up to this length are used as they are; longer ones (still valid) are hashed (validNetnsName's bound). */
+const READABLE_MAX = 120;
+
+function hashed(text: string): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, 16);
+}
+
+/** The namespace of node `node`. Throws NetnsError for a name that breaks Calico's node-name rule (api/names.ts). */
 export function nodeNetns(naming: Naming, node: string): string {
-  return `${naming.prefix}n-${readable(node) ?? createHash('sha1').update(node).digest('hex').slice(0, 16)}`;
+  const bad = checkNodeName(node);
+  if (bad) throw new NetnsError(bad.message);
+  const readable = `${naming.prefix}n-${node}`;
+  return node.length <= READABLE_MAX && validNetnsName(readable) ? readable : `${naming.prefix}n-${hashed(node)}`;
 }
 
-/** Kubernetes namespaces hold no `.`, so `<ns>.<name>` names each workload uniquely. */
+/** Kubernetes namespaces hold no `.`, so `<ns>.<name>` names each workload uniquely. Throws for invalid names. */
 export function workloadNetns(naming: Naming, namespace: string, name: string): string {
-  const r = readable(namespace) && readable(name) ? `${namespace}.${name}` : undefined;
-  return `${naming.prefix}w-${r ?? createHash('sha1').update(`${namespace}/${name}`).digest('hex').slice(0, 16)}`;
+  const bad = checkWorkloadName(namespace, name);
+  if (bad.length > 0) throw new NetnsError(bad.map((i) => i.message).join('; '));
+  const readable = `${naming.prefix}w-${namespace}.${name}`;
+  return name.length <= READABLE_MAX && validNetnsName(readable) ? readable : `${naming.prefix}w-${hashed(`${namespace}/${name}`)}`;
 }
 
 /** The node name of a node namespace, when `netns` is one (names longer than 120 characters come back hashed). */
@@ -130,6 +152,10 @@ export interface WorkloadNetworkSpec {
 export async function createWorkloadNetwork(spec: WorkloadNetworkSpec, exec: Exec = hostExec): Promise<void> {
   const node = spec.nodeAddresses ?? { ipv4: NODE_IPV4, ipv6: NODE_IPV6 };
   if (!namespaceExists(spec.nodeNetns)) throw new NetnsError(`node namespace ${spec.nodeNetns} does not exist`);
+  // A veth is added to the node's namespace: only to one Tabby made.
+  if (!(await namespaceOwned(spec.nodeNetns, exec))) {
+    throw new NetnsError(`network namespace ${spec.nodeNetns} was not created by tabby (it has no tabby mark); not adding a workload to it`);
+  }
   if (!validNetnsName(spec.netns)) throw new NetnsError(`'${spec.netns}' is not a valid network namespace name`);
   if (namespaceExists(spec.netns)) throw new NetnsError(`network namespace ${spec.netns} already exists`);
   for (const a of spec.addresses) {
@@ -145,7 +171,7 @@ export async function createWorkloadNetwork(spec: WorkloadNetworkSpec, exec: Exe
         'net.ipv6.conf.all.accept_dad': '0',
         'net.ipv6.conf.default.accept_ra': '0',
       }),
-      `ip -n ${q(spec.netns)} link set lo up`,
+      markArgs(spec.netns).map(q).join(' '),
       ipBatchLines(spec.nodeNetns, [
         `link add ${spec.iface} address ${CALI_MAC} type veth peer name eth0 address ${spec.mac} netns ${spec.netns}`,
         `link set ${spec.iface} up`,
@@ -182,30 +208,100 @@ export async function createWorkloadNetwork(spec: WorkloadNetworkSpec, exec: Exe
   }
 }
 
+interface IpLink {
+  ifindex: number;
+  ifname: string;
+  link_index?: number;
+  link_netnsid?: number;
+  linkinfo?: { info_kind?: string };
+}
+
+async function ipJson<T>(exec: Exec, argv: readonly string[]): Promise<T[] | undefined> {
+  const res = await exec(argv);
+  if (res.code !== 0) return undefined;
+  try {
+    const parsed = JSON.parse(res.stdout) as unknown;
+    return Array.isArray(parsed) ? (parsed as T[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The name of the namespace with id `nsid` as namespace `from` numbers them (`ip netns list-id`). */
+async function peerNamespace(exec: Exec, from: string, nsid: number): Promise<string | undefined> {
+  const ids = await ipJson<{ nsid: number; name?: string }>(exec, ['ip', '-n', from, '-j', 'netns', 'list-id']);
+  return ids?.find((i) => i.nsid === nsid)?.name;
+}
+
+/** A workload's veth, as the kernel shows it from both ends. */
+export interface WorkloadLink {
+  /** The node namespace holding the host end (proven Tabby's). */
+  nodeNetns: string;
+  /** The host end's name. */
+  iface: string;
+  /** The global addresses on the workload's eth0. */
+  addresses: string[];
+}
+
+/**
+ * The veth of workload namespace `netns` when the kernel proves it is the workload's own: `eth0` in `netns` is a
+ * veth, its peer is the interface named `iface` in a namespace Tabby created, and that interface's peer is `eth0`
+ * in `netns` again (both ends' indexes and namespaces checked). Undefined when any of it does not hold. Nothing
+ * taken from a stored object is trusted here: `iface` is the name computed from the workload's identity.
+ */
+export async function inspectWorkloadLink(netns: string, iface: string, exec: Exec = hostExec): Promise<WorkloadLink | undefined> {
+  const [inner, addrs] = await Promise.all([
+    ipJson<IpLink>(exec, ['ip', '-n', netns, '-j', '-d', 'link', 'show', 'dev', 'eth0']),
+    ipJson<{ addr_info?: Array<{ local?: string; scope?: string }> }>(exec, ['ip', '-n', netns, '-j', 'addr', 'show', 'dev', 'eth0']),
+  ]);
+  const eth0 = inner?.[0];
+  if (!eth0 || eth0.linkinfo?.info_kind !== 'veth' || eth0.link_netnsid === undefined || eth0.link_index === undefined) return undefined;
+  const node = await peerNamespace(exec, netns, eth0.link_netnsid);
+  if (!node || node === netns || !(await namespaceOwned(node, exec))) return undefined;
+  const outer = (await ipJson<IpLink>(exec, ['ip', '-n', node, '-j', '-d', 'link', 'show', 'dev', iface]))?.[0];
+  if (!outer || outer.linkinfo?.info_kind !== 'veth' || outer.ifindex !== eth0.link_index || outer.link_index !== eth0.ifindex) return undefined;
+  if (outer.link_netnsid === undefined || (await peerNamespace(exec, node, outer.link_netnsid)) !== netns) return undefined;
+  const addresses = (addrs?.[0]?.addr_info ?? [])
+    .filter((a) => a.scope === 'global' && typeof a.local === 'string' && /^[0-9a-fA-F:.]+$/.test(a.local))
+    .map((a) => a.local!);
+  return { nodeNetns: node, iface, addresses };
+}
+
+export interface WorkloadNetworkDeletion {
+  /** What became of the workload's namespace: `not-owned` means it exists but Tabby did not create it (left alone). */
+  namespace: OwnedDeletion;
+  /** The veth removed with it, when the kernel proved it the workload's own. */
+  link?: WorkloadLink;
+}
+
 /**
  * Removes a workload: its veth pair (and with it the node's routes and neighbours for its addresses), then its
- * namespace and processes. The host end is deleted explicitly because the kernel tears a deleted namespace down
- * asynchronously: until it has, the old veth and its routes would still be there for a workload re-created
- * under the same name.
+ * namespace and processes — only when Tabby's mark proves the namespace Tabby's, and the veth only when
+ * `inspectWorkloadLink` proves it the workload's. The host end is deleted explicitly because the kernel tears a
+ * deleted namespace down asynchronously: until it has, the old veth and its routes would still be there for a
+ * workload re-created under the same name.
  */
-export async function deleteWorkloadNetwork(
-  netns: string, host?: { nodeNetns: string; iface: string; addresses?: string[] }, exec: Exec = hostExec,
-): Promise<void> {
-  if (host && namespaceExists(host.nodeNetns)) {
-    const res = await exec(['ip', '-n', host.nodeNetns, 'link', 'del', host.iface]);
+export async function deleteWorkloadNetwork(netns: string, iface: string, exec: Exec = hostExec): Promise<WorkloadNetworkDeletion> {
+  if (!namespaceExists(netns)) return { namespace: 'absent' };
+  if (!(await namespaceOwned(netns, exec))) return { namespace: 'not-owned' };
+  const link = await inspectWorkloadLink(netns, iface, exec);
+  if (link) {
+    const res = await exec(['ip', '-n', link.nodeNetns, 'link', 'del', link.iface]);
     if (res.code !== 0 && !/Cannot find device|does not exist/.test(res.stderr)) {
-      throw new NetnsError(`ip -n ${host.nodeNetns} link del ${host.iface}: ${res.stderr.trim()}`, res.stderr);
+      throw new NetnsError(`ip -n ${link.nodeNetns} link del ${link.iface}: ${res.stderr.trim()}`, res.stderr);
     }
     // Felix's route table removes conntrack entries of a removed workload's addresses, so a workload that gets
-    // the address later inherits no established flows. Best effort: the conntrack tool may not be installed.
-    if (host.addresses && host.addresses.length > 0) {
-      const lines = host.addresses.flatMap((a) => {
+    // the address later inherits no established flows. The addresses are those the kernel showed on the
+    // workload's eth0, not a stored object's. Best effort: the conntrack tool may not be installed.
+    if (link.addresses.length > 0) {
+      const lines = link.addresses.flatMap((a) => {
         const f = a.includes(':') ? '-f ipv6' : '-f ipv4';
         return [`conntrack -D ${f} -s ${q(a)}`, `conntrack -D ${f} -d ${q(a)}`];
       });
       const script = `command -v conntrack >/dev/null || exit 0; ${lines.map((l) => `${l} >/dev/null 2>&1`).join('; ')}; exit 0`;
-      await netnsExec(host.nodeNetns, exec)(['sh', '-c', script]);
+      await netnsExec(link.nodeNetns, exec)(['sh', '-c', script]);
     }
   }
-  await deleteNamespace(netns, exec);
+  const namespace = await deleteOwnedNamespace(netns, exec);
+  return { namespace, ...(link ? { link } : {}) };
 }
