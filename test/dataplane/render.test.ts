@@ -20,7 +20,7 @@ const chainOf = (nft: FakeNft, name: string): string[] =>
 describe('renderRuleMatches', () => {
   it('renders a rule without address matches once, for both families', () => {
     expect(renderRuleMatches(rule(0, 'Allow', { protocol: 6, dst: { ports: [{ first: 80, last: 80 }] } })))
-      .toEqual([{ match: 'meta l4proto tcp th dport 80', sets: [] }]);
+      .toEqual([{ match: 'meta l4proto tcp th dport 80', sets: [], requires: [] }]);
   });
 
   it('renders address matches per family, dropping a rule whose nets have none of the family', () => {
