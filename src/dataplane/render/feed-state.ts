@@ -19,8 +19,8 @@ export class FeedState {
    * when a member delta arrives for that set.
    */
   private readonly ipsets = new Map<string, readonly string[] | Set<string>>();
-  /** `<kind>|<id>` → elements per family; dropped when the set's members change. */
-  private readonly elementCache = new Map<string, PerFamily>();
+  /** IP set ID → elements per family, by kind; dropped when the set's members change. */
+  private readonly elementCache: Record<IpSetRef['kind'], Map<string, PerFamily>> = { net: new Map(), 'ip-port': new Map() };
   readonly policies = new Map<string, CompiledPolicy>();
   readonly profiles = new Map<string, CompiledProfile>();
 
@@ -36,20 +36,20 @@ export class FeedState {
       for (const m of c.removed) members.delete(m);
       for (const m of c.added) members.add(m);
     }
-    this.elementCache.delete(`net|${id}`);
-    this.elementCache.delete(`ip-port|${id}`);
+    this.elementCache.net.delete(id);
+    this.elementCache['ip-port'].delete(id);
     return id;
   }
 
   /** The nft elements of one family of an IP set; never changed afterwards (a change makes a new Set). */
   elements(ref: IpSetRef): ReadonlySet<string> {
-    const key = `${ref.kind}|${ref.id}`;
-    let cached = this.elementCache.get(key);
+    const cache = this.elementCache[ref.kind];
+    let cached = cache.get(ref.id);
     if (!cached) {
       const members = this.ipsets.get(ref.id);
       if (!members) return EMPTY;
       cached = ref.kind === 'net' ? netElementsByFamily(members) : bothFamilies(members);
-      this.elementCache.set(key, cached);
+      cache.set(ref.id, cached);
     }
     return cached[ref.family];
   }
