@@ -16,12 +16,16 @@ import type { FeedState } from './feed-state.js';
 import { policyKey } from './feed-state.js';
 import type { Dir } from './names.js';
 import { kindRef, policyRef, type Meaning, type RuleIds, comment } from './rule-ids.js';
-import { renderRuleMatches } from './rules.js';
+import { renderRuleMatches, type Gate, type IpSetRef } from './rules.js';
 import type { ChainBody } from './set-references.js';
 import type { Verdicts } from './verdicts.js';
 
 export class RuleWriter {
-  constructor(private readonly feed: FeedState, private readonly ids: RuleIds, private readonly verdicts: Verdicts) {}
+  private readonly canMatch: (ref: IpSetRef) => boolean;
+
+  constructor(private readonly feed: FeedState, private readonly ids: RuleIds, private readonly verdicts: Verdicts) {
+    this.canMatch = (ref) => this.feed.hasElements(ref);
+  }
 
   /** Appends one policy rule's copies to `body` (the policy's chain, or a tier chain that inlines it). */
   policyRule(body: ChainBody, chain: string, p: CompiledPolicy, dir: Dir, r: CompiledRule, tier = p.tier): void {
@@ -42,9 +46,8 @@ export class RuleWriter {
     const id = this.ids.id(key, meaning);
     const verdict = this.verdicts.action(r.action, id, dir);
     const text = comment(id, meaning.label);
-    for (const m of renderRuleMatches(r)) {
-      body.gates.push(...m.requires);
-      if (!m.requires.every((ref) => this.feed.hasElements(ref))) continue;
+    const gate: Gate = { canMatch: this.canMatch, asked: body.gates };
+    for (const m of renderRuleMatches(r, gate)) {
       body.rules.push({ type: 'rule', chain, rule: m.match === '' ? verdict : `${m.match} ${verdict}`, comment: text });
       body.sets.push(...m.sets);
     }

@@ -12,7 +12,8 @@
 // - ICMP type+code negation uses the set form, the only way to say "not (type and code)" in nft; nft 1.0.6
 //   rejects Felix's `icmp type T code C` spelling, so `code` is repeated with its protocol (§2.4, E5).
 // - Each match lists the IP sets it `requires` (positive selector and named-port matches) so that the renderer can
-//   leave out a family's copy while one of them holds nothing of that family (policy-rules.ts).
+//   leave out a family's copy while one of them holds nothing of that family (policy-rules.ts). Given a Gate, the
+//   match is left out as soon as a required set fails it, before its text is built.
 
 import type { CompiledRule, EntityMatch, IcmpMatch, PortRange } from '../../engine/index.js';
 import { ipSetName, shortHash } from './names.js';
@@ -134,7 +135,16 @@ const isNamed = (a: PortAlternative): boolean => a !== undefined && 'named' in a
  * The match parts of a compiled rule: one entry per nft rule to emit (several for per-family rules and for
  * numeric-or-named port alternatives), none when the rule can never match.
  */
-export function renderRuleMatches(rule: CompiledRule): RenderedMatch[] {
+/**
+ * Which required IP sets can match now, and the record of every one asked (the sets a later change of which may
+ * bring a left-out match back).
+ */
+export interface Gate {
+  canMatch(ref: IpSetRef): boolean;
+  asked: IpSetRef[];
+}
+
+export function renderRuleMatches(rule: CompiledRule, gate?: Gate): RenderedMatch[] {
   if (rule.neverMatches) return [];
   const out: RenderedMatch[] = [];
   const disjoint = rule.action === 'Log';
@@ -153,7 +163,7 @@ export function renderRuleMatches(rule: CompiledRule): RenderedMatch[] {
         ? [undefined]
         : rule.ipVersion !== undefined ? [rule.ipVersion] : [4, 6];
       for (const family of families) {
-        const m = renderOne(rule, family, alts);
+        const m = renderOne(rule, family, alts, gate);
         if (m) out.push(m);
       }
     }
@@ -168,7 +178,7 @@ interface Alternatives {
   dstNot: PortAlternative[];
 }
 
-function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alternatives): RenderedMatch | undefined {
+function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alternatives, gate?: Gate): RenderedMatch | undefined {
   const words: string[] = [];
   const sets: SetRef[] = [];
   const requires: IpSetRef[] = [];
@@ -203,12 +213,14 @@ function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alterna
         familyImplied = true;
       }
       // An IP set the engine has not described yet is still referenced: it is created empty, which is
-      // Calico's meaning of an empty selector (a positive match never fires, a negated one always does).
+      // Calico's meaning of an empty selector (a positive match never fires, a negated one always does); with a
+      // Gate, a positive match against it is left out instead.
       for (const id of match.ipSets) {
         const ref = setRef('net', family, id);
         words.push(addr, `@${ref.name}`);
         sets.push(ref);
         requires.push(ref);
+        if (gate && !passes(gate, ref)) return undefined;
         familyImplied = true;
       }
       for (const id of match.notIpSets) {
@@ -228,7 +240,9 @@ function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alterna
     const w = portWords(alt, addr, port, family, sets, false);
     if (w === undefined) return undefined;
     if (alt && 'named' in alt) {
-      requires.push(setRef('ip-port', family!, alt.named));
+      const ref = setRef('ip-port', family!, alt.named);
+      requires.push(ref);
+      if (gate && !passes(gate, ref)) return undefined;
       familyImplied = true;
     }
     words.push(...w);
@@ -252,6 +266,11 @@ function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alterna
   }
   if (family !== undefined && !familyImplied) words.unshift('meta nfproto', family === 4 ? 'ipv4' : 'ipv6');
   return { match: words.join(' '), sets, requires };
+}
+
+function passes(gate: Gate, ref: IpSetRef): boolean {
+  gate.asked.push(ref);
+  return gate.canMatch(ref);
 }
 
 function portWords(
