@@ -12,10 +12,9 @@
 // without IPv6 addresses still sends and receives IPv6 link-local packets that the copies decide.
 
 import type { CompiledPolicy, CompiledProfile, CompiledRule } from '../../engine/index.js';
-import type { FeedState } from './feed-state.js';
-import { policyKey } from './feed-state.js';
+import { policyKey, type FeedState } from './feed-state.js';
 import type { Dir } from './names.js';
-import { kindRef, policyRef, type Meaning, type RuleIds, comment } from './rule-ids.js';
+import { comment, kindRef, policyRef, type Meaning, type RuleIds } from './rule-ids.js';
 import { renderRuleMatches, type Gate, type IpSetRef } from './rules.js';
 import type { ChainBody } from './set-references.js';
 import type { Verdicts } from './verdicts.js';

@@ -5,8 +5,7 @@ import type { PolicyId } from '../../engine/index.js';
 import { policyKey, type FeedState } from './feed-state.js';
 import { policyChain, profileChain, type Dir } from './names.js';
 import type { RuleWriter } from './policy-rules.js';
-import type { RuleIds } from './rule-ids.js';
-import { shortKind } from './rule-ids.js';
+import { shortKind, type RuleIds } from './rule-ids.js';
 import { emptyBody, type SetReferences } from './set-references.js';
 
 export type SharedSource = { type: 'policy'; id: PolicyId; dir: Dir } | { type: 'profile'; name: string; dir: Dir };
