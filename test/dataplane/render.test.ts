@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { FakeNft, NftError } from '../../src/dataplane/nft/index.js';
-import { netElements, netElementsByFamily, renderRuleMatches, Renderer } from '../../src/dataplane/render/index.js';
+import { netElements, netElementsByFamily, renderRuleMatches, Renderer, type IpSetRef } from '../../src/dataplane/render/index.js';
 import { allowAll, endpoint, endpointUpdate, policy, rule, tier } from './render-fixtures.js';
 
 async function sync(r: Renderer, nft: FakeNft, options: { full?: boolean } = {}): Promise<string> {
@@ -20,13 +20,24 @@ const chainOf = (nft: FakeNft, name: string): string[] =>
 describe('renderRuleMatches', () => {
   it('renders a rule without address matches once, for both families', () => {
     expect(renderRuleMatches(rule(0, 'Allow', { protocol: 6, dst: { ports: [{ first: 80, last: 80 }] } })))
-      .toEqual([{ match: 'meta l4proto tcp th dport 80', sets: [] }]);
+      .toEqual([{ match: 'meta l4proto tcp th dport 80', sets: [], requires: [] }]);
   });
 
   it('renders address matches per family, dropping a rule whose nets have none of the family', () => {
     const m = renderRuleMatches(rule(0, 'Allow', { src: { nets: ['10.0.0.0/8'], ipSets: ['s:x'] } }));
     expect(m.map((x) => x.match)).toEqual(['ip saddr 10.0.0.0/8 ip saddr @s4-h.' + m[0]!.sets[0]!.name.slice(5)]);
     expect(m[0]!.sets[0]).toMatchObject({ id: 's:x', kind: 'net', family: 4 });
+  });
+
+  it('lists the sets a match requires, and with a gate leaves out a match whose required set fails it', () => {
+    const r = rule(0, 'Allow', { src: { ipSets: ['a'], notIpSets: ['b'] } });
+    const all = renderRuleMatches(r);
+    expect(all.map((m) => m.requires.map((x) => x.name))).toEqual([['s4-a'], ['s6-a']]);
+    const asked: IpSetRef[] = [];
+    const gated = renderRuleMatches(r, { canMatch: (ref) => ref.family === 4, asked });
+    expect(gated.map((m) => m.match)).toEqual(['ip saddr @s4-a ip saddr != @s4-b']);
+    // Negated sets are never asked: against an empty set they match everything.
+    expect(asked.map((x) => x.name)).toEqual(['s4-a', 's6-a']);
   });
 
   it('drops a family whose notNets hold its catch-all, or none of its CIDRs (as Felix does)', () => {

@@ -8,10 +8,10 @@
 // compares the results, which is what keeps this fake honest. It does not evaluate packets.
 
 import { NftError } from './errors.js';
+import { intervalOf, overlaps } from './intervals.js';
 import {
   canonicalElementKey,
   emptyTableState,
-  expandIPv6,
   type Chain,
   type Element,
   type Family,
@@ -353,7 +353,7 @@ function applyElement(t: TableState, verb: string, o: Element): void {
         if (range) {
           for (const other of holder.elements.keys()) {
             const r = intervalOf(other);
-            if (r && r.v6 === range.v6 && r.lo <= range.hi && range.lo <= r.hi) {
+            if (r && overlaps(r, range)) {
               throw err('exists', `interval overlaps with an existing one (${key} and ${other})`);
             }
           }
@@ -369,34 +369,6 @@ function applyElement(t: TableState, verb: string, o: Element): void {
     default:
       throw err('syntax', `cannot ${verb} an element`);
   }
-}
-
-/** The address interval an element of an interval set covers: an address, a prefix, or `a-b`. */
-export function intervalOf(key: string): { lo: bigint; hi: bigint; v6: boolean } | undefined {
-  const dash = key.indexOf('-');
-  if (dash > 0 && !key.includes('/')) {
-    const a = addressValue(key.slice(0, dash).trim());
-    const b = addressValue(key.slice(dash + 1).trim());
-    return a && b && a.v6 === b.v6 ? { lo: a.value, hi: b.value, v6: a.v6 } : undefined;
-  }
-  const [addr, lenText] = key.split('/');
-  const a = addressValue(addr ?? '');
-  if (!a) return undefined;
-  const bits = a.v6 ? 128 : 32;
-  const len = lenText === undefined ? bits : Number(lenText);
-  const hostBits = BigInt(bits - len);
-  const mask = (1n << hostBits) - 1n;
-  const lo = a.value & ~mask;
-  return { lo, hi: lo | mask, v6: a.v6 };
-}
-
-function addressValue(text: string): { value: bigint; v6: boolean } | undefined {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) {
-    return { value: text.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n), v6: false };
-  }
-  const groups = expandIPv6(text);
-  if (!groups) return undefined;
-  return { value: groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n), v6: true };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ export { Transaction, type Operation } from './transaction.js';
 export { NftError, isAlreadyExists, isNftError, isNotFound, classifyNftStderr, type NftErrorCode } from './errors.js';
 export { hostExec, netnsExec, netnsPath, type Exec, type ExecResult } from './exec.js';
 export { NftTables, type Nft, type NftTablesOptions } from './nftables.js';
-export { FakeNft, dumpTable, intervalOf, stateObjects } from './fake.js';
+export { FakeNft, dumpTable, stateObjects } from './fake.js';
+export { intervalOf, overlaps, type AddressInterval } from './intervals.js';
 export {
   parseListing,
   parseScript,

@@ -11,12 +11,15 @@
 //   packet is logged once.
 // - ICMP type+code negation uses the set form, the only way to say "not (type and code)" in nft; nft 1.0.6
 //   rejects Felix's `icmp type T code C` spelling, so `code` is repeated with its protocol (§2.4, E5).
+// - Each match lists the IP sets it `requires` (positive selector and named-port matches) so that the renderer can
+//   leave out a family's copy while one of them holds nothing of that family (policy-rules.ts). Given a Gate, the
+//   match is left out as soon as a required set fails it, before its text is built.
 
 import type { CompiledRule, EntityMatch, IcmpMatch, PortRange } from '../../engine/index.js';
-import { intervalOf } from '../nft/index.js';
 import { ipSetName, shortHash } from './names.js';
+import { coveringElements, type Family } from './set-elements.js';
 
-export type Family = 4 | 6;
+export type { Family } from './set-elements.js';
 
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
   1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp', 132: 'sctp', 136: 'udplite',
@@ -28,13 +31,6 @@ export function nftProtocol(protocol: number): string {
 
 export function familyOfCidr(cidr: string): Family {
   return cidr.includes(':') ? 6 : 4;
-}
-
-/** `10.0.0.1/32` → `10.0.0.1` (nft prints host prefixes bare). */
-export function nftAddress(cidr: string): string {
-  const [addr, len] = cidr.split('/');
-  if (len === undefined) return cidr;
-  return (len === '32' && !cidr.includes(':')) || (len === '128' && cidr.includes(':')) ? addr! : cidr;
 }
 
 function isCatchAll(cidr: string): boolean {
@@ -53,7 +49,7 @@ function portText(p: PortRange): string {
 function literalList(kind: 'ports' | 4 | 6, values: readonly string[], sets: SetRef[]): string {
   // One port (portText's canonical spelling) is its own element: the common case, without the merge's copies.
   if (kind === 'ports' && values.length === 1) return values[0]!;
-  const elements = kind === 'ports' ? mergePortRanges(values) : [...netElementsOf(values, kind)];
+  const elements = kind === 'ports' ? mergePortRanges(values) : coveringElements(values);
   if (elements.length === 1) return elements[0]!;
   const keyType = kind === 'ports' ? 'inet_service' : kind === 4 ? 'ipv4_addr' : 'ipv6_addr';
   const id = `${keyType}|${elements.join(',')}`;
@@ -87,34 +83,31 @@ export function mergePortRanges(values: readonly string[]): string[] {
   return out.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`));
 }
 
-/** CIDRs of one family with covered ones left out (interval sets reject overlaps), in nft's spelling. */
-function netElementsOf(cidrs: readonly string[], family: Family): string[] {
-  const parsed = cidrs.map((c) => ({ c, r: intervalOf(c) })).filter((x) => x.r !== undefined)
-    .sort((a, b) => (a.r!.lo < b.r!.lo ? -1 : a.r!.lo > b.r!.lo ? 1 : a.r!.hi > b.r!.hi ? -1 : a.r!.hi < b.r!.hi ? 1 : 0));
-  const out: string[] = [];
-  let coverHi = -1n;
-  for (const { c, r } of parsed) {
-    if (r!.hi <= coverHi) continue;
-    out.push(nftAddress(c));
-    coverHi = r!.hi;
-  }
-  void family;
-  return out;
-}
-
 /**
  * An nft set a rendered match refers to: an engine IP set of one family (`net`, `ip-port`; contents follow the
  * engine's members), or a `literal` list of a rule's own ports or CIDRs (contents fixed, named by their hash).
  */
-export type SetRef =
-  | { name: string; id: string; kind: 'net' | 'ip-port'; family: Family }
-  | { name: string; id: string; kind: 'literal'; keyType: string; elements: readonly string[] };
+export type SetRef = IpSetRef | { name: string; id: string; kind: 'literal'; keyType: string; elements: readonly string[] };
+
+/** The nft set of one family of an engine IP set. */
+export interface IpSetRef {
+  name: string;
+  id: string;
+  kind: 'net' | 'ip-port';
+  family: Family;
+}
 
 export interface RenderedMatch {
   /** The match part of one nft rule (empty string: matches everything). */
   match: string;
   /** The nft sets the match refers to. */
   sets: SetRef[];
+  /**
+   * The IP sets the match must find the packet in (positive selector and named-port matches): while one of them
+   * holds no element of the match's family, the match can never fire, and a renderer may leave it out. Negated
+   * matches are never listed — against an empty set they match everything.
+   */
+  requires: IpSetRef[];
 }
 
 type PortAlternative = { numeric: PortRange[] } | { named: string } | undefined;
@@ -142,7 +135,16 @@ const isNamed = (a: PortAlternative): boolean => a !== undefined && 'named' in a
  * The match parts of a compiled rule: one entry per nft rule to emit (several for per-family rules and for
  * numeric-or-named port alternatives), none when the rule can never match.
  */
-export function renderRuleMatches(rule: CompiledRule): RenderedMatch[] {
+/**
+ * Which required IP sets can match now, and the record of every one asked (the sets a later change of which may
+ * bring a left-out match back).
+ */
+export interface Gate {
+  canMatch(ref: IpSetRef): boolean;
+  asked: IpSetRef[];
+}
+
+export function renderRuleMatches(rule: CompiledRule, gate?: Gate): RenderedMatch[] {
   if (rule.neverMatches) return [];
   const out: RenderedMatch[] = [];
   const disjoint = rule.action === 'Log';
@@ -161,7 +163,7 @@ export function renderRuleMatches(rule: CompiledRule): RenderedMatch[] {
         ? [undefined]
         : rule.ipVersion !== undefined ? [rule.ipVersion] : [4, 6];
       for (const family of families) {
-        const m = renderOne(rule, family, alts);
+        const m = renderOne(rule, family, alts, gate);
         if (m) out.push(m);
       }
     }
@@ -176,9 +178,10 @@ interface Alternatives {
   dstNot: PortAlternative[];
 }
 
-function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alternatives): RenderedMatch | undefined {
+function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alternatives, gate?: Gate): RenderedMatch | undefined {
   const words: string[] = [];
   const sets: SetRef[] = [];
+  const requires: IpSetRef[] = [];
   let familyImplied = false;
 
   // ICMP matches belong to one family; a numeric protocol that contradicts it can never match (nft rejects it).
@@ -210,11 +213,14 @@ function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alterna
         familyImplied = true;
       }
       // An IP set the engine has not described yet is still referenced: it is created empty, which is
-      // Calico's meaning of an empty selector (a positive match never fires, a negated one always does).
+      // Calico's meaning of an empty selector (a positive match never fires, a negated one always does); with a
+      // Gate, a positive match against it is left out instead.
       for (const id of match.ipSets) {
         const ref = setRef('net', family, id);
         words.push(addr, `@${ref.name}`);
         sets.push(ref);
+        requires.push(ref);
+        if (gate && !passes(gate, ref)) return undefined;
         familyImplied = true;
       }
       for (const id of match.notIpSets) {
@@ -233,7 +239,12 @@ function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alterna
     }
     const w = portWords(alt, addr, port, family, sets, false);
     if (w === undefined) return undefined;
-    if (alt && 'named' in alt) familyImplied = true;
+    if (alt && 'named' in alt) {
+      const ref = setRef('ip-port', family!, alt.named);
+      requires.push(ref);
+      if (gate && !passes(gate, ref)) return undefined;
+      familyImplied = true;
+    }
     words.push(...w);
     if (match.notPorts.length > 0) words.push(port, '!=', literalList('ports', match.notPorts.map(portText), sets));
     for (const id of match.notNamedPortIpSets) {
@@ -254,7 +265,12 @@ function renderOne(rule: CompiledRule, family: Family | undefined, alts: Alterna
     familyImplied = true;
   }
   if (family !== undefined && !familyImplied) words.unshift('meta nfproto', family === 4 ? 'ipv4' : 'ipv6');
-  return { match: words.join(' '), sets };
+  return { match: words.join(' '), sets, requires };
+}
+
+function passes(gate: Gate, ref: IpSetRef): boolean {
+  gate.asked.push(ref);
+  return gate.canMatch(ref);
 }
 
 function portWords(
@@ -269,7 +285,7 @@ function portWords(
 }
 
 /** Where a set is used tells its kind: `ipSets` hold addresses, `namedPortIpSets` address+protocol+port. */
-function setRef(kind: 'net' | 'ip-port', family: Family, id: string): SetRef {
+function setRef(kind: 'net' | 'ip-port', family: Family, id: string): IpSetRef {
   return { name: ipSetName(kind, family, id), id, kind, family };
 }
 

@@ -1,0 +1,38 @@
+// The renderer's settings (FelixConfiguration fields that change what is programmed) and their defaults.
+
+export interface RenderOptions {
+  /** The node whose workload endpoints are rendered (EndpointInfo.node). */
+  node: string;
+  /** FelixConfiguration DefaultEndpointToHostAction (§3.7); Tabby's default is Accept, as calico.yaml sets it. */
+  defaultEndpointToHostAction?: 'Drop' | 'Accept' | 'Return';
+  allowVXLANPacketsFromWorkloads?: boolean;
+  allowIPIPPacketsFromWorkloads?: boolean;
+  vxlanPort?: number;
+  /** Strict reverse-path check on workload sources (Felix's raw-PREROUTING anti-spoofing). Default true. */
+  antiSpoofing?: boolean;
+  /** Also send every policy verdict to NFLOG (group 1 ingress, 2 egress), for flow logs. Default false. */
+  flowLogs?: boolean;
+  /** NFLOG group of the Log action. Default 3. */
+  logGroup?: number;
+  /**
+   * Felix's NFTablesFlowTableOffload: a flowtable (devices set by the agent: ruleset.setFlowtableDevices) and a
+   * `fwd-offload` base chain after both policy chains that offloads established TCP and UDP flows. Default false.
+   */
+  flowtableOffload?: boolean;
+}
+
+export type Settings = Required<RenderOptions>;
+
+export function withDefaults(options: RenderOptions): Settings {
+  return {
+    defaultEndpointToHostAction: 'Accept',
+    allowVXLANPacketsFromWorkloads: false,
+    allowIPIPPacketsFromWorkloads: false,
+    vxlanPort: 4789,
+    antiSpoofing: true,
+    flowLogs: false,
+    logGroup: 3,
+    flowtableOffload: false,
+    ...options,
+  };
+}
