@@ -3,8 +3,9 @@
 // ENOSPC and the path, and nothing stored); a read-only store serves reads and names EROFS on writes; an unusable
 // directory is one error at once; a resourceVersion that is not one is invalid input, not a conflict.
 
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { build } from 'esbuild';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -122,6 +123,42 @@ describe.skipIf(!isRoot)('a store the user may only read', () => {
       expect((await cli(dir, ['datastore', 'check'])).code).toBe(0);
     });
   });
+});
+
+describe.skipIf(!isRoot)('a store whose files the user may only read (chmod)', () => {
+  it('serves tabby get to another user, and names EACCES and the path on writes', async () => {
+    // The CLI bundled and run as `nobody`: permissions, unlike a read-only mount, do not stop root.
+    const cache = join(process.cwd(), 'node_modules', '.cache');
+    mkdirSync(cache, { recursive: true });
+    const bundleDir = mkdtempSync(join(cache, 'tabby-cli-'));
+    chmodSync(bundleDir, 0o755);
+    try {
+      const bundle = join(bundleDir, 'tabby.mjs');
+      await build({
+        entryPoints: [join(process.cwd(), 'src/cli/main.ts')], bundle: true, platform: 'node', format: 'esm',
+        target: 'node20', outfile: bundle, logLevel: 'error', packages: 'external',
+      });
+      const dir = join(root, 'readonly-store');
+      expect((await cli(dir, ['apply', '-f', '-'], JSON.stringify(gnp('a')))).code).toBe(0);
+      chmodSync(root, 0o755);
+      for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o444);
+      chmodSync(dir, 0o555);
+      const asNobody = (...argv: string[]) => spawnSync('setpriv', [
+        '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bundle, ...argv, '--datastore', `file:${dir}`,
+      ], { encoding: 'utf8', input: JSON.stringify(gnp('b')), cwd: '/' });
+      const get = asNobody('get', 'gnp', '-o', 'name');
+      expect(get.stderr).toBe('');
+      expect(get.status).toBe(0);
+      expect(get.stdout.trim()).toBe('globalnetworkpolicy.projectcalico.org/a');
+      const write = asNobody('apply', '-f', '-');
+      expect(write.status).toBe(6);
+      expect(write.stderr).toContain(`cannot open ${join(dir, 'lock')}: EACCES (permission denied); nothing was written`);
+      expect(write.stderr).not.toMatch(/is it running/);
+      chmodSync(dir, 0o755);
+    } finally {
+      rmSync(bundleDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('unusable store locations and bad resourceVersions', () => {
