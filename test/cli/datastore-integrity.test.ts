@@ -111,6 +111,7 @@ describe('tabby and a damaged file store', () => {
     const repair = await cli(dir, 'datastore', 'repair');
     expect(repair.code).toBe(0);
     expect(repair.stdout).toContain('globalnetworkpolicies/p2');
+    expect(repair.stdout).toMatch(/no revision lost, 1 snapshot objects lost/);
     expect((await cli(dir, 'get', 'gnp', '-o', 'name')).stdout.trim().split('\n').sort())
       .toEqual(['globalnetworkpolicy.projectcalico.org/p0', 'globalnetworkpolicy.projectcalico.org/p1', 'globalnetworkpolicy.projectcalico.org/p3']);
   }, 60_000);
