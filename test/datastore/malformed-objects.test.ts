@@ -17,6 +17,7 @@ import { encodeFrame } from '../../src/datastore/file/framing.js';
 import { encodeSnapshot } from '../../src/datastore/file/snapshot.js';
 import { EtcdCluster, etcdSkipReason } from './etcd-process.js';
 import { Collector, gnp, np } from './fixtures.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 const GARBAGE = '{"kind":"GlobalNetworkPolicy","metadata":null}';
 const garbagePath = 'projectcalico.org/globalnetworkpolicies/garbage';
@@ -200,6 +201,42 @@ for (const s of STORES) {
     }, 120_000);
   });
 }
+
+describe.skipIf(etcdSkip !== undefined)('malformed objects written while an etcd watch was cut off and history compacted', () => {
+  it('the resync reports them as skipped and keeps the last valid version (no delete)', async () => {
+    const prefix = `/tabby-malformed-resync-${process.pid}/calico/resources/v3/`;
+    const store = new EtcdStore({ endpoints: cluster!.endpoints, prefix });
+    const [host, port] = cluster!.endpoints[0]!.split(':');
+    const proxy = await TcpProxy.start({ host: host!, port: Number(port) });
+    const watcher = new EtcdStore({ endpoints: [proxy.endpoint], prefix });
+    try {
+      await store.create(gnp('good'));
+      await store.create(gnp('other'));
+      const c = new Collector(watcher.watch({}));
+      await c.until((e) => e.some((x) => x.type === 'synced'));
+      await proxy.cut();
+      await store.client.put(prefix + keyPath({ kind: 'GlobalNetworkPolicy', name: 'good' })).value(GARBAGE);
+      await store.client.put(prefix + garbagePath).value('\u0000not json');
+      await store.delete({ kind: 'GlobalNetworkPolicy', name: 'other' });
+      await store.create(gnp('marker'));
+      await store.compact();
+      await proxy.restore();
+      await c.until((e) => e.some((x) => x.type === 'upsert' && x.resource.metadata.name === 'marker'), 30_000);
+      await c.until((e) => e.filter((x) => x.type === 'skipped').length >= 2, 10_000);
+      const after = names(c.events.slice(c.events.findIndex((x) => x.type === 'synced') + 1));
+      expect(after).toContain('delete:other');
+      expect(after).toContain('skipped:good');
+      expect(after).toContain('skipped:garbage');
+      expect(after).not.toContain('delete:good');
+      expect(c.error).toBeUndefined();
+      await c.close();
+    } finally {
+      await watcher.close();
+      await store.close();
+      await proxy.close();
+    }
+  }, 60_000);
+});
 
 describe('malformed objects in the file store snapshot', () => {
   it('skips them on open and keeps them through compaction, byte for byte', async () => {
