@@ -540,8 +540,8 @@ export class FileStore implements Datastore {
   private warnHousekeeping(err: unknown): void {
     const why = errnoOf(err) ? this.storageError(err, undefined).message : err instanceof Error ? err.message : String(err);
     this.onWarning({
-      message: `the write was stored, but compacting ${this.endpoint} failed: ${why} (the store stays as it was and ` +
-        'compaction is tried again on later writes; free space or run tabby datastore check)',
+      message: `the write was stored, but compacting ${this.endpoint} failed: ${why} (the store is consistent and ` +
+        'keeps every change; compaction is tried again by later writes once there is room)',
       cause: err,
     });
   }
