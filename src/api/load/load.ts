@@ -5,6 +5,7 @@
 
 import type { Issue } from '../issues.js';
 import { kindFromManifest } from '../kinds.js';
+import { displayText } from '../quote.js';
 import type { Resource } from '../types.js';
 import { validateResource } from '../validate/index.js';
 import { decodeCheckedText, type DecodedObject } from './decode.js';
@@ -131,8 +132,10 @@ export function resourceLabel(value: unknown): string | undefined {
   const meta = isRecord(value.metadata) ? value.metadata : {};
   const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
   const ns = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
-  if (name === undefined) return value.kind;
-  return ns === undefined ? `${value.kind} ${name}` : `${value.kind} ${ns}/${name}`;
+  // Quoted when they hold control or bidi characters, so the label cannot pass for other output.
+  const kind = displayText(value.kind);
+  if (name === undefined) return kind;
+  return ns === undefined ? `${kind} ${displayText(name)}` : `${kind} ${displayText(ns)}/${displayText(name)}`;
 }
 
 /** Without validation, an object still needs a known apiVersion/kind and a name to be stored or indexed. */
