@@ -8,11 +8,11 @@ import { kindFromManifest } from '../kinds.js';
 import { displayText } from '../quote.js';
 import type { Resource } from '../types.js';
 import { validateResource } from '../validate/index.js';
-import { decodeCheckedText, type DecodedObject } from './decode.js';
+import { decodeCheckedText, type DecodedObject, type DecodeResult, type ObjectBudget } from './decode.js';
 import { decodeText } from './encoding.js';
 import { LOAD_LIMITS } from './limits.js';
 import type { SourceLocator } from './locate.js';
-import { expandPaths, readEntry } from './sources.js';
+import { expandPaths, readEntry, type ExpandOptions, type SourceEntry } from './sources.js';
 
 export interface LoadedResource {
   resource: Resource;
@@ -33,11 +33,13 @@ export interface LoadOptions {
   cwd?: string;
   /** A lower bound than LOAD_LIMITS.maxObjects on the objects of the whole load. */
   maxObjects?: number;
+  /** Everything read must resolve inside `root.dir` (see sources.ts); `tabby test` includes use it. */
+  root?: ExpandOptions['root'];
 }
 
 export async function loadResources(paths: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
   const validate = options.validate ?? true;
-  const { entries, issues } = await expandPaths(paths, options.cwd ?? process.cwd());
+  const { entries, issues } = await expandPaths(paths, options.cwd ?? process.cwd(), { root: options.root });
   const resources: LoadedResource[] = [];
   const seen = new Map<string, SourceLocator>();
   const maxObjects = Math.min(options.maxObjects ?? LOAD_LIMITS.maxObjects, LOAD_LIMITS.maxObjects);
@@ -51,17 +53,7 @@ export async function loadResources(paths: readonly string[], options: LoadOptio
       });
       break;
     }
-    const read = await readEntry(entry, options.stdin);
-    if (!read.ok) {
-      issues.push(read.issue);
-      continue;
-    }
-    const text = decodeText(read.bytes, entry.display);
-    if (!text.ok) {
-      issues.push(text.issue);
-      continue;
-    }
-    const decoded = decodeCheckedText(text.text, entry.display, { remaining, max: maxObjects });
+    const decoded = await decodeEntry(entry, options.stdin, { remaining, max: maxObjects });
     issues.push(...decoded.issues);
     remaining -= decoded.documents.length;
     for (const obj of decoded.documents) {
@@ -70,6 +62,22 @@ export async function loadResources(paths: readonly string[], options: LoadOptio
     }
   }
   return { resources, issues };
+}
+
+/**
+ * Reads one file (or stdin) within the loader's limits and decodes it, without validating: for callers whose
+ * files hold more than resources (`tabby test`). Never throws for bad input.
+ */
+export async function decodeEntry(
+  entry: SourceEntry,
+  stdin: NodeJS.ReadableStream | undefined,
+  budget: ObjectBudget = { remaining: LOAD_LIMITS.maxObjects, max: LOAD_LIMITS.maxObjects },
+): Promise<DecodeResult> {
+  const read = await readEntry(entry, stdin);
+  if (!read.ok) return { documents: [], issues: [read.issue] };
+  const text = decodeText(read.bytes, entry.display);
+  if (!text.ok) return { documents: [], issues: [text.issue] };
+  return decodeCheckedText(text.text, entry.display, budget);
 }
 
 /** Validates (and defaults) one decoded object, locating each issue; undefined when it is not admitted. */
