@@ -46,3 +46,14 @@ export function quote(text: string): string {
 export function displayText(text: string): string {
   return text !== '' && !text.startsWith('"') && isPrintable(text) ? text : quote(text);
 }
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON.stringify, with the characters it leaves as they are (DEL, C1, bidi, line separators) escaped too: the
+ * same JSON value, safe to show in a terminal. (C0 controls are always escaped inside JSON strings.)
+ */
+export function printableJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, escapeChar);
+}

@@ -5,13 +5,15 @@
 
 import type { Issue } from '../issues.js';
 import { kindFromManifest } from '../kinds.js';
-import { displayText } from '../quote.js';
 import type { Resource } from '../types.js';
 import { validateResource } from '../validate/index.js';
 import { decodeCheckedText, type DecodedObject, type DecodeResult, type ObjectBudget } from './decode.js';
 import { decodeText } from './encoding.js';
+import { resourceLabel } from './label.js';
 import { LOAD_LIMITS } from './limits.js';
 import type { SourceLocator } from './locate.js';
+
+export { resourceLabel };
 import { expandPaths, readEntry, type ExpandOptions, type SourceEntry } from './sources.js';
 
 export interface LoadedResource {
@@ -132,18 +134,6 @@ function identityKey(resource: Resource): string | undefined {
   if (!info) return undefined;
   const ns = info.namespaced ? resource.metadata.namespace || 'default' : '';
   return `${info.key}\u0000${ns}\u0000${resource.metadata.name}`;
-}
-
-/** `Kind ns/name` (or `Kind name`) as written in the manifest, for issue lines; undefined if there is no kind. */
-export function resourceLabel(value: unknown): string | undefined {
-  if (!isRecord(value) || typeof value.kind !== 'string' || value.kind === '') return undefined;
-  const meta = isRecord(value.metadata) ? value.metadata : {};
-  const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
-  const ns = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
-  // Quoted when they hold control or bidi characters, so the label cannot pass for other output.
-  const kind = displayText(value.kind);
-  if (name === undefined) return kind;
-  return ns === undefined ? `${kind} ${displayText(name)}` : `${kind} ${displayText(ns)}/${displayText(name)}`;
 }
 
 /** Without validation, an object still needs a known apiVersion/kind and a name to be stored or indexed. */

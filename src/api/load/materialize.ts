@@ -13,6 +13,7 @@
 import { type Document, isAlias, isCollection, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
 
 import type { Issue, PathSegment, SourcePosition } from '../issues.js';
+import { resourceLabel } from './label.js';
 import { LOAD_LIMITS } from './limits.js';
 import type { SourceLocator } from './locate.js';
 
@@ -42,7 +43,10 @@ export function materializeDocument(
     }
     return { ok: false, issue: { code: 'yaml.syntax', path: [], position: locator.position, message: `invalid YAML: ${message}` } };
   }
-  return copyBounded(raw, locator);
+  const copied = copyBounded(raw, locator);
+  if (copied.ok) return copied;
+  const label = resourceLabel(raw);
+  return label === undefined ? copied : { ok: false, issue: { ...copied.issue, resource: label } };
 }
 
 /** Copies `raw` into a fresh tree, enforcing depth and size and rejecting cycles. */
@@ -65,8 +69,9 @@ export function copyBounded(raw: unknown, locator: SourceLocator): Materialized 
         `${LOAD_LIMITS.maxValuesPerDocument} values per document)`);
     }
     if (typeof value === 'number' && !Number.isFinite(value)) {
-      return fail('load.not-finite', `expected a finite number, got ${String(value)} (YAML .inf, -.inf and .nan ` +
-        'cannot be written in a manifest: Kubernetes and Calico objects are JSON)');
+      const yaml = Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
+      return fail('load.not-finite', `expected a finite number, got ${yaml}: Kubernetes and Calico objects are ` +
+        'JSON, which has no infinities or NaN');
     }
     if (value === null || typeof value !== 'object') return value;
     if (ancestors.has(value)) return fail('load.alias-cycle', 'recursive alias: this value contains itself');

@@ -17,6 +17,7 @@ import {
   expandPaths,
   formatIssue,
   loadResources,
+  printableJson,
   validateResource,
   type DecodedObject,
   type Issue,
@@ -251,8 +252,7 @@ export const command: CommandSpec = {
     if (report.files.length === 0) {
       throw new UsageError(`no .yaml or .yml test files found in ${args.positionals.map(displayText).join(', ')}`);
     }
-    // JSON escapes control characters but not bidi ones; escapeControls leaves valid JSON.
-    if (format === 'json') write(io.stdout, escapeControls(JSON.stringify(jsonReport(report), null, 2)));
+    if (format === 'json') write(io.stdout, printableJson(jsonReport(report), 2));
     else write(io.stdout, textReport(report).join('\n'));
     return report.failed === 0 ? 0 : 1;
   },

@@ -2,7 +2,7 @@
 // position of the offending node. Exit 0 when everything is valid, 1 when there is any problem (including a
 // path that cannot be read), 2 for usage errors.
 
-import { displayText, loadResources, type LoadResult } from '../../api/index.js';
+import { displayText, loadResources, printableJson, type LoadResult } from '../../api/index.js';
 import { outputFormat, stringListOption, UsageError, write, type CommandSpec, type ParsedCommandArgs } from '../command.js';
 import { issueLines, issueRecord, sortIssues } from '../output/issues.js';
 
@@ -49,9 +49,9 @@ export const command: CommandSpec = {
     const result = await loadResources(paths, { stdin: io.stdin, cwd: io.cwd });
     const report = validationReport(result, paths);
     if (format === 'json') {
-      write(io.stdout, JSON.stringify({
+      write(io.stdout, printableJson({
         valid: report.valid, resources: result.resources.length, issues: report.issues.map(issueRecord),
-      }, null, 2));
+      }, 2));
     } else {
       if (report.issues.length > 0) write(io.stdout, issueLines(report.issues));
       write(io.stderr, report.summary);
