@@ -25,7 +25,11 @@ export function materializeDocument(
   at: (offset: number) => SourcePosition,
 ): Materialized {
   const structural = structureIssue(doc, at);
-  if (structural) return { ok: false, issue: structural };
+  if (structural) {
+    // The document cannot be converted, but its kind and name usually can, for the issue line.
+    const label = resourceLabel({ kind: scalarAt(doc, ['kind']), metadata: { name: scalarAt(doc, ['metadata', 'name']), namespace: scalarAt(doc, ['metadata', 'namespace']) } });
+    return { ok: false, issue: label === undefined ? structural : { ...structural, resource: label } };
+  }
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: LOAD_LIMITS.maxAliasCount });
@@ -146,6 +150,11 @@ function structureIssue(doc: Document.Parsed, at: (offset: number) => SourcePosi
     return undefined;
   });
   return issue;
+}
+
+function scalarAt(doc: Document.Parsed, path: readonly string[]): unknown {
+  const node: unknown = isMap(doc.contents) ? doc.getIn(path, true) : undefined;
+  return isScalar(node) ? node.value : undefined;
 }
 
 function isPlainObject(v: object): boolean {
