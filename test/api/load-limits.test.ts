@@ -38,14 +38,14 @@ describe('loader: only regular files', () => {
     execFileSync('mkfifo', [fifo]);
     const r = await loadResources([fifo]);
     expect(lines(r.issues)).toEqual([
-      `refusing to read ${fifo}: it is a FIFO (named pipe); manifests are read from regular files or - (stdin)`,
+      `refusing to read ${fifo}: it is a FIFO (named pipe), not a regular file`,
     ]);
   });
 
   it('refuses a device (/dev/zero never ends)', async () => {
     const r = await loadResources(['/dev/zero']);
     expect(lines(r.issues)).toEqual([
-      'refusing to read /dev/zero: it is a character device; manifests are read from regular files or - (stdin)',
+      'refusing to read /dev/zero: it is a character device, not a regular file',
     ]);
   });
 
@@ -88,7 +88,7 @@ describe('loader: directory walks', () => {
     const r = await loadResources(['withpipe'], { cwd: dir });
     expect(r.resources.map((x) => x.resource.metadata.name)).toEqual(['a']);
     expect(lines(r.issues)).toEqual([
-      'refusing to read withpipe/b.yaml: it is a FIFO (named pipe); manifests are read from regular files or - (stdin)',
+      'refusing to read withpipe/b.yaml: it is a FIFO (named pipe), not a regular file',
     ]);
   });
 

@@ -128,6 +128,18 @@ describe('tabby test: include: stays inside the test file tree', () => {
   });
 });
 
+describe('the CLI config file is read with the same limits', () => {
+  it('a config.yaml that is a link to /dev/zero is one error, not an out-of-memory', async () => {
+    const home = path.join(dir, 'cfg');
+    await mkdir(path.join(home, 'tabby'), { recursive: true });
+    await symlink('/dev/zero', path.join(home, 'tabby/config.yaml'));
+    const run = await captureCli(['get', 'gnp'], { cwd: dir, env: { XDG_CONFIG_HOME: home } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`tabby get: refusing to read ${path.join(home, 'tabby/config.yaml')}: it is a character device, ` +
+      'not a regular file (fix or remove the config file)\n');
+  });
+});
+
 describe('messages that cannot lie: hostile names are printed escaped', () => {
   const HOSTILE = 'evil\nPASS  forged.yaml\u001b[32m\u0000\u202egnp';
 

@@ -5,6 +5,6 @@ export { decodeManifests, type DecodedObject, type DecodeOptions, type DecodeRes
 export { LOAD_LIMITS } from './limits.js';
 export { fixedLocator, type SourceLocator } from './locate.js';
 export {
-  admit, decodeEntry, loadResources, resourceLabel, type LoadedResource, type LoadOptions, type LoadResult,
+  admit, decodeEntry, loadResources, readTextFile, resourceLabel, type LoadedResource, type LoadOptions, type LoadResult,
 } from './load.js';
 export { expandPaths, MANIFEST_EXTENSIONS, STDIN_NAME, STDIN_PATH, type ExpandOptions, type SourceEntry } from './sources.js';

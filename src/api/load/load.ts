@@ -82,6 +82,14 @@ export async function decodeEntry(
   return decodeCheckedText(text.text, entry.display, budget);
 }
 
+/** One file's text, read and checked within the loader's limits (regular file, size, UTF-8): for small files of
+ * other formats (the CLI's config.yaml) that must not be a way around them. */
+export async function readTextFile(absolute: string, display: string): Promise<{ ok: true; text: string } | { ok: false; issue: Issue }> {
+  const read = await readEntry({ kind: 'file', display, absolute }, undefined);
+  if (!read.ok) return read;
+  return decodeText(read.bytes, display);
+}
+
 /** Validates (and defaults) one decoded object, locating each issue; undefined when it is not admitted. */
 export function admit(obj: DecodedObject, validate: boolean, issues: Issue[]): LoadedResource | undefined {
   const label = resourceLabel(obj.value);

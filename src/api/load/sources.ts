@@ -236,14 +236,14 @@ async function pseudoFilesystem(real: string): Promise<string | undefined> {
 type FileKind = { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean };
 
 function notRegular(display: string, info: FileKind | undefined): Issue {
-  const what = !info ? 'not a regular file'
+  const what = !info ? 'something else'
     : info.isFIFO() ? 'a FIFO (named pipe)'
       : info.isCharacterDevice() ? 'a character device'
         : info.isBlockDevice() ? 'a block device'
-          : info.isSocket() ? 'a socket' : 'not a regular file';
+          : info.isSocket() ? 'a socket' : 'something else';
   return {
     code: 'load.not-regular', path: [],
-    message: `refusing to read ${display}: it is ${what}; manifests are read from regular files or - (stdin)`,
+    message: `refusing to read ${display}: it is ${what}, not a regular file`,
   };
 }
 
