@@ -7,4 +7,6 @@ export { fixedLocator, type SourceLocator } from './locate.js';
 export {
   admit, decodeEntry, loadResources, readTextFile, resourceLabel, type LoadedResource, type LoadOptions, type LoadResult,
 } from './load.js';
-export { expandPaths, MANIFEST_EXTENSIONS, STDIN_NAME, STDIN_PATH, type ExpandOptions, type SourceEntry } from './sources.js';
+export {
+  expandPaths, MANIFEST_EXTENSIONS, STDIN_NAME, STDIN_PATH, type ExpandOptions, type SourceEntry,
+} from './sources.js';

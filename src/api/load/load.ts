@@ -84,7 +84,10 @@ export async function decodeEntry(
 
 /** One file's text, read and checked within the loader's limits (regular file, size, UTF-8): for small files of
  * other formats (the CLI's config.yaml) that must not be a way around them. */
-export async function readTextFile(absolute: string, display: string): Promise<{ ok: true; text: string } | { ok: false; issue: Issue }> {
+export async function readTextFile(
+  absolute: string,
+  display: string,
+): Promise<{ ok: true; text: string } | { ok: false; issue: Issue }> {
   const read = await readEntry({ kind: 'file', display, absolute }, undefined);
   if (!read.ok) return read;
   return decodeText(read.bytes, display);

@@ -27,7 +27,10 @@ export function materializeDocument(
   const structural = structureIssue(doc, at);
   if (structural) {
     // The document cannot be converted, but its kind and name usually can, for the issue line.
-    const label = resourceLabel({ kind: scalarAt(doc, ['kind']), metadata: { name: scalarAt(doc, ['metadata', 'name']), namespace: scalarAt(doc, ['metadata', 'namespace']) } });
+    const label = resourceLabel({
+      kind: scalarAt(doc, ['kind']),
+      metadata: { name: scalarAt(doc, ['metadata', 'name']), namespace: scalarAt(doc, ['metadata', 'namespace']) },
+    });
     return { ok: false, issue: label === undefined ? structural : { ...structural, resource: label } };
   }
   let raw: unknown;

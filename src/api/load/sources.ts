@@ -47,7 +47,10 @@ export async function expandPaths(
   let stdinSeen = false;
   let budget: number = LOAD_LIMITS.maxDirectoryEntries;
   let budgetReported = false;
-  const root = options.root ? { ...options.root, real: await realpath(options.root.dir).catch(() => path.resolve(options.root!.dir)) } : undefined;
+  const rootDir = options.root?.dir;
+  const root = options.root && rootDir !== undefined
+    ? { ...options.root, real: await realpath(rootDir).catch(() => path.resolve(rootDir)) }
+    : undefined;
 
   /** The real path of `absolute` if it may be read, else undefined with an issue. */
   const admitted = async (display: string, absolute: string): Promise<string | undefined> => {
@@ -135,7 +138,9 @@ export async function expandPaths(
       const wanted = extensions.some((ext) => d.name.toLowerCase().endsWith(ext));
       if (isDir) await walk(display, absolute, depth + 1);
       else if (wanted && isFile) await addFile(display, absolute);
-      else if (wanted) issues.push(notRegular(display, d.isSymbolicLink() ? await stat(absolute).catch(() => undefined) : d));
+      else if (wanted) {
+        issues.push(notRegular(display, d.isSymbolicLink() ? await stat(absolute).catch(() => undefined) : d));
+      }
     }
   };
 

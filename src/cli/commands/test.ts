@@ -83,8 +83,9 @@ async function resourcesOf(
   const issues: Issue[] = [];
   const resources: Resource[] = [];
   const raw = value.resources ?? [];
-  if (!Array.isArray(raw)) issues.push(locate(doc, { code: 'test.resources', path: ['resources'], message: 'resources must be a list' }));
-  else {
+  if (!Array.isArray(raw)) {
+    issues.push(locate(doc, { code: 'test.resources', path: ['resources'], message: 'resources must be a list' }));
+  } else {
     raw.forEach((item: unknown, i) => {
       const result = validateResource(item);
       if (result.ok) resources.push(result.value);
@@ -126,7 +127,8 @@ async function resourcesOf(
 async function runFile(entry: SourceEntry & { kind: 'file' }, options: TestRunOptions): Promise<TestFileReport> {
   const failed = (issues: readonly Issue[]): TestFileReport => {
     const shown = issues.slice(0, MAX_ISSUES_SHOWN).map((i) => formatIssue(i));
-    if (issues.length > MAX_ISSUES_SHOWN) shown.push(`${issues.length - MAX_ISSUES_SHOWN} more problems not shown (tabby validate lists them all)`);
+    const more = issues.length - MAX_ISSUES_SHOWN;
+    if (more > 0) shown.push(`${more} more problems not shown (tabby validate lists them all)`);
     return { file: entry.display, error: shown.join('; '), flows: [], applied: [] };
   };
   const decoded = await decodeEntry(entry, undefined);
