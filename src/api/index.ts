@@ -4,6 +4,7 @@
 export * from './types.js';
 export * from './kinds.js';
 export * from './issues.js';
+export * from './quote.js';
 export * from './updates.js';
 export * from './net.js';
 export { copyResource } from './copy.js';

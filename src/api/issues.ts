@@ -2,6 +2,8 @@
 // code, the field path (`spec.ingress[0].destination.ports[1]`), a message that says what is wrong and what is
 // allowed, and — once the loader has located it — the file:line:col of the offending node.
 
+import { displayText, escapeControls, quote } from './quote.js';
+
 export type PathSegment = string | number;
 
 export interface SourcePosition {
@@ -41,17 +43,21 @@ export function formatPath(path: readonly PathSegment[]): string {
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
     else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
+    else out += `[${quote(seg)}]`;
   }
   return out;
 }
 
-/** `file:line:col: Kind ns/name: path: message` — the one-line form `tabby validate` prints. */
+/**
+ * `file:line:col: Kind ns/name: path: message` — the one-line form `tabby validate` prints. It stays one line
+ * whatever the input: the file name is quoted if it holds a control or bidi character, and such characters in
+ * the resource label and the message (which quote the values they name) are escaped.
+ */
 export function formatIssue(issue: Issue): string {
   const parts: string[] = [];
-  if (issue.position) parts.push(`${issue.position.file}:${issue.position.line}:${issue.position.col}`);
-  if (issue.resource) parts.push(issue.resource);
+  if (issue.position) parts.push(`${displayText(issue.position.file)}:${issue.position.line}:${issue.position.col}`);
+  if (issue.resource) parts.push(escapeControls(issue.resource));
   if (issue.path.length > 0) parts.push(formatPath(issue.path));
-  parts.push(issue.message);
+  parts.push(escapeControls(issue.message));
   return parts.join(': ');
 }

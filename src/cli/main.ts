@@ -5,6 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { isPrintable, quote } from '../api/index.js';
 import { CliError, EXIT, parseCommandArgs, renderHelp, write, type CommandIO } from './command.js';
 import { COMMANDS } from './registry.js';
 import { TABBY_VERSION } from './version.js';
@@ -34,7 +35,7 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   if (name === '--version' || name === '-v') return runCli(['version', ...rest], io);
   const entry = COMMANDS[name];
   if (!entry) {
-    write(io.stderr, `tabby: unknown command '${name}' (run 'tabby --help' for the list)`);
+    write(io.stderr, `tabby: unknown command ${isPrintable(name) ? `'${name}'` : quote(name)} (run 'tabby --help' for the list)`);
     return EXIT.usage;
   }
   try {

@@ -4,10 +4,9 @@
 // sources of Felix's config_params.go. Only the CLI (the composition root) reads env and files; what it resolves
 // is passed down as plain values.
 
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
-import { LineCounter, parseDocument } from 'yaml';
+import { decodeManifests, displayText, formatIssue, readTextFile } from '../api/index.js';
 
 import { CliError, stringOption, write, type CommandIO, type ParsedCommandArgs } from './command.js';
 
@@ -80,23 +79,18 @@ export function configFilePath(io: CommandIO): string | undefined {
 async function readConfig(io: CommandIO): Promise<{ path: string; values: Record<string, unknown> } | undefined> {
   const path = configFilePath(io);
   if (path === undefined) return undefined;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CliError(`cannot read ${path}: ${(err as Error).message}`);
+  // Read and parsed by the manifest loader, with its limits: a config.yaml linked to /dev/zero or nested a
+  // million deep is one error, not an out-of-memory.
+  const read = await readTextFile(path, path);
+  if (!read.ok) {
+    if (read.issue.code === 'load.not-found') return undefined;
+    throw new CliError(`${formatIssue(read.issue)} (fix or remove the config file)`);
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines });
-  const first = doc.errors[0];
-  if (first) {
-    const { line, col } = lines.linePos(first.pos[0]);
-    throw new CliError(`${path}:${line}:${col}: ${first.message.split('\n')[0]} (fix or remove the config file)`);
-  }
-  const values: unknown = doc.toJS();
-  if (values === null || values === undefined) return { path, values: {} };
-  if (typeof values !== 'object' || Array.isArray(values)) {
+  const decoded = decodeManifests(read.text, path);
+  const first = decoded.issues.find((i) => i.code !== 'load.not-object');
+  if (first) throw new CliError(`${formatIssue(first)} (fix or remove the config file)`);
+  const values: unknown = decoded.issues.length > 0 ? [] : decoded.documents[0]?.value ?? {};
+  if (typeof values !== 'object' || values === null || Array.isArray(values) || decoded.documents.length > 1) {
     throw new CliError(`${path}: expected a mapping of settings (e.g. 'datastore: etcd://127.0.0.1:2379')`);
   }
   return { path, values: values as Record<string, unknown> };
@@ -114,7 +108,7 @@ export async function resolveSetting(name: SettingName, args: ParsedCommandArgs,
   if (config) {
     const known = new Set(Object.values(SETTINGS).map((s: SettingSpec) => s.configKey));
     for (const key of Object.keys(config.values)) {
-      if (!known.has(key)) write(io.stderr, `warning: ${config.path}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
+      if (!known.has(key)) write(io.stderr, `warning: ${displayText(config.path)}: unknown setting '${displayText(key)}' (known: ${[...known].join(', ')})`);
     }
     const v = config.values[spec.configKey];
     if (v !== undefined && v !== null) {

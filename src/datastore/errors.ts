@@ -4,7 +4,7 @@
 // "resource does not exist: NetworkPolicy(ns/name)"). The CLI maps the codes to exit codes and the server maps
 // them to HTTP statuses, each in one place.
 
-import { formatIssue, type Issue, type ResourceKey } from '../api/index.js';
+import { displayText, formatIssue, type Issue, type ResourceKey } from '../api/index.js';
 
 export type DatastoreErrorCode =
   | 'not-found'
@@ -20,7 +20,9 @@ export type DatastoreErrorCode =
 
 /** `Kind(namespace/name)` or `Kind(name)`: Calico's model.ResourceKey.String() form. */
 export function describeKey(key: ResourceKey): string {
-  return key.namespace ? `${key.kind}(${key.namespace}/${key.name})` : `${key.kind}(${key.name})`;
+  // Names come from the command line or the store: quoted if they hold control or bidi characters.
+  const name = displayText(key.name);
+  return key.namespace ? `${key.kind}(${displayText(key.namespace)}/${name})` : `${key.kind}(${name})`;
 }
 
 export abstract class DatastoreError extends Error {

@@ -4,7 +4,7 @@
 // an engine that already holds the document's resources; reading files and validating the resources is the
 // caller's job.
 
-import type { Issue } from '../api/index.js';
+import { displayText, type Issue } from '../api/index.js';
 import type { PolicyEngine } from './index.js';
 import { STAGES, type AppliedTier, type Decision, type EndVerdict, type Flow, type FlowVerdict, type Stage } from './types.js';
 
@@ -181,7 +181,7 @@ function runApplied(engine: PolicyEngine, a: AppliedExpectation): AppliedResult 
   const stage = a.stage ?? 'normal';
   const lists = engine.policiesFor(a.endpoint, { stage });
   const failures: string[] = [];
-  if (!lists) failures.push(`unknown endpoint ${a.endpoint}`);
+  if (!lists) failures.push(`unknown endpoint ${displayText(a.endpoint)}`);
   const ingress = summarise(lists?.ingress ?? []);
   const egress = summarise(lists?.egress ?? []);
   for (const [dir, actual, expected] of [['ingress', ingress, a.ingress], ['egress', egress, a.egress]] as const) {

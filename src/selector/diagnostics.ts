@@ -2,6 +2,8 @@
 // carries it. Reasons keep Calico's wording (§1.5) so a message can be searched for in Calico's sources;
 // what we add is the location (offset, length, a caret line) and, where it helps, a hint.
 
+import { escapeControls } from './printable.js';
+
 /** Hard limits. Calico has none; ours keep a hostile selector from costing more than a bounded amount. */
 export const MAX_SELECTOR_LENGTH = 65_536;
 /** Groups nested in one another: `(` in the text, or `&&`/`||` groups in the canonical form. */
@@ -53,7 +55,8 @@ export function formatReason(code: SelectorErrorCode, args: Readonly<Record<stri
   return SELECTOR_DIAGNOSTICS[code].reason.replace(/\{(\w+)\}/g, (whole, name: string) => {
     const value = args[name];
     if (value === undefined) return whole;
-    return value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}…` : value;
+    // Labels and tokens come from the selector text: escaped, so a reason is always one line of plain text.
+    return escapeControls(value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}…` : value);
   });
 }
 
@@ -126,7 +129,7 @@ export function caretExcerpt(selector: string, offset: number): string {
   let pad = start > 0 ? ' ' : '';
   for (let i = start; i < end; i++) {
     const code = selector.charCodeAt(i);
-    const shown = displayChar(code, selector[i]!);
+    const shown = displayChar(selector, i);
     text += shown;
     // The second half of a surrogate pair shares its column with the first.
     const lowSurrogate = code >= 0xdc00 && code <= 0xdfff && i > start;
@@ -136,10 +139,18 @@ export function caretExcerpt(selector: string, offset: number): string {
   return `${text}\n${pad}^`;
 }
 
-function displayChar(code: number, ch: string): string {
-  if (code === 0x0a) return '\\n';
-  if (code === 0x0d) return '\\r';
+/** The character at `i` as shown in the excerpt: a TAB stays (for the caret), other unsafe characters are escaped. */
+function displayChar(selector: string, i: number): string {
+  const code = selector.charCodeAt(i);
   if (code === 0x09) return '\t';
-  if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, '0')}`;
-  return ch;
+  // A surrogate pair is checked as a whole; a lone half is escaped.
+  if (code >= 0xd800 && code <= 0xdbff) {
+    const next = selector.charCodeAt(i + 1);
+    return next >= 0xdc00 && next <= 0xdfff ? selector[i]! : escapeControls(selector[i]!);
+  }
+  if (code >= 0xdc00 && code <= 0xdfff) {
+    const prev = selector.charCodeAt(i - 1);
+    return prev >= 0xd800 && prev <= 0xdbff ? selector[i]! : escapeControls(selector[i]!);
+  }
+  return escapeControls(selector[i]!);
 }

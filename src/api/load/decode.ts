@@ -73,7 +73,10 @@ export function decodeCheckedText(text: string, file: string, budget: ObjectBudg
     if (doc.errors.length > 0 || limitReported) return; // syntax errors are already issues
     const root = doc.contents as Node | null;
     const locator = locatorFor(doc, root, file, index, stream.lineCounter);
-    const materialized = materializeDocument(doc, locator);
+    const materialized = materializeDocument(doc, locator, (offset) => {
+      const { line, col } = stream.lineCounter.linePos(offset);
+      return { file, line, col };
+    });
     if (!materialized.ok) {
       issues.push(materialized.issue);
       return;

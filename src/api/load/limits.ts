@@ -13,6 +13,10 @@ export const LOAD_LIMITS = {
   maxObjects: 100_000,
   /** Values (scalars and collections) one document may expand to once aliases are resolved. */
   maxValuesPerDocument: 2_000_000,
+  /** Directories below a path named to the loader (a manifest tree is a few levels deep). */
+  maxDirectoryDepth: 32,
+  /** Directory entries looked at by one load, so `-f /` ends with an issue instead of walking the disk. */
+  maxDirectoryEntries: 100_000,
 } as const;
 
 export type LoadLimits = typeof LOAD_LIMITS;

@@ -8,11 +8,14 @@ import { kindFromManifest } from '../kinds.js';
 import { applyKubernetesDefaults } from '../kubernetes/defaults.js';
 import type { Resource } from '../types.js';
 import { validateResource } from '../validate/index.js';
-import { decodeCheckedText, type DecodedObject } from './decode.js';
+import { decodeCheckedText, type DecodedObject, type DecodeResult, type ObjectBudget } from './decode.js';
 import { decodeText } from './encoding.js';
+import { resourceLabel } from './label.js';
 import { LOAD_LIMITS } from './limits.js';
 import type { SourceLocator } from './locate.js';
-import { expandPaths, readEntry } from './sources.js';
+
+export { resourceLabel };
+import { expandPaths, readEntry, type ExpandOptions, type SourceEntry } from './sources.js';
 
 export interface LoadedResource {
   resource: Resource;
@@ -33,11 +36,13 @@ export interface LoadOptions {
   cwd?: string;
   /** A lower bound than LOAD_LIMITS.maxObjects on the objects of the whole load. */
   maxObjects?: number;
+  /** Everything read must resolve inside `root.dir` (see sources.ts); `tabby test` includes use it. */
+  root?: ExpandOptions['root'];
 }
 
 export async function loadResources(paths: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
   const validate = options.validate ?? true;
-  const { entries, issues } = await expandPaths(paths, options.cwd ?? process.cwd());
+  const { entries, issues } = await expandPaths(paths, options.cwd ?? process.cwd(), { root: options.root });
   const resources: LoadedResource[] = [];
   const seen = new Map<string, SourceLocator>();
   const maxObjects = Math.min(options.maxObjects ?? LOAD_LIMITS.maxObjects, LOAD_LIMITS.maxObjects);
@@ -51,17 +56,7 @@ export async function loadResources(paths: readonly string[], options: LoadOptio
       });
       break;
     }
-    const read = await readEntry(entry, options.stdin);
-    if (!read.ok) {
-      issues.push(read.issue);
-      continue;
-    }
-    const text = decodeText(read.bytes, entry.display);
-    if (!text.ok) {
-      issues.push(text.issue);
-      continue;
-    }
-    const decoded = decodeCheckedText(text.text, entry.display, { remaining, max: maxObjects });
+    const decoded = await decodeEntry(entry, options.stdin, { remaining, max: maxObjects });
     issues.push(...decoded.issues);
     remaining -= decoded.documents.length;
     for (const obj of decoded.documents) {
@@ -70,6 +65,33 @@ export async function loadResources(paths: readonly string[], options: LoadOptio
     }
   }
   return { resources, issues };
+}
+
+/**
+ * Reads one file (or stdin) within the loader's limits and decodes it, without validating: for callers whose
+ * files hold more than resources (`tabby test`). Never throws for bad input.
+ */
+export async function decodeEntry(
+  entry: SourceEntry,
+  stdin: NodeJS.ReadableStream | undefined,
+  budget: ObjectBudget = { remaining: LOAD_LIMITS.maxObjects, max: LOAD_LIMITS.maxObjects },
+): Promise<DecodeResult> {
+  const read = await readEntry(entry, stdin);
+  if (!read.ok) return { documents: [], issues: [read.issue] };
+  const text = decodeText(read.bytes, entry.display);
+  if (!text.ok) return { documents: [], issues: [text.issue] };
+  return decodeCheckedText(text.text, entry.display, budget);
+}
+
+/** One file's text, read and checked within the loader's limits (regular file, size, UTF-8): for small files of
+ * other formats (the CLI's config.yaml) that must not be a way around them. */
+export async function readTextFile(
+  absolute: string,
+  display: string,
+): Promise<{ ok: true; text: string } | { ok: false; issue: Issue }> {
+  const read = await readEntry({ kind: 'file', display, absolute }, undefined);
+  if (!read.ok) return read;
+  return decodeText(read.bytes, display);
 }
 
 /** Validates (and defaults) one decoded object, locating each issue; undefined when it is not admitted. */
@@ -125,16 +147,6 @@ function identityKey(resource: Resource): string | undefined {
   if (!info) return undefined;
   const ns = info.namespaced ? resource.metadata.namespace || 'default' : '';
   return `${info.key}\u0000${ns}\u0000${resource.metadata.name}`;
-}
-
-/** `Kind ns/name` (or `Kind name`) as written in the manifest, for issue lines; undefined if there is no kind. */
-export function resourceLabel(value: unknown): string | undefined {
-  if (!isRecord(value) || typeof value.kind !== 'string' || value.kind === '') return undefined;
-  const meta = isRecord(value.metadata) ? value.metadata : {};
-  const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
-  const ns = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
-  if (name === undefined) return value.kind;
-  return ns === undefined ? `${value.kind} ${name}` : `${value.kind} ${ns}/${name}`;
 }
 
 /** Without validation, an object still needs a known apiVersion/kind and a name to be stored or indexed. */

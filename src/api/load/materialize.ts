@@ -3,23 +3,42 @@
 //   - nesting deeper than the limit (possible through aliases even when the text is shallow) is reported,
 //   - a recursive alias (`a: &x [*x]`, which yaml turns into a cyclic object) is reported instead of hanging
 //     whoever walks the value later,
-//   - values shared through aliases are no longer shared, so defaulting one resource never changes another.
+//   - values shared through aliases are no longer shared, so defaulting one resource never changes another,
+//   - numbers that JSON cannot hold (`.inf`, `-.inf`, `.nan`, `1e999`) are refused, as kubectl refuses them
+//     (sigs.k8s.io/yaml converts YAML to JSON, and JSON has no Infinity or NaN).
+// Before any of that, the document is checked for what yaml would otherwise report badly: an alias to an anchor
+// that is not defined before it (yaml throws at toJS, without a position) and a mapping key that is itself a
+// mapping or a sequence (yaml stringifies it with a process warning; JSON objects have string keys only).
 
-import type { Document } from 'yaml';
+import { type Document, isAlias, isCollection, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
 
-import type { Issue, PathSegment } from '../issues.js';
+import type { Issue, PathSegment, SourcePosition } from '../issues.js';
+import { resourceLabel } from './label.js';
 import { LOAD_LIMITS } from './limits.js';
 import type { SourceLocator } from './locate.js';
 
 export type Materialized = { ok: true; value: unknown } | { ok: false; issue: Issue };
 
-export function materializeDocument(doc: Document.Parsed, locator: SourceLocator): Materialized {
+export function materializeDocument(
+  doc: Document.Parsed,
+  locator: SourceLocator,
+  at: (offset: number) => SourcePosition,
+): Materialized {
+  const structural = structureIssue(doc, at);
+  if (structural) {
+    // The document cannot be converted, but its kind and name usually can, for the issue line.
+    const label = resourceLabel({
+      kind: scalarAt(doc, ['kind']),
+      metadata: { name: scalarAt(doc, ['metadata', 'name']), namespace: scalarAt(doc, ['metadata', 'namespace']) },
+    });
+    return { ok: false, issue: label === undefined ? structural : { ...structural, resource: label } };
+  }
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: LOAD_LIMITS.maxAliasCount });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof ReferenceError && /alias/i.test(message)) {
+    if (err instanceof ReferenceError && /alias count/i.test(message)) {
       return {
         ok: false,
         issue: {
@@ -31,7 +50,10 @@ export function materializeDocument(doc: Document.Parsed, locator: SourceLocator
     }
     return { ok: false, issue: { code: 'yaml.syntax', path: [], position: locator.position, message: `invalid YAML: ${message}` } };
   }
-  return copyBounded(raw, locator);
+  const copied = copyBounded(raw, locator);
+  if (copied.ok) return copied;
+  const label = resourceLabel(raw);
+  return label === undefined ? copied : { ok: false, issue: { ...copied.issue, resource: label } };
 }
 
 /** Copies `raw` into a fresh tree, enforcing depth and size and rejecting cycles. */
@@ -52,6 +74,11 @@ export function copyBounded(raw: unknown, locator: SourceLocator): Materialized 
     if (--budget < 0) {
       return fail('load.too-large', `document too large once aliases are expanded (max ` +
         `${LOAD_LIMITS.maxValuesPerDocument} values per document)`);
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      const yaml = Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
+      return fail('load.not-finite', `expected a finite number, got ${yaml}: Kubernetes and Calico objects are ` +
+        'JSON, which has no infinities or NaN');
     }
     if (value === null || typeof value !== 'object') return value;
     if (ancestors.has(value)) return fail('load.alias-cycle', 'recursive alias: this value contains itself');
@@ -90,6 +117,47 @@ export function copyBounded(raw: unknown, locator: SourceLocator): Materialized 
 
   const value = copy(raw, 1);
   return failure ? { ok: false, issue: failure } : { ok: true, value };
+}
+
+/**
+ * The first undefined alias or collection-valued key, in document order. An alias refers to the closest anchor
+ * of that name *before* it (YAML 1.2 §3.2.2.2), so anchors are collected as the walk meets them.
+ */
+function structureIssue(doc: Document.Parsed, at: (offset: number) => SourcePosition): Issue | undefined {
+  const anchors = new Map<string, unknown>();
+  let issue: Issue | undefined;
+  visit(doc, (_key, node) => {
+    if (isAlias(node)) {
+      if (!anchors.has(node.source)) {
+        issue = {
+          code: 'yaml.undefined-alias', path: [], position: at(node.range?.[0] ?? 0),
+          message: `undefined alias *${node.source}: no anchor &${node.source} is defined before it in this document`,
+        };
+        return visit.BREAK;
+      }
+      return undefined;
+    }
+    if ((isScalar(node) || isCollection(node)) && node.anchor) anchors.set(node.anchor, node);
+    if (isPair(node)) {
+      const key = isAlias(node.key) && anchors.has(node.key.source) ? anchors.get(node.key.source) : node.key;
+      if (isMap(key) || isSeq(key)) {
+        const range = isAlias(node.key) ? node.key.range : key.range;
+        issue = {
+          code: 'yaml.collection-key', path: [], position: at(range?.[0] ?? 0),
+          message: `a mapping key must be a scalar (a string), not a ${isMap(key) ? 'mapping' : 'sequence'}: ` +
+            'Kubernetes and Calico objects are JSON, whose keys are strings',
+        };
+        return visit.BREAK;
+      }
+    }
+    return undefined;
+  });
+  return issue;
+}
+
+function scalarAt(doc: Document.Parsed, path: readonly string[]): unknown {
+  const node: unknown = isMap(doc.contents) ? doc.getIn(path, true) : undefined;
+  return isScalar(node) ? node.value : undefined;
 }
 
 function isPlainObject(v: object): boolean {

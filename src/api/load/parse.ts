@@ -16,6 +16,9 @@ export const YAML_OPTIONS = {
   prettyErrors: false,
   strict: true,
   uniqueKeys: true,
+  // yaml reports some problems (a mapping key that is a collection) through process.emitWarning, which would
+  // print a Node warning on stderr; the loader reports those itself, at their line (materialize.ts).
+  logLevel: 'error',
 } as const;
 
 export interface ParsedStream {

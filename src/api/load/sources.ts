@@ -1,45 +1,106 @@
 // Paths → manifest bytes. A path is a file (read whatever its extension), a directory (walked recursively for
 // .yaml/.yml/.json in sorted order, skipping hidden entries and node_modules, as `kubectl apply -R` users
-// expect), or `-` for standard input. Every read is capped at the file-size limit, so /dev/zero, a FIFO or a
-// huge log passed by mistake ends with an issue instead of exhausting memory.
+// expect), or `-` for standard input. This is the one place Tabby reads user-named files (validate, convert,
+// apply/create/replace/delete -f, explain/matrix -f, and `tabby test` with its includes), so every bound is here:
+//   - only regular files are read: a FIFO would block forever, a device (/dev/zero) never ends, and files of
+//     the kernel's pseudo-filesystems (/proc, /sys) are not manifests and may change under the reader;
+//   - every read is capped at the file-size limit, checked on the open descriptor (no stat/open race);
+//   - a directory walk is bounded in depth and in entries, never enters a pseudo-filesystem, and reports a
+//     broken or looping symbolic link as an issue naming it;
+//   - with a `root`, every file and directory must resolve (symbolic links followed) inside it — how
+//     `tabby test` keeps `include:` inside the test file's tree.
 
-import { createReadStream, type Dirent } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { constants, type Dirent } from 'node:fs';
+import { lstat, open, readdir, readlink, realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Issue } from '../issues.js';
+import { displayText } from '../quote.js';
 import { tooLarge } from './encoding.js';
 import { LOAD_LIMITS } from './limits.js';
 
 export const STDIN_PATH = '-';
 export const STDIN_NAME = '<stdin>';
 
-const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
+export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 
 export type SourceEntry = { kind: 'file'; display: string; absolute: string } | { kind: 'stdin'; display: string };
 
+export interface ExpandOptions {
+  /** Names a directory walk picks up (default MANIFEST_EXTENSIONS); a file named directly is always read. */
+  extensions?: readonly string[];
+  /** Everything read must resolve inside `dir`; `name` says what it is in messages, `hint` how to allow more. */
+  root?: { dir: string; name: string; hint?: string };
+}
+
 /** Expands paths into the files to read, in order, each at most once. */
-export async function expandPaths(paths: readonly string[], cwd: string): Promise<{ entries: SourceEntry[]; issues: Issue[] }> {
+export async function expandPaths(
+  paths: readonly string[],
+  cwd: string,
+  options: ExpandOptions = {},
+): Promise<{ entries: SourceEntry[]; issues: Issue[] }> {
+  const extensions = options.extensions ?? MANIFEST_EXTENSIONS;
   const entries: SourceEntry[] = [];
   const issues: Issue[] = [];
   const seenFiles = new Set<string>();
   const seenDirs = new Set<string>();
   let stdinSeen = false;
+  let budget: number = LOAD_LIMITS.maxDirectoryEntries;
+  let budgetReported = false;
+  const rootDir = options.root?.dir;
+  const root = options.root && rootDir !== undefined
+    ? { ...options.root, real: await realpath(rootDir).catch(() => path.resolve(rootDir)) }
+    : undefined;
 
-  const addFile = async (display: string, absolute: string): Promise<void> => {
-    const real = await realpath(absolute).catch(() => absolute);
-    if (seenFiles.has(real)) return;
-    seenFiles.add(real);
-    entries.push({ kind: 'file', display, absolute });
+  /** The real path of `absolute` if it may be read, else undefined with an issue. */
+  const admitted = async (display: string, absolute: string): Promise<string | undefined> => {
+    let real: string;
+    try {
+      real = await realpath(absolute);
+    } catch (err) {
+      issues.push(await linkIssue(display, absolute, err));
+      return undefined;
+    }
+    if (root && !isInside(real, root.real)) {
+      issues.push({
+        code: 'load.outside-root', path: [],
+        message: `refusing to read ${display}: it resolves to ${real}, outside ${root.name} ${root.real}` +
+          (root.hint ? ` (${root.hint})` : ''),
+      });
+      return undefined;
+    }
+    const pseudo = await pseudoFilesystem(real);
+    if (pseudo !== undefined) {
+      issues.push({
+        code: 'load.not-regular', path: [],
+        message: `refusing to read ${display}: it is on the kernel's ${pseudo} pseudo-filesystem, not a manifest`,
+      });
+      return undefined;
+    }
+    return real;
   };
 
-  const walk = async (displayDir: string, absoluteDir: string): Promise<void> => {
-    const real = await realpath(absoluteDir).catch(() => absoluteDir);
-    if (seenDirs.has(real)) return; // a symlink loop, or the same directory named twice
+  const addFile = async (display: string, absolute: string): Promise<void> => {
+    const real = await admitted(display, absolute);
+    if (real === undefined || seenFiles.has(real)) return;
+    seenFiles.add(real);
+    entries.push({ kind: 'file', display, absolute: real });
+  };
+
+  const walk = async (displayDir: string, absoluteDir: string, depth: number): Promise<void> => {
+    const real = await admitted(displayDir, absoluteDir);
+    if (real === undefined || seenDirs.has(real)) return; // a symlink loop, or the same directory named twice
     seenDirs.add(real);
+    if (depth > LOAD_LIMITS.maxDirectoryDepth) {
+      issues.push({
+        code: 'load.too-deep', path: [],
+        message: `${displayDir}: directories nested too deeply (max ${LOAD_LIMITS.maxDirectoryDepth} levels); not read`,
+      });
+      return;
+    }
     let dirents: Dirent[];
     try {
-      dirents = await readdir(absoluteDir, { withFileTypes: true });
+      dirents = await readdir(real, { withFileTypes: true });
     } catch (err) {
       issues.push(readIssue(displayDir, err));
       return;
@@ -47,19 +108,38 @@ export async function expandPaths(paths: readonly string[], cwd: string): Promis
     dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const d of dirents) {
       if (d.name.startsWith('.') || d.name === 'node_modules') continue;
+      if (--budget < 0) {
+        if (!budgetReported) {
+          issues.push({
+            code: 'load.too-many-files', path: [],
+            message: `too many directory entries (max ${LOAD_LIMITS.maxDirectoryEntries} per load); ` +
+              `${path.join(displayDir, d.name)} and later entries were not read`,
+          });
+        }
+        budgetReported = true;
+        return;
+      }
       const display = path.join(displayDir, d.name);
-      const absolute = path.join(absoluteDir, d.name);
+      const absolute = path.join(real, d.name);
       let isDir = d.isDirectory();
       let isFile = d.isFile();
       if (d.isSymbolicLink()) {
-        const target = await stat(absolute).catch(() => undefined);
-        if (!target) continue; // a dangling link inside a directory is not something the user named
+        let target;
+        try {
+          target = await stat(absolute);
+        } catch (err) {
+          // kubectl apply -R fails on a broken link too; skipping it would hide a missing manifest.
+          issues.push(await linkIssue(display, absolute, err));
+          continue;
+        }
         isDir = target.isDirectory();
         isFile = target.isFile();
       }
-      if (isDir) await walk(display, absolute);
-      else if (isFile && MANIFEST_EXTENSIONS.some((ext) => d.name.toLowerCase().endsWith(ext))) {
-        await addFile(display, absolute);
+      const wanted = extensions.some((ext) => d.name.toLowerCase().endsWith(ext));
+      if (isDir) await walk(display, absolute, depth + 1);
+      else if (wanted && isFile) await addFile(display, absolute);
+      else if (wanted) {
+        issues.push(notRegular(display, d.isSymbolicLink() ? await stat(absolute).catch(() => undefined) : d));
       }
     }
   };
@@ -75,10 +155,10 @@ export async function expandPaths(paths: readonly string[], cwd: string): Promis
     try {
       info = await stat(absolute);
     } catch (err) {
-      issues.push(readIssue(p, err));
+      issues.push(await linkIssue(p, absolute, err));
       continue;
     }
-    if (info.isDirectory()) await walk(p, absolute);
+    if (info.isDirectory()) await walk(p, absolute, 0);
     else await addFile(p, absolute);
   }
   return { entries, issues };
@@ -94,13 +174,23 @@ export async function readEntry(entry: SourceEntry, stdin: NodeJS.ReadableStream
     }
     return readCapped(stdin, entry.display);
   }
+  let handle;
   try {
-    const info = await stat(entry.absolute);
-    if (info.isFile() && info.size > LOAD_LIMITS.maxFileBytes) return { ok: false, issue: tooLarge(entry.display, info.size) };
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below, on the descriptor itself.
+    handle = await open(entry.absolute, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     return { ok: false, issue: readIssue(entry.display, err) };
   }
-  return readCapped(createReadStream(entry.absolute), entry.display);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { ok: false, issue: notRegular(entry.display, info) };
+    if (info.size > LOAD_LIMITS.maxFileBytes) return { ok: false, issue: tooLarge(entry.display, info.size) };
+    return await readCapped(handle.createReadStream({ autoClose: false }), entry.display);
+  } catch (err) {
+    return { ok: false, issue: readIssue(entry.display, err) };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 async function readCapped(stream: NodeJS.ReadableStream, display: string): Promise<ReadResult> {
@@ -127,6 +217,63 @@ function destroy(stream: NodeJS.ReadableStream): void {
   if (typeof d === 'function') d.call(stream);
 }
 
+/** `dir` itself or something under it (both real paths). */
+export function isInside(real: string, dir: string): boolean {
+  if (real === dir) return true;
+  return real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+}
+
+/**
+ * statfs(2) magic numbers of the kernel's pseudo-filesystems (linux/magic.h). Their files say they are
+ * regular with size 0 and are generated as they are read (/proc/kcore is the size of memory).
+ */
+const PSEUDO_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, 'proc'], [0x62656572, 'sysfs'], [0x64626720, 'debugfs'], [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'], [0x27e0eb, 'cgroup'], [0x63677270, 'cgroup2'], [0xcafe4a11, 'bpf'],
+  [0x62656570, 'configfs'], [0xde5e81e4, 'efivarfs'], [0x6165676c, 'pstore'], [0x1cd1, 'devpts'],
+]);
+
+async function pseudoFilesystem(real: string): Promise<string | undefined> {
+  const fs = await statfs(real).catch(() => undefined);
+  return fs === undefined ? undefined : PSEUDO_FILESYSTEMS.get(Number(fs.type));
+}
+
+type FileKind = { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean };
+
+function notRegular(display: string, info: FileKind | undefined): Issue {
+  const what = !info ? 'something else'
+    : info.isFIFO() ? 'a FIFO (named pipe)'
+      : info.isCharacterDevice() ? 'a character device'
+        : info.isBlockDevice() ? 'a block device'
+          : info.isSocket() ? 'a socket' : 'something else';
+  return {
+    code: 'load.not-regular', path: [],
+    message: `refusing to read ${display}: it is ${what}, not a regular file`,
+  };
+}
+
+/** A path that does not resolve: a broken or looping symbolic link says so, naming its target. */
+async function linkIssue(display: string, absolute: string, err: unknown): Promise<Issue> {
+  const code = errnoOf(err);
+  if (code === 'ENOENT' || code === 'ELOOP') {
+    const link = await lstat(absolute).catch(() => undefined);
+    if (link?.isSymbolicLink()) {
+      const target = await readlink(absolute).catch(() => '?');
+      return {
+        code: 'load.read', path: [],
+        message: code === 'ELOOP'
+          ? `cannot read ${display}: symbolic link loop (${display} → ${displayText(target)} leads back to itself)`
+          : `cannot read ${display}: broken symbolic link (its target ${displayText(target)} does not exist)`,
+      };
+    }
+  }
+  return readIssue(display, err);
+}
+
+function errnoOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+}
+
 const ERRNO_TEXT: Record<string, string> = {
   ENOENT: 'no such file or directory',
   EACCES: 'permission denied',
@@ -137,10 +284,11 @@ const ERRNO_TEXT: Record<string, string> = {
   ENAMETOOLONG: 'file name too long',
   EMFILE: 'too many open files',
   EIO: 'input/output error',
+  ENXIO: 'no such device or address (a socket or a device without a driver)',
 };
 
 export function readIssue(display: string, err: unknown): Issue {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  const code = errnoOf(err);
   const reason = ERRNO_TEXT[code] ?? (err instanceof Error ? err.message : String(err));
   return {
     code: code === 'ENOENT' ? 'load.not-found' : 'load.read', path: [],

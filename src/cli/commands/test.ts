@@ -3,13 +3,28 @@
 // optionally the deciding `egress` / `ingress` rule, `staged` pending verdicts) and per-endpoint orderings
 // (`applied:`): the calico-eval format (shared/conformance/calico-eval/README.md). Prints pass/fail per flow with
 // the trace of each failure; exit 1 when anything fails or a file cannot be used.
+//
+// Test files and their includes are read by the manifest loader (src/api/load/sources.ts), with its limits:
+// regular files only, 8 MiB each, bounded nesting, broken or looping links reported. An include is relative to
+// the test file and must resolve (links followed) inside the test file's directory, or inside --include-root.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 
-import { parse as parseYaml } from 'yaml';
-
-import { formatIssue, loadResources, validateResource, type Issue, type Resource } from '../../api/index.js';
+import {
+  decodeEntry,
+  displayText,
+  escapeControls,
+  expandPaths,
+  formatIssue,
+  loadResources,
+  printableJson,
+  validateResource,
+  type DecodedObject,
+  type Issue,
+  type PathSegment,
+  type Resource,
+  type SourceEntry,
+} from '../../api/index.js';
 import {
   parsePolicyTestDocument,
   PolicyEngine,
@@ -17,7 +32,7 @@ import {
   type AppliedResult,
   type FlowResult,
 } from '../../engine/index.js';
-import { outputFormat, UsageError, write, type CommandSpec } from '../command.js';
+import { outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { describeFlow, endLines } from '../output/trace.js';
 
 export interface TestFileReport {
@@ -34,91 +49,127 @@ export interface TestRunReport {
   failed: number;
 }
 
+export interface TestRunOptions {
+  cwd: string;
+  /**
+   * The directory every `include:` must resolve inside (symbolic links followed); without it, the directory of
+   * the test file that names the include. A test file is input like any other: it must not read /etc/passwd.
+   */
+  includeRoot?: string;
+}
+
+/** A file that cannot run is one ERROR line; the first problems are enough to fix it. */
+const MAX_ISSUES_SHOWN = 5;
+
+/** Test files are YAML; a directory of tests may hold JSON fixtures next to them. */
+const TEST_EXTENSIONS = ['.yaml', '.yml'] as const;
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Files named directly, and the .yaml/.yml files of directories (recursively, sorted). */
-async function expandTestPaths(paths: readonly string[], cwd: string): Promise<Array<{ display: string; path: string; error?: string }>> {
-  const out: Array<{ display: string; path: string; error?: string }> = [];
-  const walk = async (display: string, path: string): Promise<void> => {
-    let info;
-    try {
-      info = await stat(path);
-    } catch {
-      out.push({ display, path, error: 'cannot read: no such file or directory' });
-      return;
-    }
-    if (!info.isDirectory()) {
-      out.push({ display, path });
-      return;
-    }
-    const names = (await readdir(path)).sort();
-    for (const name of names) {
-      const child = join(path, name);
-      if ((await stat(child)).isDirectory()) await walk(join(display, name), child);
-      else if (/\.ya?ml$/.test(name)) out.push({ display: join(display, name), path: child });
-    }
-  };
-  for (const p of paths) await walk(p, resolve(cwd, p));
-  return out;
+/** Issues located in the test file: a path from its root → its file:line:col. */
+function locate(doc: DecodedObject, issue: Issue, prefix: readonly PathSegment[] = []): Issue {
+  const path = [...prefix, ...issue.path];
+  return { ...issue, path, position: issue.position ?? doc.source.positionOf(path) };
 }
 
-async function resourcesOf(doc: Record<string, unknown>, file: string): Promise<{ resources: Resource[]; errors: string[] }> {
-  const errors: string[] = [];
+async function resourcesOf(
+  doc: DecodedObject,
+  file: SourceEntry & { kind: 'file' },
+  options: TestRunOptions,
+): Promise<{ resources: Resource[]; issues: Issue[] }> {
+  const value = doc.value as Record<string, unknown>;
+  const issues: Issue[] = [];
   const resources: Resource[] = [];
-  const raw = doc.resources ?? [];
-  if (!Array.isArray(raw)) errors.push('resources must be a list');
-  else {
-    raw.forEach((value: unknown, i) => {
-      const result = validateResource(value);
+  const raw = value.resources ?? [];
+  if (!Array.isArray(raw)) {
+    issues.push(locate(doc, { code: 'test.resources', path: ['resources'], message: 'resources must be a list' }));
+  } else {
+    raw.forEach((item: unknown, i) => {
+      const result = validateResource(item);
       if (result.ok) resources.push(result.value);
-      else for (const issue of result.issues) errors.push(formatIssue({ ...issue, path: ['resources', i, ...issue.path] }));
+      else for (const issue of result.issues) issues.push(locate(doc, issue, ['resources', i]));
     });
   }
-  const include = doc.include ?? [];
-  if (!Array.isArray(include) || !include.every((p) => typeof p === 'string')) errors.push('include must be a list of paths');
-  else if (include.length > 0) {
-    const loaded = await loadResources(include as string[], { cwd: dirname(file) });
-    errors.push(...loaded.issues.map((i: Issue) => formatIssue(i)));
+  const include = value.include ?? [];
+  if (!Array.isArray(include)) {
+    issues.push(locate(doc, { code: 'test.include', path: ['include'], message: 'include must be a list of paths' }));
+    return { resources, issues };
+  }
+  const dir = dirname(file.absolute); // the real path of the test file
+  const root = options.includeRoot === undefined
+    ? { dir, name: "the test file's directory", hint: 'allow a wider tree with --include-root DIR' }
+    : { dir: options.includeRoot, name: '--include-root' };
+  for (let i = 0; i < include.length; i++) {
+    const p: unknown = include[i];
+    const at = (message: string, code = 'test.include'): Issue => locate(doc, { code, path: ['include', i], message });
+    if (typeof p !== 'string' || p === '') {
+      issues.push(at('an include is a path (a manifest file or a directory), relative to the test file'));
+      continue;
+    }
+    if (isAbsolute(p)) {
+      issues.push(at(`refusing include ${displayText(p)}: an absolute path; includes are relative to the test ` +
+        'file and stay inside its directory (or --include-root DIR)', 'test.include-outside'));
+      continue;
+    }
+    const loaded = await loadResources([p], { cwd: dir, root });
+    // Problems inside an included manifest carry its own file:line:col; the others (cannot read, outside the
+    // root) are about the include itself, so they point at it.
+    for (const issue of loaded.issues) {
+      issues.push(issue.position ? issue : at(issue.message, issue.code));
+    }
     resources.push(...loaded.resources.map((r) => r.resource));
   }
-  return { resources, errors };
+  return { resources, issues };
 }
 
-async function runFile(display: string, path: string): Promise<TestFileReport> {
-  const failed = (error: string): TestFileReport => ({ file: display, error, flows: [], applied: [] });
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    return failed(`cannot read: ${err instanceof Error ? err.message : String(err)}`);
+async function runFile(entry: SourceEntry & { kind: 'file' }, options: TestRunOptions): Promise<TestFileReport> {
+  const failed = (issues: readonly Issue[]): TestFileReport => {
+    const shown = issues.slice(0, MAX_ISSUES_SHOWN).map((i) => formatIssue(i));
+    const more = issues.length - MAX_ISSUES_SHOWN;
+    if (more > 0) shown.push(`${more} more problems not shown (tabby validate lists them all)`);
+    return { file: entry.display, error: shown.join('; '), flows: [], applied: [] };
+  };
+  const decoded = await decodeEntry(entry, undefined);
+  if (decoded.issues.length > 0) return failed(decoded.issues);
+  const [doc, second] = decoded.documents;
+  if (second) {
+    return failed([{
+      code: 'test.documents', path: [], position: second.source.position,
+      message: 'a policy test file holds one YAML document; put each test in its own file',
+    }]);
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    return failed(`not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  if (!doc || !isRecord(doc.value)) {
+    return failed([{
+      code: 'test.document', path: [], position: doc?.source.position ?? { file: entry.display, line: 1, col: 1 },
+      message: 'a policy test is a mapping with resources (or include) and flows',
+    }]);
   }
-  if (!isRecord(doc)) return failed('a policy test is a mapping with resources (or include) and flows');
-  const parsed = parsePolicyTestDocument(doc);
-  if (!parsed.ok) return failed(parsed.issues.map((i) => formatIssue(i)).join('; '));
-  const { resources, errors } = await resourcesOf(doc, path);
-  if (errors.length > 0) return failed(errors.join('; '));
+  const parsed = parsePolicyTestDocument(doc.value);
+  if (!parsed.ok) return failed(parsed.issues.map((i) => locate(doc, i)));
+  const { resources, issues } = await resourcesOf(doc, entry, options);
+  if (issues.length > 0) return failed(issues);
   const engine = new PolicyEngine();
   engine.load(resources);
   // Conversion warnings and implied namespaces are notes; anything else means a resource was left out.
   const left = engine.issues().filter((i) => i.code !== 'engine.conversion-warning' && i.code !== 'engine.implied-resource');
-  if (left.length > 0) return failed(left.map((i) => formatIssue(i)).join('; '));
+  if (left.length > 0) return failed(left);
   const report = runPolicyTest(engine, parsed.value);
-  return { file: display, error: null, flows: report.flows, applied: report.applied };
+  return { file: entry.display, error: null, flows: report.flows, applied: report.applied };
 }
 
 /** Runs every test file; what `tabby test` prints, as data. */
-export async function runTestFiles(paths: readonly string[], options: { cwd: string }): Promise<TestRunReport> {
+export async function runTestFiles(paths: readonly string[], options: TestRunOptions): Promise<TestRunReport> {
   const files: TestFileReport[] = [];
-  for (const entry of await expandTestPaths(paths, options.cwd)) {
-    files.push(entry.error ? { file: entry.display, error: entry.error, flows: [], applied: [] } : await runFile(entry.display, entry.path));
+  for (const p of paths) {
+    // The loader's walk and reads: regular files only, size-capped, bounded, broken links reported.
+    const { entries, issues } = await expandPaths([p], options.cwd, { extensions: TEST_EXTENSIONS });
+    for (const issue of issues) files.push({ file: p, error: formatIssue(issue), flows: [], applied: [] });
+    for (const entry of entries) {
+      if (entry.kind === 'file') files.push(await runFile(entry, options));
+      else files.push({ file: entry.display, error: 'tests are read from files, not from standard input', flows: [], applied: [] });
+    }
   }
   let passed = 0;
   let failed = 0;
@@ -133,22 +184,25 @@ function textReport(report: TestRunReport): string[] {
   const lines: string[] = [];
   for (const f of report.files) {
     if (f.error) {
-      lines.push(`ERROR ${f.file}: ${f.error}`);
+      // Errors are issue lines that already start with the file (and line) when they have one.
+      const file = displayText(f.file);
+      lines.push(f.error.startsWith(`${file}:`) ? `ERROR ${f.error}` : `ERROR ${file}: ${f.error}`);
       continue;
     }
     const checks = [...f.flows, ...f.applied];
     const bad = checks.filter((c) => !c.pass).length;
-    lines.push(`${bad === 0 ? 'PASS ' : 'FAIL '} ${f.file}  (${f.flows.length} flows, ${f.applied.length} orderings${bad ? `, ${bad} failed` : ''})`);
+    lines.push(`${bad === 0 ? 'PASS ' : 'FAIL '} ${displayText(f.file)}  (${f.flows.length} flows, ${f.applied.length} orderings${bad ? `, ${bad} failed` : ''})`);
     for (const r of f.flows) {
       if (r.pass) continue;
       lines.push(`  ✗ ${describeFlow(r.flow)}`);
-      for (const why of r.failures) lines.push(`      ${why}`);
+      // Failures quote what the test file says (endpoints, policy names): one line each, whatever it holds.
+      for (const why of r.failures) lines.push(`      ${escapeControls(why)}`);
       if (r.verdict !== null) lines.push(...endLines('Egress', r.egress).map((l) => `    ${l}`), ...endLines('Ingress', r.ingress).map((l) => `    ${l}`));
     }
     for (const a of f.applied) {
       if (a.pass) continue;
-      lines.push(`  ✗ policies applied to ${a.endpoint} (${a.stage})`);
-      for (const why of a.failures) lines.push(`      ${why}`);
+      lines.push(`  ✗ policies applied to ${displayText(a.endpoint)} (${displayText(a.stage)})`);
+      for (const why of a.failures) lines.push(`      ${escapeControls(why)}`);
     }
   }
   const total = report.passed + report.failed;
@@ -176,21 +230,31 @@ function jsonReport(report: TestRunReport): unknown {
 export const command: CommandSpec = {
   name: 'test',
   summary: 'Run policy tests: flows with the verdicts they must get (calico-eval format)',
-  usage: 'tabby test FILE|DIR... [-o text|json]',
+  usage: 'tabby test FILE|DIR... [--include-root DIR] [-o text|json]',
   examples: [
     'tabby test policy-tests/',
     'tabby test tests/allow-dns.yaml -o json',
+    'tabby test tests/ --include-root .   # tests may include ../manifests/*.yaml',
   ],
   options: {
     output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: text (default) or json' },
+    'include-root': {
+      type: 'string', valueName: 'DIR',
+      description: "Directory every include: must stay inside (default: each test file's own directory)",
+    },
   },
   positionals: true,
   async run(args, io) {
     const format = outputFormat(args, ['text', 'json'] as const, 'text');
     if (args.positionals.length === 0) throw new UsageError('no test files given: tabby test FILE|DIR...');
-    const report = await runTestFiles(args.positionals, { cwd: io.cwd });
-    if (report.files.length === 0) throw new UsageError(`no .yaml or .yml test files found in ${args.positionals.join(', ')}`);
-    if (format === 'json') write(io.stdout, JSON.stringify(jsonReport(report), null, 2));
+    const includeRoot = stringOption(args, 'include-root');
+    const report = await runTestFiles(args.positionals, {
+      cwd: io.cwd, ...(includeRoot === undefined ? {} : { includeRoot: resolve(io.cwd, includeRoot) }),
+    });
+    if (report.files.length === 0) {
+      throw new UsageError(`no .yaml or .yml test files found in ${args.positionals.map(displayText).join(', ')}`);
+    }
+    if (format === 'json') write(io.stdout, printableJson(jsonReport(report), 2));
     else write(io.stdout, textReport(report).join('\n'));
     return report.failed === 0 ? 0 : 1;
   },

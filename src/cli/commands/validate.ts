@@ -2,7 +2,7 @@
 // position of the offending node. Exit 0 when everything is valid, 1 when there is any problem (including a
 // path that cannot be read), 2 for usage errors.
 
-import { loadResources, type LoadResult } from '../../api/index.js';
+import { displayText, loadResources, printableJson, type LoadResult } from '../../api/index.js';
 import { outputFormat, stringListOption, UsageError, write, type CommandSpec, type ParsedCommandArgs } from '../command.js';
 import { issueLines, issueRecord, sortIssues } from '../output/issues.js';
 
@@ -15,7 +15,7 @@ export const FILENAME_OPTION = {
 export function manifestPaths(args: ParsedCommandArgs, verb: string): string[] {
   const first = args.positionals[0];
   if (first !== undefined) {
-    throw new UsageError(`unexpected argument '${first}': give manifests with -f (tabby ${verb} -f ${first})`);
+    throw new UsageError(`unexpected argument '${displayText(first)}': give manifests with -f (tabby ${verb} -f ${displayText(first)})`);
   }
   const paths = stringListOption(args, 'filename');
   if (paths.length === 0) {
@@ -25,7 +25,7 @@ export function manifestPaths(args: ParsedCommandArgs, verb: string): string[] {
 }
 
 export function noResourcesMessage(paths: readonly string[]): string {
-  return `no resources found in ${paths.join(', ')} (directories are searched for .yaml, .yml and .json files)`;
+  return `no resources found in ${paths.map(displayText).join(', ')} (directories are searched for .yaml, .yml and .json files)`;
 }
 
 export const command: CommandSpec = {
@@ -49,9 +49,9 @@ export const command: CommandSpec = {
     const result = await loadResources(paths, { stdin: io.stdin, cwd: io.cwd });
     const report = validationReport(result, paths);
     if (format === 'json') {
-      write(io.stdout, JSON.stringify({
+      write(io.stdout, printableJson({
         valid: report.valid, resources: result.resources.length, issues: report.issues.map(issueRecord),
-      }, null, 2));
+      }, 2));
     } else {
       if (report.issues.length > 0) write(io.stdout, issueLines(report.issues));
       write(io.stderr, report.summary);

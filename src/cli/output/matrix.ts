@@ -6,6 +6,7 @@
 //   csv    a header row of destinations, then one row per source with true/false
 
 import type { ReachabilityMatrix } from '../../analysis/index.js';
+import { isPrintable, quote } from '../../api/index.js';
 
 type Printer = (m: ReachabilityMatrix, out: NodeJS.WritableStream) => void;
 
@@ -14,7 +15,7 @@ function refs(m: ReachabilityMatrix): string[] {
 }
 
 const table: Printer = (m, out) => {
-  const names = refs(m);
+  const names = refs(m).map((n) => (isPrintable(n) ? n : quote(n)));
   const width = Math.max(1, ...names.map((n) => n.length));
   const pad = (s: string): string => s.padEnd(width);
   out.write([pad('-'), ...names.map(pad)].join(' ').trimEnd() + '\n');

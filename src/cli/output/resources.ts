@@ -2,7 +2,7 @@
 // output: NAMESPACE and NAME), `wide` (plus what a kind's traits say is worth a column), `yaml`/`json`
 // manifests that apply/create read back, and `name` (kubectl's `kind.group/name`).
 
-import { kindInfoOf, type KindInfo, type LabelSelector, type Resource } from '../../api/index.js';
+import { isPrintable, kindInfoOf, quote, type KindInfo, type LabelSelector, type Resource } from '../../api/index.js';
 import { renderManifests } from './manifests.js';
 
 export const RESOURCE_FORMATS = ['table', 'wide', 'yaml', 'json', 'name'] as const;
@@ -55,7 +55,9 @@ function wideColumns(info: KindInfo): Column[] {
   return [{ header: 'LABELS', value: (r) => labelsText(r.metadata.labels) }];
 }
 
-function renderTable(rows: string[][]): string {
+function renderTable(cells: string[][]): string {
+  // Cells hold names and labels read from a store or a file: one cell can never break its row or line.
+  const rows = cells.map((r) => r.map((c) => (isPrintable(c) ? c : quote(c))));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('')).join('\n');
 }

@@ -2,14 +2,16 @@
 // destination) every tier, policy and profile consulted, with the rule and action, then the decision; then the
 // verdict and the pending verdict (staged policies enforced). Used by `tabby explain` and `tabby test`.
 
+import { displayText } from '../../api/index.js';
 import type { Decision, EndVerdict, Flow, FlowVerdict, TraceStep } from '../../engine/index.js';
 
 export function describePeer(peer: Flow['from']): string {
-  return typeof peer === 'string' ? peer : peer.ip;
+  // A peer is what the user typed (a flow in a test file, an argument): quoted if it holds control characters.
+  return displayText(typeof peer === 'string' ? peer : peer.ip);
 }
 
 export function describeFlow(flow: Flow): string {
-  const parts = [`${describePeer(flow.from)} → ${describePeer(flow.to)}`, String(flow.protocol)];
+  const parts = [`${describePeer(flow.from)} → ${describePeer(flow.to)}`, displayText(String(flow.protocol))];
   if (flow.port !== undefined) parts.push(`port ${flow.port}`);
   if (flow.srcPort !== undefined) parts.push(`source port ${flow.srcPort}`);
   if (flow.icmp?.type !== undefined) parts.push(`ICMP type ${flow.icmp.type}${flow.icmp.code !== undefined ? ` code ${flow.icmp.code}` : ''}`);
@@ -49,7 +51,7 @@ function stepLine(step: TraceStep, endRef: string): string {
 export function endLines(title: string, end: EndVerdict | null): string[] {
   if (!end) return [`  ${title}: not an endpoint, no policy of its own`];
   return [
-    `  ${title} of ${end.endpoint}: ${end.verdict}`,
+    `  ${title} of ${displayText(end.endpoint)}: ${end.verdict}`,
     ...end.trace.map((s) => stepLine(s, end.endpoint)),
     `    → ${describeDecision(end.decision)}`,
   ];

@@ -1,0 +1,240 @@
+// Hostile input through the CLI, as an attacker would type it (issue 10 §5, §6): `tabby test` reads files with the
+// loader's limits and keeps `include:` inside the test file's tree; a name, path or value holding a newline,
+// ESC, NUL or a bidi override is printed escaped, so no input can forge a line of output; YAML that JSON cannot
+// hold (undefined alias, collection key, .inf) is reported for what it is, at its line.
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { captureCli, type CliRun } from './captureCli.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tabby-hostile-'));
+  await file('tests/policy.yaml', POLICY);
+  await file('tests/pass.yaml', 'include: [policy.yaml]\nresources: [{apiVersion: v1, kind: Namespace, metadata: {name: shop}}]\nflows: []\n');
+  await file('shared/common.yaml', POLICY);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const POLICY = 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: allow-all}\n' +
+  'spec: {selector: all(), types: [Ingress], ingress: [{action: Allow}]}\n';
+
+async function file(name: string, text: string): Promise<string> {
+  const p = path.join(dir, name);
+  await mkdir(path.dirname(p), { recursive: true });
+  await writeFile(p, text);
+  return p;
+}
+
+// eslint-disable-next-line no-control-regex
+const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/** Nothing but printable text and newlines, on stdout and stderr. */
+function expectPrintable(run: CliRun): void {
+  expect(run.stdout).not.toMatch(RAW);
+  expect(run.stderr).not.toMatch(RAW);
+}
+
+const tabby = (args: string[]): Promise<CliRun> => captureCli(args, { cwd: dir });
+
+describe('tabby test: the loader limits on every file it reads', () => {
+  it('refuses a 75 MB test file from its size, exit 1', async () => {
+    const big = await file('big/huge.yaml', '');
+    await truncate(big, 75 * 1024 * 1024);
+    const run = await tabby(['test', 'big/huge.yaml']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('ERROR big/huge.yaml:1:1: file too large (78643200 bytes; max 8 MiB)');
+  });
+
+  it('refuses /dev/zero and a FIFO at once, exit 1', async () => {
+    const zero = await tabby(['test', '/dev/zero']);
+    expect(zero.code).toBe(1);
+    expect(zero.stdout).toContain('ERROR /dev/zero: refusing to read /dev/zero: it is a character device');
+    execFileSync('mkfifo', [path.join(dir, 'pipe.yaml')]);
+    const fifo = await tabby(['test', 'pipe.yaml']);
+    expect(fifo.code).toBe(1);
+    expect(fifo.stdout).toContain('refusing to read pipe.yaml: it is a FIFO (named pipe)');
+  });
+
+  it('reports a dangling and a looping link in a test directory by name, exit 1, and runs the rest', async () => {
+    await file('linked/ok.yaml', 'flows: []\n');
+    await symlink('gone.yaml', path.join(dir, 'linked/dangling.yaml'));
+    await symlink('self.yaml', path.join(dir, 'linked/self.yaml'));
+    const run = await tabby(['test', 'linked']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('');
+    expect(run.stdout.split('\n')).toEqual(expect.arrayContaining([
+      'ERROR linked: cannot read linked/dangling.yaml: broken symbolic link (its target gone.yaml does not exist)',
+      'ERROR linked: cannot read linked/self.yaml: symbolic link loop (linked/self.yaml → self.yaml leads back to itself)',
+      'PASS  linked/ok.yaml  (0 flows, 0 orderings)',
+    ]));
+  });
+
+  it('bounds the nesting of a test file', async () => {
+    await file('deep.yaml', `flows: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`);
+    const run = await tabby(['test', 'deep.yaml']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('ERROR deep.yaml:1:');
+    expect(run.stdout).toContain('nesting too deep (max 64 levels');
+  });
+});
+
+describe('tabby test: include: stays inside the test file tree', () => {
+  it('includes a file next to the test file', async () => {
+    const run = await tabby(['test', 'tests/pass.yaml']);
+    expect(run.stdout).toContain('PASS  tests/pass.yaml');
+    expect(run.code).toBe(0);
+  });
+
+  it('refuses an absolute include with the file:line naming it', async () => {
+    await file('tests/abs.yaml', 'flows: []\ninclude:\n  - /etc/passwd\n');
+    const run = await tabby(['test', 'tests/abs.yaml']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('ERROR tests/abs.yaml:3:5: include[0]: refusing include /etc/passwd: an absolute path;');
+    expect(run.stdout).not.toContain('root:');
+  });
+
+  it('refuses ../ and a link that escape, naming the include; --include-root allows a wider tree', async () => {
+    await file('tests/up.yaml', 'flows: []\ninclude: [../shared/common.yaml]\n');
+    const up = await tabby(['test', 'tests/up.yaml']);
+    expect(up.code).toBe(1);
+    expect(up.stdout).toContain(`ERROR tests/up.yaml:2:11: include[0]: refusing to read ../shared/common.yaml: it resolves to ` +
+      `${path.join(dir, 'shared/common.yaml')}, outside the test file's directory ${path.join(dir, 'tests')} ` +
+      '(allow a wider tree with --include-root DIR)');
+    const allowed = await tabby(['test', 'tests/up.yaml', '--include-root', '.']);
+    expect(allowed.stdout).toContain('PASS  tests/up.yaml');
+    expect(allowed.code).toBe(0);
+
+    // A link inside the tree to /etc is refused even when the include names the directory holding it.
+    await mkdir(path.join(dir, 'tests/lib'), { recursive: true });
+    await symlink('/etc', path.join(dir, 'tests/lib/etc'));
+    await symlink('/proc', path.join(dir, 'tests/lib/procfs'));
+    await file('tests/lib/ok.yaml', POLICY);
+    await file('tests/walk.yaml', 'flows: []\ninclude: [lib]\n');
+    const walk = await tabby(['test', 'tests/walk.yaml']);
+    expect(walk.code).toBe(1);
+    expect(walk.stdout).toContain('ERROR tests/walk.yaml:2:11: include[0]: refusing to read lib/etc: it resolves to /etc, outside');
+    // With / allowed, /etc may be walked, but /proc is never read.
+    await rm(path.join(dir, 'tests/lib/etc'));
+    const wide = await tabby(['test', 'tests/walk.yaml', '--include-root', '/tmp/../']);
+    expect(wide.code).toBe(1);
+    expect(wide.stdout).toContain("ERROR tests/walk.yaml:2:11: include[0]: refusing to read lib/procfs: it is on the kernel's proc pseudo-filesystem");
+  });
+});
+
+describe('the CLI config file is read with the same limits', () => {
+  it('a config.yaml that is a link to /dev/zero is one error, not an out-of-memory', async () => {
+    const home = path.join(dir, 'cfg');
+    await mkdir(path.join(home, 'tabby'), { recursive: true });
+    await symlink('/dev/zero', path.join(home, 'tabby/config.yaml'));
+    const run = await captureCli(['get', 'gnp'], { cwd: dir, env: { XDG_CONFIG_HOME: home } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`tabby get: refusing to read ${path.join(home, 'tabby/config.yaml')}: it is a character device, ` +
+      'not a regular file (fix or remove the config file)\n');
+  });
+});
+
+describe('messages that cannot lie: hostile names are printed escaped', () => {
+  const HOSTILE = 'evil\nPASS  forged.yaml\u001b[32m\u0000\u202egnp';
+
+  it('tabby validate: a name with \\n, ESC, NUL and U+202E stays on its line, quoted', async () => {
+    await file('evil.yaml', 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n' +
+      `  name: ${JSON.stringify(HOSTILE).replace('\\u001b', '\\e').replace('\\u0000', '\\0')}\nspec:\n  selector: all()\n`);
+    const run = await tabby(['validate', '-f', 'evil.yaml']);
+    expect(run.code).toBe(1);
+    expectPrintable(run);
+    expect(run.stdout.trimEnd().split('\n')).toEqual([
+      'evil.yaml:4:3: GlobalNetworkPolicy "evil\\nPASS  forged.yaml\\u001b[32m\\u0000\\u202egnp": metadata.name: ' +
+      "name must consist of lower case alphanumeric characters or '-' (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?), with " +
+      'at most one dot (e.g. my-policy or tier1.my-policy)',
+    ]);
+    const json = await tabby(['validate', '-f', 'evil.yaml', '-o', 'json']);
+    expectPrintable(json);
+    expect(JSON.parse(json.stdout).issues[0].resource).toBe('GlobalNetworkPolicy "evil\\nPASS  forged.yaml\\u001b[32m\\u0000\\u202egnp"');
+  });
+
+  it('tabby validate: a file name with a newline, and a hostile key', async () => {
+    await file('a\nb.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  labels: {"bad\\e\\u202e": v}\n');
+    const run = await tabby(['validate', '-f', 'a\nb.yaml']);
+    expect(run.code).toBe(1);
+    expectPrintable(run);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^"a\\nb\.yaml":5:12: Namespace x: metadata\.labels\["bad\\u001b\\u202e"\]: Invalid value: "bad\\u001b\\u202e": /);
+  });
+
+  it('tabby test: hostile endpoints in flows and orderings, text and JSON', async () => {
+    await file('tests/hostile.yaml', 'include: [policy.yaml]\nflows:\n' +
+      '  - {from: "x\\nPASS  forged\\e[32m\\0\\u202e", to: "y", protocol: TCP, port: 80, expect: Allow}\n' +
+      'applied:\n  - {endpoint: "e\\nPASS  pwned"}\n');
+    const run = await tabby(['test', 'tests/hostile.yaml']);
+    expect(run.code).toBe(1);
+    expectPrintable(run);
+    expect(run.stdout).not.toMatch(/^PASS {2}(forged|pwned)/m);
+    expect(run.stdout).toContain('✗ "x\\nPASS  forged\\u001b[32m\\u0000\\u202e" → y TCP port 80');
+    expect(run.stdout).toContain('✗ policies applied to "e\\nPASS  pwned" (normal)');
+    expect(run.stdout).toContain('unknown endpoint "e\\nPASS  pwned"');
+    const json = await tabby(['test', 'tests/hostile.yaml', '-o', 'json']);
+    expectPrintable(json);
+    expect(JSON.parse(json.stdout).files[0].flows[0].flow.from).toBe('x\nPASS  forged\u001b[32m\u0000\u202e');
+  });
+
+  it('an unknown command, an unexpected argument and a missing resource name are quoted', async () => {
+    const cmd = await tabby(['get\nERROR forged']);
+    expect(cmd.code).toBe(2);
+    expectPrintable(cmd);
+    expect(cmd.stderr).toBe('tabby: unknown command "get\\nERROR forged" (run \'tabby --help\' for the list)\n');
+    const arg = await tabby(['validate', 'x\u202e.yaml']);
+    expectPrintable(arg);
+    expect(arg.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const get = await tabby(['get', 'gnp', 'a\nb\u202e', '--datastore', `file:${path.join(dir, 'store')}`]);
+    expectPrintable(get);
+    expect(get.stderr).toContain('resource does not exist: GlobalNetworkPolicy("a\\nb\\u202e")');
+  });
+});
+
+describe('tabby validate: YAML that JSON cannot hold, reported for what it is', () => {
+  const gnp = (spec: string): string =>
+    `apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: p\nspec:\n${spec}`;
+
+  it('an undefined alias at its line, not "1:1 … alias bomb"', async () => {
+    await file('alias.yaml', gnp('  selector: *missing\n'));
+    const run = await tabby(['validate', '-f', 'alias.yaml']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('alias.yaml:6:13: GlobalNetworkPolicy p: undefined alias *missing: no anchor &missing is ' +
+      'defined before it in this document\n');
+  });
+
+  it('a collection-valued key at its line, and no Node warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => { warnings.push(w.message); };
+    process.on('warning', onWarning);
+    try {
+      await file('ckey.yaml', gnp('  selector: all()\n  ? {a: 1}\n  : x\n'));
+      const run = await tabby(['validate', '-f', 'ckey.yaml']);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('ckey.yaml:7:5: GlobalNetworkPolicy p: a mapping key must be a scalar (a string), not a ' +
+        'mapping: Kubernetes and Calico objects are JSON, whose keys are strings\n');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
+  it('.inf, -.inf and .nan where a number is expected: "expected a finite number"', async () => {
+    for (const v of ['.inf', '-.inf', '.nan']) {
+      await file('inf.yaml', gnp(`  selector: all()\n  order: ${v}\n`));
+      const run = await tabby(['validate', '-f', 'inf.yaml']);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe(`inf.yaml:7:3: GlobalNetworkPolicy p: expected a finite number, got ${v}: Kubernetes and ` +
+        'Calico objects are JSON, which has no infinities or NaN\n');
+    }
+  });
+});
