@@ -1,7 +1,7 @@
 // The contract every `tabby` command follows: declared once (name, summary, usage, examples, options) and run
 // with parsed flags. Commands return an exit code and print through the context, so tests can run them
 // in-process with captured output. Expected failures are thrown as CliError (a one-line message and an exit
-// code); anything else is a bug and main.ts says so.
+// code); other typed failures become CliErrors in errors.ts; anything else is a bug and main.ts says so.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
@@ -16,6 +16,8 @@ export const EXIT = {
   unavailable: 6,
   /** A required system tool or privilege is missing. */
   environment: 7,
+  /** nft, ip or the kernel refused a dataplane operation (not for want of a tool or privilege: that is 7). */
+  dataplane: 8,
   internal: 70,
 } as const;
 

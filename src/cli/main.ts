@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `tabby` entry point and the top-level error policy: user errors print one line and exit with their code;
-// anything else is a bug, reported as such with the version and where to report it — never a bare stack.
+// `tabby` entry point and the top-level error policy: user errors and the typed failures errors.ts maps print
+// one line and exit with their code; anything else is a bug, reported as such with the version and where to
+// report it — never a bare stack.
 
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -46,9 +47,11 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
     const args = parseCommandArgs(command, rest);
     return await command.run(args, io);
   } catch (err) {
-    if (err instanceof CliError) {
-      write(io.stderr, `tabby ${name}: ${err.message}`);
-      return err.exitCode;
+    // errors.ts maps every typed failure; it loads the datastore and dataplane, so only once one is thrown.
+    const known = err instanceof CliError ? err : (await import('./errors.js')).toCliError(err);
+    if (known) {
+      write(io.stderr, `tabby ${name}: ${known.message}`);
+      return known.exitCode;
     }
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     write(io.stderr, `tabby ${name}: internal error (this is a bug in Tabby ${TABBY_VERSION}, please report it ` +
