@@ -7,19 +7,39 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { CliError, EXIT, parseCommandArgs, renderHelp, write, type CommandIO } from './command.js';
-import { COMMANDS } from './registry.js';
+import { allCommands, COMMANDS, loadCommand } from './registry.js';
 import { TABBY_VERSION } from './version.js';
 
-function topLevelHelp(): string {
-  const names = Object.keys(COMMANDS).sort();
-  const width = Math.max(...names.map((n) => n.length)) + 2;
+/** The help lines fit this many columns (STYLE.md: a human default that fits 100 columns). */
+const HELP_WIDTH = 100;
+
+/** `text` in lines of at most `width` columns, broken at spaces, every line after the first indented by `indent`. */
+function wrap(text: string, width: number, indent: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.map((l, i) => (i === 0 ? l : ' '.repeat(indent) + l));
+}
+
+/** The command list with each command's own summary (its module is the one place it is written). */
+async function topLevelHelp(): Promise<string> {
+  const commands = await allCommands();
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   const lines = [
     'tabby — Calico-compatible network policy: validate, explain, test and enforce.',
     '',
     'Usage: tabby <command> [options]',
     '',
     'Commands:',
-    ...names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n]!.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${wrap(c.summary, HELP_WIDTH, width + 2).join('\n')}`),
     '',
     "Run 'tabby <command> --help' for a command's options and examples.",
   ];
@@ -29,17 +49,16 @@ function topLevelHelp(): string {
 export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    write(io.stdout, topLevelHelp());
+    write(io.stdout, await topLevelHelp());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version' || name === '-v') return runCli(['version', ...rest], io);
-  const entry = COMMANDS[name];
-  if (!entry) {
+  if (!Object.hasOwn(COMMANDS, name)) {
     write(io.stderr, `tabby: unknown command '${name}' (run 'tabby --help' for the list)`);
     return EXIT.usage;
   }
   try {
-    const { command } = await entry.load();
+    const command = (await loadCommand(name))!;
     if (rest.includes('--help') || rest.includes('-h')) {
       write(io.stdout, renderHelp(command));
       return EXIT.ok;
