@@ -117,15 +117,6 @@ export function booleanOption(args: ParsedCommandArgs, name: string): boolean {
   return args.values[name] === true;
 }
 
-/** `-o` value checked against the formats a command supports. */
-export function outputFormat<T extends string>(args: ParsedCommandArgs, allowed: readonly T[], fallback: T): T {
-  const v = stringOption(args, 'output') ?? fallback;
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new UsageError(`unsupported output format '${v}': allowed are ${allowed.join(', ')}`);
-  }
-  return v as T;
-}
-
 export function write(stream: NodeJS.WritableStream, text: string): void {
   stream.write(text.endsWith('\n') || text === '' ? text : text + '\n');
 }

@@ -17,7 +17,8 @@ import {
   type AppliedResult,
   type FlowResult,
 } from '../../engine/index.js';
-import { outputFormat, UsageError, write, type CommandSpec } from '../command.js';
+import { UsageError, type CommandSpec } from '../command.js';
+import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
 import { describeFlow, endLines } from '../output/trace.js';
 
 export interface TestFileReport {
@@ -173,6 +174,8 @@ function jsonReport(report: TestRunReport): unknown {
   };
 }
 
+const PRINTERS = printerSet<TestRunReport, 'text' | 'json'>('text', { text: linesPrinter(textReport), json: jsonPrinter(jsonReport) });
+
 export const command: CommandSpec = {
   name: 'test',
   summary: 'Run policy tests: flows with the verdicts they must get (calico-eval format)',
@@ -182,16 +185,15 @@ export const command: CommandSpec = {
     'tabby test tests/allow-dns.yaml -o json',
   ],
   options: {
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: text (default) or json' },
+    output: outputOption(PRINTERS),
   },
   positionals: true,
   async run(args, io) {
-    const format = outputFormat(args, ['text', 'json'] as const, 'text');
+    const format = chooseFormat(args, PRINTERS);
     if (args.positionals.length === 0) throw new UsageError('no test files given: tabby test FILE|DIR...');
     const report = await runTestFiles(args.positionals, { cwd: io.cwd });
     if (report.files.length === 0) throw new UsageError(`no .yaml or .yml test files found in ${args.positionals.join(', ')}`);
-    if (format === 'json') write(io.stdout, JSON.stringify(jsonReport(report), null, 2));
-    else write(io.stdout, textReport(report).join('\n'));
+    print(PRINTERS, format, report, io);
     return report.failed === 0 ? 0 : 1;
   },
 };
