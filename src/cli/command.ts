@@ -1,7 +1,7 @@
 // The contract every `tabby` command follows: declared once (name, summary, usage, examples, options) and run
 // with parsed flags. Commands return an exit code and print through the context, so tests can run them
 // in-process with captured output. Expected failures are thrown as CliError (a one-line message and an exit
-// code); anything else is a bug and main.ts says so.
+// code); other typed failures become CliErrors in errors.ts; anything else is a bug and main.ts says so.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
@@ -20,6 +20,8 @@ export const EXIT = {
   housekeeping: 8,
   /** The datastore is damaged and refuses to serve: run tabby datastore check / repair. */
   damaged: 9,
+  /** nft, ip or the kernel refused a dataplane operation (not for want of a tool or privilege: that is 7). */
+  dataplane: 10,
   internal: 70,
 } as const;
 
@@ -117,15 +119,6 @@ export function stringListOption(args: ParsedCommandArgs, name: string): string[
 
 export function booleanOption(args: ParsedCommandArgs, name: string): boolean {
   return args.values[name] === true;
-}
-
-/** `-o` value checked against the formats a command supports. */
-export function outputFormat<T extends string>(args: ParsedCommandArgs, allowed: readonly T[], fallback: T): T {
-  const v = stringOption(args, 'output') ?? fallback;
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new UsageError(`unsupported output format '${v}': allowed are ${allowed.join(', ')}`);
-  }
-  return v as T;
 }
 
 export function write(stream: NodeJS.WritableStream, text: string): void {

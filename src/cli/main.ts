@@ -1,25 +1,46 @@
 #!/usr/bin/env node
-// `tabby` entry point and the top-level error policy: user errors print one line and exit with their code;
-// anything else is a bug, reported as such with the version and where to report it — never a bare stack.
+// `tabby` entry point and the top-level error policy: user errors and the typed failures errors.ts maps print
+// one line and exit with their code; anything else is a bug, reported as such with the version and where to
+// report it — never a bare stack.
 
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { isPrintable, quote } from '../api/index.js';
 import { CliError, EXIT, parseCommandArgs, renderHelp, write, type CommandIO } from './command.js';
-import { COMMANDS } from './registry.js';
+import { allCommands, COMMANDS, loadCommand } from './registry.js';
 import { TABBY_VERSION } from './version.js';
 
-function topLevelHelp(): string {
-  const names = Object.keys(COMMANDS).sort();
-  const width = Math.max(...names.map((n) => n.length)) + 2;
+/** The help lines fit this many columns (STYLE.md: a human default that fits 100 columns). */
+const HELP_WIDTH = 100;
+
+/** `text` in lines of at most `width` columns, broken at spaces, every line after the first indented by `indent`. */
+function wrap(text: string, width: number, indent: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.map((l, i) => (i === 0 ? l : ' '.repeat(indent) + l));
+}
+
+/** The command list with each command's own summary (its module is the one place it is written). */
+async function topLevelHelp(): Promise<string> {
+  const commands = await allCommands();
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   const lines = [
     'tabby — Calico-compatible network policy: validate, explain, test and enforce.',
     '',
     'Usage: tabby <command> [options]',
     '',
     'Commands:',
-    ...names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n]!.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${wrap(c.summary, HELP_WIDTH, width + 2).join('\n')}`),
     '',
     "Run 'tabby <command> --help' for a command's options and examples.",
   ];
@@ -29,17 +50,16 @@ function topLevelHelp(): string {
 export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    write(io.stdout, topLevelHelp());
+    write(io.stdout, await topLevelHelp());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version' || name === '-v') return runCli(['version', ...rest], io);
-  const entry = COMMANDS[name];
-  if (!entry) {
+  if (!Object.hasOwn(COMMANDS, name)) {
     write(io.stderr, `tabby: unknown command ${isPrintable(name) ? `'${name}'` : quote(name)} (run 'tabby --help' for the list)`);
     return EXIT.usage;
   }
   try {
-    const { command } = await entry.load();
+    const command = (await loadCommand(name))!;
     if (rest.includes('--help') || rest.includes('-h')) {
       write(io.stdout, renderHelp(command));
       return EXIT.ok;
@@ -47,9 +67,11 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
     const args = parseCommandArgs(command, rest);
     return await command.run(args, io);
   } catch (err) {
-    if (err instanceof CliError) {
-      write(io.stderr, `tabby ${name}: ${err.message}`);
-      return err.exitCode;
+    // errors.ts maps every typed failure; it loads the datastore and dataplane, so only once one is thrown.
+    const known = err instanceof CliError ? err : (await import('./errors.js')).toCliError(err);
+    if (known) {
+      write(io.stderr, `tabby ${name}: ${known.message}`);
+      return known.exitCode;
     }
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     write(io.stderr, `tabby ${name}: internal error (this is a bug in Tabby ${TABBY_VERSION}, please report it ` +

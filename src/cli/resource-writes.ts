@@ -6,12 +6,24 @@
 import { reachabilityImpact } from '../analysis/index.js';
 import { loadResources, type LoadedResource, type Resource } from '../api/index.js';
 import { isDatastoreError, keyOf, type Datastore, type DatastoreError } from '../datastore/index.js';
-import { CliError, EXIT, outputFormat, stringOption, UsageError, write, type CommandIO, type ParsedCommandArgs } from './command.js';
+import { CliError, EXIT, stringOption, UsageError, write, type CommandIO, type ParsedCommandArgs } from './command.js';
 import { manifestPaths, noResourcesMessage } from './commands/validate.js';
 import { describeDatastoreError, exitCodeOf, withStore } from './datastore-access.js';
 import { dryRunJson, effectiveChanges, impactSets, labelOf, planChanges, renderDryRun, type WriteVerb } from './dry-run.js';
 import { impactLines } from './output/impact.js';
 import { issueLines, sortIssues } from './output/issues.js';
+import { chooseFormat, jsonPrinter, linesPrinter, print, printerSet } from './output/printers.js';
+
+interface DryRunReport {
+  changes: Awaited<ReturnType<typeof planChanges>>;
+  impact: ReturnType<typeof reachabilityImpact>;
+  scope: 'all' | 'before-first-failure';
+}
+
+const DRY_RUN_PRINTERS = printerSet<DryRunReport, 'text' | 'json'>('text', {
+  text: linesPrinter(({ changes, impact, scope }) => renderDryRun(changes, impactLines(impact, scope))),
+  json: jsonPrinter(({ changes, impact }) => dryRunJson(changes, impact)),
+});
 
 /** -o for the write commands: the dry-run report as text or JSON. */
 export const DRY_RUN_OUTPUT_OPTION = {
@@ -146,8 +158,7 @@ export function writeOrPreview(
     const { before, after } = await impactSets(store, changes);
     const impact = reachabilityImpact(before, after);
     const scope = effectiveChanges(changes).length < changes.length ? 'before-first-failure' : 'all';
-    if (format === 'json') write(io.stdout, JSON.stringify(dryRunJson(changes, impact), null, 2));
-    else write(io.stdout, renderDryRun(changes, impactLines(impact, scope)));
+    print(DRY_RUN_PRINTERS, format, { changes, impact, scope }, io);
     const failed = changes.find((c) => c.error);
     return failed?.error ? exitCodeOf(failed.error) : EXIT.ok;
   });
@@ -155,7 +166,7 @@ export function writeOrPreview(
 
 /** The -o format, which only a dry run has (a real write prints one line per outcome). */
 function dryRunFormat(args: ParsedCommandArgs, dryRun: boolean): 'text' | 'json' {
-  const format = outputFormat(args, ['text', 'json'] as const, 'text');
+  const format = chooseFormat(args, DRY_RUN_PRINTERS);
   if (!dryRun && stringOption(args, 'output') !== undefined) {
     throw new UsageError('-o selects the format of the --dry-run report; add --dry-run or drop -o');
   }

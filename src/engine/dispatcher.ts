@@ -20,6 +20,7 @@ import {
   formatCidr,
   formatIp,
   kindFromManifest,
+  kindInfo,
   namespaceProfile,
   NAMESPACE_LABEL,
   parseCidrOrIp,
@@ -82,13 +83,9 @@ type Produced =
 
 const ORCHESTRATOR_LABEL = 'projectcalico.org/orchestrator';
 
-const NAMESPACED_KINDS: ReadonlySet<KindKey> = new Set([
-  'NetworkPolicy', 'StagedNetworkPolicy', 'StagedKubernetesNetworkPolicy', 'KubernetesNetworkPolicy',
-  'NetworkSet', 'WorkloadEndpoint', 'Pod', 'ServiceAccount',
-]);
-
 function sourceKeyOf(key: ResourceKey): string {
-  const namespace = NAMESPACED_KINDS.has(key.kind) ? key.namespace || 'default' : undefined;
+  // Scope is a kind trait: kinds.ts says which kinds are namespaced, nothing here repeats it.
+  const namespace = kindInfo(key.kind).namespaced ? key.namespace || 'default' : undefined;
   return resourceKeyString({ kind: key.kind, name: key.name, ...(namespace !== undefined && { namespace }) });
 }
 

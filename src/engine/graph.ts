@@ -30,7 +30,7 @@
 //        flush(): change feed (ipset-added/members, profile/policy-updated, endpoint-updated, removals)
 //        verdict.ts: flows evaluated against the same state (policy lists, compiled rules, IP set members)
 
-import type { IpAddr, Labels } from '../api/index.js';
+import { BUILTIN_TIERS as API_BUILTIN_TIERS, type IpAddr, type Labels } from '../api/index.js';
 import type { Selector } from '../selector/index.js';
 import { IpSetIndex, type ItemData } from './ipset-index.js';
 import { ItemIndex, LabelIndex } from './label-index.js';
@@ -54,12 +54,10 @@ import { missingProfileRules } from './rule-scanner.js';
 import type { CompiledPolicy, CompiledProfile, EndpointInfo, EngineChange, IpSetInfo, NetworkSetInfo, PolicyId } from './types.js';
 import { addTo, removeFrom } from './multimap.js';
 
-/** Tiers that exist in every v3.32 cluster without a Tier resource (§2.5). */
-const BUILTIN_TIERS: ReadonlyMap<string, TierMeta> = new Map([
-  ['default', { name: 'default', order: 1_000_000, defaultAction: 'Deny', exists: true }],
-  ['kube-admin', { name: 'kube-admin', order: 1_000, defaultAction: 'Pass', exists: true }],
-  ['kube-baseline', { name: 'kube-baseline', order: 10_000_000, defaultAction: 'Pass', exists: true }],
-]);
+/** Tiers that exist in every v3.32 cluster without a Tier resource (§2.5): api/defaults.ts lists them. */
+const BUILTIN_TIERS: ReadonlyMap<string, TierMeta> = new Map(
+  API_BUILTIN_TIERS.map((t) => [t.name, { name: t.name, order: t.order, defaultAction: t.defaultAction, exists: true }]),
+);
 
 const policyUser = (key: PolicyKey): string => `policy:${key}`;
 const profileUser = (name: string): string => `profile:${name}`;

@@ -2,8 +2,7 @@
 // calculation graph works with, after the dispatcher has converted and defaulted the resources. Keys are
 // strings so they can sit in maps and sets.
 
-import type { IpAddr } from '../api/index.js';
-import type { Labels } from '../api/index.js';
+import { kindInfo, type IpAddr, type Labels } from '../api/index.js';
 import type { Selector } from '../selector/index.js';
 import type { IpSetDefinition } from './rule-scanner.js';
 import type { CompiledPolicy, CompiledRules, EndpointInfo, NamedPort, PolicyId, PolicyKind } from './types.js';
@@ -73,8 +72,9 @@ export function policyIdOf(kind: PolicyKind, namespace: string | undefined, name
   return namespace !== undefined ? { kind, namespace, name, ref: `${namespace}/${name}` } : { kind, name, ref: name };
 }
 
+/** Staged is a kind trait (api/kinds.ts, §3.6); every PolicyKind is a KindKey. */
 export function isStagedKind(kind: PolicyKind): boolean {
-  return kind.startsWith('Staged');
+  return kindInfo(kind).staged;
 }
 
 export function namedPortsEqual(a: readonly NamedPort[], b: readonly NamedPort[]): boolean {

@@ -3,7 +3,7 @@
 // compiled rules. Errors (a selector that does not parse, an unknown protocol) come back as a message; the
 // graph reports the resource and leaves it out, as Calico's validation would have refused it.
 
-import type { GlobalNetworkPolicySpec, NetworkPolicySpec, Profile } from '../api/index.js';
+import { DEFAULT_TIER_NAME, kindInfo, type GlobalNetworkPolicySpec, type NetworkPolicySpec, type Profile } from '../api/index.js';
 import { SelectorError } from '../selector/index.js';
 import { isStagedKind, policyIdOf, policyKeyOf, type PolicyModel, type ProfileModel } from './model.js';
 import { RuleError, scanRules } from './rule-scanner.js';
@@ -21,15 +21,9 @@ export interface PolicyInput {
   spec: NetworkPolicySpec & Partial<Pick<GlobalNetworkPolicySpec, 'namespaceSelector' | 'doNotTrack' | 'preDNAT' | 'applyOnForward'>>;
 }
 
-const NAMESPACED: ReadonlySet<PolicyKind> = new Set([
-  'NetworkPolicy',
-  'StagedNetworkPolicy',
-  'KubernetesNetworkPolicy',
-  'StagedKubernetesNetworkPolicy',
-]);
-
+/** Scope is a kind trait (api/kinds.ts); every PolicyKind is a KindKey. */
 export function isNamespacedKind(kind: PolicyKind): boolean {
-  return NAMESPACED.has(kind);
+  return kindInfo(kind).namespaced;
 }
 
 function errorMessage(err: unknown): string | undefined {
@@ -62,7 +56,7 @@ export function compilePolicy(input: PolicyInput, selectors: SelectorCache): Com
     const id = policyIdOf(input.kind, namespace, input.name);
     const compiled: CompiledPolicy = {
       id,
-      tier: spec.tier || 'default',
+      tier: spec.tier || DEFAULT_TIER_NAME,
       types: policyTypes(spec.types),
       staged: isStagedKind(input.kind),
       // Only (Staged)GlobalNetworkPolicy has these; networkpolicyprocessor.go sets ApplyOnForward for the rest.

@@ -23,6 +23,7 @@ import {
   type StagedKubernetesNetworkPolicy,
   type StagedNetworkPolicy,
 } from '../types.js';
+import { DEFAULT_TIER_NAME } from '../defaults.js';
 import { formatCidr, parseCidr } from '../net.js';
 import { defaultNetworkPolicy } from './defaults.js';
 import { type CalicoPort, portFromString, portToManifest, simplifyPorts } from './ports.js';
@@ -61,7 +62,6 @@ export interface ConvertedFrom {
 export const ORCHESTRATOR_LABEL = 'projectcalico.org/orchestrator';
 const ORCHESTRATOR_TERM = `${ORCHESTRATOR_LABEL} == 'k8s'`;
 const K8S_POLICY_ORDER = 1000;
-const DEFAULT_TIER = 'default';
 const KNP_NAME_PREFIX = 'knp.default.';
 
 type Protocol = string;
@@ -335,7 +335,7 @@ function convertSpec(
   if (types.length === 0) types.push('Ingress');
 
   // Fields in the order of Calico's NetworkPolicySpec struct, as calicoctl prints them.
-  const out: NetworkPolicySpec = { tier: DEFAULT_TIER, order: K8S_POLICY_ORDER };
+  const out: NetworkPolicySpec = { tier: DEFAULT_TIER_NAME, order: K8S_POLICY_ORDER };
   if (ingress.length > 0) out.ingress = ingress;
   if (egress.length > 0) out.egress = egress;
   out.selector = labelSelectorToCalico(isRecord(s.podSelector) ? s.podSelector : {}, 'pod');

@@ -10,13 +10,27 @@ import {
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
-  booleanOption, CliError, EXIT, outputFormat, UsageError, write, type CommandIO, type CommandSpec,
+  booleanOption, CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION, openStore } from '../datastore-access.js';
 import {
   agentFiles, naming, NETNS_PREFIX_OPTION, NODE_OPTION, nodeOption, requireDataplane, stateDir, STATE_DIR_OPTION,
 } from '../dataplane-access.js';
+import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
+
+type ListedTable = NonNullable<Awaited<ReturnType<NftTables['list']>>>;
+interface ListedRule { chain: string; rule: string; id?: string; packets?: number; bytes?: number; meaning?: RuleMeaning }
+
+const STATUS_PRINTERS = printerSet<AgentStatus & { running: boolean }, 'text' | 'json'>('text', {
+  text: linesPrinter(statusLines),
+  json: jsonPrinter(),
+});
+
+const RULES_PRINTERS = printerSet<{ table: ListedTable; meanings: Map<string, RuleMeaning>; rules: ListedRule[] }, 'text' | 'json'>('text', {
+  text: linesPrinter(({ table, meanings }) => ruleLines(table, meanings)),
+  json: jsonPrinter(({ rules }) => rules),
+});
 
 export const command: CommandSpec = {
   name: 'agent',
@@ -31,7 +45,7 @@ export const command: CommandSpec = {
     node: NODE_OPTION,
     'host-namespace': { type: 'boolean', description: "Program this process's own network namespace (a real host), not a node's" },
     'flowtable-offload': { type: 'boolean', description: "Forward established TCP/UDP flows of the node's workloads through an nftables flowtable (Felix's NFTablesFlowTableOffload; kernel CONFIG_NF_FLOW_TABLE)" },
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format of status and rules: text or json' },
+    output: outputOption(STATUS_PRINTERS, 'Output format of status and rules'),
     'state-dir': STATE_DIR_OPTION,
     'netns-prefix': NETNS_PREFIX_OPTION,
     datastore: DATASTORE_OPTION,
@@ -120,7 +134,7 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 }
 
 async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
-  const format = outputFormat(args, ['text', 'json'] as const, 'text');
+  const format = chooseFormat(args, STATUS_PRINTERS);
   const dir = await stateDir(args, io);
   const files = agentFiles(dir, node);
   const s = await readJson<AgentStatus>(files.status);
@@ -128,11 +142,12 @@ async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Pro
     throw new CliError(`no agent status for node ${node} in ${dir} (start one with: tabby agent --node ${node}; ` +
       'or pass the --state-dir it uses)', EXIT.notFound);
   }
-  const running = s.state !== 'stopped' && alive(s.pid);
-  if (format === 'json') {
-    write(io.stdout, JSON.stringify({ ...s, running }, null, 2));
-    return EXIT.ok;
-  }
+  print(STATUS_PRINTERS, format, { ...s, running: s.state !== 'stopped' && alive(s.pid) }, io);
+  return EXIT.ok;
+}
+
+function statusLines(s: AgentStatus & { running: boolean }): string {
+  const running = s.running;
   const rows: Array<[string, string]> = [
     ['Node', s.node],
     ['Agent', running ? `running (pid ${s.pid})` : `not running (last pid ${s.pid})`],
@@ -144,8 +159,7 @@ async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Pro
     ['Last sync', s.lastSyncAt ? `${s.lastSyncAt} (${s.lastSyncMs} ms)` : '-'],
     ['Last error', s.lastError ?? '-'],
   ];
-  write(io.stdout, rows.map(([k, v]) => `${(k + ':').padEnd(19)}${v}`).join('\n'));
-  return EXIT.ok;
+  return rows.map(([k, v]) => `${(k + ':').padEnd(19)}${v}`).join('\n');
 }
 
 function describe(m: RuleMeaning | undefined): string {
@@ -164,14 +178,14 @@ function describe(m: RuleMeaning | undefined): string {
 }
 
 async function rules(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
-  const format = outputFormat(args, ['text', 'json'] as const, 'text');
+  const format = chooseFormat(args, RULES_PRINTERS);
   await requireDataplane();
   const exec = await execFor(args, io, node);
   const nft = new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec });
   const table = await nft.list();
   if (!table) throw new CliError(`node ${node} has no ${names.TABLE_FAMILY} ${names.TABLE_NAME} table (has an agent run there?)`, EXIT.notFound);
   const meanings = new Map((await readJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules) ?? []).map((m) => [m.id, m]));
-  const out: Array<{ chain: string; rule: string; id?: string; packets?: number; bytes?: number; meaning?: RuleMeaning }> = [];
+  const out: ListedRule[] = [];
   for (const { chain, rules: list } of table.chains.values()) {
     for (const r of list) {
       const id = r.comment?.split(' ')[0];
@@ -182,10 +196,11 @@ async function rules(args: ParsedCommandArgs, io: CommandIO, node: string): Prom
       });
     }
   }
-  if (format === 'json') {
-    write(io.stdout, JSON.stringify(out, null, 2));
-    return EXIT.ok;
-  }
+  print(RULES_PRINTERS, format, { table, meanings, rules: out }, io);
+  return EXIT.ok;
+}
+
+function ruleLines(table: ListedTable, meanings: ReadonlyMap<string, RuleMeaning>): string[] {
   const lines: string[] = [];
   for (const { chain, rules: list } of table.chains.values()) {
     const hook = chain.hook ? `  (hook ${chain.hook}, priority ${chain.priority})` : '';
@@ -198,6 +213,5 @@ async function rules(args: ParsedCommandArgs, io: CommandIO, node: string): Prom
     }
   }
   for (const { set, elements } of table.sets.values()) lines.push(`set ${set.name}: ${elements.size} element(s)`);
-  write(io.stdout, lines.join('\n'));
-  return EXIT.ok;
+  return lines;
 }

@@ -16,9 +16,15 @@ import {
   type LoadedResource,
   type Resource,
 } from '../../api/index.js';
-import { outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
+import { stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { issueLines, sortIssues } from '../output/issues.js';
 import { renderManifests } from '../output/manifests.js';
+import { chooseFormat, outputOption, print, printerSet } from '../output/printers.js';
+
+const PRINTERS = printerSet<Resource[], 'yaml' | 'json'>('yaml', {
+  yaml: (out, io) => write(io.stdout, renderManifests(out, 'yaml')),
+  json: (out, io) => write(io.stdout, renderManifests(out, 'json')),
+});
 import { FILENAME_OPTION, manifestPaths, noResourcesMessage } from './validate.js';
 
 const NAMINGS: readonly KubernetesPolicyNaming[] = ['v3.32', 'knp.default'];
@@ -34,7 +40,7 @@ export const command: CommandSpec = {
   ],
   options: {
     filename: FILENAME_OPTION,
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: yaml (default) or json' },
+    output: outputOption(PRINTERS),
     naming: {
       type: 'string', valueName: 'SCHEME',
       description: 'Converted policy names: v3.32 (keep the k8s name, default) or knp.default (knp.default.<name>)',
@@ -43,7 +49,7 @@ export const command: CommandSpec = {
   positionals: true,
   async run(args, io) {
     const paths = manifestPaths(args, 'convert');
-    const format = outputFormat(args, ['yaml', 'json'] as const, 'yaml');
+    const format = chooseFormat(args, PRINTERS);
     const naming = stringOption(args, 'naming') ?? 'v3.32';
     if (!(NAMINGS as readonly string[]).includes(naming)) {
       throw new UsageError(`unsupported naming '${naming}': allowed are ${NAMINGS.join(', ')}`);
@@ -75,7 +81,7 @@ export const command: CommandSpec = {
       write(io.stderr, `nothing converted: ${problems.length} converted polic${problems.length === 1 ? 'y is' : 'ies are'} not valid`);
       return 1;
     }
-    write(io.stdout, renderManifests(out, format));
+    print(PRINTERS, format, out, io);
     const passed = out.length - converted;
     write(io.stderr, `converted ${converted} Kubernetes polic${converted === 1 ? 'y' : 'ies'}` +
       (passed > 0 ? `; ${passed} other resource${passed === 1 ? '' : 's'} passed through` : ''));

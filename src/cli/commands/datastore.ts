@@ -7,8 +7,9 @@ import {
   checkFileStore, openDatastore, parseDatastoreLocation, repairFileStore, type IntegrityReport, type RepairReport,
   type SkippedObject,
 } from '../../datastore/index.js';
-import { CliError, EXIT, outputFormat, UsageError, write, type CommandIO, type CommandSpec } from '../command.js';
+import { CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, toCliError } from '../datastore-access.js';
+import { chooseFormat, jsonPrinter, outputOption, print, printerSet, type PrintStreams } from '../output/printers.js';
 import { resolveSetting } from '../settings.js';
 
 function fileSystemError(err: unknown, dir: string): CliError | undefined {
@@ -45,6 +46,40 @@ function reportLines(r: IntegrityReport): string[] {
   return lines;
 }
 
+function checkText(report: IntegrityReport, io: PrintStreams): void {
+  write(io.stdout, reportLines(report).join('\n'));
+  write(io.stdout, report.ok
+    ? `${report.endpoint}: intact, revision ${report.revision}`
+    : `${report.endpoint}: DAMAGED; the store refuses to serve until repaired: tabby datastore repair --datastore ${report.endpoint}`);
+}
+
+function repairText(report: RepairReport, io: PrintStreams): void {
+  if (!report.repaired) {
+    write(io.stdout, [...reportLines(report), `${report.endpoint}: not damaged, nothing to repair (revision ${report.revision})`].join('\n'));
+    return;
+  }
+  const lines = reportLines(report);
+  lines.push(`kept copies of the damaged files: ${report.backups.join(', ')}`);
+  const lost = [
+    report.missingRevisions.length > 0 ? `lost revisions ${revisions(report.missingRevisions)}` : 'no revision lost',
+    ...(report.snapshotObjectsLost !== 0 ? [`${report.snapshotObjectsLost ?? 'an unknown number of'} snapshot objects lost`] : []),
+  ].join(', ');
+  lines.push(`Repaired ${report.endpoint}: ${report.objects} objects at revision ${report.revision}; ${lost}` +
+    `${report.tailLost ? `, and any records after revision ${report.revision}` : ''}`);
+  write(io.stdout, lines.join('\n'));
+}
+
+interface EtcdCheck { endpoint: string; ok: boolean; objects: number; revision: number; unreadable: SkippedObject[] }
+
+function etcdText(r: EtcdCheck, io: PrintStreams): void {
+  write(io.stdout, [...unreadableLines(r.unreadable),
+    `${r.endpoint}: ${r.objects} objects at revision ${r.revision}${r.unreadable.length > 0 ? `, ${r.unreadable.length} unreadable` : ', all readable'}`].join('\n'));
+}
+
+const CHECK_PRINTERS = printerSet<IntegrityReport, 'text' | 'json'>('text', { text: checkText, json: jsonPrinter() });
+const REPAIR_PRINTERS = printerSet<RepairReport, 'text' | 'json'>('text', { text: repairText, json: jsonPrinter() });
+const ETCD_PRINTERS = printerSet<EtcdCheck, 'text' | 'json'>('text', { text: etcdText, json: jsonPrinter() });
+
 export const command: CommandSpec = {
   name: 'datastore',
   summary: 'Check the integrity of the datastore, or repair a damaged file store',
@@ -55,7 +90,7 @@ export const command: CommandSpec = {
     'tabby datastore check -o json',
   ],
   options: {
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: text or json' },
+    output: outputOption(CHECK_PRINTERS),
     datastore: DATASTORE_OPTION,
   },
   positionals: true,
@@ -67,7 +102,7 @@ export const command: CommandSpec = {
         ? "missing subcommand: check or repair (see 'tabby datastore --help')"
         : `unknown subcommand '${verb}': check or repair`);
     }
-    const format = outputFormat(args, ['text', 'json'] as const, 'text');
+    const format = chooseFormat(args, CHECK_PRINTERS);
     const setting = await resolveSetting('datastore', args, io);
     const loc = parseDatastoreLocation(setting.value);
     if (!loc.ok) throw new UsageError(loc.issues[0]!.message);
@@ -80,13 +115,7 @@ export const command: CommandSpec = {
       } catch (err) {
         throw fileSystemError(err, dir) ?? err;
       }
-      if (format === 'json') write(io.stdout, JSON.stringify(report, null, 2));
-      else {
-        write(io.stdout, reportLines(report).join('\n'));
-        write(io.stdout, report.ok
-          ? `${report.endpoint}: intact, revision ${report.revision}`
-          : `${report.endpoint}: DAMAGED; the store refuses to serve until repaired: tabby datastore repair --datastore ${report.endpoint}`);
-      }
+      print(CHECK_PRINTERS, format, report, io);
       return report.ok ? (report.unreadable.length > 0 ? EXIT.failure : EXIT.ok) : EXIT.damaged;
     }
     let report: RepairReport;
@@ -95,20 +124,7 @@ export const command: CommandSpec = {
     } catch (err) {
       throw fileSystemError(err, dir) ?? toCliError(err) ?? err;
     }
-    if (format === 'json') write(io.stdout, JSON.stringify(report, null, 2));
-    else if (!report.repaired) {
-      write(io.stdout, [...reportLines(report), `${report.endpoint}: not damaged, nothing to repair (revision ${report.revision})`].join('\n'));
-    } else {
-      const lines = reportLines(report);
-      lines.push(`kept copies of the damaged files: ${report.backups.join(', ')}`);
-      const lost = [
-        report.missingRevisions.length > 0 ? `lost revisions ${revisions(report.missingRevisions)}` : 'no revision lost',
-        ...(report.snapshotObjectsLost !== 0 ? [`${report.snapshotObjectsLost ?? 'an unknown number of'} snapshot objects lost`] : []),
-      ].join(', ');
-      lines.push(`Repaired ${report.endpoint}: ${report.objects} objects at revision ${report.revision}; ${lost}` +
-        `${report.tailLost ? `, and any records after revision ${report.revision}` : ''}`);
-      write(io.stdout, lines.join('\n'));
-    }
+    print(REPAIR_PRINTERS, format, report, io);
     return EXIT.ok;
   },
 };
@@ -123,12 +139,7 @@ async function checkEtcd(verb: 'check' | 'repair', location: string, format: 'te
   const store = await openDatastore(loc.value);
   try {
     const { items, skipped = [], revision } = await store.list();
-    if (format === 'json') {
-      write(io.stdout, JSON.stringify({ endpoint: store.endpoint, ok: skipped.length === 0, objects: items.length, revision, unreadable: skipped }, null, 2));
-    } else {
-      write(io.stdout, [...unreadableLines(skipped),
-        `${store.endpoint}: ${items.length} objects at revision ${revision}${skipped.length > 0 ? `, ${skipped.length} unreadable` : ', all readable'}`].join('\n'));
-    }
+    print(ETCD_PRINTERS, format, { endpoint: store.endpoint, ok: skipped.length === 0, objects: items.length, revision, unreadable: skipped }, io);
     return skipped.length > 0 ? EXIT.failure : EXIT.ok;
   } catch (err) {
     throw toCliError(err) ?? err;

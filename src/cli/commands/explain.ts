@@ -3,13 +3,29 @@
 // staged policies enforced. Reads -f manifests, or the datastore without -f. Exit 0 when the flow could be
 // evaluated (whatever the verdict), 1 when the manifests or the flow are invalid, 2 for usage errors.
 
-import { PolicyEngine, type Flow, type FlowPeer } from '../../engine/index.js';
+import { PolicyEngine, type Flow, type FlowPeer, type FlowVerdict } from '../../engine/index.js';
 import {
-  CliError, outputFormat, stringOption, UsageError, write, type CommandSpec, type ParsedCommandArgs,
+  CliError, stringOption, UsageError, write, type CommandSpec, type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
+import { chooseFormat, jsonPrinter, outputOption, print, printerSet } from '../output/printers.js';
 import { verdictLines } from '../output/trace.js';
+
+interface Explained {
+  flow: Flow;
+  result: FlowVerdict;
+  /** How the peers were read (an address taken as its endpoint): for people, so on stderr. */
+  notes: string[];
+}
+
+const PRINTERS = printerSet<Explained, 'text' | 'json'>('text', {
+  text: ({ flow, result, notes }, io) => {
+    for (const n of notes) write(io.stderr, `note: ${n}`);
+    write(io.stdout, verdictLines(flow, result).join('\n'));
+  },
+  json: jsonPrinter(({ result }) => result),
+});
 
 function intOption(args: ParsedCommandArgs, name: string, min: number, max: number): number | undefined {
   const text = stringOption(args, name);
@@ -59,11 +75,11 @@ export const command: CommandSpec = {
     'icmp-type': { type: 'string', valueName: 'T', description: 'ICMP type' },
     'icmp-code': { type: 'string', valueName: 'C', description: 'ICMP code' },
     'ip-version': { type: 'string', valueName: '4|6', description: 'Address family (default: one both ends have, IPv4 first)' },
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: text (default) or json' },
+    output: outputOption(PRINTERS),
   },
   positionals: true,
   async run(args, io) {
-    const format = outputFormat(args, ['text', 'json'] as const, 'text');
+    const format = chooseFormat(args, PRINTERS);
     const from = stringOption(args, 'from');
     const to = stringOption(args, 'to');
     if (!from || !to) throw new UsageError('give both ends of the flow with --from and --to (namespace/name, hep:<name> or an IP)');
@@ -88,12 +104,7 @@ export const command: CommandSpec = {
 
     const result = engine.evaluate(flow);
     if (!result.ok) throw new CliError(result.issues.map((i) => i.message).join('; '));
-    if (format === 'json') {
-      write(io.stdout, JSON.stringify(result.value, null, 2));
-    } else {
-      for (const n of notes) write(io.stderr, `note: ${n}`);
-      write(io.stdout, verdictLines(flow, result.value).join('\n'));
-    }
+    print(PRINTERS, format, { flow, result: result.value, notes }, io);
     return 0;
   },
 };

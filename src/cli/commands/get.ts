@@ -2,9 +2,10 @@
 // -A). Namespaced kinds are read from -n NS (default: default) or every namespace with -A.
 
 import { type KindInfo, type Resource } from '../../api/index.js';
-import { booleanOption, outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
+import { booleanOption, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, kindArgument, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
-import { RESOURCE_FORMATS, RESOURCE_PRINTERS } from '../output/resources.js';
+import { chooseFormat, outputOption, print } from '../output/printers.js';
+import { RESOURCE_PRINTERS } from '../output/resources.js';
 
 export const command: CommandSpec = {
   name: 'get',
@@ -23,7 +24,7 @@ export const command: CommandSpec = {
       type: 'string', short: 'l', valueName: 'SELECTOR',
       description: "Only objects whose labels match (kubectl syntax: 'app=web,env!=prod,tier in (a,b),!legacy')",
     },
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: `Output format: ${RESOURCE_FORMATS.join(', ')}` },
+    output: outputOption(RESOURCE_PRINTERS),
     datastore: DATASTORE_OPTION,
   },
   positionals: true,
@@ -33,7 +34,7 @@ export const command: CommandSpec = {
       throw new UsageError('which resources? e.g. tabby get globalnetworkpolicies (see tabby get --help)');
     }
     const kinds: KindInfo[] = kindText.split(',').filter((k) => k !== '').map((k) => kindArgument(k, 'get'));
-    const format = outputFormat(args, RESOURCE_FORMATS, 'table');
+    const format = chooseFormat(args, RESOURCE_PRINTERS);
     const all = booleanOption(args, 'all-namespaces');
     const ns = stringOption(args, 'namespace');
     const selector = stringOption(args, 'selector');
@@ -65,7 +66,7 @@ export const command: CommandSpec = {
         write(io.stderr, `No resources found${where}.`);
         return 0;
       }
-      write(io.stdout, RESOURCE_PRINTERS[format](found, { single: names.length === 1 }));
+      print(RESOURCE_PRINTERS, format, { resources: found, single: names.length === 1 }, io);
       return 0;
     });
   },

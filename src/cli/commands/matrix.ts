@@ -6,7 +6,6 @@ import { reachabilityMatrix, type MatrixProgress, type ReachabilityMatrix } from
 import {
   booleanOption,
   CliError,
-  outputFormat,
   stringListOption,
   stringOption,
   UsageError,
@@ -16,7 +15,8 @@ import {
 } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
-import { MATRIX_FORMATS, MATRIX_PRINTERS } from '../output/matrix.js';
+import { MATRIX_PRINTERS } from '../output/matrix.js';
+import { chooseFormat, print } from '../output/printers.js';
 
 const PORT_PROTOCOLS = /^(tcp|udp|sctp|udplite|6|17|132|136)$/i;
 
@@ -87,7 +87,7 @@ export const command: CommandSpec = {
   },
   positionals: true,
   async run(args, io) {
-    const format = outputFormat(args, MATRIX_FORMATS, 'table');
+    const format = chooseFormat(args, MATRIX_PRINTERS);
     const protocol = stringOption(args, 'protocol') ?? 'TCP';
     const port = portOption(stringOption(args, 'port'), protocol);
     const namespaces = stringListOption(args, 'namespace');
@@ -105,7 +105,7 @@ export const command: CommandSpec = {
       throw new CliError(`no endpoints with an address${where}: the matrix needs Pods with status.podIP, ` +
         'WorkloadEndpoints with ipNetworks or HostEndpoints with expectedIPs');
     }
-    MATRIX_PRINTERS[format](m, io.stdout);
+    print(MATRIX_PRINTERS, format, m, io);
     if (format === 'table') write(io.stderr, summary(m));
     return 0;
   },

@@ -1,10 +1,16 @@
 // `tabby node create|delete|list`: nodes are network namespaces acting as hosts (src/dataplane/netns).
 
 import { createNode, listNodes, Workloads } from '../../dataplane/index.js';
-import { CliError, EXIT, outputFormat, UsageError, write, type CommandSpec } from '../command.js';
+import { CliError, EXIT, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
 import { naming, NETNS_PREFIX_OPTION, nodeName, requireDataplane } from '../dataplane-access.js';
 import { issueLines } from '../output/issues.js';
+import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
+
+const LIST_PRINTERS = printerSet<string[], 'text' | 'json'>('text', {
+  text: linesPrinter((nodes) => (nodes.length === 0 ? 'No nodes (create one with: tabby node create NAME)' : nodes)),
+  json: jsonPrinter(),
+});
 
 export const command: CommandSpec = {
   name: 'node',
@@ -16,7 +22,7 @@ export const command: CommandSpec = {
     'tabby node delete node1        # also deletes the workloads on it',
   ],
   options: {
-    output: { type: 'string', short: 'o', description: 'Output format of list: text or json', valueName: 'FORMAT' },
+    output: outputOption(LIST_PRINTERS, 'Output format of list'),
     'netns-prefix': NETNS_PREFIX_OPTION,
     datastore: DATASTORE_OPTION,
   },
@@ -27,9 +33,8 @@ export const command: CommandSpec = {
     const n = await naming(args, io);
     switch (verb) {
       case 'list': {
-        const nodes = listNodes(n);
-        if (outputFormat(args, ['text', 'json'] as const, 'text') === 'json') write(io.stdout, JSON.stringify(nodes, null, 2));
-        else write(io.stdout, nodes.length === 0 ? 'No nodes (create one with: tabby node create NAME)' : nodes.join('\n'));
+        const format = chooseFormat(args, LIST_PRINTERS);
+        print(LIST_PRINTERS, format, listNodes(n), io);
         return EXIT.ok;
       }
       case 'create': {

@@ -3,9 +3,15 @@
 // 2 for usage errors.
 
 import { policiesFor, type PoliciesForReport, type TierEntry } from '../../analysis/index.js';
-import { CliError, outputFormat, UsageError, write, type CommandSpec } from '../command.js';
+import { CliError, UsageError, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
+import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
+
+const PRINTERS = printerSet<PoliciesForReport, 'text' | 'json'>('text', {
+  text: linesPrinter((r) => reportLines(r)),
+  json: jsonPrinter(),
+});
 
 export const command: CommandSpec = {
   name: 'policies-for',
@@ -19,7 +25,7 @@ export const command: CommandSpec = {
   options: {
     filename: ENGINE_FILENAME_OPTION,
     datastore: DATASTORE_OPTION,
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: text (default) or json' },
+    output: outputOption(PRINTERS),
   },
   positionals: true,
   async run(args, io) {
@@ -28,11 +34,11 @@ export const command: CommandSpec = {
       throw new UsageError('name the endpoint: namespace/name (a Pod or WorkloadEndpoint), hep:<name> or an address, e.g. tabby policies-for default/web-1 -f cluster/');
     }
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}': give one endpoint (see 'tabby policies-for --help')`);
-    const format = outputFormat(args, ['text', 'json'] as const, 'text');
+    const format = chooseFormat(args, PRINTERS);
     const engine = await loadEngineFrom(args, io, 'policies-for', 1);
     const result = policiesFor(engine, endpoint);
     if (!result.ok) throw new CliError(result.issues.map((i) => i.message).join('; '));
-    write(io.stdout, format === 'json' ? JSON.stringify(result.value, null, 2) : reportLines(result.value).join('\n'));
+    print(PRINTERS, format, result.value, io);
     return 0;
   },
 };

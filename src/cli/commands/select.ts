@@ -3,11 +3,14 @@
 // invalid selector or invalid manifests, 2 for usage errors.
 
 import { selectMatches, type SelectReport } from '../../analysis/index.js';
-import { CliError, outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
+import { CliError, stringOption, UsageError, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
+import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+const PRINTERS = printerSet<SelectReport, 'text' | 'json'>('text', { text: linesPrinter(reportLines), json: jsonPrinter() });
 
 export const command: CommandSpec = {
   name: 'select',
@@ -25,20 +28,20 @@ export const command: CommandSpec = {
       type: 'string', short: 'n', valueName: 'NS',
       description: 'Evaluate as a rule selector of a NetworkPolicy in NS does (only that namespace)',
     },
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: text (default) or json' },
+    output: outputOption(PRINTERS),
   },
   positionals: true,
   async run(args, io) {
     const [selector, extra] = args.positionals;
     if (selector === undefined) throw new UsageError("give the selector, quoted: tabby select \"app == 'web'\" -f cluster/");
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}': quote the selector as one argument`);
-    const format = outputFormat(args, ['text', 'json'] as const, 'text');
+    const format = chooseFormat(args, PRINTERS);
     const namespace = stringOption(args, 'namespace');
     if (namespace !== undefined && !DNS_LABEL.test(namespace)) throw new UsageError(`--namespace '${namespace}' is not a namespace name`);
     const engine = await loadEngineFrom(args, io, 'select', 1);
     const result = selectMatches(engine, selector, namespace === undefined ? {} : { namespace });
     if (!result.ok) throw new CliError(`invalid selector: ${result.issues.map((i) => i.message).join('; ')}`);
-    write(io.stdout, format === 'json' ? JSON.stringify(result.value, null, 2) : reportLines(result.value).join('\n'));
+    print(PRINTERS, format, result.value, io);
     return 0;
   },
 };

@@ -17,7 +17,6 @@ import {
   expandPaths,
   formatIssue,
   loadResources,
-  printableJson,
   validateResource,
   type DecodedObject,
   type Issue,
@@ -32,7 +31,8 @@ import {
   type AppliedResult,
   type FlowResult,
 } from '../../engine/index.js';
-import { outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
+import { stringOption, UsageError, type CommandSpec } from '../command.js';
+import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
 import { describeFlow, endLines } from '../output/trace.js';
 
 export interface TestFileReport {
@@ -227,6 +227,8 @@ function jsonReport(report: TestRunReport): unknown {
   };
 }
 
+const PRINTERS = printerSet<TestRunReport, 'text' | 'json'>('text', { text: linesPrinter(textReport), json: jsonPrinter(jsonReport) });
+
 export const command: CommandSpec = {
   name: 'test',
   summary: 'Run policy tests: flows with the verdicts they must get (calico-eval format)',
@@ -237,7 +239,7 @@ export const command: CommandSpec = {
     'tabby test tests/ --include-root .   # tests may include ../manifests/*.yaml',
   ],
   options: {
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: text (default) or json' },
+    output: outputOption(PRINTERS),
     'include-root': {
       type: 'string', valueName: 'DIR',
       description: "Directory every include: must stay inside (default: each test file's own directory)",
@@ -245,7 +247,7 @@ export const command: CommandSpec = {
   },
   positionals: true,
   async run(args, io) {
-    const format = outputFormat(args, ['text', 'json'] as const, 'text');
+    const format = chooseFormat(args, PRINTERS);
     if (args.positionals.length === 0) throw new UsageError('no test files given: tabby test FILE|DIR...');
     const includeRoot = stringOption(args, 'include-root');
     const report = await runTestFiles(args.positionals, {
@@ -254,8 +256,7 @@ export const command: CommandSpec = {
     if (report.files.length === 0) {
       throw new UsageError(`no .yaml or .yml test files found in ${args.positionals.map(displayText).join(', ')}`);
     }
-    if (format === 'json') write(io.stdout, printableJson(jsonReport(report), 2));
-    else write(io.stdout, textReport(report).join('\n'));
+    print(PRINTERS, format, report, io);
     return report.failed === 0 ? 0 : 1;
   },
 };

@@ -2,9 +2,10 @@
 // position of the offending node. Exit 0 when everything is valid, 1 when there is any problem (including a
 // path that cannot be read), 2 for usage errors.
 
-import { displayText, loadResources, printableJson, type LoadResult } from '../../api/index.js';
-import { outputFormat, stringListOption, UsageError, write, type CommandSpec, type ParsedCommandArgs } from '../command.js';
+import { displayText, loadResources, type LoadResult } from '../../api/index.js';
+import { stringListOption, UsageError, write, type CommandSpec, type ParsedCommandArgs } from '../command.js';
 import { issueLines, issueRecord, sortIssues } from '../output/issues.js';
+import { chooseFormat, jsonPrinter, outputOption, print, printerSet } from '../output/printers.js';
 
 export const FILENAME_OPTION = {
   type: 'string', short: 'f', multiple: true, valueName: 'PATH',
@@ -28,6 +29,15 @@ export function noResourcesMessage(paths: readonly string[]): string {
   return `no resources found in ${paths.map(displayText).join(', ')} (directories are searched for .yaml, .yml and .json files)`;
 }
 
+/** text: the problems on stdout, the count on stderr; json: {valid, resources, issues}. */
+const PRINTERS = printerSet<{ report: ValidationReport; resources: number }, 'text' | 'json'>('text', {
+  text: ({ report }, io) => {
+    if (report.issues.length > 0) write(io.stdout, issueLines(report.issues));
+    write(io.stderr, report.summary);
+  },
+  json: jsonPrinter(({ report, resources }) => ({ valid: report.valid, resources, issues: report.issues.map(issueRecord) })),
+});
+
 export const command: CommandSpec = {
   name: 'validate',
   summary: 'Check manifests against Calico\'s validation rules and report every problem with file:line:col',
@@ -40,22 +50,15 @@ export const command: CommandSpec = {
   ],
   options: {
     filename: FILENAME_OPTION,
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format: text (default) or json' },
+    output: outputOption(PRINTERS),
   },
   positionals: true,
   async run(args, io) {
     const paths = manifestPaths(args, 'validate');
-    const format = outputFormat(args, ['text', 'json'] as const, 'text');
+    const format = chooseFormat(args, PRINTERS);
     const result = await loadResources(paths, { stdin: io.stdin, cwd: io.cwd });
     const report = validationReport(result, paths);
-    if (format === 'json') {
-      write(io.stdout, printableJson({
-        valid: report.valid, resources: result.resources.length, issues: report.issues.map(issueRecord),
-      }, 2));
-    } else {
-      if (report.issues.length > 0) write(io.stdout, issueLines(report.issues));
-      write(io.stderr, report.summary);
-    }
+    print(PRINTERS, format, { report, resources: result.resources.length }, io);
     return report.valid ? 0 : 1;
   },
 };

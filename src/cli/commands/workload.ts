@@ -6,11 +6,35 @@ import { spawn } from 'node:child_process';
 import { formatIssue, validateLabels, type Issue, type Labels, type WorkloadEndpointPort } from '../../api/index.js';
 import { Workloads, type WorkloadView } from '../../dataplane/index.js';
 import {
-  CliError, EXIT, outputFormat, stringListOption, stringOption, UsageError, write, type CommandIO, type CommandSpec,
+  CliError, EXIT, stringListOption, stringOption, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
 import { naming, NETNS_PREFIX_OPTION, NODE_OPTION, nodeOption, requireDataplane, workloadRef } from '../dataplane-access.js';
+import { chooseFormat, jsonPrinter, outputOption, print, printerSet } from '../output/printers.js';
+
+/** `get`: one workload (named) or the list. */
+interface Listed {
+  views: WorkloadView[];
+  named: boolean;
+}
+
+function table({ views }: Listed, io: Pick<CommandIO, 'stdout'>): void {
+  if (views.length === 0) {
+    write(io.stdout, 'No workloads (create one with: tabby workload create NS/NAME --node NODE)');
+    return;
+  }
+  const rows = [['NAMESPACE', 'NAME', 'NODE', 'INTERFACE', 'ADDRESSES', 'LABELS', 'RUNNING'],
+    ...views.map((v) => [v.namespace, v.name, v.node, v.interfaceName, v.addresses.join(','),
+      Object.entries(v.labels).map(([k, val]) => `${k}=${val}`).join(',') || '<none>', v.running ? 'yes' : 'no'])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  write(io.stdout, rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n'));
+}
+
+const PRINTERS = printerSet<Listed, 'table' | 'json'>('table', {
+  table,
+  json: jsonPrinter(({ views, named }) => (named ? views[0] : views)),
+});
 
 export const command: CommandSpec = {
   name: 'workload',
@@ -30,7 +54,7 @@ export const command: CommandSpec = {
     ip: { type: 'string', multiple: true, valueName: 'ADDR', description: 'Pin an address (one per family) instead of IPAM' },
     port: { type: 'string', multiple: true, valueName: 'NAME:PORT/PROTO', description: 'A named port (TCP, UDP or SCTP)' },
     'service-account': { type: 'string', valueName: 'SA', description: 'Service account (adds profile ksa.NS.SA)' },
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format of get: table or json' },
+    output: outputOption(PRINTERS, 'Output format of get'),
     'netns-prefix': NETNS_PREFIX_OPTION,
     datastore: DATASTORE_OPTION,
   },
@@ -145,7 +169,7 @@ async function exec(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: st
 
 async function get(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: string; name: string } | undefined, rest: string[]): Promise<number> {
   noExtra(rest, 'get');
-  const format = outputFormat(args, ['table', 'json'] as const, 'table');
+  const format = chooseFormat(args, PRINTERS);
   const n = await naming(args, io);
   return withStore(args, io, async ({ store }) => {
     const wl = new Workloads({ store, prefix: n.prefix });
@@ -157,19 +181,7 @@ async function get(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: str
     } else {
       views = await wl.list();
     }
-    if (format === 'json') {
-      write(io.stdout, JSON.stringify(ref ? views[0] : views, null, 2));
-      return EXIT.ok;
-    }
-    if (views.length === 0) {
-      write(io.stdout, "No workloads (create one with: tabby workload create NS/NAME --node NODE)");
-      return EXIT.ok;
-    }
-    const rows = [['NAMESPACE', 'NAME', 'NODE', 'INTERFACE', 'ADDRESSES', 'LABELS', 'RUNNING'],
-      ...views.map((v) => [v.namespace, v.name, v.node, v.interfaceName, v.addresses.join(','),
-        Object.entries(v.labels).map(([k, val]) => `${k}=${val}`).join(',') || '<none>', v.running ? 'yes' : 'no'])];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    write(io.stdout, rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n'));
+    print(PRINTERS, format, { views, named: ref !== undefined }, io);
     return EXIT.ok;
   });
 }

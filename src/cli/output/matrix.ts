@@ -1,4 +1,4 @@
-// Printers for `tabby matrix`, keyed by `-o` value. Each writes row by row, so a 5,000-endpoint matrix never
+// Printers for `tabby matrix`, keyed by `-o` value in the printer registry (printers.ts). Each writes row by row, so a 5,000-endpoint matrix never
 // sits in memory as one string.
 //
 //   table  the Kubernetes e2e / cyclonus truth table: rows = from, columns = to, `.` allowed, `X` denied
@@ -7,6 +7,7 @@
 
 import type { ReachabilityMatrix } from '../../analysis/index.js';
 import { isPrintable, quote } from '../../api/index.js';
+import { printerSet, type Printer as RegistryPrinter } from './printers.js';
 
 type Printer = (m: ReachabilityMatrix, out: NodeJS.WritableStream) => void;
 
@@ -53,6 +54,8 @@ const csv: Printer = (m, out) => {
   });
 };
 
-export const MATRIX_PRINTERS = { table, json, csv } as const;
-export type MatrixFormat = keyof typeof MATRIX_PRINTERS;
-export const MATRIX_FORMATS = Object.keys(MATRIX_PRINTERS) as MatrixFormat[];
+const toStdout = (p: Printer): RegistryPrinter<ReachabilityMatrix> => (m, io) => p(m, io.stdout);
+
+export const MATRIX_PRINTERS = printerSet<ReachabilityMatrix, 'table' | 'json' | 'csv'>('table', {
+  table: toStdout(table), json: toStdout(json), csv: toStdout(csv),
+});

@@ -1,16 +1,20 @@
-// `tabby get` printers, keyed by their -o name (vitest's reporter map): a table (calicoctl's default `ps`
+// `tabby get` printers, keyed by their -o name in the printer registry (printers.ts): a table (calicoctl's default `ps`
 // output: NAMESPACE and NAME), `wide` (plus what a kind's traits say is worth a column), `yaml`/`json`
 // manifests that apply/create read back, and `name` (kubectl's `kind.group/name`).
 
 import { isPrintable, kindInfoOf, quote, type KindInfo, type LabelSelector, type Resource } from '../../api/index.js';
+import { write } from '../command.js';
 import { renderManifests } from './manifests.js';
-
-export const RESOURCE_FORMATS = ['table', 'wide', 'yaml', 'json', 'name'] as const;
-export type ResourceFormat = (typeof RESOURCE_FORMATS)[number];
+import { printerSet, type Printer as RegistryPrinter } from './printers.js';
 
 export interface PrintOptions {
   /** One object was asked for by name: yaml/json print the object itself, not a List. */
   single: boolean;
+}
+
+/** What `tabby get` prints: the objects found. */
+export interface FoundResources extends PrintOptions {
+  resources: readonly Resource[];
 }
 
 type Printer = (resources: readonly Resource[], options: PrintOptions) => string;
@@ -87,7 +91,7 @@ function nameOf(r: Resource): string {
   return `${info.kind.toLowerCase()}${info.group === 'core' ? '' : `.${info.group}`}/${r.metadata.name}`;
 }
 
-export const RESOURCE_PRINTERS: Record<ResourceFormat, Printer> = {
+const PRINTERS = {
   table: table(false),
   wide: table(true),
   yaml: (resources) => renderManifests(resources, 'yaml'),
@@ -98,4 +102,14 @@ export const RESOURCE_PRINTERS: Record<ResourceFormat, Printer> = {
     return JSON.stringify(list.items[0], null, 2) + '\n';
   },
   name: (resources) => resources.map(nameOf).join('\n'),
-};
+} satisfies Record<string, Printer>;
+
+const toStdout = (p: Printer): RegistryPrinter<FoundResources> => (found, io) => write(io.stdout, p(found.resources, found));
+
+export const RESOURCE_PRINTERS = printerSet<FoundResources, keyof typeof PRINTERS>('table', {
+  table: toStdout(PRINTERS.table),
+  wide: toStdout(PRINTERS.wide),
+  yaml: toStdout(PRINTERS.yaml),
+  json: toStdout(PRINTERS.json),
+  name: toStdout(PRINTERS.name),
+});
