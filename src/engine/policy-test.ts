@@ -1,6 +1,6 @@
 // Policy tests: a set of flows with the verdicts (and optionally the deciding rule, the pending verdict with
 // staged policies, and per-endpoint policy orderings) they must get — the calico-eval format
-// (shared/conformance/calico-eval/README.md). This module checks a test document's flows and orderings against
+// (conformance/calico-eval/README.md). This module checks a test document's flows and orderings against
 // an engine that already holds the document's resources; reading files and validating the resources is the
 // caller's job.
 

@@ -1,7 +1,7 @@
 // `tabby test`: policy tests. A test file holds the resources in force (`resources:`, and/or `include:` paths
 // of manifests relative to the file) and the flows with the verdicts they must get (`flows:` with `expect`, and
 // optionally the deciding `egress` / `ingress` rule, `staged` pending verdicts) and per-endpoint orderings
-// (`applied:`): the calico-eval format (shared/conformance/calico-eval/README.md). Prints pass/fail per flow with
+// (`applied:`): the calico-eval format (conformance/calico-eval/README.md). Prints pass/fail per flow with
 // the trace of each failure; exit 1 when anything fails or a file cannot be used.
 //
 // Test files and their includes are read by the manifest loader (src/api/load/sources.ts), with its limits:

@@ -132,10 +132,6 @@ function portAlternatives(side: EntityMatch): PortAlternative[] {
 const isNamed = (a: PortAlternative): boolean => a !== undefined && 'named' in a;
 
 /**
- * The match parts of a compiled rule: one entry per nft rule to emit (several for per-family rules and for
- * numeric-or-named port alternatives), none when the rule can never match.
- */
-/**
  * Which required IP sets can match now, and the record of every one asked (the sets a later change of which may
  * bring a left-out match back).
  */
@@ -144,6 +140,10 @@ export interface Gate {
   asked: IpSetRef[];
 }
 
+/**
+ * The match parts of a compiled rule: one entry per nft rule to emit (several for per-family rules and for
+ * numeric-or-named port alternatives), none when the rule can never match.
+ */
 export function renderRuleMatches(rule: CompiledRule, gate?: Gate): RenderedMatch[] {
   if (rule.neverMatches) return [];
   const out: RenderedMatch[] = [];
