@@ -9,6 +9,7 @@ export {
   type ReachabilityMatrix,
 } from './matrix.js';
 export type { Mode } from './end-features.js';
+export { externalPeers, type ExternalPeer } from './external-peers.js';
 export {
   policiesFor,
   type EndpointSummary,

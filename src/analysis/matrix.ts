@@ -35,6 +35,7 @@
 import type { IpAddr, Issue, Result } from '../api/index.js';
 import { parseIp } from '../api/index.js';
 import { protocolName, protocolNumber, type EndpointInfo, type PolicyEngine } from '../engine/index.js';
+import { trySelector, type Selector } from '../selector/index.js';
 import { ClassTable, FeatureIndex } from './address-classes.js';
 import { BitSet } from './bitset.js';
 import { EndModels, failsafeCidrs, type EndModel, type Mode } from './end-features.js';
@@ -52,6 +53,8 @@ export interface MatrixOptions {
   port?: number | string;
   /** Only the workloads of these namespaces. */
   namespaces?: readonly string[];
+  /** Only the endpoints whose effective labels (§1.7) this selector matches (Calico syntax, as `tabby select`). */
+  selector?: string;
   /** `pending`: staged policies treated as enforced (§3.6). Default `enforced`. */
   mode?: Mode;
   /** Outside addresses to decide too (externalPeers()): endpoint → address and address → endpoint. */
@@ -137,21 +140,35 @@ function issue(code: string, path: string, message: string): Issue {
 }
 
 /** Workloads first (by namespace/name), then host endpoints, as the engine sorts refs. */
-function selectEndpoints(engine: PolicyEngine, namespaces: readonly string[] | undefined): EndpointInfo[] {
+function selectEndpoints(engine: PolicyEngine, namespaces: readonly string[] | undefined, selector: Selector | undefined): EndpointInfo[] {
   const only = namespaces && namespaces.length > 0 ? new Set(namespaces) : undefined;
-  const all = engine.endpoints().filter((e) => e.ips.length > 0);
+  const all = engine.endpoints().filter((e) => e.ips.length > 0 && (!selector || selector.matches(e.labels)));
   const workloads = all.filter((e) => e.kind === 'WorkloadEndpoint' && (!only || only.has(e.namespace ?? '')));
   const hosts = only ? [] : all.filter((e) => e.kind === 'HostEndpoint');
   return [...workloads, ...hosts];
 }
 
-function checkOptions(options: MatrixOptions): Result<{ protocol: number; namedPortProtocol: string | undefined }> {
+function checkOptions(options: MatrixOptions): Result<{ protocol: number; namedPortProtocol: string | undefined; selector: Selector | undefined }> {
   const protocol = protocolNumber(options.protocol ?? 'TCP');
   if (protocol === undefined) {
     return { ok: false, issues: [issue('matrix.protocol', 'protocol', `unknown protocol ${JSON.stringify(options.protocol)}: use TCP, UDP, SCTP, UDPLite, ICMP, ICMPv6 or a number 0–255`)] };
   }
   const namedPortProtocol = NAMED_PORT_PROTOCOLS[protocol];
   const port = options.port;
+  let selector: Selector | undefined;
+  if (options.selector !== undefined) {
+    const parsed = trySelector(options.selector);
+    if (!parsed.ok) {
+      // One line (what is wrong and where), as the validator words it — not the caret picture of the message.
+      const e = parsed.error;
+      const hint = e.hint !== undefined ? `; ${e.hint}` : '';
+      return {
+        ok: false,
+        issues: [issue('matrix.selector', 'selector', `invalid selector ${JSON.stringify(options.selector)}: ${e.reason} (at character ${e.offset})${hint}`)],
+      };
+    }
+    selector = parsed.selector;
+  }
   if (port !== undefined) {
     if (!PORT_PROTOCOLS.has(protocol)) {
       return { ok: false, issues: [issue('matrix.port', 'port', `${protocolName(protocol)} has no ports; leave out the port`)] };
@@ -163,18 +180,18 @@ function checkOptions(options: MatrixOptions): Result<{ protocol: number; namedP
       return { ok: false, issues: [issue('matrix.port', 'port', 'a named port needs TCP, UDP or SCTP and a name')] };
     }
   }
-  return { ok: true, value: { protocol, namedPortProtocol } };
+  return { ok: true, value: { protocol, namedPortProtocol, selector } };
 }
 
 export function reachabilityMatrix(engine: PolicyEngine, options: MatrixOptions = {}): Result<ReachabilityMatrix> {
   const checked = checkOptions(options);
   if (!checked.ok) return checked;
-  const { protocol, namedPortProtocol } = checked.value;
+  const { protocol, namedPortProtocol, selector } = checked.value;
   const port = options.port;
   const mode = options.mode ?? 'enforced';
   const progress = options.onProgress ?? (() => {});
 
-  const endpoints = selectEndpoints(engine, options.namespaces);
+  const endpoints = selectEndpoints(engine, options.namespaces, selector);
   const n = endpoints.length;
   progress({ phase: 'classes', done: 0, total: n });
 
