@@ -169,7 +169,7 @@ console.log(`heap: ${(heapBefore / 2 ** 20).toFixed(0)} MiB after the engine bui
   e.load(shape);
   const build = ms(t0);
   const t1 = process.hrtime.bigint();
-  const result = reachabilityMatrix(e, { protocol: 'TCP', port: 80 });
+  const result = reachabilityMatrix(e, { protocol: 'TCP', port: 8080 });
   if (!result.ok) throw new Error(result.issues.map((i) => i.message).join('; '));
   let cells = 0;
   for (let i = 0; i < result.value.endpoints.length; i++) for (const a of result.value.row(i)) if (a) cells++;
@@ -178,7 +178,7 @@ console.log(`heap: ${(heapBefore / 2 ** 20).toFixed(0)} MiB after the engine bui
   const { pods, policies, rulesPerPolicy } = HOSTILE_MATRIX_SHAPE;
   console.log('');
   console.log(`attack shape: ${pods} pods, ${policies} policies × ${rulesPerPolicy} rules; engine build ${build.toFixed(0)} ms, ` +
-    `matrix TCP/80 ${matrix.toFixed(0)} ms (${(matrix / build).toFixed(2)}× the build; target: same order) ` +
+    `matrix TCP/8080 ${matrix.toFixed(0)} ms (${(matrix / build).toFixed(2)}× the build; target: same order) ` +
     `${matrix <= 10 * build ? 'ok' : 'OVER'}; ${cells} of ${s.endpoints ** 2} pairs allowed; ${s.rowGroups}/${s.columnGroups} ` +
     `row/column groups, ${s.sweptGroups} swept, ${s.engineEvaluations} engine evaluations`);
 }
