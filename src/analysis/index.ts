@@ -22,6 +22,7 @@ export { selectMatches, type NetworkSetSummary, type SelectOptions, type SelectR
 export { resolveEndpoint } from './endpoint-ref.js';
 export {
   reachabilityImpact,
+  type ExternalClass,
   type FlowImpact,
   type ImpactCounts,
   type ImpactOptions,
