@@ -89,7 +89,7 @@ function named(refs: readonly string[]): string {
   return refs.slice(0, NAMED_ENDPOINTS).join(', ') + more;
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
 
 /** The report; empty when the resources do not change. */
 export function impactLines(impact: ReachabilityImpact, scope: 'all' | 'before-first-failure' = 'all'): string[] {
