@@ -46,8 +46,9 @@ export function matrixShape(shape: MatrixShape = HOSTILE_MATRIX_SHAPE, seed = 11
     const egress: Record<string, unknown>[] = [];
     for (let r = 0; r < shape.rulesPerPolicy; r++) {
       const action = r % 5 === 0 ? 'Deny' : 'Allow';
-      // Every fifth rule names the port the bench probes (8080), so the matrix has allowed and denied cells.
-      const port = r % 10 === 3 || r % 10 === 6 ? 8080 : 1000 + pick(6000);
+      // Three rules in ten name the port the bench probes (8080), one of them a Deny, so the matrix has allowed and
+      // denied cells.
+      const port = r % 10 === 3 || r % 10 === 5 || r % 10 === 6 ? 8080 : 1000 + pick(6000);
       const ports = r % 4 === 0 ? [`${port}:${port + pick(50)}`] : [port];
       let peer: Record<string, unknown>;
       switch (r % 4) {
