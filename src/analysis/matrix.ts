@@ -26,8 +26,9 @@
 // with only an interface name has no address to connect to. An endpoint without any address is left out, as
 // Calico makes no endpoint for a pod without an IP. `namespaces` keeps only the workloads of those namespaces
 // (host endpoints are not namespaced, so they are left out then); `selector` keeps the endpoints whose effective
-// labels (§1.7) it matches. A flow uses the first address family both ends have (IPv4 first; IPv6 first for ICMPv6), as the engine does; none in common, no connection. The
-// diagonal is computed like any pair: a pod connecting to its own address through its interface.
+// labels (§1.7) it matches. A flow uses the first address family both ends have (IPv4 first; IPv6 first for
+// ICMPv6), as the engine does; none in common, no connection. The diagonal is computed like any pair: a pod
+// connecting to its own address through its interface.
 //
 // A named port resolves on each destination (its named port of that name and protocol); an endpoint without
 // it cannot be reached (its column is all false, and `targetPorts` shows null).
