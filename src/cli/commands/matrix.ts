@@ -131,7 +131,7 @@ function summary(m: ReachabilityMatrix): string {
   const note = unresolved > 0 ? `; ${unresolved} endpoint${unresolved === 1 ? ' has' : 's have'} no port named ${String(m.port)} (column X)` : '';
   const x = m.external.length;
   // An outside address has no named ports: egress to it on a named port is no connection.
-  const named = typeof m.port === 'string' ? `, which have no port named ${m.port} (their columns X)` : '';
+  const named = typeof m.port === 'string' ? `; none has a port named ${m.port}: their columns X` : '';
   const outside = x === 0 ? '' : `; ${x} outside address class${x === 1 ? '' : 'es'} (rows and columns named by CIDR${named})`;
   return `${what}: ${allowed} of ${n * n} pairs allowed (${n} endpoints in ${m.groups().count} groups)${note}${outside}`;
 }
