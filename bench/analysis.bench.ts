@@ -3,11 +3,16 @@
 // host endpoints with expectedIPs, some nodes with applyOnForward host policy) against naive pairwise
 // evaluation — the engine's evaluate() for each pair — timed on a random sample of pairs and extrapolated to
 // all N² pairs, in the same run (target: ≥ 100×). The matrix time includes reading every cell.
+//
+// Second row: the shape an attack session fed `tabby matrix` (bench/matrix-shape.ts: 2,000 pods, 40 policies ×
+// 1,500 rules naming peers by /32, label and port), against the engine build of the same input (target: the
+// same order of time).
 // Run: npx vite-node bench/analysis.bench.ts
 
 import { reachabilityMatrix } from '../src/analysis/index.js';
 import type { Resource } from '../src/api/index.js';
 import { PolicyEngine } from '../src/engine/index.js';
+import { HOSTILE_MATRIX_SHAPE, matrixShape } from './matrix-shape.js';
 import { prng, ms } from './support.js';
 
 const NAMESPACES = 250;
@@ -155,3 +160,25 @@ for (const r of results) {
 console.log('');
 for (const r of results) console.log(`${r.probe}: ${r.allowed} of ${r.n * r.n} pairs allowed; ${r.stats}`);
 console.log(`heap: ${(heapBefore / 2 ** 20).toFixed(0)} MiB after the engine build, ${(heapAfter / 2 ** 20).toFixed(0)} MiB after the matrices`);
+
+// The attack shape: engine build as the baseline, then the matrix (and every cell read).
+{
+  const shape = matrixShape();
+  const t0 = process.hrtime.bigint();
+  const e = new PolicyEngine();
+  e.load(shape);
+  const build = ms(t0);
+  const t1 = process.hrtime.bigint();
+  const result = reachabilityMatrix(e, { protocol: 'TCP', port: 8080 });
+  if (!result.ok) throw new Error(result.issues.map((i) => i.message).join('; '));
+  let cells = 0;
+  for (let i = 0; i < result.value.endpoints.length; i++) for (const a of result.value.row(i)) if (a) cells++;
+  const matrix = ms(t1);
+  const s = result.value.stats;
+  const { pods, policies, rulesPerPolicy } = HOSTILE_MATRIX_SHAPE;
+  console.log('');
+  console.log(`attack shape: ${pods} pods, ${policies} policies × ${rulesPerPolicy} rules; engine build ${build.toFixed(0)} ms, ` +
+    `matrix TCP/8080 ${matrix.toFixed(0)} ms (${(matrix / build).toFixed(2)}× the build; target: same order) ` +
+    `${matrix <= 10 * build ? 'ok' : 'OVER'}; ${cells} of ${s.endpoints ** 2} pairs allowed; ${s.rowGroups}/${s.columnGroups} ` +
+    `row/column groups, ${s.sweptGroups} swept, ${s.engineEvaluations} engine evaluations`);
+}

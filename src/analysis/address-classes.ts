@@ -73,13 +73,20 @@ export class FeatureIndex {
 
   /** The features a rule reads (either side): its IP sets, named-port sets and CIDRs. */
   ruleFeatures(rule: CompiledRule, out: Set<number>): void {
-    for (const e of [rule.src, rule.dst]) {
-      for (const id of [...e.ipSets, ...e.notIpSets, ...e.namedPortIpSets, ...e.notNamedPortIpSets]) {
-        const f = this.setFeature.get(id);
-        if (f !== undefined) out.add(f);
-      }
-      for (const c of [...e.nets, ...e.notNets]) this.cidrFeatureInto(c, out);
-    }
+    this.entityFeatures(rule.src, out);
+    this.entityFeatures(rule.dst, out);
+  }
+
+  /** The features one side of a rule reads: what it asks of the packet's source (or destination) address. */
+  entityFeatures(e: EntityMatch, out: Set<number> | number[]): void {
+    const add = (f: number | undefined): void => {
+      if (f === undefined) return;
+      if (Array.isArray(out)) out.push(f);
+      else out.add(f);
+    };
+    for (const ids of [e.ipSets, e.notIpSets, e.namedPortIpSets, e.notNamedPortIpSets]) for (const id of ids) add(this.setFeature.get(id));
+    for (const c of e.nets) add(this.cidrFeature.get(c));
+    for (const c of e.notNets) add(this.cidrFeature.get(c));
   }
 
   cidrFeatureInto(text: string, out: Set<number>): void {
@@ -135,11 +142,14 @@ class NetIndex {
 /** One class of ends: everything a rule or a host path can tell about an end from its address and port. */
 export interface AddressClass {
   family: 4 | 6;
-  kind: 'WorkloadEndpoint' | 'HostEndpoint';
+  /** `External`: an address outside the cluster (external-peers.ts), with no policy of its own. */
+  kind: 'WorkloadEndpoint' | 'HostEndpoint' | 'External';
   port: number | undefined;
   features: readonly number[];
   /** Interned (family, kind, port): the part of a class every projection keeps. */
   meta: number;
+  /** The first address interned into the class: any member stands for all of them. */
+  address: IpAddr;
 }
 
 /** Interns classes and answers "which classes have feature f" as bit sets. */
@@ -151,9 +161,14 @@ export class ClassTable {
 
   private readonly ids = new Map<string, number>();
   private readonly metas = new Map<string, number>();
+
+  get metaCount(): number {
+    return this.metas.size;
+  }
   private byFeature: BitSet[] | undefined;
 
-  intern(family: 4 | 6, kind: AddressClass['kind'], port: number | undefined, features: readonly number[]): number {
+  intern(address: IpAddr, kind: AddressClass['kind'], port: number | undefined, features: readonly number[]): number {
+    const family = address.family;
     const metaKey = `${family}|${kind}|${port ?? ''}`;
     const key = `${metaKey}|${features.join(',')}`;
     let id = this.ids.get(key);
@@ -162,7 +177,7 @@ export class ClassTable {
       if (meta === undefined) this.metas.set(metaKey, (meta = this.metas.size));
       id = this.classes.length;
       this.ids.set(key, id);
-      this.classes.push({ family, kind, port, features, meta });
+      this.classes.push({ family, kind, port, features, meta, address });
     }
     return id;
   }

@@ -1,6 +1,6 @@
-// Fixed-size bit sets over a numbered universe (the address classes of one matrix). The matrix evaluates each
-// rule once for every class at a time, and these are the sets it carries through a tier: the classes still
-// undecided, the ones a rule matched, the ones allowed.
+// Fixed-size bit sets over a numbered universe (the peer projections of one end group). The rule sweep
+// (rule-sweep.ts) evaluates each rule once for every peer at a time, and these are the sets it carries through a
+// tier: the peers still undecided, the ones a rule matched, the ones allowed.
 
 export class BitSet {
   readonly words: Uint32Array;
@@ -29,6 +29,30 @@ export class BitSet {
 
   add(i: number): void {
     this.words[i >>> 5]! |= 1 << (i & 31);
+  }
+
+  delete(i: number): void {
+    this.words[i >>> 5]! &= ~(1 << (i & 31));
+  }
+
+  /** this ∩= other */
+  and(other: BitSet): void {
+    const a = this.words;
+    const b = other.words;
+    for (let i = 0; i < a.length; i++) a[i]! &= b[i]!;
+  }
+
+  /** Calls fn for every member, ascending. */
+  forEach(fn: (i: number) => void): void {
+    const w = this.words;
+    for (let k = 0; k < w.length; k++) {
+      let x = w[k]!;
+      while (x !== 0) {
+        const low = x & -x;
+        fn(k * 32 + 31 - Math.clz32(low));
+        x ^= low;
+      }
+    }
   }
 
   isEmpty(): boolean {

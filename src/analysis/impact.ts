@@ -1,5 +1,5 @@
 // Reachability impact of a change: given the resources before and after it, the flows between endpoints that
-// exist on both sides whose verdict changes — newly allowed, newly denied, and (with staged policies) pending
+// exist on both sides, and between them and the outside world, whose verdict changes — newly allowed, newly denied, and (with staged policies) pending
 // verdicts that change — each with the decisions that made it, as `tabby apply --dry-run` reports them.
 //
 // Which flows: every pair of distinct endpoints present before and after (an endpoint that appears or disappears
@@ -14,11 +14,16 @@
 //   * Protocols: TCP always (its other-port cell is "any traffic" for most policies), every protocol a rule names,
 //     and for protocols without ports one probe each.
 //
+// Outside addresses: every address class the policies of either side can tell apart (external-peers.ts: each
+// network set's nets and each rule's nets / notNets, split where they nest, plus "anywhere else" per family),
+// one representative each, compared in both directions: endpoint → address (the endpoint's egress end) and
+// address → endpoint (its ingress end). Both sides are compared on the same classes, so a deleted network set
+// or policy still has its addresses compared.
+//
 // Cells named by the changed policies and profiles come first, then the other-port probes, then cells only
 // unchanged policies name (a new deny-all can change flows on ports only an existing allow names); `maxProbes`
 // caps the total and the rest is reported as left out. What the probes cannot show is said in `notes`: ICMP
-// type/code rules (probed without a type), source-port rules (probed without a source port), and flows to
-// addresses that are not endpoints.
+// type/code rules (probed without a type) and source-port rules (probed without a source port).
 //
 // The judge of every cell is the engine, through the reachability matrix (matrix.ts), built on both resource
 // sets; the listed flows are evaluated again on both sides for their decisions. Pure: no I/O.
@@ -35,6 +40,7 @@ import {
   type Verdict,
 } from '../engine/index.js';
 import type { Mode } from './end-features.js';
+import { externalPeers, type ExternalPeer } from './external-peers.js';
 import { reachabilityMatrix, type ReachabilityMatrix } from './matrix.js';
 
 const TCP = 6;
@@ -80,10 +86,23 @@ export interface VerdictChange {
   after: VerdictSummary;
 }
 
+/** An outside address class as the impact reports it (a stable JSON contract). */
+export interface ExternalClass {
+  /** The representative address the class was compared on. */
+  address: string;
+  cidr: string;
+  namedBy: string[];
+  /** `203.0.113.0/24 (GlobalNetworkSet feed)`, `0.0.0.0/0 outside every named net`. */
+  class: string;
+}
+
 /** One flow whose verdict changes. */
 export interface FlowImpact {
+  /** An endpoint ref, or the representative address of an outside class (then `external` says which). */
   from: string;
   to: string;
+  /** Set when one end is an outside address: which end, and its class. */
+  external?: ExternalClass & { end: 'from' | 'to' };
   protocol: string;
   port?: number;
   stands: ImpactProbe['stands'];
@@ -116,6 +135,8 @@ export interface ReachabilityImpact {
     added: string[];
     removed: string[];
   };
+  /** The outside address classes compared with every compared endpoint, both directions. */
+  external: ExternalClass[];
   counts: ImpactCounts;
   /** Changed flows ordered by from, to, probe; at most `limit`. */
   flows: FlowImpact[];
@@ -133,7 +154,6 @@ class RuleFacts {
   readonly protocols = new Set<number>();
   icmpTypes = false;
   sourcePorts = false;
-  nets = false;
 
   add(rule: CompiledRule, engines: readonly PolicyEngine[]): void {
     if (rule.icmp || rule.notIcmp) this.icmpTypes = true;
@@ -141,7 +161,6 @@ class RuleFacts {
     if (src.ports.length + src.notPorts.length + src.namedPortIpSets.length + src.notNamedPortIpSets.length > 0) {
       this.sourcePorts = true;
     }
-    if (src.nets.length + src.notNets.length + dst.nets.length + dst.notNets.length > 0) this.nets = true;
     if (rule.protocol !== undefined) this.protocols.add(rule.protocol);
     const numeric = [...dst.ports, ...dst.notPorts];
     if (numeric.length > 0) {
@@ -307,7 +326,7 @@ function summary(verdict: Verdict, egress: EndVerdict | null, ingress: EndVerdic
 /** Per probe: the changed pairs, first `limit` of them in (from, to) order, and the total. */
 interface ProbeChanges {
   probe: ImpactProbe;
-  /** [from index, to index, enforced changed, pending changed], indexes into `compared`. */
+  /** [from index, to index, enforced changed, pending changed], indexes into `compared`, then n + k for external k. */
   listed: Array<[number, number, boolean, boolean]>;
   total: number;
 }
@@ -317,8 +336,8 @@ interface MatrixPair {
   after: ReachabilityMatrix;
 }
 
-function matrices(before: PolicyEngine, after: PolicyEngine, probe: ImpactProbe, mode: Mode): MatrixPair {
-  const options = { protocol: probe.protocol, ...(probe.port !== undefined && { port: probe.port }), mode };
+function matrices(before: PolicyEngine, after: PolicyEngine, probe: ImpactProbe, mode: Mode, external: readonly ExternalPeer[]): MatrixPair {
+  const options = { protocol: probe.protocol, ...(probe.port !== undefined && { port: probe.port }), mode, external };
   const b = reachabilityMatrix(before, options);
   const a = reachabilityMatrix(after, options);
   // The probes are built from protocols and ports the engine itself reported, so the matrix accepts them.
@@ -338,12 +357,13 @@ function compareProbe(
   after: PolicyEngine,
   probe: ImpactProbe,
   compared: readonly string[],
+  external: readonly ExternalPeer[],
   withPending: boolean,
   limit: number,
   counts: ImpactCounts,
 ): ProbeChanges {
-  const enforced = matrices(before, after, probe, 'enforced');
-  const pending = withPending ? matrices(before, after, probe, 'pending') : undefined;
+  const enforced = matrices(before, after, probe, 'enforced', external);
+  const pending = withPending ? matrices(before, after, probe, 'pending', external) : undefined;
   const eb = indexesIn(enforced.before, compared);
   const ea = indexesIn(enforced.after, compared);
   const pb = pending && indexesIn(pending.before, compared);
@@ -380,25 +400,62 @@ function compareProbe(
       if (out.listed.length < limit) out.listed.push([i, j, eChanged, pChanged]);
     }
   }
+  // With the outside classes: endpoint i → class k (row i, column n + k) and class k → endpoint i.
+  const count = (was: boolean, now: boolean, allowed: 'allowed' | 'pendingAllowed', denied: 'denied' | 'pendingDenied'): boolean => {
+    if (was === now) return false;
+    counts[now ? allowed : denied]++;
+    return true;
+  };
+  const record = (from: number, to: number, e: boolean, p: boolean): void => {
+    if (!e && !p) return;
+    out.total++;
+    if (out.listed.length < limit) out.listed.push([from, to, e, p]);
+  };
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < external.length; k++) {
+      const eOut = count(eBefore.toExternal(eb[i]!, k), eAfter.toExternal(ea[i]!, k), 'allowed', 'denied');
+      const pOut = pending ? count(pending.before.toExternal(pb![i]!, k), pending.after.toExternal(pa![i]!, k), 'pendingAllowed', 'pendingDenied') : false;
+      record(i, n + k, eOut, pOut);
+    }
+  }
+  for (let k = 0; k < external.length; k++) {
+    for (let i = 0; i < n; i++) {
+      const eIn = count(eBefore.fromExternal(k, eb[i]!), eAfter.fromExternal(k, ea[i]!), 'allowed', 'denied');
+      const pIn = pending ? count(pending.before.fromExternal(k, pb![i]!), pending.after.fromExternal(k, pa![i]!), 'pendingAllowed', 'pendingDenied') : false;
+      record(n + k, i, eIn, pIn);
+    }
+  }
   return out;
 }
+
+function externalClass(peer: ExternalPeer): ExternalClass {
+  return { address: peer.address, cidr: peer.cidr, namedBy: peer.namedBy, class: peer.label };
+}
+
+type End = { ref: string } | { peer: ExternalPeer };
 
 function explain(
   before: PolicyEngine,
   after: PolicyEngine,
-  from: string,
-  to: string,
+  source: End,
+  destination: End,
   probe: ImpactProbe,
   modes: { enforced: boolean; pending: boolean },
 ): FlowImpact {
-  const flow = { from, to, protocol: probe.protocol, ...(probe.port !== undefined && { port: probe.port }) };
+  const peerOf = (e: End): string | { ip: string } => ('ref' in e ? e.ref : { ip: e.peer.address });
+  const textOf = (e: End): string => ('ref' in e ? e.ref : e.peer.address);
+  const from = textOf(source);
+  const to = textOf(destination);
+  const outside = 'peer' in source ? { ...externalClass(source.peer), end: 'from' as const }
+    : 'peer' in destination ? { ...externalClass(destination.peer), end: 'to' as const } : undefined;
+  const flow = { from: peerOf(source), to: peerOf(destination), protocol: probe.protocol, ...(probe.port !== undefined && { port: probe.port }) };
   const b = before.evaluate(flow);
   const a = after.evaluate(flow);
   if (!b.ok || !a.ok) throw new Error(`impact flow ${from} → ${to} ${probeKey(probe)} could not be evaluated`);
   const enforced = (v: typeof b.value): VerdictSummary => summary(v.verdict, v.egress, v.ingress);
   const pending = (v: typeof b.value): VerdictSummary => summary(v.pending.verdict, v.pending.egress, v.pending.ingress);
   return {
-    from, to, protocol: probe.protocol, ...(probe.port !== undefined && { port: probe.port }), stands: probe.stands,
+    from, to, ...(outside && { external: outside }), protocol: probe.protocol, ...(probe.port !== undefined && { port: probe.port }), stands: probe.stands,
     enforced: modes.enforced ? { before: enforced(b.value), after: enforced(a.value) } : null,
     pending: modes.pending ? { before: pending(b.value), after: pending(a.value) } : null,
   };
@@ -412,7 +469,6 @@ function notesOf(facts: RuleFacts, leftOut: number, maxProbes: number): string[]
   }
   if (facts.icmpTypes) notes.push('rules on ICMP types were probed without a type; tabby explain --icmp-type T checks one flow');
   if (facts.sourcePorts) notes.push('rules on source ports were probed without a source port; tabby explain --src-port N checks one flow');
-  if (facts.nets) notes.push('rules on addresses (nets) also change flows to and from addresses that are not endpoints; those are not listed');
   return notes;
 }
 
@@ -425,7 +481,7 @@ export function reachabilityImpact(
   const limit = options.limit ?? 1000;
   const maxProbes = Math.max(1, options.maxProbes ?? 24);
   const empty: ReachabilityImpact = {
-    changed: false, probes: [], probesLeftOut: 0, pendingCompared: false, endpoints: { compared: 0, added: [], removed: [] },
+    changed: false, probes: [], probesLeftOut: 0, pendingCompared: false, endpoints: { compared: 0, added: [], removed: [] }, external: [],
     counts: { allowed: 0, denied: 0, pendingAllowed: 0, pendingDenied: 0 }, flows: [], flowsLeftOut: 0, notes: [],
   };
   if (sameResources(before, after)) return empty;
@@ -449,15 +505,17 @@ export function reachabilityImpact(
   const { probes, leftOut, changedFacts } = chooseProbes(engineB, engineA, maxProbes);
   const withPending = [engineB, engineA].some((e) => e.policies().some((p) => p.staged));
   const counts: ImpactCounts = { allowed: 0, denied: 0, pendingAllowed: 0, pendingDenied: 0 };
+  const external = externalPeers([engineB, engineA]);
   const perProbe = compared.length === 0
     ? []
-    : probes.map((p) => compareProbe(engineB, engineA, p, compared, withPending, limit, counts));
+    : probes.map((p) => compareProbe(engineB, engineA, p, compared, external, withPending, limit, counts));
 
   // The first `limit` flows in (from, to, probe) order: each lies within the first `limit` of its own probe.
   const candidates = perProbe.flatMap((pc, k) => pc.listed.map(([i, j, e, p]) => ({ i, j, k, e, p })));
   candidates.sort((x, y) => x.i - y.i || x.j - y.j || x.k - y.k);
+  const endOf = (i: number): End => (i < compared.length ? { ref: compared[i]! } : { peer: external[i - compared.length]! });
   const flows = candidates.slice(0, limit).map((c) =>
-    explain(engineB, engineA, compared[c.i]!, compared[c.j]!, perProbe[c.k]!.probe, { enforced: c.e, pending: c.p }));
+    explain(engineB, engineA, endOf(c.i), endOf(c.j), perProbe[c.k]!.probe, { enforced: c.e, pending: c.p }));
   const total = perProbe.reduce((s, pc) => s + pc.total, 0);
 
   return {
@@ -466,6 +524,7 @@ export function reachabilityImpact(
     probesLeftOut: leftOut,
     pendingCompared: withPending,
     endpoints: { compared: compared.length, added, removed },
+    external: compared.length === 0 ? [] : external.map(externalClass),
     counts,
     flows,
     flowsLeftOut: total - flows.length,

@@ -9,6 +9,7 @@ export {
   type ReachabilityMatrix,
 } from './matrix.js';
 export type { Mode } from './end-features.js';
+export { externalPeers, type ExternalPeer } from './external-peers.js';
 export {
   policiesFor,
   type EndpointSummary,
@@ -21,6 +22,7 @@ export { selectMatches, type NetworkSetSummary, type SelectOptions, type SelectR
 export { resolveEndpoint } from './endpoint-ref.js';
 export {
   reachabilityImpact,
+  type ExternalClass,
   type FlowImpact,
   type ImpactCounts,
   type ImpactOptions,

@@ -64,20 +64,36 @@ describe('reachability impact', () => {
       { protocol: 'TCP', port: 1024, stands: 'other' },
     ]);
     expect(impact.endpoints).toEqual({ compared: 3, added: [], removed: [] });
+    // No policy names an address: the outside world is one class, anywhere else, represented by 1.0.0.1.
+    expect(impact.external).toEqual([{ address: '1.0.0.1', cidr: '0.0.0.0/0', namedBy: [], class: '0.0.0.0/0 outside every named net' }]);
     // 6 ordered pairs × 2 probes = 12 flows, all allowed before except frontend → backend on other ports and the
-    // two flows into backend from db: backend's ingress allowed only frontend on http.
+    // two flows into backend from db: backend's ingress allowed only frontend on http. And each pod to and from
+    // the outside (× 2 probes), except into backend, which was already closed.
     expect(impact.flows.map(line)).toEqual([
       'shop/backend → shop/db TCP/8080: Allow→Deny',
       'shop/backend → shop/db TCP/1024*: Allow→Deny',
       'shop/backend → shop/frontend TCP/8080: Allow→Deny',
       'shop/backend → shop/frontend TCP/1024*: Allow→Deny',
+      'shop/backend → 1.0.0.1 TCP/8080: Allow→Deny',
+      'shop/backend → 1.0.0.1 TCP/1024*: Allow→Deny',
       'shop/db → shop/frontend TCP/8080: Allow→Deny',
       'shop/db → shop/frontend TCP/1024*: Allow→Deny',
+      'shop/db → 1.0.0.1 TCP/8080: Allow→Deny',
+      'shop/db → 1.0.0.1 TCP/1024*: Allow→Deny',
       'shop/frontend → shop/backend TCP/8080: Allow→Deny',
       'shop/frontend → shop/db TCP/8080: Allow→Deny',
       'shop/frontend → shop/db TCP/1024*: Allow→Deny',
+      'shop/frontend → 1.0.0.1 TCP/8080: Allow→Deny',
+      'shop/frontend → 1.0.0.1 TCP/1024*: Allow→Deny',
+      '1.0.0.1 → shop/db TCP/8080: Allow→Deny',
+      '1.0.0.1 → shop/db TCP/1024*: Allow→Deny',
+      '1.0.0.1 → shop/frontend TCP/8080: Allow→Deny',
+      '1.0.0.1 → shop/frontend TCP/1024*: Allow→Deny',
     ]);
-    expect(impact.counts).toEqual({ allowed: 0, denied: 9, pendingAllowed: 0, pendingDenied: 0 });
+    expect(impact.flows.find((x) => x.to === '1.0.0.1')!.external).toEqual({
+      end: 'to', address: '1.0.0.1', cidr: '0.0.0.0/0', namedBy: [], class: '0.0.0.0/0 outside every named net',
+    });
+    expect(impact.counts).toEqual({ allowed: 0, denied: 19, pendingAllowed: 0, pendingDenied: 0 });
     expect(impact.flowsLeftOut).toBe(0);
     // frontend → backend on 8080: backend's ingress still allows it; frontend's egress now hits the end of tier.
     const f = impact.flows.find((x) => x.from === 'shop/frontend' && x.to === 'shop/backend')!;
@@ -99,9 +115,11 @@ describe('reachability impact', () => {
       'shop/db → shop/backend TCP/8080: Deny→Allow',
       'shop/db → shop/backend TCP/1024*: Deny→Allow',
       'shop/frontend → shop/backend TCP/1024*: Deny→Allow',
+      '1.0.0.1 → shop/backend TCP/8080: Deny→Allow',
+      '1.0.0.1 → shop/backend TCP/1024*: Deny→Allow',
     ]);
     expect(impact.flows[0]!.enforced!.after.ingress).toEqual({ action: 'Allow', profile: 'kns.shop', rule: 0 });
-    expect(impact.counts).toMatchObject({ allowed: 3, denied: 0 });
+    expect(impact.counts).toMatchObject({ allowed: 5, denied: 0 });
   });
 
   it('a staged policy changes pending verdicts only', () => {
@@ -110,7 +128,7 @@ describe('reachability impact', () => {
     expect(impact.pendingCompared).toBe(true);
     // Enforced, the policy would be db's only one in the tier: what its rule does not deny ends the tier, so every
     // port is denied into db, not only 5432.
-    expect(impact.counts).toEqual({ allowed: 0, denied: 0, pendingAllowed: 0, pendingDenied: 6 });
+    expect(impact.counts).toEqual({ allowed: 0, denied: 0, pendingAllowed: 0, pendingDenied: 9 });
     expect(impact.flows.map(line)).toEqual([
       'shop/backend → shop/db TCP/5432: - pending Allow→Deny',
       'shop/backend → shop/db TCP/8080: - pending Allow→Deny',
@@ -118,6 +136,9 @@ describe('reachability impact', () => {
       'shop/frontend → shop/db TCP/5432: - pending Allow→Deny',
       'shop/frontend → shop/db TCP/8080: - pending Allow→Deny',
       'shop/frontend → shop/db TCP/1024*: - pending Allow→Deny',
+      '1.0.0.1 → shop/db TCP/5432: - pending Allow→Deny',
+      '1.0.0.1 → shop/db TCP/8080: - pending Allow→Deny',
+      '1.0.0.1 → shop/db TCP/1024*: - pending Allow→Deny',
     ]);
     expect(impact.flows[0]!.pending!.after.ingress).toEqual({
       action: 'Deny', tier: 'default', kind: 'StagedNetworkPolicy', policy: 'shop/lock-db', rule: 0,
@@ -161,10 +182,11 @@ describe('reachability impact', () => {
     // 30 new ports and backend's http (8080), one other port: 32 wanted.
     expect(impact.probesLeftOut).toBe(27);
     expect(impact.notes[0]).toMatch(/^27 more ports named by the policies were not probed/);
-    // db's ingress now ends in the tier's Deny except on the allowed ports: two sources, on the other port.
-    expect(impact.counts).toMatchObject({ allowed: 0, denied: 2 });
+    // db's ingress now ends in the tier's Deny except on the allowed ports: two pods and the outside, on the
+    // other port.
+    expect(impact.counts).toMatchObject({ allowed: 0, denied: 3 });
     expect(impact.flows.map(line)).toEqual(['shop/backend → shop/db TCP/1024*: Allow→Deny']);
-    expect(impact.flowsLeftOut).toBe(1);
+    expect(impact.flowsLeftOut).toBe(2);
   });
 });
 
@@ -210,7 +232,7 @@ const clusterArb = fc.record({
     fc.tuple(...[...new Set(names)].map(policyArb))),
 });
 
-function verdicts(engine: PolicyEngine, from: string, to: string, protocol: string, port: number): [string, string] {
+function verdicts(engine: PolicyEngine, from: string | { ip: string }, to: string | { ip: string }, protocol: string, port: number): [string, string] {
   const r = engine.evaluate({ from, to, protocol, port });
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   return [r.value.verdict, r.value.pending.verdict];
@@ -228,9 +250,11 @@ describe('reachability impact against the engine', () => {
       const ea = new PolicyEngine();
       ea.load(a);
       const listed = new Set(impact.flows.map((f) => `${f.from}|${f.to}|${f.protocol}|${f.port}`));
+      // An outside end is evaluated as the bare address it was compared on.
+      const end = (f: FlowImpact, e: 'from' | 'to') => (f.external?.end === e ? { ip: f[e] } : f[e]);
       for (const f of impact.flows) {
-        const [vb, pb] = verdicts(eb, f.from, f.to, f.protocol, f.port!);
-        const [va, pa] = verdicts(ea, f.from, f.to, f.protocol, f.port!);
+        const [vb, pb] = verdicts(eb, end(f, 'from'), end(f, 'to'), f.protocol, f.port!);
+        const [va, pa] = verdicts(ea, end(f, 'from'), end(f, 'to'), f.protocol, f.port!);
         expect(f.enforced !== null).toBe(vb !== va);
         expect(f.pending !== null).toBe(impact.pendingCompared && pb !== pa);
       }

@@ -3,13 +3,15 @@
 // policies (enforced and pending), k8s policies, profiles (explicit, missing, kns.*), network sets, nets and
 // notNets that single out addresses, named ports, dual-stack pods, host endpoints with untracked / pre-DNAT /
 // applyOnForward policies on some nodes — so both the class evaluation and the host-path fallback are checked
-// against the engine, which is the judge.
+// against the engine, which is the judge. Outside addresses too: each class's representative (endpoint → it,
+// it → endpoint) against evaluate(), and other outside addresses of the same class against the representative.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { validateResource, type Resource } from '../../src/api/index.js';
-import { reachabilityMatrix, type Mode } from '../../src/analysis/index.js';
+import { externalPeers, reachabilityMatrix, type ExternalPeer, type Mode } from '../../src/analysis/index.js';
+import { cidrContains, parseCidr, parseIp } from '../../src/api/index.js';
 import { PolicyEngine } from '../../src/engine/index.js';
 
 const V3 = 'projectcalico.org/v3';
@@ -239,6 +241,23 @@ function load(c: Cluster): { engine: PolicyEngine; valid: number; total: number 
   return { engine, valid: resources.length, total: raw.length };
 }
 
+/** Outside addresses inside and around the generated nets: each must be decided as its class's representative. */
+const OUTSIDE = ['10.9.0.200', '10.9.0.3', '10.9.1.77', '10.9.0.2', '192.0.2.77', '8.8.8.8', '172.20.0.5', 'fd00::99', 'fd00:5::1', '2001:db8::7'];
+
+/** The class an outside address is in: the narrowest named CIDR holding it, else its family's anywhere else. */
+function classOf(peers: readonly ExternalPeer[], address: string): ExternalPeer | undefined {
+  const ip = parseIp(address)!;
+  let best: ExternalPeer | undefined;
+  let bestLength = -1;
+  for (const p of peers) {
+    const net = parseCidr(p.cidr)!;
+    if (p.family !== ip.family || !cidrContains(net, ip)) continue;
+    const length = p.namedBy.length === 0 ? 0 : net.prefixLength;
+    if (length > bestLength) [best, bestLength] = [p, length];
+  }
+  return best;
+}
+
 const PROBES: Array<{ protocol: string; port?: number | string }> = [
   { protocol: 'TCP', port: 80 }, { protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 'http' },
   { protocol: 'UDP', port: 'dns' }, { protocol: 'SCTP', port: 80 }, { protocol: 'TCP', port: 22 },
@@ -250,6 +269,7 @@ describe('matrix = pairwise engine verdicts', () => {
     let cells = 0;
     let hostCells = 0;
     let plainCells = 0;
+    let externalCells = 0;
     let resources = 0;
     let valid = 0;
     fc.assert(
@@ -259,9 +279,38 @@ describe('matrix = pairwise engine verdicts', () => {
         valid += loaded.valid;
         const { engine } = loaded;
         for (const probe of probes) {
-          const result = reachabilityMatrix(engine, { ...probe, mode });
+          const result = reachabilityMatrix(engine, { ...probe, mode, external: externalPeers([engine]) });
           if (!result.ok) throw new Error(result.issues.map((i) => i.message).join('; '));
           const m = result.value;
+          const verdictOf = (from: string | { ip: string }, to: string | { ip: string }, port: number | null | undefined): boolean => {
+            if (port === null) return false;
+            const v = engine.evaluate({ from, to, protocol: probe.protocol, ...(port !== undefined && { port }) });
+            return v.ok && (mode === 'pending' ? v.value.pending.verdict : v.value.verdict) === 'Allow';
+          };
+          const toPort = typeof probe.port === 'string' ? null : probe.port;
+          const owned = new Set(engine.endpoints().flatMap((e) => e.ips));
+          m.endpoints.forEach((ep, i) => {
+            m.external.forEach((x, k) => {
+              const out = verdictOf(ep.ref, { ip: x.address }, toPort);
+              const inn = verdictOf({ ip: x.address }, ep.ref, m.targetPorts[i]);
+              if (m.toExternal(i, k) !== out || m.fromExternal(k, i) !== inn) {
+                throw new Error(`${probe.protocol}/${String(probe.port)} ${mode} ${ep.ref} ⇄ ${x.label} [${x.address}]: ` +
+                  `matrix ${m.toExternal(i, k)}/${m.fromExternal(k, i)}, engine ${out}/${inn}`);
+              }
+              externalCells++;
+            });
+            for (const address of OUTSIDE) {
+              if (owned.has(address)) continue;
+              const x = classOf(m.external, address);
+              if (!x) continue;
+              for (const [from, to, port] of [[ep.ref, { ip: address }, toPort], [{ ip: address }, ep.ref, m.targetPorts[i]]] as const) {
+                const rep = verdictOf(from === ep.ref ? from : { ip: x.address }, to === ep.ref ? to : { ip: x.address }, port);
+                if (verdictOf(from, to, port) !== rep) {
+                  throw new Error(`${probe.protocol}/${String(probe.port)} ${mode} ${ep.ref} ⇄ ${address}: not decided as ${x.label} [${x.address}]`);
+                }
+              }
+            }
+          });
           m.endpoints.forEach((from, i) => {
             m.endpoints.forEach((to, j) => {
               const target = m.targetPorts[j];
@@ -284,10 +333,11 @@ describe('matrix = pairwise engine verdicts', () => {
       { numRuns: 1000 },
     );
     console.log(`matrix property: ${cells} cells compared (${hostCells} with a host endpoint end, ${plainCells} between ` +
-      `pods of a node without host endpoints); ${valid}/${resources} generated resources valid`);
+      `pods of a node without host endpoints, ${externalCells} endpoint ⇄ outside class); ${valid}/${resources} generated resources valid`);
     // The generator must mostly produce valid resources, or the property says little.
     expect(valid / resources).toBeGreaterThan(0.8);
     expect(hostCells).toBeGreaterThan(0);
     expect(plainCells).toBeGreaterThan(cells / 5);
+    expect(externalCells).toBeGreaterThan(cells / 10);
   });
 });

@@ -89,7 +89,7 @@ const files = ['-f', join(dir, 'cluster.yaml'), '-f', join(dir, 'policies.yaml')
 
 describe('tabby matrix', () => {
   it('prints the truth table (rows = from, `.` allowed) and a summary on stderr', async () => {
-    const run = await captureCli(['matrix', ...files, '--port', '8080']);
+    const run = await captureCli(['matrix', ...files, '--port', '8080', '--endpoints-only']);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe([
       '-        ops/tool shop/db  shop/web',
@@ -101,27 +101,73 @@ describe('tabby matrix', () => {
     expect(run.stderr).toBe('TCP/8080: 6 of 9 pairs allowed (3 endpoints in 3 groups)\n');
   });
 
+  it('adds the outside address classes as columns (egress to them) and rows (ingress from them), with a legend', async () => {
+    const run = await captureCli(['matrix', ...files, '--port', '8080']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe([
+      '-             ops/tool      shop/db       shop/web      0.0.0.0/0     172.20.0.0/24',
+      'ops/tool      .             X             X             .             .',
+      'shop/db       .             X             .             .             .',
+      'shop/web      .             .             .             .             .',
+      '0.0.0.0/0     .             X             .             -             -',
+      '172.20.0.0/24 .             X             .             -             -',
+      '',
+      'outside address classes (each decided on one address of it, which stands for all):',
+      '  0.0.0.0/0 outside every named net: 1.0.0.1',
+      '  172.20.0.0/24 (NetworkSet shop/partners): 172.20.0.1',
+      '',
+    ].join('\n'));
+    expect(run.stderr).toBe('TCP/8080: 6 of 9 pairs allowed (3 endpoints in 3 groups); 2 outside address classes (rows and columns named by CIDR)\n');
+    const json = JSON.parse((await captureCli(['matrix', ...files, '--port', '8080', '-o', 'json'])).stdout);
+    expect(Object.keys(json)).toEqual(['protocol', 'port', 'endpoints', 'external', 'toExternal', 'fromExternal', 'allowed']);
+    expect(json.external).toEqual([
+      { address: '1.0.0.1', cidr: '0.0.0.0/0', namedBy: [], class: '0.0.0.0/0 outside every named net' },
+      { address: '172.20.0.1', cidr: '172.20.0.0/24', namedBy: ['NetworkSet shop/partners'], class: '172.20.0.0/24 (NetworkSet shop/partners)' },
+    ]);
+    expect(json.toExternal).toEqual([[true, true], [true, true], [true, true]]);
+    // db admits only web (db-from-web): nothing from outside.
+    expect(json.fromExternal).toEqual([[true, false, true], [true, false, true]]);
+  });
+
+  it('-l keeps the endpoints a selector matches; a bad selector is one line, exit 2, nothing on stdout', async () => {
+    const run = await captureCli(['matrix', ...files, '--port', '8080', '-l', "app in {'web', 'db'}", '-o', 'csv', '--endpoints-only']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('from\\to,shop/db,shop/web\nshop/db,false,true\nshop/web,true,true\n');
+    for (const selector of ['app ==', "app == 'web", 'has(', "app == 'web' &&"]) {
+      const bad = await captureCli(['matrix', ...files, '-l', selector]);
+      expect(bad.code, selector).toBe(2);
+      expect(bad.stdout).toBe('');
+      const lines = bad.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('note: '));
+      expect(lines, selector).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^tabby matrix: invalid selector ${JSON.stringify(selector).replace(/[()[\]{}|]/g, '\\$&')}: .+ \\(at character \\d+\\)`));
+      expect(bad.stderr).not.toMatch(/\n\s+at |\^/);
+    }
+    const none = await captureCli(['matrix', ...files, '-l', "app == 'nobody'"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no endpoints with an address matching "app == 'nobody'"/);
+  });
+
   it('computes the pending matrix with --pending', async () => {
-    const run = await captureCli(['matrix', ...files, '--port', '8080', '--pending', '-o', 'csv']);
+    const run = await captureCli(['matrix', ...files, '--port', '8080', '--pending', '-o', 'csv', '--endpoints-only']);
     expect(run.stdout).toBe('from\\to,ops/tool,shop/db,shop/web\nops/tool,true,false,false\nshop/db,true,false,false\nshop/web,true,true,false\n');
   });
 
   it('writes the JSON contract, with targetPorts for a named port', async () => {
-    const run = await captureCli(['matrix', ...files, '--port', 'http', '-o', 'json']);
+    const run = await captureCli(['matrix', ...files, '--port', 'http', '-o', 'json', '--endpoints-only']);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({
       protocol: 'TCP', port: 'http', endpoints: ['ops/tool', 'shop/db', 'shop/web'], targetPorts: [null, null, 8080],
       allowed: [[false, false, false], [false, false, true], [false, false, true]],
     });
-    const numeric = JSON.parse((await captureCli(['matrix', ...files, '--protocol', 'udp', '--port', '53', '-o', 'json'])).stdout);
+    const numeric = JSON.parse((await captureCli(['matrix', ...files, '--protocol', 'udp', '--port', '53', '-o', 'json', '--endpoints-only'])).stdout);
     expect(Object.keys(numeric)).toEqual(['protocol', 'port', 'endpoints', 'allowed']);
     expect(numeric.protocol).toBe('UDP');
     expect(numeric.port).toBe(53);
   });
 
   it('keeps the namespaces asked for', async () => {
-    const run = await captureCli(['matrix', ...files, '-n', 'shop', '-o', 'csv']);
+    const run = await captureCli(['matrix', ...files, '-n', 'shop', '-o', 'csv', '--endpoints-only']);
     expect(run.stdout).toBe('from\\to,shop/db,shop/web\nshop/db,false,true\nshop/web,true,true\n');
   });
 

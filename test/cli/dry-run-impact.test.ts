@@ -112,12 +112,19 @@ for (const s of STORES) {
       const impact = run.stdout.slice(run.stdout.indexOf('\nReachability impact:\n') + 1);
       expect(impact).toBe([
         'Reachability impact:',
-        '  Between the 2 endpoints that exist before and after; probes: TCP/8080, TCP/1024 (any other port)',
+        '  Between the 2 endpoints that exist before and after and 1 outside address class (0.0.0.0/0 outside every ' +
+          'named net); probes: TCP/8080, TCP/1024 (any other port)',
         '  shop/backend → shop/frontend TCP/8080, TCP other ports: Allow → Deny, now denied at egress of shop/backend by ' +
           'the end of tier default: no rule of its policies matched (first: GlobalNetworkPolicy default-deny)',
+        '  shop/backend → 0.0.0.0/0 outside every named net [1.0.0.1] TCP/8080, TCP other ports: Allow → Deny, now denied ' +
+          'at egress of shop/backend by the end of tier default: no rule of its policies matched (first: GlobalNetworkPolicy default-deny)',
         '  shop/frontend → shop/backend TCP/8080: Allow → Deny, now denied at egress of shop/frontend by ' +
           'the end of tier default: no rule of its policies matched (first: GlobalNetworkPolicy default-deny)',
-        '  0 flows newly allowed, 3 newly denied',
+        '  shop/frontend → 0.0.0.0/0 outside every named net [1.0.0.1] TCP/8080, TCP other ports: Allow → Deny, now denied ' +
+          'at egress of shop/frontend by the end of tier default: no rule of its policies matched (first: GlobalNetworkPolicy default-deny)',
+        '  0.0.0.0/0 outside every named net [1.0.0.1] → shop/frontend TCP/8080, TCP other ports: Allow → Deny, now denied ' +
+          'at ingress of shop/frontend by the end of tier default: no rule of its policies matched (first: GlobalNetworkPolicy default-deny)',
+        '  0 flows newly allowed, 9 newly denied',
         '',
       ].join('\n'));
       expect(await stored()).toBe(before);
@@ -133,10 +140,15 @@ for (const s of STORES) {
       expect(out.impactScope).toBe('all');
       const impact = out.impact as Record<string, unknown>;
       expect(Object.keys(impact)).toEqual([
-        'changed', 'probes', 'probesLeftOut', 'pendingCompared', 'endpoints', 'counts', 'flows', 'flowsLeftOut', 'notes',
+        'changed', 'probes', 'probesLeftOut', 'pendingCompared', 'endpoints', 'external', 'counts', 'flows', 'flowsLeftOut', 'notes',
       ]);
-      expect(impact.counts).toEqual({ allowed: 0, denied: 3, pendingAllowed: 0, pendingDenied: 0 });
-      expect((impact.flows as unknown[])[2]).toEqual({
+      expect(impact.external).toEqual([{ address: '1.0.0.1', cidr: '0.0.0.0/0', namedBy: [], class: '0.0.0.0/0 outside every named net' }]);
+      expect(impact.counts).toEqual({ allowed: 0, denied: 9, pendingAllowed: 0, pendingDenied: 0 });
+      expect((impact.flows as Array<{ to: string }>)[2]).toMatchObject({
+        from: 'shop/backend', to: '1.0.0.1', protocol: 'TCP', port: 8080, stands: 'named',
+        external: { end: 'to', address: '1.0.0.1', cidr: '0.0.0.0/0', namedBy: [], class: '0.0.0.0/0 outside every named net' },
+      });
+      expect((impact.flows as unknown[])[4]).toEqual({
         from: 'shop/frontend', to: 'shop/backend', protocol: 'TCP', port: 8080, stands: 'named',
         enforced: {
           before: {
@@ -157,7 +169,9 @@ for (const s of STORES) {
       expect(run.code).toBe(0);
       // Backend has no policy left: its profile allows everything, on every port.
       expect(run.stdout).toContain('  shop/frontend → shop/backend TCP other ports: Deny → Allow, now allowed at ingress of shop/backend by profile kns.shop rule 0\n');
-      expect(run.stdout).toContain('  1 flow newly allowed, 0 newly denied\n');
+      expect(run.stdout).toContain('  0.0.0.0/0 outside every named net [1.0.0.1] → shop/backend TCP/8080, TCP other ports: Deny → Allow, ' +
+        'now allowed at ingress of shop/backend by profile kns.shop rule 0\n');
+      expect(run.stdout).toContain('  3 flows newly allowed, 0 newly denied\n');
       expect((await tabby(['get', 'np', '-n', 'shop', '-o', 'name', ...ds])).stdout).toBe('networkpolicy.projectcalico.org/backend-from-frontend\n');
     });
 
@@ -226,3 +240,101 @@ apiVersion: projectcalico.org/v3
 kind: Tier
 metadata: {name: security}
 `;
+
+// Issue 11 §3: the impact saw only flows between endpoints. `tabby delete gnp block-feed --dry-run` said "no flow
+// between existing endpoints changes its verdict" while `tabby explain` showed web → 203.0.113.7 denied by that
+// policy, and an allow-all egress policy listed no internet impact. Now the outside address classes are compared.
+describe('--dry-run impact on the world outside the cluster (file store)', () => {
+  const FEED = file('feed.yaml', `apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {nodeName: n1, containers: [{name: c}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata: {name: feed, labels: {feed: bad}}
+spec: {nets: [203.0.113.0/24]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: block-feed}
+spec:
+  order: 10
+  selector: all()
+  types: [Egress]
+  egress: [{action: Deny, destination: {selector: feed == 'bad'}}, {action: Allow}]
+`);
+  const LOCKED = file('locked.yaml', `apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {nodeName: n1, containers: [{name: c}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny-egress}
+spec: {order: 100, selector: all(), types: [Egress]}
+`);
+  const ALLOW_ALL = file('allow-all.yaml', `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: allow-all-egress}
+spec: {order: 1, selector: all(), types: [Egress], egress: [{action: Allow}]}
+`);
+  const feedStore = ['--datastore', `file:${join(root, 'feed-store')}`];
+  const lockedStore = ['--datastore', `file:${join(root, 'locked-store')}`];
+  beforeAll(async () => {
+    expect((await tabby(['apply', '-f', FEED, ...feedStore])).code).toBe(0);
+    expect((await tabby(['apply', '-f', LOCKED, ...lockedStore])).code).toBe(0);
+  });
+
+  it('delete gnp block-feed --dry-run: web → the feed opens up, named by its class', async () => {
+    const explained = await tabby(['explain', '--from', 'shop/web', '--to', '203.0.113.7', '--port', '443', ...feedStore]);
+    expect(explained.stdout).toMatch(/Deny/);
+    expect(explained.stdout).toMatch(/block-feed/);
+
+    const run = await tabby(['delete', 'gnp', 'block-feed', '--dry-run', ...feedStore]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toMatch(/no flow between existing endpoints/);
+    expect(run.stdout).toContain('  Between the 1 endpoint that exist before and after and 2 outside address classes ' +
+      '(0.0.0.0/0 outside every named net; 203.0.113.0/24 (GlobalNetworkSet feed)); probes: TCP/1024 (any other port)\n');
+    expect(run.stdout).toContain('  shop/web → 203.0.113.0/24 (GlobalNetworkSet feed) [203.0.113.1] TCP other ports: Deny → Allow, ' +
+      'now allowed at egress of shop/web by profile kns.shop rule 0\n');
+    // Anywhere else was allowed by block-feed's second rule and is allowed by the profile after: unchanged.
+    expect(run.stdout).not.toMatch(/shop\/web → 0\.0\.0\.0\/0/);
+    expect(run.stdout).toContain('  1 flow newly allowed, 0 newly denied\n');
+
+    const json = JSON.parse((await tabby(['delete', 'gnp', 'block-feed', '--dry-run', '-o', 'json', ...feedStore])).stdout);
+    expect(json.impact.external).toEqual([
+      { address: '1.0.0.1', cidr: '0.0.0.0/0', namedBy: [], class: '0.0.0.0/0 outside every named net' },
+      { address: '203.0.113.1', cidr: '203.0.113.0/24', namedBy: ['GlobalNetworkSet feed'], class: '203.0.113.0/24 (GlobalNetworkSet feed)' },
+    ]);
+    expect(json.impact.flows).toEqual([expect.objectContaining({
+      from: 'shop/web', to: '203.0.113.1', protocol: 'TCP', port: 1024, stands: 'other',
+      external: { end: 'to', address: '203.0.113.1', cidr: '203.0.113.0/24', namedBy: ['GlobalNetworkSet feed'], class: '203.0.113.0/24 (GlobalNetworkSet feed)' },
+      enforced: expect.objectContaining({
+        before: expect.objectContaining({ verdict: 'Deny', egress: expect.objectContaining({ policy: 'block-feed', rule: 0 }), ingress: null }),
+        after: expect.objectContaining({ verdict: 'Allow', ingress: null }),
+      }),
+    })]);
+    // Nothing was deleted.
+    expect((await tabby(['get', 'gnp', '-o', 'name', ...feedStore])).stdout).toBe('globalnetworkpolicy.projectcalico.org/block-feed\n');
+  });
+
+  it('apply an allow-all egress policy --dry-run: the internet impact is listed', async () => {
+    const run = await tabby(['apply', '-f', ALLOW_ALL, '--dry-run', ...lockedStore]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('  shop/web → 0.0.0.0/0 outside every named net [1.0.0.1] TCP other ports: Deny → Allow, ' +
+      'now allowed at egress of shop/web by GlobalNetworkPolicy allow-all-egress rule 0 (tier default)\n');
+    expect(run.stdout).toContain('  1 flow newly allowed, 0 newly denied\n');
+    expect((await tabby(['get', 'gnp', '-o', 'name', ...lockedStore])).stdout).toBe('globalnetworkpolicy.projectcalico.org/deny-egress\n');
+  });
+});

@@ -1,8 +1,9 @@
 // `tabby matrix`: the reachability matrix of every endpoint to every endpoint for one protocol and port, both
-// ends applied (egress of the source, ingress of the destination, and any host endpoint on the path). Exit 0
-// when it could be computed, 1 for invalid manifests, 2 for usage errors.
+// ends applied (egress of the source, ingress of the destination, and any host endpoint on the path), and of
+// every endpoint to and from the outside addresses the policies tell apart (one per class, external-peers.ts).
+// Exit 0 when it could be computed, 1 for invalid manifests, 2 for usage errors (a bad selector among them).
 
-import { reachabilityMatrix, type MatrixProgress, type ReachabilityMatrix } from '../../analysis/index.js';
+import { externalPeers, reachabilityMatrix, type MatrixProgress, type ReachabilityMatrix } from '../../analysis/index.js';
 import {
   booleanOption,
   CliError,
@@ -59,12 +60,14 @@ function progressReporter(io: CommandIO, forced: boolean): ((p: MatrixProgress) 
 export const command: CommandSpec = {
   name: 'matrix',
   summary: 'Reachability matrix: which endpoints can connect to which, on one protocol and port',
-  usage: 'tabby matrix [-f PATH... | --datastore LOCATION] [--protocol TCP] [--port 80|NAME] [-n NAMESPACE]... [--pending] [-o table|json|csv]',
+  usage: 'tabby matrix [-f PATH... | --datastore LOCATION] [--protocol TCP] [--port 80|NAME] [-n NAMESPACE]... [-l SELECTOR] ' +
+    '[--pending] [--endpoints-only] [-o table|json|csv]',
   examples: [
     'tabby matrix -f cluster/',
     'tabby matrix -f cluster/ --protocol UDP --port 53 -n kube-system -n default',
     'tabby matrix -f cluster/ --port serve-80-tcp -o json',
     'tabby matrix -f cluster/ --pending -o csv > pending.csv',
+    "tabby matrix -f cluster/ -l \"app in {'web', 'db'}\" --endpoints-only",
   ],
   options: {
     filename: ENGINE_FILENAME_OPTION,
@@ -78,7 +81,12 @@ export const command: CommandSpec = {
       type: 'string', short: 'n', multiple: true, valueName: 'NS',
       description: 'Only the workloads of this namespace (repeatable); host endpoints are then left out',
     },
+    selector: {
+      type: 'string', short: 'l', valueName: 'SELECTOR',
+      description: "Only the endpoints this selector matches (Calico syntax, as tabby select: app == 'web')",
+    },
     pending: { type: 'boolean', description: 'Treat staged policies as enforced (the pending verdicts)' },
+    'endpoints-only': { type: 'boolean', description: 'Leave out the outside addresses (network sets, nets of rules, anywhere else)' },
     progress: { type: 'boolean', description: 'Report progress on stderr even when it is not a terminal' },
     output: {
       type: 'string', short: 'o', valueName: 'FORMAT',
@@ -91,17 +99,21 @@ export const command: CommandSpec = {
     const protocol = stringOption(args, 'protocol') ?? 'TCP';
     const port = portOption(stringOption(args, 'port'), protocol);
     const namespaces = stringListOption(args, 'namespace');
+    const selector = stringOption(args, 'selector');
     const engine = await loadEngineFrom(args, io, 'matrix');
     const progress = progressReporter(io, booleanOption(args, 'progress'));
     const result = reachabilityMatrix(engine, {
       protocol, namespaces, ...(port !== undefined && { port }), mode: booleanOption(args, 'pending') ? 'pending' : 'enforced',
+      ...(selector !== undefined && { selector }),
+      external: booleanOption(args, 'endpoints-only') ? [] : externalPeers([engine]),
       onProgress: progress,
     });
     progress.done();
     if (!result.ok) throw new UsageError(result.issues.map((i) => i.message).join('; '));
     const m = result.value;
     if (m.endpoints.length === 0) {
-      const where = namespaces.length > 0 ? ` in namespace${namespaces.length === 1 ? '' : 's'} ${namespaces.join(', ')}` : '';
+      const where = (namespaces.length > 0 ? ` in namespace${namespaces.length === 1 ? '' : 's'} ${namespaces.join(', ')}` : '') +
+        (selector !== undefined ? ` matching ${JSON.stringify(selector)}` : '');
       throw new CliError(`no endpoints with an address${where}: the matrix needs Pods with status.podIP, ` +
         'WorkloadEndpoints with ipNetworks or HostEndpoints with expectedIPs');
     }
@@ -117,5 +129,9 @@ function summary(m: ReachabilityMatrix): string {
   const what = m.port === undefined ? m.protocol : `${m.protocol}/${m.port}`;
   const unresolved = m.targetPorts.filter((p) => p === null).length;
   const note = unresolved > 0 ? `; ${unresolved} endpoint${unresolved === 1 ? ' has' : 's have'} no port named ${String(m.port)} (column X)` : '';
-  return `${what}: ${allowed} of ${n * n} pairs allowed (${n} endpoints in ${m.groups().count} groups)${note}`;
+  const x = m.external.length;
+  // An outside address has no named ports: egress to it on a named port is no connection.
+  const named = typeof m.port === 'string' ? `; none has a port named ${m.port}: their columns X` : '';
+  const outside = x === 0 ? '' : `; ${x} outside address class${x === 1 ? '' : 'es'} (rows and columns named by CIDR${named})`;
+  return `${what}: ${allowed} of ${n * n} pairs allowed (${n} endpoints in ${m.groups().count} groups)${note}${outside}`;
 }

@@ -1,6 +1,7 @@
 // The reachability impact of a dry run as lines a person reads: what is compared, each changed flow with the
 // verdict before → after and the decision that now decides it, then the counts and what the probes could not
-// show. Flows that differ only in the probe (TCP/8080 and any other TCP port, say) share a line.
+// show. Flows that differ only in the probe (TCP/8080 and any other TCP port, say) share a line. An outside
+// address is named by its class ("203.0.113.0/24 (GlobalNetworkSet feed)"), with the address it was decided on.
 
 import type { Decision } from '../../engine/index.js';
 import type { FlowImpact, ImpactProbe, ReachabilityImpact, VerdictChange } from '../../analysis/index.js';
@@ -60,12 +61,17 @@ interface Line {
   tail: string;
 }
 
+/** An end as printed: the ref, or the outside class with its representative address. */
+function endText(f: FlowImpact, end: 'from' | 'to'): string {
+  return f.external?.end === end ? `${f.external.class} [${f.external.address}]` : f[end];
+}
+
 function flowLines(flows: readonly FlowImpact[]): Line[] {
   const lines = new Map<string, Line>();
   for (const f of flows) {
     for (const [mode, change] of [['', f.enforced], ['pending: ', f.pending]] as const) {
       if (!change) continue;
-      const head = `${mode}${f.from} → ${f.to}`;
+      const head = `${mode}${endText(f, 'from')} → ${endText(f, 'to')}`;
       // A pending change that is the enforced change again adds nothing to read; JSON keeps both.
       if (mode !== '' && f.enforced && sameVerdicts(f.enforced, change)) continue;
       const tail = `${change.before.verdict} → ${change.after.verdict}, ${reason(change, f.from, f.to)}`;
@@ -83,7 +89,7 @@ function named(refs: readonly string[]): string {
   return refs.slice(0, NAMED_ENDPOINTS).join(', ') + more;
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
 
 /** The report; empty when the resources do not change. */
 export function impactLines(impact: ReachabilityImpact, scope: 'all' | 'before-first-failure' = 'all'): string[] {
@@ -91,7 +97,10 @@ export function impactLines(impact: ReachabilityImpact, scope: 'all' | 'before-f
   const out: string[] = [];
   const n = impact.endpoints.compared;
   const upTo = scope === 'before-first-failure' ? ' (of the changes before the first failure, where the run stops)' : '';
-  out.push(`Between the ${plural(n, 'endpoint')} that exist before and after${upTo}; probes: ` +
+  const x = impact.external.length;
+  const classes = impact.external.slice(0, NAMED_ENDPOINTS).map((c) => c.class).join('; ') + (x > NAMED_ENDPOINTS ? `; and ${x - NAMED_ENDPOINTS} more` : '');
+  const outside = x === 0 ? '' : ` and ${plural(x, 'outside address class')} (${classes})`;
+  out.push(`Between the ${plural(n, 'endpoint')} that exist before and after${outside}${upTo}; probes: ` +
     `${impact.probes.map(probeListLabel).join(', ') || 'none'}${impact.pendingCompared ? '; pending verdicts compared too' : ''}`);
   const lines = flowLines(impact.flows);
   for (const l of lines.slice(0, TEXT_LINES)) out.push(`${l.head} ${l.probes.join(', ')}: ${l.tail}`);
@@ -99,7 +108,9 @@ export function impactLines(impact: ReachabilityImpact, scope: 'all' | 'before-f
   const total = counts.allowed + counts.denied;
   const pendingTotal = counts.pendingAllowed + counts.pendingDenied;
   if (total + pendingTotal === 0) {
-    out.push(n < 2 ? 'no flow between existing endpoints to compare' : 'no flow between existing endpoints changes its verdict');
+    if (n === 0 || (n < 2 && x === 0)) out.push('no flow between existing endpoints to compare');
+    else out.push(x === 0 ? 'no flow between existing endpoints changes its verdict'
+      : 'no flow between existing endpoints, or between them and outside addresses, changes its verdict');
   } else {
     if (lines.length > TEXT_LINES) {
       const all = impact.flowsLeftOut > 0 ? `the first ${impact.flows.length} flows` : 'every flow';

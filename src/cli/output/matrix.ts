@@ -1,9 +1,13 @@
-// Printers for `tabby matrix`, keyed by `-o` value in the printer registry (printers.ts). Each writes row by row, so a 5,000-endpoint matrix never
-// sits in memory as one string.
+// Printers for `tabby matrix`, keyed by `-o` value in the printer registry (printers.ts). Each writes row by
+// row, so a 5,000-endpoint matrix never sits in memory as one string.
 //
-//   table  the Kubernetes e2e / cyclonus truth table: rows = from, columns = to, `.` allowed, `X` denied
-//   json   {protocol, port, endpoints, allowed} (+ targetPorts for a named port): a stable contract
-//   csv    a header row of destinations, then one row per source with true/false
+//   table  the Kubernetes e2e / cyclonus truth table: rows = from, columns = to, `.` allowed, `X` denied; the
+//          outside address classes follow the endpoints as columns (egress to them) and rows (ingress from
+//          them), named by CIDR, `-` between two of them (nothing polices that); a legend names each class
+//   json   {protocol, port, endpoints, allowed} (+ targetPorts for a named port; + external, toExternal
+//          [per endpoint, per class] and fromExternal [per class, per endpoint] when there are outside classes):
+//          a stable contract
+//   csv    a header row of destinations, then one row per source with true/false (empty between two classes)
 
 import type { ReachabilityMatrix } from '../../analysis/index.js';
 import { isPrintable, quote } from '../../api/index.js';
@@ -15,27 +19,46 @@ function refs(m: ReachabilityMatrix): string[] {
   return m.endpoints.map((e) => e.ref);
 }
 
+/** Every cell, outside classes included: endpoints first, then the classes; undefined between two classes. */
+function cell(m: ReachabilityMatrix, i: number, j: number): boolean | undefined {
+  const n = m.endpoints.length;
+  if (i < n) return j < n ? m.allowed(i, j) : m.toExternal(i, j - n);
+  return j < n ? m.fromExternal(i - n, j) : undefined;
+}
+
 const table: Printer = (m, out) => {
-  const names = refs(m).map((n) => (isPrintable(n) ? n : quote(n)));
+  const names = [...refs(m).map((n) => (isPrintable(n) ? n : quote(n))), ...m.external.map((x) => x.cidr)];
   const width = Math.max(1, ...names.map((n) => n.length));
   const pad = (s: string): string => s.padEnd(width);
   out.write([pad('-'), ...names.map(pad)].join(' ').trimEnd() + '\n');
-  const allow = pad('.');
-  const deny = pad('X');
+  const marks = { true: pad('.'), false: pad('X'), none: pad('-') };
   names.forEach((from, i) => {
     let line = pad(from);
-    for (let j = 0; j < names.length; j++) line += m.allowed(i, j) ? ` ${allow}` : ` ${deny}`;
+    for (let j = 0; j < names.length; j++) {
+      const c = cell(m, i, j);
+      line += ` ${c === undefined ? marks.none : c ? marks.true : marks.false}`;
+    }
     out.write(line.trimEnd() + '\n');
   });
+  if (m.external.length > 0) {
+    out.write('\noutside address classes (each decided on one address of it, which stands for all):\n');
+    for (const x of m.external) out.write(`  ${x.label}: ${x.address}\n`);
+  }
 };
 
 const json: Printer = (m, out) => {
   const head: Record<string, unknown> = { protocol: m.protocol, port: m.port ?? null, endpoints: refs(m) };
   if (typeof m.port === 'string') head.targetPorts = m.targetPorts.map((p) => p ?? null);
+  const n = m.endpoints.length;
+  const x = m.external.length;
+  if (x > 0) {
+    head.external = m.external.map((e) => ({ address: e.address, cidr: e.cidr, namedBy: e.namedBy, class: e.label }));
+    head.toExternal = Array.from({ length: n }, (_, i) => Array.from({ length: x }, (_, k) => m.toExternal(i, k)));
+    head.fromExternal = Array.from({ length: x }, (_, k) => Array.from({ length: n }, (_, j) => m.fromExternal(k, j)));
+  }
   // Pretty at the top, one line per row: readable, and still one JSON document.
   const lines = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
   out.write(`{\n${lines.join('\n')}\n  "allowed": [`);
-  const n = m.endpoints.length;
   for (let i = 0; i < n; i++) out.write(`${i === 0 ? '' : ','}\n    ${JSON.stringify(m.row(i))}`);
   out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
 };
@@ -45,11 +68,14 @@ function csvField(s: string): string {
 }
 
 const csv: Printer = (m, out) => {
-  const names = refs(m);
+  const names = [...refs(m), ...m.external.map((x) => x.cidr)];
   out.write(['from\\to', ...names].map(csvField).join(',') + '\n');
   names.forEach((from, i) => {
     let line = csvField(from);
-    for (let j = 0; j < names.length; j++) line += m.allowed(i, j) ? ',true' : ',false';
+    for (let j = 0; j < names.length; j++) {
+      const c = cell(m, i, j);
+      line += c === undefined ? ',' : c ? ',true' : ',false';
+    }
     out.write(line + '\n');
   });
 };
