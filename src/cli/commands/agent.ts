@@ -2,6 +2,11 @@
 // foreground until SIGINT/SIGTERM — the ruleset stays in the kernel afterwards (fail closed).
 // `tabby agent status --node N` reads the status file the agent keeps; `tabby agent rules --node N` prints the
 // live ruleset with every rule's ID resolved to the tier / policy / rule it enforces.
+//
+// The agent keeps, next to its status, the store and revision the node's kernel enforces (agent-N.enforced.json):
+// a restarted agent refuses a store that is older or another store, keeping the ruleset, until the operator says
+// `--accept-store-reset` (issue 10 §1). A store that cannot be opened (unreachable, damaged) is retried, not fatal:
+// an agent that exits would stop reporting, and one that programs an empty store would open every port.
 
 import { mkdir, readFile } from 'node:fs/promises';
 
@@ -13,15 +18,18 @@ import {
   booleanOption, CliError, EXIT, outputFormat, stringOption, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
-import { DATASTORE_OPTION, openStore } from '../datastore-access.js';
+import { openDatastore, parseDatastoreLocation } from '../../datastore/index.js';
+import { DATASTORE_OPTION } from '../datastore-access.js';
+import { resolveSetting } from '../settings.js';
 import { agentFiles, naming, NETNS_PREFIX_OPTION, NODE_OPTION, requireDataplane, stateDir, STATE_DIR_OPTION } from '../dataplane-access.js';
 
 export const command: CommandSpec = {
   name: 'agent',
   summary: "Enforce policy on a node with nftables; show an agent's status or its live rules",
-  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
+  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--accept-store-reset] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
   examples: [
     'tabby agent --node node1 &',
+    'tabby agent --node node1 --accept-store-reset &   # after restoring the datastore from an older backup, on purpose',
     'tabby agent status --node node1',
     'tabby agent rules --node node1',
   ],
@@ -29,6 +37,7 @@ export const command: CommandSpec = {
     node: NODE_OPTION,
     'host-namespace': { type: 'boolean', description: "Program this process's own network namespace (a real host), not a node's" },
     'flowtable-offload': { type: 'boolean', description: "Forward established TCP/UDP flows of the node's workloads through an nftables flowtable (Felix's NFTablesFlowTableOffload; kernel CONFIG_NF_FLOW_TABLE)" },
+    'accept-store-reset': { type: 'boolean', description: 'Enforce the datastore as it is now even if it is older than (or another store than) what this node enforces; without it such a store is refused and the ruleset kept' },
     output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'Output format of status and rules: text or json' },
     'state-dir': STATE_DIR_OPTION,
     'netns-prefix': NETNS_PREFIX_OPTION,
@@ -72,11 +81,18 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
   const dir = await stateDir(args, io);
   await mkdir(dir, { recursive: true });
   const files = agentFiles(dir, node);
-  const { store } = await openStore(args, io);
+  const setting = await resolveSetting('datastore', args, io);
+  const loc = parseDatastoreLocation(setting.value);
+  if (!loc.ok) {
+    const from = setting.source === 'default' ? '' : ` (from ${setting.origin})`;
+    throw new UsageError(`${loc.issues[0]!.message}${from}`);
+  }
+  const location = loc.value;
   const log = (line: string): void => write(io.stderr, `tabby agent ${node}: ${line}`);
   let last = '';
   const agent = new Agent({
-    node, store, nft, statusFile: files.status, rulesFile: files.rules, log, ...offload,
+    node, store: () => openDatastore(location), nft, statusFile: files.status, rulesFile: files.rules,
+    enforcedFile: enforcedFile(files.status), acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...offload,
     onSync: (s) => {
       const line = s.state === 'error'
         ? `sync failed, retrying: ${s.lastError}`
@@ -89,13 +105,17 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  log(`watching ${store.endpoint}; status in ${files.status}`);
+  log(`watching ${setting.value}; status in ${files.status}`);
   await Promise.race([agent.start(), stopped]);
   await stopped;
   await agent.stop();
-  await store.close().catch(() => undefined);
   log('stopped; the ruleset stays in the kernel');
   return EXIT.ok;
+}
+
+/** The enforced record sits beside the status file: agent-N.json → agent-N.enforced.json. */
+function enforcedFile(statusFile: string): string {
+  return statusFile.replace(/\.json$/, '') + '.enforced.json';
 }
 
 function alive(pid: number): boolean {
@@ -135,14 +155,39 @@ async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Pro
     ['Agent', running ? `running (pid ${s.pid})` : `not running (last pid ${s.pid})`],
     ['State', s.state],
     ['Enforced revision', `${s.enforcedRevision} (seen ${s.seenRevision})`],
-    ['Datastore', s.datastore],
+    ['Datastore', `${DATASTORE_HEALTH[s.datastore] ?? JSON.stringify(s.datastore)}${s.datastoreEndpoint ? ` (${JSON.stringify(s.datastoreEndpoint)})` : ''}`],
     ['Endpoints', String(s.endpoints)],
     ['Syncs', `${s.syncs} (${s.fullSyncs} full), ${s.failures} failed`],
     ['Last sync', s.lastSyncAt ? `${s.lastSyncAt} (${s.lastSyncMs} ms)` : '-'],
-    ['Last error', s.lastError ?? '-'],
+    ['Last error', s.lastError !== undefined ? printable(s.lastError) : '-'],
+    ['Skipped objects', skippedSummary(s)],
   ];
-  write(io.stdout, rows.map(([k, v]) => `${(k + ':').padEnd(19)}${v}`).join('\n'));
+  const lines = rows.map(([k, v]) => `${(k + ':').padEnd(19)}${v}`);
+  // Keys come from the store: quoted, so a key holding a newline or an escape cannot forge a line of output.
+  for (const o of s.skipped ?? []) lines.push(`  ${JSON.stringify(o.key)}: ${printable(o.reason)}`);
+  write(io.stdout, lines.join('\n'));
   return EXIT.ok;
+}
+
+const DATASTORE_HEALTH: Record<string, string> = {
+  connected: 'connected',
+  unavailable: 'unavailable (the ruleset stays as it is)',
+  damaged: 'damaged: it refuses to serve (the ruleset stays as it is)',
+  'rolled-back': 'REFUSED: it went back in time or lost objects (the ruleset stays as it is)',
+  replaced: 'REFUSED: not the store this node enforces (the ruleset stays as it is)',
+};
+
+function skippedSummary(s: AgentStatus): string {
+  const n = s.skippedCount ?? 0;
+  if (n === 0) return '0';
+  const shown = s.skipped?.length ?? 0;
+  return `${n} (malformed or invalid, not enforced; their last valid version stays)${shown < n ? `, first ${shown} below` : ''}`;
+}
+
+/** One line, control and bidi characters escaped JSON-style. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text) ? JSON.stringify(text).slice(1, -1) : text;
 }
 
 function describe(m: RuleMeaning | undefined): string {
