@@ -16,6 +16,9 @@ export {
   type DatastoreErrorCode,
 } from './errors.js';
 export { CALICO_ETCD_PREFIX, DEFAULT_NAMESPACE, keyOf, keyPath, normaliseKey, parseKeyPath } from './keys.js';
+export {
+  decodeStoredObject, describeSkipped, MAX_STORED_OBJECT_BYTES, type DecodeContext, type DecodedObject,
+} from './stored-object.js';
 export { parseLabelSelector, type LabelMatcher } from './label-selector.js';
 export { FileStore, type FileStoreOptions } from './file/store.js';
 export { EtcdStore } from './etcd/store.js';
