@@ -136,7 +136,11 @@ export class Agent {
       updatedAt: new Date().toISOString(),
     };
     // A refusal says more than a transaction error, which says more than a passing datastore hiccup.
-    const lastError = this.own.fatal ?? (refused ? sync.lastError : undefined) ?? this.own.nftError ?? sync?.lastError;
+    const refusal = sync?.refused && sync.lastError !== undefined
+      ? `${sync.lastError}; the ruleset stays as it is — restore the datastore, or restart the agent with ` +
+        '--accept-store-reset to enforce it as it is'
+      : refused ? sync.lastError : undefined;
+    const lastError = this.own.fatal ?? refusal ?? this.own.nftError ?? sync?.lastError;
     if (lastError !== undefined) s.lastError = lastError;
     return s;
   }
