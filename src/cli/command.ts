@@ -16,6 +16,10 @@ export const EXIT = {
   unavailable: 6,
   /** A required system tool or privilege is missing. */
   environment: 7,
+  /** The write was stored, but housekeeping after it (the file store's compaction) failed: see the warning. */
+  housekeeping: 8,
+  /** The datastore is damaged and refuses to serve: run tabby datastore check / repair. */
+  damaged: 9,
   internal: 70,
 } as const;
 

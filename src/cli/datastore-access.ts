@@ -6,8 +6,8 @@ import {
   formatIssue, kindFromCliName, kindInfo, KINDS, type KindInfo, type Resource,
 } from '../api/index.js';
 import {
-  describeKey, isDatastoreError, isInvalid, isMissingTier, isNotFound, openDatastore, parseDatastoreLocation, type Datastore,
-  type DatastoreError,
+  describeKey, isDatastoreError, isInvalid, isMissingTier, isNotFound, isStorageError, openDatastore, parseDatastoreLocation,
+  type Datastore, type DatastoreError, type SkippedObject,
 } from '../datastore/index.js';
 import { CliError, EXIT, UsageError, type CommandIO, type ParsedCommandArgs } from './command.js';
 import { resolveSetting, SETTINGS, type ResolvedSetting } from './settings.js';
@@ -33,6 +33,8 @@ export function kindArgument(name: string, verb: string): KindInfo {
 export interface OpenedStore {
   store: Datastore;
   setting: ResolvedSetting;
+  /** Housekeeping failures after committed writes (the file store's compaction), in order. */
+  warnings: string[];
 }
 
 export async function openStore(args: ParsedCommandArgs, io: CommandIO): Promise<OpenedStore> {
@@ -42,22 +44,50 @@ export async function openStore(args: ParsedCommandArgs, io: CommandIO): Promise
     const from = setting.source === 'default' ? '' : ` (from ${setting.origin})`;
     throw new UsageError(`${loc.issues[0]!.message}${from}`);
   }
+  const warnings: string[] = [];
   try {
-    return { store: await openDatastore(loc.value), setting };
+    const store = await openDatastore(loc.value, { file: { onWarning: (w) => warnings.push(w.message) } });
+    return { store, setting, warnings };
   } catch (err) {
     throw toCliError(err) ?? err;
   }
 }
 
-/** Opens the store, runs `fn`, closes the store, and turns datastore errors into CLI errors. */
+/**
+ * Opens the store, runs `fn`, closes the store, and turns datastore errors into CLI errors. Housekeeping warnings
+ * (a committed write whose compaction failed) go to stderr, and a command that would exit 0 exits
+ * EXIT.housekeeping instead, so a script can tell "written, housekeeping failed" from both success and "not
+ * written" (issue 10 §2).
+ */
 export async function withStore<T>(args: ParsedCommandArgs, io: CommandIO, fn: (s: OpenedStore) => Promise<T>): Promise<T> {
   const opened = await openStore(args, io);
+  let result: T;
   try {
-    return await fn(opened);
+    result = await fn(opened);
   } catch (err) {
+    printWarnings(opened, io);
     throw toCliError(err) ?? err;
   } finally {
     await opened.store.close().catch(() => undefined);
+  }
+  if (printWarnings(opened, io) && result === EXIT.ok) return EXIT.housekeeping as T;
+  return result;
+}
+
+function printWarnings(opened: OpenedStore, io: CommandIO): boolean {
+  const n = opened.warnings.length;
+  for (const w of opened.warnings.splice(0)) io.stderr.write(`Warning: ${w}\n`);
+  return n > 0;
+}
+
+/**
+ * Tells the user on stderr about stored objects a read skipped (stored-object.ts): one line per object naming its
+ * key and why. Output and exit code stay the command's: what could be read is correct, and a script watching
+ * for damage reads `tabby get -o json`'s items or runs `tabby datastore check`.
+ */
+export function warnSkipped(io: CommandIO, skipped: readonly SkippedObject[] | undefined): void {
+  for (const s of skipped ?? []) {
+    io.stderr.write(`Warning: skipped the stored object ${JSON.stringify(s.key)}: ${s.reason}\n`);
   }
 }
 
@@ -70,6 +100,11 @@ const EXIT_BY_CODE: Record<DatastoreError['code'], number> = {
   compacted: EXIT.failure,
   // A refused operation (a built-in or non-empty tier) is a failed check, like invalid input.
   'not-supported': EXIT.failure,
+  damaged: EXIT.damaged,
+  // Not written (or not readable) because of the file system: the store is there, the disk is not usable.
+  storage: EXIT.unavailable,
+  // One stored object cannot be served (written behind Tabby's back): a failed check of that object.
+  unreadable: EXIT.failure,
 };
 
 export function exitCodeOf(err: DatastoreError): number {
@@ -88,9 +123,29 @@ function hint(err: DatastoreError): string {
       return 'it changed since you read it; get it again and retry';
     case 'unavailable':
       return 'is it running? choose another with --datastore or TABBY_DATASTORE';
+    case 'storage':
+      return isStorageError(err) ? storageHint(err.errno) : '';
+    case 'unreadable':
+      return 'tabby delete removes it; tabby apply -f writes a valid object in its place';
+    case 'damaged':
     case 'invalid':
     case 'compacted':
     case 'not-supported':
+      return '';
+  }
+}
+
+function storageHint(errno: string): string {
+  switch (errno) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'free space on that file system, then retry';
+    case 'EACCES':
+    case 'EPERM':
+      return 'run as a user who may write there, or choose another store with --datastore';
+    case 'EROFS':
+      return 'the file system is mounted read-only; reads still work';
+    default:
       return '';
   }
 }
@@ -114,5 +169,9 @@ export function toCliError(err: unknown): CliError | undefined {
 
 /** Every resource in the store: the input of engine commands run without -f. */
 export async function resourcesFromDatastore(args: ParsedCommandArgs, io: CommandIO): Promise<Resource[]> {
-  return withStore(args, io, async ({ store }) => (await store.list()).items);
+  return withStore(args, io, async ({ store }) => {
+    const { items, skipped } = await store.list();
+    warnSkipped(io, skipped);
+    return items;
+  });
 }

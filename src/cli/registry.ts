@@ -24,5 +24,6 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   label: { summary: 'Set or remove labels of a stored resource', load: () => import('./commands/label.js') },
   node: { summary: 'Create, delete or list nodes (network namespaces acting as hosts)', load: () => import('./commands/node.js') },
   workload: { summary: 'Create, delete, list workloads on nodes, or run a command inside one', load: () => import('./commands/workload.js') },
+  datastore: { summary: 'Check the integrity of the datastore, or repair a damaged file store', load: () => import('./commands/datastore.js') },
   agent: { summary: "Enforce policy on a node with nftables; show an agent's status or live rules", load: () => import('./commands/agent.js') },
 };

@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 
 import {
-  builtinTier, copyResource, DEFAULT_TIER_NAME, validateResource, type KindKey, type Resource, type ResourceKey,
+  builtinTier, copyResource, DEFAULT_TIER_NAME, kindInfo, validateResource, type KindKey, type Resource, type ResourceKey,
 } from '../api/index.js';
 import type { Preconditions } from './datastore.js';
 import { AlreadyExistsError, ConflictError, InvalidError, MissingTierError, NotFoundError, NotSupportedError } from './errors.js';
@@ -61,9 +61,23 @@ export function preconditionsOf(resource: Resource): Preconditions {
   return out;
 }
 
+/**
+ * A resourceVersion is the decimal store revision a read returned (etcd's mod_revision, a positive int64). Anything
+ * else cannot match a stored object: it is invalid input, not a stale version (kube-apiserver likewise answers
+ * "Invalid value: ... must be a valid resourceVersion" rather than a conflict).
+ */
+export function checkResourceVersionSyntax(key: ResourceKey | undefined, rv: string | undefined): void {
+  if (rv === undefined || /^[1-9][0-9]{0,18}$/.test(rv)) return;
+  throw new InvalidError([{
+    code: 'metadata.resourceVersion.syntax', path: ['metadata', 'resourceVersion'], value: rv,
+    message: `${JSON.stringify(rv)} is not a resourceVersion (expected the decimal revision a read returned, e.g. "42")`,
+  }], key);
+}
+
 /** Throws ConflictError when a given precondition does not match the stored object (or there is none). */
 export function checkPreconditions(key: ResourceKey, pre: Preconditions, current: StoredObject | undefined): void {
   if (pre.resourceVersion === undefined && pre.uid === undefined) return;
+  checkResourceVersionSyntax(key, pre.resourceVersion);
   const actual = current && { resourceVersion: String(current.modRevision), uid: current.value.metadata.uid };
   if (!actual) throw new ConflictError(key, pre, undefined);
   if (pre.resourceVersion !== undefined && pre.resourceVersion !== actual.resourceVersion) {
@@ -196,6 +210,18 @@ export function referenceViewOfMap(objects: ReadonlyMap<string, { value: Resourc
       return found.sort(compareKeys);
     },
   };
+}
+
+/**
+ * What a delete of an unreadable stored object (stored-object.ts) returns: its kind and name, nothing else being
+ * trustworthy.
+ */
+export function unreadableStub(key: ResourceKey, modRevision: number): Resource {
+  const info = kindInfo(key.kind);
+  return {
+    apiVersion: info.apiVersion, kind: info.kind,
+    metadata: { name: key.name, ...(key.namespace !== undefined && { namespace: key.namespace }), resourceVersion: String(modRevision) },
+  } as Resource;
 }
 
 /** Fills in resourceVersion on a value the caller owns (freshly decoded), without copying it. */

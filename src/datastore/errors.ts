@@ -13,7 +13,10 @@ export type DatastoreErrorCode =
   | 'invalid'
   | 'unavailable'
   | 'compacted'
-  | 'not-supported';
+  | 'not-supported'
+  | 'damaged'
+  | 'storage'
+  | 'unreadable';
 
 /** `Kind(namespace/name)` or `Kind(name)`: Calico's model.ResourceKey.String() form. */
 export function describeKey(key: ResourceKey): string {
@@ -116,6 +119,83 @@ export class NotSupportedError extends DatastoreError {
     super(`operation ${operation} is not supported on ${describeKey(key)}: ${reason}`);
     this.name = 'NotSupportedError';
   }
+}
+
+/**
+ * A store file is damaged (a record fails its checksum or framing somewhere other than an unfinished last append):
+ * the store refuses to serve anything rather than serve a prefix of its history, and changes nothing on disk.
+ */
+export class DamagedStoreError extends DatastoreError {
+  readonly code = 'damaged' as const;
+  constructor(
+    readonly endpoint: string,
+    readonly file: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`datastore ${endpoint} is damaged: ${file} at byte ${offset}: ${reason}; nothing was read or changed ` +
+      `(tabby datastore check --datastore ${endpoint} shows the damage; tabby datastore repair --datastore ${endpoint} ` +
+      'keeps a copy of the damaged files and rebuilds the store from every intact record)');
+    this.name = 'DamagedStoreError';
+  }
+}
+
+/**
+ * The file system refused an operation: no space (ENOSPC), no permission (EACCES, EPERM), a read-only file
+ * system (EROFS), an I/O error (EIO), a path that is not a usable directory (ENOTDIR, ENOENT under /proc, …).
+ * `committed` says whether the change the caller asked for was stored: false for a write that failed (nothing
+ * stored), undefined for reads and opens.
+ */
+export class StorageError extends DatastoreError {
+  readonly code = 'storage' as const;
+  constructor(
+    readonly endpoint: string,
+    /** The errno code, e.g. ENOSPC. */
+    readonly errno: string,
+    readonly path: string,
+    readonly operation: string,
+    readonly committed?: boolean,
+    options?: { cause?: unknown },
+  ) {
+    const what = ERRNO_TEXT[errno] ?? errno;
+    super(`cannot ${operation} ${path}: ${errno} (${what})${committed === false ? '; nothing was written' : ''}`, options);
+    this.name = 'StorageError';
+  }
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+  ENOTDIR: 'not a directory',
+  ENOENT: 'no such file or directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'file exists',
+  EMFILE: 'too many open files',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many symbolic links',
+};
+
+/**
+ * The stored object at a key cannot be served: it was written behind Tabby's back and is undecodable or invalid
+ * (stored-object.ts). Reads skip it; reading it by name fails with this. Deleting it works.
+ */
+export class UnreadableObjectError extends DatastoreError {
+  readonly code = 'unreadable' as const;
+  constructor(readonly key: ResourceKey, readonly storeKey: string, readonly reason: string) {
+    super(`stored object ${describeKey(key)} at ${storeKey} cannot be served: ${reason}`);
+    this.name = 'UnreadableObjectError';
+  }
+}
+
+export function isDamaged(err: unknown): err is DamagedStoreError {
+  return err instanceof DamagedStoreError;
+}
+export function isStorageError(err: unknown): err is StorageError {
+  return err instanceof StorageError;
 }
 
 export function isDatastoreError(err: unknown): err is DatastoreError {

@@ -10,7 +10,8 @@ export {
 } from './admission.js';
 export { builtinTierObject } from './builtin-tiers.js';
 export {
-  AlreadyExistsError, CompactedError, ConflictError, DatastoreError, InvalidError, MissingTierError, NotFoundError,
+  AlreadyExistsError, CompactedError, ConflictError, DamagedStoreError, DatastoreError, InvalidError, StorageError,
+  UnreadableObjectError, isDamaged, isStorageError, MissingTierError, NotFoundError,
   NotSupportedError, UnavailableError, describeKey, isAlreadyExists, isCompacted, isConflict, isDatastoreError, isInvalid,
   isMissingTier, isNotFound, isNotSupported, isUnavailable,
   type DatastoreErrorCode,
@@ -20,7 +21,10 @@ export {
   decodeStoredObject, describeSkipped, MAX_STORED_OBJECT_BYTES, type DecodeContext, type DecodedObject,
 } from './stored-object.js';
 export { parseLabelSelector, type LabelMatcher } from './label-selector.js';
-export { FileStore, type FileStoreOptions } from './file/store.js';
+export { FileStore, type FileStoreOptions, type StoreWarning } from './file/store.js';
+export {
+  checkFileStore, repairFileStore, type FileReport, type IntegrityReport, type RepairReport,
+} from './file/integrity.js';
 export { EtcdStore } from './etcd/store.js';
 export type { EtcdStoreOptions } from './etcd/client.js';
 export {

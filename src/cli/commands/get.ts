@@ -3,7 +3,7 @@
 
 import { type KindInfo, type Resource } from '../../api/index.js';
 import { booleanOption, outputFormat, stringOption, UsageError, write, type CommandSpec } from '../command.js';
-import { DATASTORE_OPTION, kindArgument, NAMESPACE_OPTION, withStore } from '../datastore-access.js';
+import { DATASTORE_OPTION, kindArgument, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
 import { RESOURCE_FORMATS, RESOURCE_PRINTERS } from '../output/resources.js';
 
 export const command: CommandSpec = {
@@ -51,12 +51,13 @@ export const command: CommandSpec = {
         }
       } else {
         for (const info of kinds) {
-          const { items } = await store.list({
+          const { items, skipped } = await store.list({
             kind: info.key,
             ...(info.namespaced && namespace !== undefined && { namespace }),
             ...(selector !== undefined && { labelSelector: selector }),
           });
           found.push(...items);
+          warnSkipped(io, skipped);
         }
       }
       if (found.length === 0 && format !== 'json') {

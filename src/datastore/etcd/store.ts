@@ -16,15 +16,16 @@ import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
 
 import type { Resource, ResourceKey } from '../../api/index.js';
 import {
-  admit, checkDelete, isBuiltinTierKey, planWrite, referenceViewOfMap, stampResourceVersion, tierToCheck, TIERED_KINDS,
-  type ReferenceView, type StoredObject, type WriteMode,
+  admit, checkDelete, checkResourceVersionSyntax, isBuiltinTierKey, planWrite, referenceViewOfMap, stampResourceVersion,
+  tierToCheck, TIERED_KINDS, unreadableStub, type ReferenceView, type StoredObject, type WriteMode,
 } from '../admission.js';
 import { builtinTierObject, withBuiltinTiers } from '../builtin-tiers.js';
 import type {
-  ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchOptions,
+  ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, SkippedObject, Watch, WatchOptions,
 } from '../datastore.js';
-import { NotFoundError, isDatastoreError } from '../errors.js';
-import { CALICO_ETCD_PREFIX, compareKeys, keyPath, kindPath, normaliseKey, parseKeyPath } from '../keys.js';
+import { ConflictError, NotFoundError, UnreadableObjectError, isDatastoreError } from '../errors.js';
+import { decodeStoredObject } from '../stored-object.js';
+import { CALICO_ETCD_PREFIX, compareKeys, keyPath, kindPath, normaliseKey } from '../keys.js';
 import { compileQuery } from '../query.js';
 import { createEtcdClient, isCompactedError, toDatastoreError, type EtcdStoreOptions } from './client.js';
 import { EtcdWatch } from './watch.js';
@@ -49,6 +50,21 @@ export interface DecodedKv {
   path: string;
   key: ResourceKey;
   obj: StoredObject;
+}
+
+/** A key under our prefix whose value cannot be served (stored-object.ts). */
+export interface SkippedKv {
+  path: string;
+  key: ResourceKey;
+  skipped: SkippedObject;
+  modRevision: number;
+}
+
+/** What is stored at one key: the object when it can be served; its mod_revision either way. */
+interface Current {
+  obj: StoredObject | undefined;
+  modRevision: number;
+  skipped?: SkippedObject;
 }
 
 export class EtcdStore implements Datastore {
@@ -78,25 +94,30 @@ export class EtcdStore implements Datastore {
     return this.guard(async () => {
       const k = normaliseKey(key);
       const found = await this.readOne(keyPath(k));
-      if (!found) {
+      if (found?.skipped) throw new UnreadableObjectError(k, found.skipped.key, found.skipped.reason);
+      if (!found?.obj) {
         const builtin = this.crossObjectChecks ? builtinTierObject(k) : undefined;
         if (builtin) return builtin;
         throw new NotFoundError(k);
       }
       // Values decoded from etcd are fresh objects: stamp them in place instead of copying.
-      return stampResourceVersion(found.value, found.modRevision);
+      return stampResourceVersion(found.obj.value, found.obj.modRevision);
     });
   }
 
   list(options: ListOptions = {}): Promise<ResourceList> {
     return this.guard(async () => {
       const query = compileQuery(options);
-      const { entries, revision } = await this.rangeAll(query.prefix);
+      const { entries, skipped, revision } = await this.rangeAll(query.prefix);
       const items = entries
         .filter((e) => query.matches(e.key, e.obj.value))
         .sort((a, b) => compareKeys(a.key, b.key))
         .map((e) => stampResourceVersion(e.obj.value, e.obj.modRevision));
-      return { items: this.crossObjectChecks ? withBuiltinTiers(items, options, query) : items, revision };
+      const bad = skipped.filter((e) => query.keyMatches(e.key)).map((e) => e.skipped);
+      return {
+        items: this.crossObjectChecks ? withBuiltinTiers(items, options, query) : items, revision,
+        ...(bad.length > 0 && { skipped: bad }),
+      };
     });
   }
 
@@ -123,13 +144,27 @@ export class EtcdStore implements Datastore {
         let references: ReferenceView | undefined;
         let guards: ICompare[] = [];
         if (tierDelete) ({ current, references, guards } = await this.tierDeleteState(k, path));
-        checkDelete(k, preconditions, current, references);
+        let result: Resource;
+        if (current && !current.obj) {
+          // An unreadable object can be deleted (that is how it is cleaned up); only its revision can be checked.
+          checkResourceVersionSyntax(k, preconditions.resourceVersion);
+          const actual = { resourceVersion: String(current.modRevision) };
+          if (preconditions.uid !== undefined ||
+            (preconditions.resourceVersion !== undefined && preconditions.resourceVersion !== actual.resourceVersion)) {
+            throw new ConflictError(k, preconditions, actual);
+          }
+          result = unreadableStub(k, current.modRevision);
+        } else {
+          const obj = current?.obj;
+          checkDelete(k, preconditions, obj, references);
+          result = stampResourceVersion(obj.value, obj.modRevision);
+        }
         const res = await this.client.kv.txn({
-          compare: [{ key: etcdKey, target: 'Mod', result: 'Equal', mod_revision: current.modRevision }, ...guards],
+          compare: [{ key: etcdKey, target: 'Mod', result: 'Equal', mod_revision: current!.modRevision }, ...guards],
           success: [{ request_delete_range: { key: etcdKey } }],
           failure: [{ request_range: { key: etcdKey } }],
         });
-        if (res.succeeded) return stampResourceVersion(current.value, current.modRevision);
+        if (res.succeeded) return result;
         current = this.decodeOne(res.responses[0]?.response_range.kvs[0]);
       }
       throw new Error(`delete of ${path} lost the compare ${MAX_WRITE_ATTEMPTS} times in a row`);
@@ -141,7 +176,7 @@ export class EtcdStore implements Datastore {
    * and compares that fail if any of those policies changed after R. Built-in tiers need no reads (refused).
    */
   private async tierDeleteState(key: ResourceKey, path: string): Promise<{
-    current: StoredObject | undefined; references: ReferenceView; guards: ICompare[];
+    current: Current | undefined; references: ReferenceView; guards: ICompare[];
   }> {
     if (isBuiltinTierKey(key)) return { current: undefined, references: referenceViewOfMap(new Map()), guards: [] };
     const tier = await this.client.kv.range({ key: Buffer.from(this.prefix + path) });
@@ -190,12 +225,13 @@ export class EtcdStore implements Datastore {
   // --- used by the watch -----------------------------------------------------------------------------------
 
   /** Every object under `path` (a keys.ts prefix), read page by page at one revision. */
-  async rangeAll(path: string, atRevision?: number): Promise<{ entries: DecodedKv[]; revision: number }> {
+  async rangeAll(path: string, atRevision?: number): Promise<{ entries: DecodedKv[]; skipped: SkippedKv[]; revision: number }> {
     const start = Buffer.from(this.prefix + path);
     const end = prefixEnd(start);
     let key = start;
     let revision = atRevision;
     const entries: DecodedKv[] = [];
+    const skipped: SkippedKv[] = [];
     for (;;) {
       const res = await this.client.kv.range({
         key, range_end: end, limit: PAGE_SIZE, ...(revision !== undefined && { revision }),
@@ -204,29 +240,29 @@ export class EtcdStore implements Datastore {
       revision ??= Number(res.header.revision);
       for (const kv of res.kvs) {
         const d = this.decode(kv);
-        if (d) entries.push(d);
+        if (d && 'obj' in d) entries.push(d);
+        else if (d) skipped.push(d);
       }
       const last = res.kvs[res.kvs.length - 1];
       if (!res.more || !last) break;
       key = Buffer.concat([last.key, Buffer.from([0])]);
     }
-    return { entries, revision };
+    return { entries, skipped, revision };
   }
 
-  /** Decodes a key-value under our prefix; undefined for foreign keys or values (other tools' data). */
-  decode(kv: IKeyValue): DecodedKv | undefined {
+  /**
+   * Decodes a key-value under our prefix through the shared decoder (stored-object.ts): the object, or what was
+   * skipped and why; undefined for keys that are not object keys (other tools' data under the prefix).
+   */
+  decode(kv: IKeyValue): DecodedKv | SkippedKv | undefined {
     const full = kv.key.toString();
     if (!full.startsWith(this.prefix)) return undefined;
     const path = full.slice(this.prefix.length);
-    const key = parseKeyPath(path);
-    if (!key) return undefined;
-    try {
-      const value = JSON.parse(kv.value.toString()) as Resource;
-      if (typeof value !== 'object' || value === null || typeof value.metadata !== 'object') return undefined;
-      return { path, key, obj: { value, modRevision: Number(kv.mod_revision) } };
-    } catch {
-      return undefined;
-    }
+    const modRevision = Number(kv.mod_revision);
+    const d = decodeStoredObject(kv.value, { path, where: full, revision: modRevision });
+    if (!d) return undefined;
+    if (!d.ok) return { path, key: d.skipped.resource!, skipped: d.skipped, modRevision };
+    return { path, key: d.key, obj: { value: d.value, modRevision } };
   }
 
   // --- writes ----------------------------------------------------------------------------------------------
@@ -251,10 +287,11 @@ export class EtcdStore implements Datastore {
       let ownUid: string | undefined;
       for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
         // A create whose reply was lost (etcd3 retried it) finds its own object: that is success, not a clash.
-        if (current && ownUid !== undefined && current.value.metadata.uid === ownUid) {
-          return { resource: stampResourceVersion(current.value, current.modRevision), created: true };
+        if (current?.obj && ownUid !== undefined && current.obj.value.metadata.uid === ownUid) {
+          return { resource: stampResourceVersion(current.obj.value, current.modRevision), created: true };
         }
-        const { value, created } = planWrite(mode, admitted, current, this.now, references);
+        // An unreadable stored value is replaced as if absent (apply and create write a valid object over it).
+        const { value, created } = planWrite(mode, admitted, current?.obj, this.now, references);
         if (created) ownUid = value.metadata.uid;
         const compare: ICompare[] = [current
           ? { key: etcdKey, target: 'Mod', result: 'Equal', mod_revision: current.modRevision }
@@ -277,13 +314,17 @@ export class EtcdStore implements Datastore {
     });
   }
 
-  private async readOne(path: string): Promise<StoredObject | undefined> {
+  private async readOne(path: string): Promise<Current | undefined> {
     const res = await this.client.kv.range({ key: Buffer.from(this.prefix + path) });
     return this.decodeOne(res.kvs[0]);
   }
 
-  private decodeOne(kv: IKeyValue | undefined): StoredObject | undefined {
-    return kv ? this.decode(kv)?.obj : undefined;
+  private decodeOne(kv: IKeyValue | undefined): Current | undefined {
+    if (!kv) return undefined;
+    const d = this.decode(kv);
+    const modRevision = Number(kv.mod_revision);
+    if (!d) return { obj: undefined, modRevision, skipped: { key: kv.key.toString(), reason: 'not a Tabby object key', revision: modRevision } };
+    return 'obj' in d ? { obj: d.obj, modRevision } : { obj: undefined, modRevision, skipped: d.skipped };
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {

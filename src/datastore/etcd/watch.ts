@@ -11,6 +11,10 @@
 //   revision, so the watch starts from a consistent moment.
 //
 // It does not deduplicate writes that did not change a value: every etcd put is a change with a new revision.
+//
+// A value that cannot be served (stored-object.ts: undecodable, invalid, at another object's key) is reported as
+// a `skipped` event and never enters the cache: the cache keeps the last valid version of that key, so a resync
+// does not turn "replaced by garbage" into a delete, and the consumer keeps what it enforced (fail closed).
 
 import type { IWatchResponse, Watcher } from 'etcd3';
 
@@ -19,10 +23,10 @@ import { withResourceVersion, type StoredObject } from '../admission.js';
 import type { WatchEvent, WatchOptions } from '../datastore.js';
 import { CompactedError, isDatastoreError, isUnavailable } from '../errors.js';
 import { WatchQueue } from '../event-queue.js';
-import { compareKeys } from '../keys.js';
+import { compareKeys, parseKeyPath } from '../keys.js';
 import { compileQuery, type Query } from '../query.js';
 import { isCompactedError, isConnectionError, toDatastoreError } from './client.js';
-import type { DecodedKv, EtcdStore } from './store.js';
+import type { DecodedKv, EtcdStore, SkippedKv } from './store.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -35,6 +39,8 @@ export class EtcdWatch {
   readonly queue: WatchQueue;
   private readonly query: Query;
   private cache = new Map<string, Cached>();
+  /** Keys whose current value was reported as skipped, with that value's mod_revision. */
+  private skipped = new Map<string, number>();
   /** The revision the cache reflects; the watch resumes after it. */
   private cacheRevision = 0;
   /** Changes at or below this revision are not reported (the caller's fromRevision, or the initial list). */
@@ -65,20 +71,21 @@ export class EtcdWatch {
   private async begin(): Promise<void> {
     const from = this.options.fromRevision;
     if (from === undefined) {
-      const { entries, revision } = await this.retryUnavailable(() => this.store.rangeAll(this.query.prefix));
+      const { entries, skipped, revision } = await this.retryUnavailable(() => this.store.rangeAll(this.query.prefix));
       if (this.closed) return;
       this.seed(entries, revision);
       const sorted = [...this.cache.values()].sort((a, b) => compareKeys(a.key, b.key));
       for (const c of sorted) {
         this.queue.push({ type: 'upsert', op: 'add', resource: withResourceVersion(c.obj.value, c.obj.modRevision), revision });
       }
+      for (const s of skipped) if (this.query.keyMatches(s.key)) this.reportSkipped(s, revision);
       this.queue.push({ type: 'synced', op: 'synced', revision });
       this.reportAfter = revision;
     } else {
       // Seed the cache with the state at `from`, so a later resync can diff against what the caller knows.
       const current = await this.retryUnavailable(() => this.store.revision());
       const at = Math.min(from, current);
-      let listed: { entries: DecodedKv[]; revision: number };
+      let listed: { entries: DecodedKv[]; skipped: SkippedKv[]; revision: number };
       try {
         listed = await this.retryUnavailable(() => this.store.rangeAll(this.query.prefix, at));
       } catch (err) {
@@ -129,6 +136,11 @@ export class EtcdWatch {
       if (ev.type === 'Put') {
         const d = this.store.decode(ev.kv);
         if (!d || !this.query.keyMatches(d.key)) continue;
+        if (!('obj' in d)) {
+          this.reportSkipped(d, rev);
+          continue;
+        }
+        this.skipped.delete(d.path);
         const prev = this.cache.get(d.path);
         this.cache.set(d.path, { key: d.key, obj: d.obj });
         this.emit({
@@ -138,7 +150,13 @@ export class EtcdWatch {
       } else {
         const path = ev.kv.key.toString().slice(this.store.prefix.length);
         const prev = this.cache.get(path);
-        if (!prev) continue; // not ours, or never reported
+        const wasSkipped = this.skipped.delete(path);
+        if (!prev) {
+          // A key only ever seen as unreadable: say it is gone, so a consumer can stop reporting it.
+          const key = wasSkipped ? parseKeyPath(path) : undefined;
+          if (key) this.emit({ type: 'delete', op: 'delete', key, previous: undefined, revision: rev });
+          continue; // otherwise not ours, or never reported
+        }
         this.cache.delete(path);
         this.emit({
           type: 'delete', op: 'delete', key: prev.key, revision: rev,
@@ -148,6 +166,13 @@ export class EtcdWatch {
     }
   }
 
+  /** Reports a value that cannot be served, once per stored version; the cache keeps the last valid one. */
+  private reportSkipped(s: SkippedKv, revision: number): void {
+    if (this.skipped.get(s.path) === s.modRevision) return;
+    this.skipped.set(s.path, s.modRevision);
+    this.emit({ type: 'skipped', op: 'skipped', skipped: s.skipped, revision });
+  }
+
   private emit(event: WatchEvent): void {
     if (event.revision > this.reportAfter) this.queue.push(event);
   }
@@ -155,7 +180,7 @@ export class EtcdWatch {
   /** Lists again and reports the difference from the cache, then watches on from the list's revision. */
   private async resync(): Promise<void> {
     if (this.closed) return;
-    let listed: { entries: DecodedKv[]; revision: number };
+    let listed: { entries: DecodedKv[]; skipped: SkippedKv[]; revision: number };
     try {
       listed = await this.retryUnavailable(() => this.store.rangeAll(this.query.prefix));
     } catch (err) {
@@ -163,10 +188,24 @@ export class EtcdWatch {
       return;
     }
     if (this.closed) return;
-    const { entries, revision } = listed;
+    const { entries, skipped, revision } = listed;
+    const events: Array<{ key: ResourceKey; event: WatchEvent }> = [];
     const next = new Map<string, Cached>();
     for (const e of entries) if (this.query.keyMatches(e.key)) next.set(e.path, { key: e.key, obj: e.obj });
-    const events: Array<{ key: ResourceKey; event: WatchEvent }> = [];
+    // An object now unreadable keeps its last valid version (see the header): no delete for it.
+    const unreadable = skipped.filter((e) => this.query.keyMatches(e.key));
+    for (const e of unreadable) {
+      const kept = this.cache.get(e.path);
+      if (kept) next.set(e.path, kept);
+    }
+    const stillSkipped = new Set(unreadable.map((e) => e.path));
+    for (const path of [...this.skipped.keys()]) {
+      if (!stillSkipped.has(path) && !next.has(path)) {
+        this.skipped.delete(path);
+        const key = parseKeyPath(path);
+        if (key && !this.cache.has(path)) events.push({ key, event: { type: 'delete', op: 'delete', key, previous: undefined, revision } });
+      }
+    }
     for (const [path, prev] of this.cache) {
       if (!next.has(path)) {
         events.push({ key: prev.key, event: {
@@ -187,6 +226,7 @@ export class EtcdWatch {
     this.cache = next;
     this.cacheRevision = Math.max(this.cacheRevision, revision);
     for (const e of events) this.emit(e.event);
+    for (const e of unreadable) this.reportSkipped(e, revision);
     this.connect();
   }
 

@@ -1,76 +1,87 @@
-// The file store's journal format. Every line is `<crc32 hex> <json>\n`; the first line is the header naming the
-// revision the journal starts after (`base`), every later line is one change. A line counts only when it is
-// complete and its checksum matches, so a writer killed mid-append leaves a torn tail that readers stop at and
-// the next writer cuts off — never a record that half-applies.
+// The file store's journal: a header record naming the revision the journal continues (`base`), then one record
+// per change after it, each framed, sized and checksummed (framing.ts). Format 2 since issue 10; the first
+// release's format 1 (`<crc32 hex> <json>\n` lines, header {journal: 1}) is still read, strictly, and a store is
+// migrated to format 2 by its first write (store.ts).
 
-import { crc32 } from 'node:zlib';
+import type { Framing } from './framing.js';
+import { encodeFrame, framingOf, scanFrames, type Problem } from './framing.js';
 
-import type { Resource } from '../../api/index.js';
-
-export const JOURNAL_FORMAT = 1;
+export const JOURNAL_FORMAT = 2;
+export const LEGACY_JOURNAL_FORMAT = 1;
 
 export interface JournalHeader {
-  journal: typeof JOURNAL_FORMAT;
+  journal: typeof JOURNAL_FORMAT | typeof LEGACY_JOURNAL_FORMAT;
   /** The revision of the snapshot this journal continues; its first record is base + 1. */
   base: number;
 }
 
-/** One change. `key` is the object's store path (keys.ts); a put's value has no resourceVersion. */
+/**
+ * One change. `key` is the object's store path (keys.ts); a put's value is the object as stored (without
+ * resourceVersion). The value is untrusted until stored-object.ts has decoded it.
+ */
 export type JournalRecord =
-  | { rev: number; op: 'put'; key: string; value: Resource }
+  | { rev: number; op: 'put'; key: string; value: unknown }
   | { rev: number; op: 'del'; key: string };
 
-function checksum(json: string): string {
-  return crc32(json).toString(16).padStart(8, '0');
-}
+/** Store paths are short (group/plural/namespace/name, each DNS-1123-bounded); a longer one is not ours. */
+const MAX_KEY_CHARS = 1024;
 
-export function encodeLine(entry: JournalHeader | JournalRecord): string {
-  const json = JSON.stringify(entry);
-  return `${checksum(json)} ${json}\n`;
-}
-
-export interface DecodedLines {
-  entries: unknown[];
-  /** Byte offset just past the last valid line: where the next append belongs. */
-  end: number;
-  /** Bytes after `end` that do not form a valid line (a torn append, or one still being written). */
-  trailing: number;
-}
-
-const NEWLINE = 0x0a;
-
-/** Decodes complete, checksummed lines from `buf`, which starts at file offset `offset`. Stops at the first bad one. */
-export function decodeLines(buf: Buffer, offset: number): DecodedLines {
-  const entries: unknown[] = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    const nl = buf.indexOf(NEWLINE, pos);
-    if (nl < 0) break;
-    const line = buf.toString('utf8', pos, nl);
-    const space = line.indexOf(' ');
-    if (space !== 8) break;
-    const json = line.slice(9);
-    if (checksum(json) !== line.slice(0, 8)) break;
-    let entry: unknown;
-    try {
-      entry = JSON.parse(json);
-    } catch {
-      break;
-    }
-    entries.push(entry);
-    pos = nl + 1;
-  }
-  return { entries, end: offset + pos, trailing: buf.length - pos };
+export function encodeRecord(entry: JournalHeader | JournalRecord): Buffer {
+  return encodeFrame(entry);
 }
 
 export function isHeader(v: unknown): v is JournalHeader {
-  return typeof v === 'object' && v !== null && (v as JournalHeader).journal === JOURNAL_FORMAT &&
-    Number.isInteger((v as JournalHeader).base);
+  if (typeof v !== 'object' || v === null) return false;
+  const h = v as JournalHeader;
+  return (h.journal === JOURNAL_FORMAT || h.journal === LEGACY_JOURNAL_FORMAT) && Number.isSafeInteger(h.base) && h.base >= 0;
 }
 
 export function isRecord(v: unknown): v is JournalRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as JournalRecord;
-  return Number.isInteger(r.rev) && typeof r.key === 'string' &&
-    (r.op === 'del' || (r.op === 'put' && typeof r.value === 'object' && r.value !== null));
+  return Number.isSafeInteger(r.rev) && r.rev > 0 && typeof r.key === 'string' && r.key.length <= MAX_KEY_CHARS &&
+    (r.op === 'del' || (r.op === 'put' && 'value' in r));
+}
+
+export interface DecodedJournal {
+  framing: Framing;
+  header: JournalHeader | undefined;
+  /** Good records after the header, before any problem. */
+  records: Array<{ record: JournalRecord; offset: number }>;
+  /** Where the next append belongs. */
+  end: number;
+  torn?: Problem;
+  /** The first damage (including a good frame that is not a record); the journal must not be served. */
+  damage?: Problem;
+}
+
+/**
+ * Decodes journal bytes. `offset` is the file offset of `buf`; at offset 0 the first record must be the header.
+ * `framing` is the file's (known after the first read); detected from the bytes at offset 0.
+ */
+export function decodeJournal(buf: Buffer, offset: number, framing: Framing = framingOf(buf)): DecodedJournal {
+  const scan = scanFrames(framing, buf, offset);
+  const out: DecodedJournal = { framing, header: undefined, records: [], end: scan.end };
+  if (scan.torn) out.torn = scan.torn;
+  if (scan.damage) out.damage = scan.damage;
+  for (const [i, f] of scan.frames.entries()) {
+    if (offset === 0 && i === 0) {
+      if (!isHeader(f.payload)) {
+        out.damage = { offset: f.offset, length: f.end - f.offset, reason: 'the first record is not a journal header' };
+        out.end = f.offset;
+        delete out.torn;
+        return out;
+      }
+      out.header = f.payload;
+      continue;
+    }
+    if (!isRecord(f.payload)) {
+      out.damage = { offset: f.offset, length: f.end - f.offset, reason: 'a checksummed record that is not a change record' };
+      out.end = f.offset;
+      delete out.torn;
+      return out;
+    }
+    out.records.push({ record: f.payload, offset: f.offset });
+  }
+  return out;
 }

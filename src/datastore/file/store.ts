@@ -1,53 +1,91 @@
-// The embedded file store: zero setup, safe with several processes, and crash-safe.
+// The embedded file store: zero setup, safe with several processes, crash-safe, and it refuses to serve a
+// damaged history rather than serve part of it.
 //
-// Layout of the data directory:
+// Layout of the data directory (the on-disk format is documented in ../README.md):
 //
-//   snapshot.json   every object at revision `revision` (replaced whole: temp file, fsync, rename, fsync dir)
-//   journal.log     header {journal, base} + one checksummed line per change after `base` (journal.ts)
+//   snapshot.rec    every object at revision `revision`, one checksummed record each (snapshot.ts); replaced
+//                   whole: temp file, fsync, rename, fsync dir (durable.ts)
+//   journal.log     a header record {journal: 2, base} + one record per change after `base`; every record is
+//                   framed with a marker, its length and a CRC-32 (framing.ts)
 //   lock            the writer lock (lock.ts)
+//   snapshot.json   only in stores of the first release (format 1), until their first write migrates them
 //
-// Design:
-// - The journal is the commit point. A write appends one line and fdatasyncs it before returning; one small
-//   append + one sync per change, where a file per object would cost two syncs plus a rename.
-// - Readers take no lock. They read the snapshot, then apply journal lines in order; a torn or unfinished last
-//   line fails its checksum and is simply not there yet. Writers hold the lock, first cut any torn tail a
-//   killed writer left, then append. So a kill -9 at any instant leaves the old state or the new one.
+// Crash safety, step by step:
+// - The journal is the commit point. A write appends one record with one write(2) and fdatasyncs it before
+//   returning; one small append + one sync per change. If the append or the sync fails (ENOSPC, EIO), the
+//   writer cuts the journal back to where the record began, so a write reported as failed is never stored.
+// - A kill -9 (or a power loss) during an append leaves at most one unfinished record, the last one, which was
+//   never acknowledged. framing.ts tells that torn tail apart from damage: it is the only record that may be
+//   incomplete (no final newline, or a sector still zero) and nothing good may follow it. Readers treat it as
+//   not there yet; the next writer, holding the lock, cuts exactly those bytes before appending. So a crash at
+//   any instant leaves the old state or the new one.
+// - Anything else that fails its framing or checksum — in the middle of the journal, anywhere in the snapshot,
+//   a record out of revision sequence, a journal that shrank — is damage: every operation fails with
+//   DamagedStoreError (file, byte offset, what to run) and nothing is served or written; no file is truncated
+//   or rewritten. `tabby datastore repair` (integrity.ts) keeps a copy of the damaged files and rebuilds the
+//   store from every intact record.
 // - Compaction writes a new snapshot at revision R (durably), then replaces the journal with one whose base is
-//   R (durably). A crash between the two leaves a new snapshot and the old journal, whose lines up to R are
+//   R (durably). A crash between the two leaves a new snapshot and the old journal, whose records up to R are
 //   skipped. Readers open the journal *before* reading the snapshot, so they never pair a new journal with an
 //   old snapshot; one that still tails a replaced journal notices (inode changed) and reloads.
+// - Compaction is housekeeping: when it fails after a write committed (ENOSPC while writing the new snapshot),
+//   the write still succeeds and the failure is reported as a warning (options.onWarning); the old files stay
+//   as they were.
+// - Format-1 stores (the first release: unframed `<crc> <json>` lines, snapshot.json without a checksum) are
+//   read as they are, strictly (damage is refused the same way); the first write migrates them to format 2 by
+//   a compaction that keeps all history: snapshot.rec first, then the format-2 journal, then snapshot.json is
+//   removed. A crash at any step leaves a readable store of one format or the other.
 // - History (the journal since the last compaction) serves watch-from-revision; a watcher that fell behind a
 //   compaction reloads and reports the difference between what it had and what is there (no change lost, none
 //   repeated), as the etcd store does.
 // - Watchers in other processes see changes through fs.watch on the directory plus a poll as a fallback
 //   (fs.watch is best-effort on some filesystems).
+// - Readers take no lock and open files read-only, so a store the user may only read (permissions, a
+//   read-only mount) serves reads; writes then fail with the errno (EACCES, EROFS) and the path.
+// - Every stored value is decoded through stored-object.ts: one that is undecodable or invalid (written behind
+//   Tabby's back, or valid under an older validator) is kept on disk untouched, reported as skipped by list
+//   and watch, and never served.
 //
 // Thread-safety: one instance serialises its own operations (a promise chain); processes serialise writes
 // with the lock.
 
 import {
-  closeSync, existsSync, fdatasync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, statSync,
-  watch as fsWatch, writeSync, type FSWatcher,
+  closeSync, existsSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, statSync,
+  unlinkSync, watch as fsWatch, writeSync, type FSWatcher,
 } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import type { Resource, ResourceKey } from '../../api/index.js';
 import {
-  admit, checkDelete, planWrite, referenceViewOfMap, withResourceVersion, type ReferenceView, type StoredObject, type WriteMode,
+  admit, checkDelete, checkResourceVersionSyntax, planWrite, referenceViewOfMap, unreadableStub, withResourceVersion,
+  type ReferenceView, type StoredObject, type WriteMode,
 } from '../admission.js';
 import { builtinTierObject, withBuiltinTiers } from '../builtin-tiers.js';
 import type {
-  ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, Watch, WatchEvent, WatchOptions,
+  ApplyResult, Datastore, ListOptions, Preconditions, ResourceList, SkippedObject, Watch, WatchEvent, WatchOptions,
 } from '../datastore.js';
-import { CompactedError, NotFoundError, UnavailableError, isDatastoreError } from '../errors.js';
+import {
+  CompactedError, ConflictError, DamagedStoreError, NotFoundError, StorageError, UnavailableError, UnreadableObjectError,
+  isDatastoreError,
+} from '../errors.js';
 import { WatchQueue } from '../event-queue.js';
 import { compareKeys, keyPath, normaliseKey, parseKeyPath } from '../keys.js';
 import { compileQuery, type Query } from '../query.js';
-import { writeFileDurable } from './durable.js';
-import { decodeLines, encodeLine, isHeader, isRecord, type JournalRecord } from './journal.js';
+import { decodeStoredObject, type DecodedObject } from '../stored-object.js';
+import { fsyncDir, writeFileDurable } from './durable.js';
+import type { Framing, Problem } from './framing.js';
+import { decodeJournal, encodeRecord, JOURNAL_FORMAT, type JournalRecord } from './journal.js';
 import { FileLock, LockTimeoutError } from './lock.js';
+import {
+  decodeLegacySnapshot, decodeSnapshot, encodeSnapshot, LEGACY_SNAPSHOT_FILE, SNAPSHOT_FILE, type Snapshot,
+} from './snapshot.js';
+
+/** A problem that did not stop the operation (housekeeping after a committed write). */
+export interface StoreWarning {
+  message: string;
+  cause?: unknown;
+}
 
 export interface FileStoreOptions {
   /** The data directory; created when missing. */
@@ -68,40 +106,60 @@ export interface FileStoreOptions {
    * writes as Calico's backend client does, to set up states Felix must handle (a policy whose tier is missing).
    */
   crossObjectChecks?: boolean;
+  /**
+   * Called when housekeeping fails after a write committed (auto-compaction: ENOSPC, EIO…): the write succeeded.
+   * Default: process.emitWarning.
+   */
+  onWarning?: (warning: StoreWarning) => void;
 }
 
 // Small file operations (stat, a short read, an append) run synchronously: they take microseconds, and going
 // through the thread pool costs more than the call. Only fsync, which takes milliseconds, is asynchronous.
 const fdatasyncAsync = promisify(fdatasync);
 
-const SNAPSHOT = 'snapshot.json';
-const JOURNAL = 'journal.log';
+export const JOURNAL = 'journal.log';
 const LOCK = 'lock';
-const SNAPSHOT_FORMAT = 1;
 
-interface SnapshotFile {
-  format: typeof SNAPSHOT_FORMAT;
-  revision: number;
-  objects: Array<{ key: string; rev: number; value: Resource }>;
+/** An undecodable or invalid stored value: kept (compaction writes it back as it was), never served. */
+interface SkippedEntry {
+  skipped: SkippedObject;
+  modRevision: number;
+  raw: unknown;
+}
+
+interface Objects {
+  ok: Map<string, StoredObject>;
+  bad: Map<string, SkippedEntry>;
+}
+
+/** A journal record with its value decoded once (puts). */
+interface Applied {
+  rec: JournalRecord;
+  decoded: DecodedObject | undefined;
 }
 
 /** What the store holds in memory: the state at `base` (the last compaction) plus the history since. */
 interface State {
   base: number;
-  baseObjects: Map<string, StoredObject>;
-  history: JournalRecord[];
-  objects: Map<string, StoredObject>;
+  baseObjects: Objects;
+  history: Applied[];
+  objects: Objects;
   revision: number;
 }
 
 interface Change {
   path: string;
-  key: ResourceKey;
+  /** Undefined for a path that is not an object key (reported only as skipped). */
+  key: ResourceKey | undefined;
   rev: number;
-  /** The object after the change (upserts). */
+  /** The object after the change (upserts of a valid value). */
   next: StoredObject | undefined;
-  /** The object before the change. */
+  /** The valid object before the change. */
   prev: StoredObject | undefined;
+  /** The change stored a value that cannot be served. */
+  skipped: SkippedObject | undefined;
+  /** A delete of a key whose value could not be served. */
+  prevSkipped: boolean;
 }
 
 interface Subscriber {
@@ -111,58 +169,129 @@ interface Subscriber {
   after: number;
 }
 
-class CorruptStoreError extends Error {}
-
-function isErrno(err: unknown, code: string): boolean {
-  return (err as NodeJS.ErrnoException | undefined)?.code === code;
+interface JournalHandle {
+  /** Opened read-only: reads never need write access. */
+  fd: number;
+  ino: number;
+  /** Just past the last good record. */
+  offset: number;
+  framing: Framing;
+  /** Opened for appends on the first write (under the lock). */
+  writeFd?: number;
 }
 
-function emptyState(base: number, objects: Map<string, StoredObject>): State {
-  return { base, baseObjects: objects, history: [], objects: new Map(objects), revision: base };
-}
-
-/** Applies a record to a state and returns the change, or undefined when the key is not an object key. */
-function applyRecord(state: State, rec: JournalRecord): Change | undefined {
-  const prev = state.objects.get(rec.key);
-  let next: StoredObject | undefined;
-  if (rec.op === 'put') {
-    next = { value: rec.value, modRevision: rec.rev };
-    state.objects.set(rec.key, next);
-  } else {
-    state.objects.delete(rec.key);
+/** Thrown inside the store and turned into DamagedStoreError (with the endpoint) by guard(). */
+class DamageFound extends Error {
+  constructor(readonly file: string, readonly offset: number, readonly reason: string) {
+    super(`${file} at byte ${offset}: ${reason}`);
   }
-  state.history.push(rec);
+}
+
+/** The snapshot changed under a reader (a concurrent compaction or migration): read again. */
+class FilesChanged extends Error {}
+
+function errnoOf(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
+function emptyObjects(): Objects {
+  return { ok: new Map(), bad: new Map() };
+}
+
+function copyObjects(o: Objects): Objects {
+  return { ok: new Map(o.ok), bad: new Map(o.bad) };
+}
+
+function emptyState(base: number, objects: Objects): State {
+  return { base, baseObjects: objects, history: [], objects: copyObjects(objects), revision: base };
+}
+
+function decodePut(file: string, path: string, value: unknown, rev: number): DecodedObject {
+  return decodeStoredObject(value, { path, where: `${file}:${path}`, revision: rev }) ?? {
+    ok: false, skipped: { key: `${file}:${path}`, reason: 'not a Tabby object key', revision: rev },
+  };
+}
+
+function toApplied(rec: JournalRecord): Applied {
+  return { rec, decoded: rec.op === 'put' ? decodePut(JOURNAL, rec.key, rec.value, rec.rev) : undefined };
+}
+
+/** Applies a record to a state and returns the change. */
+function applyRecord(state: State, applied: Applied): Change {
+  const { rec, decoded } = applied;
+  const { ok, bad } = state.objects;
+  const prev = ok.get(rec.key);
+  const prevSkipped = bad.has(rec.key);
+  let next: StoredObject | undefined;
+  let skipped: SkippedObject | undefined;
+  if (rec.op === 'put' && decoded?.ok) {
+    next = { value: decoded.value, modRevision: rec.rev };
+    ok.set(rec.key, next);
+    bad.delete(rec.key);
+  } else if (rec.op === 'put' && decoded && !decoded.ok) {
+    skipped = decoded.skipped;
+    ok.delete(rec.key);
+    bad.set(rec.key, { skipped, modRevision: rec.rev, raw: rec.value });
+  } else {
+    ok.delete(rec.key);
+    bad.delete(rec.key);
+  }
+  state.history.push(applied);
   state.revision = rec.rev;
-  const key = parseKeyPath(rec.key);
-  return key && { path: rec.key, key, rev: rec.rev, next, prev };
+  return { path: rec.key, key: parseKeyPath(rec.key), rev: rec.rev, next, prev, skipped, prevSkipped };
 }
 
 /** Every change that turns `from` into `to`, stamped with `rev`, in key order. */
-function diffStates(from: Map<string, StoredObject>, to: Map<string, StoredObject>, rev: number): Change[] {
+function diffStates(from: Objects, to: Objects, rev: number): Change[] {
   const out: Change[] = [];
-  for (const [path, prev] of from) {
-    const key = parseKeyPath(path);
-    if (key && !to.has(path)) out.push({ path, key, rev, prev, next: undefined });
+  const base = { rev, next: undefined, prev: undefined, skipped: undefined, prevSkipped: false };
+  for (const [path, prev] of from.ok) {
+    if (to.ok.has(path) || to.bad.has(path)) continue;
+    out.push({ ...base, path, key: parseKeyPath(path), prev });
   }
-  for (const [path, next] of to) {
-    const key = parseKeyPath(path);
-    const prev = from.get(path);
-    if (key && (!prev || prev.modRevision !== next.modRevision)) out.push({ path, key, rev, prev, next });
+  for (const path of from.bad.keys()) {
+    if (!to.ok.has(path) && !to.bad.has(path)) out.push({ ...base, path, key: parseKeyPath(path), prevSkipped: true });
   }
-  return out.sort((a, b) => compareKeys(a.key, b.key));
+  for (const [path, next] of to.ok) {
+    const prev = from.ok.get(path);
+    if (!prev || prev.modRevision !== next.modRevision) out.push({ ...base, path, key: parseKeyPath(path), prev, next });
+  }
+  for (const [path, entry] of to.bad) {
+    if (from.bad.get(path)?.modRevision === entry.modRevision) continue;
+    out.push({ ...base, path, key: parseKeyPath(path), prev: from.ok.get(path), skipped: entry.skipped });
+  }
+  const order = (c: Change) => c.key;
+  return out.sort((a, b) => {
+    const ka = order(a);
+    const kb = order(b);
+    return ka && kb ? compareKeys(ka, kb) : a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  });
 }
 
-function toWatchEvent(c: Change): WatchEvent {
+function toWatchEvent(c: Change): WatchEvent | undefined {
+  if (c.skipped) return { type: 'skipped', op: 'skipped', skipped: c.skipped, revision: c.rev };
+  if (!c.key) return undefined;
   if (c.next) {
     return {
       type: 'upsert', op: c.prev ? 'update' : 'add', resource: withResourceVersion(c.next.value, c.next.modRevision),
       revision: c.rev,
     };
   }
+  if (!c.prev && !c.prevSkipped) return undefined;
   return {
     type: 'delete', op: 'delete', key: c.key, revision: c.rev,
     previous: c.prev && withResourceVersion(c.prev.value, c.prev.modRevision),
   };
+}
+
+function changeMatches(query: Query, c: Change): boolean {
+  return c.key ? query.keyMatches(c.key) : c.path.startsWith(query.prefix);
+}
+
+function skippedMatches(query: Query, path: string): boolean {
+  const key = parseKeyPath(path);
+  return key ? query.keyMatches(key) : path.startsWith(query.prefix);
 }
 
 export class FileStore implements Datastore {
@@ -173,8 +302,9 @@ export class FileStore implements Datastore {
   private readonly autoCompact: { afterRecords: number; retain: number } | false;
   private readonly now: () => Date;
   private readonly crossObjectChecks: boolean;
-  private state: State = emptyState(0, new Map());
-  private journal: { fd: number; ino: number; offset: number } | undefined;
+  private readonly onWarning: (w: StoreWarning) => void;
+  private state: State = emptyState(0, emptyObjects());
+  private journal: JournalHandle | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly subscribers = new Set<Subscriber>();
   private poller: { fsw: FSWatcher | undefined; timer: NodeJS.Timeout; pending: boolean } | undefined;
@@ -188,13 +318,17 @@ export class FileStore implements Datastore {
     this.autoCompact = options.autoCompact ?? { afterRecords: 20_000, retain: 1_000 };
     this.now = options.now ?? (() => new Date());
     this.crossObjectChecks = options.crossObjectChecks ?? true;
+    this.onWarning = options.onWarning ?? ((w) => process.emitWarning(w.message, 'TabbyDatastoreWarning'));
   }
 
-  /** Opens (creating when missing) the store in `options.dir`. Throws UnavailableError when it cannot. */
+  /**
+   * Opens (creating when missing) the store in `options.dir`. Throws StorageError when the directory cannot be
+   * used, DamagedStoreError when its files are damaged.
+   */
   static async open(options: FileStoreOptions): Promise<FileStore> {
     const store = new FileStore(options);
     await store.guard(async () => {
-      await mkdir(store.dir, { recursive: true });
+      store.ensureDirectory();
       await store.initialise();
       store.state = await store.load();
     });
@@ -206,8 +340,11 @@ export class FileStore implements Datastore {
   get(key: ResourceKey): Promise<Resource> {
     return this.read(() => {
       const k = normaliseKey(key);
-      const obj = this.state.objects.get(keyPath(k));
+      const path = keyPath(k);
+      const obj = this.state.objects.ok.get(path);
       if (obj) return withResourceVersion(obj.value, obj.modRevision);
+      const bad = this.state.objects.bad.get(path);
+      if (bad) throw new UnreadableObjectError(k, bad.skipped.key, bad.skipped.reason);
       const builtin = this.crossObjectChecks ? builtinTierObject(k) : undefined;
       if (!builtin) throw new NotFoundError(k);
       return builtin;
@@ -218,14 +355,21 @@ export class FileStore implements Datastore {
     const query = compileQuery(options);
     return this.read(() => {
       const found: Array<{ key: ResourceKey; obj: StoredObject }> = [];
-      for (const [path, obj] of this.state.objects) {
+      for (const [path, obj] of this.state.objects.ok) {
         if (!path.startsWith(query.prefix)) continue;
         const key = parseKeyPath(path);
         if (key && query.matches(key, obj.value)) found.push({ key, obj });
       }
       found.sort((a, b) => compareKeys(a.key, b.key));
       const items = found.map(({ obj }) => withResourceVersion(obj.value, obj.modRevision));
-      return { items: this.crossObjectChecks ? withBuiltinTiers(items, options, query) : items, revision: this.state.revision };
+      const skipped = [...this.state.objects.bad]
+        .filter(([path]) => path.startsWith(query.prefix) && skippedMatches(query, path))
+        .map(([, e]) => ({ ...e.skipped }));
+      return {
+        items: this.crossObjectChecks ? withBuiltinTiers(items, options, query) : items,
+        revision: this.state.revision,
+        ...(skipped.length > 0 && { skipped }),
+      };
     });
   }
 
@@ -245,7 +389,18 @@ export class FileStore implements Datastore {
     const k = normaliseKey(key);
     const path = keyPath(k);
     return this.write((rev) => {
-      const current = this.state.objects.get(path);
+      const current = this.state.objects.ok.get(path);
+      const bad = this.state.objects.bad.get(path);
+      if (!current && bad) {
+        // An unreadable object can be deleted (that is how it is cleaned up); only its revision can be checked.
+        checkResourceVersionSyntax(k, preconditions.resourceVersion);
+        const actual = { resourceVersion: String(bad.modRevision) };
+        if (preconditions.uid !== undefined ||
+          (preconditions.resourceVersion !== undefined && preconditions.resourceVersion !== actual.resourceVersion)) {
+          throw new ConflictError(k, preconditions, actual);
+        }
+        return { record: { rev, op: 'del', key: path }, result: unreadableStub(k, bad.modRevision) };
+      }
       checkDelete(k, preconditions, current, this.references());
       return {
         record: { rev, op: 'del', key: path },
@@ -270,7 +425,7 @@ export class FileStore implements Datastore {
       const { state } = this;
       const from = options.fromRevision;
       if (from === undefined) {
-        const initial = [...state.objects]
+        const initial = [...state.objects.ok]
           .map(([path, obj]) => ({ key: parseKeyPath(path), obj }))
           .filter((e): e is { key: ResourceKey; obj: StoredObject } => e.key !== undefined && query.keyMatches(e.key))
           .sort((a, b) => compareKeys(a.key, b.key));
@@ -279,6 +434,9 @@ export class FileStore implements Datastore {
             type: 'upsert', op: 'add', resource: withResourceVersion(obj.value, obj.modRevision), revision: state.revision,
           });
         }
+        for (const [path, e] of state.objects.bad) {
+          if (skippedMatches(query, path)) sub.queue.push({ type: 'skipped', op: 'skipped', skipped: { ...e.skipped }, revision: state.revision });
+        }
         sub.queue.push({ type: 'synced', op: 'synced', revision: state.revision });
       } else if (from < state.base) {
         sub.queue.fail(new CompactedError(from, state.base));
@@ -286,9 +444,11 @@ export class FileStore implements Datastore {
       } else if (from < state.revision) {
         // Replay history after `from` against the state as it was at `from`.
         const replay = emptyState(state.base, state.baseObjects);
-        for (const rec of state.history) {
-          const change = applyRecord(replay, rec);
-          if (rec.rev > from && change && query.keyMatches(change.key)) sub.queue.push(toWatchEvent(change));
+        for (const applied of state.history) {
+          const change = applyRecord(replay, applied);
+          if (applied.rec.rev <= from || !changeMatches(query, change)) continue;
+          const event = toWatchEvent(change);
+          if (event) sub.queue.push(event);
         }
       }
       sub.after = Math.max(from ?? state.revision, state.revision);
@@ -327,7 +487,7 @@ export class FileStore implements Datastore {
     const admitted = admit(resource);
     const path = keyPath(admitted.key);
     return this.write((rev) => {
-      const { value, created } = planWrite(mode, admitted, this.state.objects.get(path), this.now, this.references());
+      const { value, created } = planWrite(mode, admitted, this.state.objects.ok.get(path), this.now, this.references());
       return {
         record: { rev, op: 'put', key: path, value },
         result: { resource: withResourceVersion(value, rev), created },
@@ -337,33 +497,87 @@ export class FileStore implements Datastore {
 
   /** The cross-object checks' view of the state (call under the lock, after catching up). */
   private references(): ReferenceView | undefined {
-    return this.crossObjectChecks ? referenceViewOfMap(this.state.objects) : undefined;
+    return this.crossObjectChecks ? referenceViewOfMap(this.state.objects.ok) : undefined;
   }
 
-  /** Runs one change under the lock: catch up, decide (may throw), append + sync, apply, notify. */
+  /**
+   * Runs one change under the lock: catch up, decide (may throw), append + sync (the commit), apply, notify,
+   * then housekeeping whose failure is a warning. A failure before the commit stores nothing.
+   */
   private write<T>(decide: (rev: number) => { record: JournalRecord; result: T }): Promise<T> {
     return this.guard(() => this.serial(async () => {
       if (this.closed) throw new Error('file store used after close()');
       let changes: Change[] = [];
-      const result = await this.withLock(async () => {
-        changes = await this.catchUp({ locked: true, dispatch: false });
-        const { record, result } = decide(this.state.revision + 1);
-        const line = encodeLine(record);
-        const j = this.journal!;
-        const data = Buffer.from(line);
-        let written = 0;
-        while (written < data.length) written += writeSync(j.fd, data, written, data.length - written, j.offset + written);
-        await fdatasyncAsync(j.fd);
-        j.offset += data.length;
-        const change = applyRecord(this.state, record);
-        if (change) changes.push(change);
-        if (this.autoCompact && this.state.history.length >= this.autoCompact.afterRecords) {
-          await this.compactLocked(this.state.revision - this.autoCompact.retain);
-        }
-        return result;
-      }).finally(() => this.dispatch(changes));
-      return result;
+      let committed = false;
+      try {
+        return await this.withLock(async () => {
+          changes = await this.catchUp({ locked: true, dispatch: false });
+          // A first-release store becomes format 2 before its first new record (see the header).
+          if (this.journal!.framing === 'v1') await this.compactLocked(this.state.base, { migrate: true });
+          const { record, result } = decide(this.state.revision + 1);
+          const applied = toApplied(record);
+          await this.append(encodeRecord(record));
+          committed = true;
+          changes.push(applyRecord(this.state, applied));
+          if (this.autoCompact && this.state.history.length >= this.autoCompact.afterRecords) {
+            try {
+              await this.compactLocked(this.state.revision - this.autoCompact.retain);
+            } catch (err) {
+              this.warnHousekeeping(err);
+            }
+          }
+          return result;
+        }).finally(() => this.dispatch(changes));
+      } catch (err) {
+        if (!committed && errnoOf(err) && !isDatastoreError(err)) throw this.storageError(err, false);
+        throw err;
+      }
     }));
+  }
+
+  private warnHousekeeping(err: unknown): void {
+    const why = errnoOf(err) ? this.storageError(err, undefined).message : err instanceof Error ? err.message : String(err);
+    this.onWarning({
+      message: `the write was stored, but compacting ${this.endpoint} failed: ${why} (the store stays as it was and ` +
+        'compaction is tried again on later writes; free space or run tabby datastore check)',
+      cause: err,
+    });
+  }
+
+  /** Appends one record and syncs it; on failure cuts the journal back so the record is not stored. */
+  private async append(data: Buffer): Promise<void> {
+    const j = this.journal!;
+    const fd = this.writeFd();
+    try {
+      let written = 0;
+      while (written < data.length) written += writeSync(fd, data, written, data.length - written, j.offset + written);
+      await fdatasyncAsync(fd);
+    } catch (err) {
+      try {
+        ftruncateSync(fd, j.offset);
+        await fdatasyncAsync(fd);
+      } catch (cutErr) {
+        // The record may be on disk without having been reported: say so rather than guess.
+        throw new UnavailableError(this.endpoint, `appending to ${join(this.dir, JOURNAL)} failed (${errnoOf(err) ?? String(err)}) ` +
+          `and cutting the unfinished record back failed too (${errnoOf(cutErr) ?? String(cutErr)}): the write may or may ` +
+          'not be stored; read the object to find out', { cause: err });
+      }
+      throw err;
+    }
+    j.offset += data.length;
+  }
+
+  private writeFd(): number {
+    const j = this.journal!;
+    if (j.writeFd === undefined) {
+      const fd = openSync(join(this.dir, JOURNAL), 'r+');
+      if (fstatSync(fd).ino !== j.ino) {
+        closeSync(fd);
+        throw new Error('journal replaced while the lock was held');
+      }
+      j.writeFd = fd;
+    }
+    return j.writeFd;
   }
 
   private async withLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -382,30 +596,49 @@ export class FileStore implements Datastore {
     }
   }
 
-  private async compactLocked(target: number): Promise<void> {
+  /** Writes a snapshot at `target` and a journal continuing it (also the format-1 → 2 migration). */
+  private async compactLocked(target: number, opts: { migrate?: boolean } = {}): Promise<void> {
     const { state } = this;
     const to = Math.min(target, state.revision);
-    if (to <= state.base) return;
+    if (to <= state.base && !opts.migrate) return;
     const atTarget = emptyState(state.base, state.baseObjects);
-    for (const rec of state.history) {
-      if (rec.rev > to) break;
-      applyRecord(atTarget, rec);
+    for (const applied of state.history) {
+      if (applied.rec.rev > to) break;
+      applyRecord(atTarget, applied);
     }
-    const kept = state.history.filter((r) => r.rev > to);
-    const snapshot: SnapshotFile = {
-      format: SNAPSHOT_FORMAT, revision: to,
-      objects: [...atTarget.objects].map(([key, o]) => ({ key, rev: o.modRevision, value: o.value })),
+    const kept = state.history.filter((a) => a.rec.rev > to);
+    const snapshot: Snapshot = {
+      revision: Math.max(to, state.base),
+      objects: [
+        ...[...atTarget.objects.ok].map(([key, o]) => ({ key, rev: o.modRevision, value: o.value as unknown })),
+        ...[...atTarget.objects.bad].map(([key, o]) => ({ key, rev: o.modRevision, value: o.raw })),
+      ],
     };
     // Order matters: snapshot first, then the journal that continues it (see the header comment).
-    await writeFileDurable(join(this.dir, SNAPSHOT), JSON.stringify(snapshot));
-    const text = encodeLine({ journal: 1, base: to }) + kept.map((r) => encodeLine(r)).join('');
-    await writeFileDurable(join(this.dir, JOURNAL), text);
+    await writeFileDurable(join(this.dir, SNAPSHOT_FILE), encodeSnapshot(snapshot));
+    const journal = Buffer.concat([
+      encodeRecord({ journal: JOURNAL_FORMAT, base: snapshot.revision }), ...kept.map((a) => encodeRecord(a.rec)),
+    ]);
+    await writeFileDurable(join(this.dir, JOURNAL), journal);
     this.closeJournal();
-    const fd = openSync(join(this.dir, JOURNAL), 'r+');
-    this.journal = { fd, ino: fstatSync(fd).ino, offset: Buffer.byteLength(text) };
-    state.base = to;
+    const fd = openSync(join(this.dir, JOURNAL), 'r');
+    this.journal = { fd, ino: fstatSync(fd).ino, offset: journal.length, framing: 'v2' };
+    state.base = snapshot.revision;
     state.baseObjects = atTarget.objects;
     state.history = kept;
+    this.removeLegacySnapshot();
+  }
+
+  /** After a migration the format-1 snapshot is unused; removing it is tidiness, so failure is ignored. */
+  private removeLegacySnapshot(): void {
+    const legacy = join(this.dir, LEGACY_SNAPSHOT_FILE);
+    if (!existsSync(legacy)) return;
+    try {
+      unlinkSync(legacy);
+      void fsyncDir(this.dir).catch(() => undefined);
+    } catch {
+      // left behind; never read once the journal is format 2
+    }
   }
 
   // --- reads and change feed -------------------------------------------------------------------------------
@@ -419,7 +652,7 @@ export class FileStore implements Datastore {
 
   /**
    * Brings the in-memory state up to what is on disk and returns (or dispatches) the changes. Under the lock it
-   * also cuts a torn tail left by a killed writer, so the next append starts on a line boundary.
+   * also cuts a torn tail left by a killed writer, so the next append starts on a record boundary.
    */
   private async catchUp(opts: { locked?: boolean; dispatch?: boolean } = {}): Promise<Change[]> {
     let changes: Change[];
@@ -429,16 +662,17 @@ export class FileStore implements Datastore {
       changes = await this.reload();
     } else {
       changes = [];
+      if (st.size < j.offset) throw new DamageFound(JOURNAL, st.size, `the journal shrank below byte ${j.offset} (truncated by something else)`);
       if (st.size > j.offset) {
         const buf = Buffer.alloc(st.size - j.offset);
         const bytesRead = readSync(j.fd, buf, 0, buf.length, j.offset);
-        const decoded = decodeLines(buf.subarray(0, bytesRead), j.offset);
-        for (const entry of decoded.entries) {
-          if (!isRecord(entry) || entry.rev !== this.state.revision + 1) {
-            throw new CorruptStoreError(`${JOURNAL} has an out-of-sequence record after revision ${this.state.revision}`);
+        const decoded = decodeJournal(buf.subarray(0, bytesRead), j.offset, j.framing);
+        if (decoded.damage) throw damageOf(JOURNAL, decoded.damage);
+        for (const { record, offset } of decoded.records) {
+          if (record.rev !== this.state.revision + 1) {
+            throw new DamageFound(JOURNAL, offset, `record of revision ${record.rev} follows revision ${this.state.revision}`);
           }
-          const change = applyRecord(this.state, entry);
-          if (change) changes.push(change);
+          changes.push(applyRecord(this.state, toApplied(record)));
         }
         j.offset = decoded.end;
       }
@@ -446,9 +680,10 @@ export class FileStore implements Datastore {
     if (opts.locked) {
       const j2 = this.journal!;
       if (fstatSync(j2.fd).size > j2.offset) {
-        // A writer died mid-append; its line never committed.
-        ftruncateSync(j2.fd, j2.offset);
-        await fdatasyncAsync(j2.fd);
+        // A writer died mid-append (the bytes were classified as a torn tail above): that record never committed.
+        const fd = this.writeFd();
+        ftruncateSync(fd, j2.offset);
+        await fdatasyncAsync(fd);
       }
     }
     if (opts.dispatch !== false) this.dispatch(changes);
@@ -459,7 +694,6 @@ export class FileStore implements Datastore {
   private async reload(): Promise<Change[]> {
     const old = this.state;
     const hadState = this.journal !== undefined;
-    this.closeJournal();
     const next = await this.load();
     this.state = next;
     if (!hadState) return [];
@@ -467,10 +701,9 @@ export class FileStore implements Datastore {
       // Nothing was compacted away that we had not seen: replay what is new, against what we had.
       const replay = emptyState(old.revision, old.objects);
       const out: Change[] = [];
-      for (const rec of next.history) {
-        if (rec.rev <= old.revision) continue; // already reported
-        const change = applyRecord(replay, rec);
-        if (change) out.push(change);
+      for (const applied of next.history) {
+        if (applied.rec.rev <= old.revision) continue; // already reported
+        out.push(applyRecord(replay, applied));
       }
       return out;
     }
@@ -480,35 +713,49 @@ export class FileStore implements Datastore {
   /** Loads snapshot + journal; sets this.journal. Retries when a concurrent compaction swaps the files. */
   private async load(): Promise<State> {
     for (let attempt = 0; ; attempt++) {
-      const fd = openSync(join(this.dir, JOURNAL), 'r+');
+      const fd = openSync(join(this.dir, JOURNAL), 'r');
       try {
         const ino = fstatSync(fd).ino;
         const buf = readFileSync(fd);
-        const decoded = decodeLines(buf, 0);
-        const header = decoded.entries[0];
-        if (!isHeader(header)) throw new CorruptStoreError(`${JOURNAL} has no valid header`);
-        const snapshot = await this.readSnapshot(header.base);
-        if (snapshot.revision < header.base) {
-          // Compaction renames the snapshot before the journal and we opened the journal first, so this means
-          // the files changed twice while we read them; read again.
-          if (attempt < 5) {
+        const decoded = decodeJournal(buf, 0);
+        if (decoded.damage) throw damageOf(JOURNAL, decoded.damage);
+        const header = decoded.header;
+        // Journals are created whole (durable.ts), so even an unfinished header is damage, not a torn append.
+        if (!header) throw new DamageFound(JOURNAL, 0, 'no journal header');
+        let snapshot: Snapshot;
+        try {
+          snapshot = this.readSnapshot(header.journal === JOURNAL_FORMAT ? 'v2' : 'v1', header.base);
+          if (snapshot.revision < header.base) throw new FilesChanged();
+        } catch (err) {
+          // Compaction renames the snapshot before the journal and we opened the journal first, so a snapshot
+          // older than the journal (or gone, after a migration) means the files changed while we read them.
+          const replaced = statSync(join(this.dir, JOURNAL)).ino !== ino;
+          if ((replaced || err instanceof FilesChanged) && attempt < 5) {
             closeSync(fd);
             continue;
           }
-          throw new CorruptStoreError(`${SNAPSHOT} (revision ${snapshot.revision}) is older than ${JOURNAL} (base ${header.base})`);
-        }
-        const objects = new Map<string, StoredObject>();
-        for (const o of snapshot.objects) objects.set(o.key, { value: o.value, modRevision: o.rev });
-        const state = emptyState(snapshot.revision, objects);
-        for (const entry of decoded.entries.slice(1)) {
-          if (!isRecord(entry)) throw new CorruptStoreError(`${JOURNAL} has a malformed record`);
-          if (entry.rev <= state.revision) continue;
-          if (entry.rev !== state.revision + 1) {
-            throw new CorruptStoreError(`${JOURNAL} skips from revision ${state.revision} to ${entry.rev}`);
+          if (err instanceof FilesChanged) {
+            throw new DamageFound(SNAPSHOT_FILE, 0, `the snapshot is older than ${JOURNAL} (base ${header.base})`);
           }
-          applyRecord(state, entry);
+          throw err;
         }
-        this.journal = { fd, ino, offset: decoded.end };
+        const objects = emptyObjects();
+        const file = header.journal === JOURNAL_FORMAT ? SNAPSHOT_FILE : LEGACY_SNAPSHOT_FILE;
+        for (const o of snapshot.objects) {
+          const d = decodePut(file, o.key, o.value, o.rev);
+          if (d.ok) objects.ok.set(o.key, { value: d.value, modRevision: o.rev });
+          else objects.bad.set(o.key, { skipped: d.skipped, modRevision: o.rev, raw: o.value });
+        }
+        const state = emptyState(snapshot.revision, objects);
+        for (const { record, offset } of decoded.records) {
+          if (record.rev <= state.revision) continue;
+          if (record.rev !== state.revision + 1) {
+            throw new DamageFound(JOURNAL, offset, `record of revision ${record.rev} follows revision ${state.revision}`);
+          }
+          applyRecord(state, toApplied(record));
+        }
+        this.closeJournal();
+        this.journal = { fd, ino, offset: decoded.end, framing: decoded.framing };
         return state;
       } catch (err) {
         closeSync(fd);
@@ -517,20 +764,20 @@ export class FileStore implements Datastore {
     }
   }
 
-  private async readSnapshot(journalBase: number): Promise<SnapshotFile> {
-    let text: string;
+  private readSnapshot(framing: Framing, journalBase: number): Snapshot {
+    const name = framing === 'v2' ? SNAPSHOT_FILE : LEGACY_SNAPSHOT_FILE;
+    let buf: Buffer;
     try {
-      text = readFileSync(join(this.dir, SNAPSHOT), 'utf8');
+      buf = readFileSync(join(this.dir, name));
     } catch (err) {
-      // A store created by a process killed before it wrote the snapshot starts empty.
-      if (isErrno(err, 'ENOENT') && journalBase === 0) return { format: SNAPSHOT_FORMAT, revision: 0, objects: [] };
+      // A first-release store created by a process killed before it wrote the snapshot starts empty.
+      if (errnoOf(err) === 'ENOENT' && journalBase === 0 && framing === 'v1') return { revision: 0, objects: [] };
+      if (errnoOf(err) === 'ENOENT') throw new DamageFound(name, 0, `the snapshot is missing (${JOURNAL} continues revision ${journalBase})`);
       throw err;
     }
-    const snap = JSON.parse(text) as SnapshotFile;
-    if (snap.format !== SNAPSHOT_FORMAT || !Number.isInteger(snap.revision) || !Array.isArray(snap.objects)) {
-      throw new CorruptStoreError(`${SNAPSHOT} is not a Tabby snapshot (format ${String(snap.format)})`);
-    }
-    return snap;
+    const decoded = framing === 'v2' ? decodeSnapshot(buf) : decodeLegacySnapshot(buf);
+    if (!decoded.ok) throw damageOf(name, decoded.damage);
+    return decoded.snapshot;
   }
 
   /** Creates the snapshot and journal of a new store (under the lock, so two first users agree). */
@@ -539,16 +786,46 @@ export class FileStore implements Datastore {
     if (existsSync(journalPath)) return;
     await this.withLock(async () => {
       if (existsSync(journalPath)) return;
-      const snapPath = join(this.dir, SNAPSHOT);
+      const snapPath = join(this.dir, SNAPSHOT_FILE);
       let base = 0;
-      if (existsSync(snapPath)) base = (await this.readSnapshot(0)).revision;
-      else await writeFileDurable(snapPath, JSON.stringify({ format: SNAPSHOT_FORMAT, revision: 0, objects: [] }));
-      await writeFileDurable(journalPath, encodeLine({ journal: 1, base }));
+      if (existsSync(snapPath)) base = this.readSnapshot('v2', 0).revision;
+      else await writeFileDurable(snapPath, encodeSnapshot({ revision: 0, objects: [] }));
+      await writeFileDurable(journalPath, encodeRecord({ journal: JOURNAL_FORMAT, base }));
     });
   }
 
+  /**
+   * The data directory exists and is a directory, creating it (and missing parents) one level at a time: Node's
+   * recursive mkdir retries ENOENT forever where a parent refuses new entries (/proc), issue 10 §5.
+   */
+  private ensureDirectory(): void {
+    const missing: string[] = [];
+    let d = this.dir;
+    for (;;) {
+      try {
+        const st = statSync(d);
+        if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR', path: d, syscall: 'mkdir' });
+        break;
+      } catch (err) {
+        if (errnoOf(err) !== 'ENOENT' || dirname(d) === d) throw err;
+        missing.push(d);
+        d = dirname(d);
+      }
+    }
+    for (const m of missing.reverse()) {
+      try {
+        mkdirSync(m);
+      } catch (err) {
+        if (errnoOf(err) !== 'EEXIST') throw err;
+      }
+    }
+  }
+
   private closeJournal(): void {
-    if (this.journal) closeSync(this.journal.fd);
+    if (this.journal) {
+      closeSync(this.journal.fd);
+      if (this.journal.writeFd !== undefined) closeSync(this.journal.writeFd);
+    }
     this.journal = undefined;
   }
 
@@ -556,7 +833,9 @@ export class FileStore implements Datastore {
     if (changes.length === 0 || this.subscribers.size === 0) return;
     for (const sub of this.subscribers) {
       for (const c of changes) {
-        if (c.rev > sub.after && sub.query.keyMatches(c.key)) sub.queue.push(toWatchEvent(c));
+        if (c.rev <= sub.after || !changeMatches(sub.query, c)) continue;
+        const event = toWatchEvent(c);
+        if (event) sub.queue.push(event);
       }
       sub.after = Math.max(sub.after, changes[changes.length - 1]!.rev);
     }
@@ -570,7 +849,11 @@ export class FileStore implements Datastore {
         if (!this.poller || this.poller.pending) return;
         this.poller.pending = true;
         void this.serial(() => this.catchUp())
-          .catch(() => undefined) // a transient read failure; the next poke retries
+          .catch((err: unknown) => {
+            // Damage ends every watch (its consumer must not go on with a prefix); anything else is transient.
+            const e = this.asDatastoreError(err);
+            if (e instanceof DamagedStoreError) for (const s of this.subscribers) s.queue.fail(e);
+          })
           .finally(() => { if (this.poller) this.poller.pending = false; });
       };
       let fsw: FSWatcher | undefined;
@@ -594,7 +877,7 @@ export class FileStore implements Datastore {
     return run;
   }
 
-  /** Turns file-system failures into UnavailableError naming the directory; datastore errors pass through. */
+  /** Turns file-system failures and damage into typed datastore errors naming the file; datastore errors pass. */
   private async guard<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -603,14 +886,25 @@ export class FileStore implements Datastore {
     }
   }
 
+  private storageError(err: unknown, committed: boolean | undefined): StorageError {
+    const e = err as NodeJS.ErrnoException;
+    const op = SYSCALL_VERB[e.syscall ?? ''] ?? e.syscall ?? 'use';
+    return new StorageError(this.endpoint, errnoOf(err)!, e.path ?? join(this.dir, JOURNAL), op, committed, { cause: err });
+  }
+
   private asDatastoreError(err: unknown): unknown {
     if (isDatastoreError(err)) return err;
-    if (err instanceof CorruptStoreError) return new UnavailableError(this.endpoint, `store data is unreadable: ${err.message}`, { cause: err });
-    if (err instanceof SyntaxError) return new UnavailableError(this.endpoint, `store data is unreadable: ${err.message}`, { cause: err });
-    const code = (err as NodeJS.ErrnoException | undefined)?.code;
-    if (typeof code === 'string') {
-      return new UnavailableError(this.endpoint, (err as Error).message, { cause: err });
-    }
+    if (err instanceof DamageFound) return new DamagedStoreError(this.endpoint, join(this.dir, err.file), err.offset, err.reason);
+    if (errnoOf(err)) return this.storageError(err, undefined);
     return err;
   }
+}
+
+const SYSCALL_VERB: Record<string, string> = {
+  open: 'open', read: 'read', write: 'write to', fsync: 'sync', fdatasync: 'sync', mkdir: 'create directory',
+  rename: 'rename into', unlink: 'remove', stat: 'read', ftruncate: 'truncate', scandir: 'list', copyfile: 'copy',
+};
+
+function damageOf(file: string, p: Problem): DamageFound {
+  return new DamageFound(file, p.offset, p.reason);
 }
