@@ -28,7 +28,7 @@
 
 import type { PolicyEngine } from '../engine/index.js';
 import {
-  isCompacted, isDatastoreError, keyOf, parseKeyPath, type Datastore, type ResourceList, type SkippedObject, type Watch,
+  isCompacted, isDamaged, keyOf, parseKeyPath, type Datastore, type ResourceList, type SkippedObject, type Watch,
   type WatchEvent,
 } from '../datastore/index.js';
 import type { Resource, ResourceKey, ResourceUpdate } from '../api/index.js';
@@ -191,6 +191,8 @@ export class DatastoreSyncer {
           continue;
         }
         const was = this.lastError;
+        // A damaged store (DamagedStoreError: a checksum failed) refuses to serve rather than serve a prefix: the
+        // same "keep enforcing, report, retry" as an outage — `tabby datastore repair` is the operator's to run.
         this.health = isDamaged(err) ? 'damaged' : 'unavailable';
         this.lastError = `datastore: ${describeError(err)}`;
         if (was !== this.lastError) this.log(`${this.lastError}; keeping the ruleset and retrying`);
@@ -445,11 +447,6 @@ export class DatastoreSyncer {
   private log(line: string): void {
     this.opts.log?.(line);
   }
-}
-
-function isDamaged(err: unknown): boolean {
-  // The file store's typed 'damaged' DatastoreError (checksums failed: it refuses to serve rather than serve a prefix).
-  return isDatastoreError(err) && (err.code as string) === 'damaged';
 }
 
 function describeError(err: unknown): string {

@@ -2,7 +2,7 @@
 // no batch) and accepted again once the right copy is back; a restart's baseline refuses an older or another
 // store unless told otherwise; an engine exception for one object skips it and keeps its last valid version; a
 // store that cannot be opened yet is retried.
-import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -42,9 +42,10 @@ async function fileStore(dir: string): Promise<FileStore> {
 }
 
 /** Replaces the store's files by those of `from`, as restoring a backup of the directory does. */
-async function restore(from: string, dir: string): Promise<void> {
-  for (const f of ['snapshot.json', 'journal.log']) {
-    await cp(join(from, f), join(dir, `${f}.restore`));
+async function restore(copy: string, dir: string): Promise<void> {
+  // Every file of the copy but the writer lock, each replaced by rename (a new inode, as a restore makes).
+  for (const f of (await readdir(copy)).filter((n) => n !== 'lock')) {
+    await cp(join(copy, f), join(dir, `${f}.restore`));
     await rename(join(dir, `${f}.restore`), join(dir, f));
   }
 }
