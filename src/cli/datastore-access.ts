@@ -124,6 +124,9 @@ function hint(err: DatastoreError): string {
     case 'unavailable':
       return 'is it running? choose another with --datastore or TABBY_DATASTORE';
     case 'storage':
+      if (isStorageError(err) && err.endpoint.startsWith('etcd://')) {
+        return "etcd's space quota is used up: etcdctl compact, etcdctl defrag, then etcdctl alarm disarm";
+      }
       return isStorageError(err) ? storageHint(err.errno) : '';
     case 'unreadable':
       return 'tabby delete removes it; tabby apply -f writes a valid object in its place';

@@ -9,7 +9,7 @@
 import { loadResources, type Resource } from '../api/index.js';
 import { PolicyEngine } from '../engine/index.js';
 import { CliError, stringListOption, UsageError, write, type CommandIO, type ParsedCommandArgs } from './command.js';
-import { withStore } from './datastore-access.js';
+import { warnSkipped, withStore } from './datastore-access.js';
 import { issueLines, sortIssues } from './output/issues.js';
 import { FILENAME_OPTION, noResourcesMessage } from './commands/validate.js';
 
@@ -34,7 +34,8 @@ export function engineSourcePaths(args: ParsedCommandArgs, verb: string, positio
 /** The stored resources, with a note when the store is empty (a forgotten -f reads as an empty cluster). */
 export async function datastoreResources(args: ParsedCommandArgs, io: CommandIO): Promise<Resource[]> {
   return withStore(args, io, async ({ store, setting }) => {
-    const { items } = await store.list();
+    const { items, skipped } = await store.list();
+    warnSkipped(io, skipped);
     if (items.length === 0) {
       write(io.stderr, `note: the datastore at ${store.endpoint} (${setting.origin}) holds no resources; ` +
         'give manifests with -f PATH or choose a store with --datastore');

@@ -42,7 +42,6 @@ export interface DecodeContext {
 
 /** One line, bounded, with control characters escaped so a stored value cannot forge a line of output. */
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return escaped.length > MAX_REASON_CHARS ? `${escaped.slice(0, MAX_REASON_CHARS)}…` : escaped;

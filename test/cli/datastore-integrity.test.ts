@@ -111,6 +111,7 @@ describe('tabby and a damaged file store', () => {
     const repair = await cli(dir, 'datastore', 'repair');
     expect(repair.code).toBe(0);
     expect(repair.stdout).toContain('globalnetworkpolicies/p2');
+    expect(repair.stdout).toMatch(/no revision lost, 1 snapshot objects lost/);
     expect((await cli(dir, 'get', 'gnp', '-o', 'name')).stdout.trim().split('\n').sort())
       .toEqual(['globalnetworkpolicy.projectcalico.org/p0', 'globalnetworkpolicy.projectcalico.org/p1', 'globalnetworkpolicy.projectcalico.org/p3']);
   }, 60_000);
@@ -153,6 +154,16 @@ describe('tabby and a damaged file store', () => {
     bad[v1.indexOf('"c"') + 1] = 0x78;
     writeFileSync(join(dir, 'journal.log'), bad);
     expect((await cli(dir, 'get', 'gnp')).code).toBe(9);
+    // Repairing a damaged format-1 store recovers the lines after the damage, into format 2.
+    const copy = join(root, `store-${++n}`);
+    mkdirSync(copy);
+    writeFileSync(join(copy, 'journal.log'), bad);
+    writeFileSync(join(copy, 'snapshot.json'), readFileSync(join(dir, 'snapshot.json')));
+    const repaired = await cli(copy, 'datastore', 'repair');
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toMatch(/lost revisions 3\b/);
+    expect(readFileSync(join(copy, 'journal.log'))[0]).toBe(RECORD_MARK);
+    expect((await cli(copy, 'get', 'gnp', '-o', 'name')).stdout.trim().split('\n').map((l) => l.split('/')[1])).toEqual(['b', 'd']);
     writeFileSync(join(dir, 'journal.log'), v1);
 
     const get = await cli(dir, 'get', 'gnp', '-o', 'name');

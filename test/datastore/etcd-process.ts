@@ -57,6 +57,7 @@ export class EtcdMember {
     readonly dataDir: string,
     private readonly initialCluster: string,
     private readonly token: string,
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
   get endpoint(): string {
@@ -76,6 +77,7 @@ export class EtcdMember {
       // Fast elections so a killed leader is replaced within a second.
       '--heartbeat-interval', '50', '--election-timeout', '500',
       '--logger', 'zap', '--log-level', 'error',
+      ...this.extraArgs,
     ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } });
     this.proc.stderr?.on('data', (c: Buffer) => { this.log = (this.log + c.toString()).slice(-4000); });
   }
@@ -109,14 +111,15 @@ export class EtcdMember {
 export class EtcdCluster {
   private constructor(readonly members: EtcdMember[], private readonly root: string) {}
 
-  static async start(size = 1): Promise<EtcdCluster> {
+  /** `extraArgs` go to every member (e.g. a small --quota-backend-bytes). */
+  static async start(size = 1, extraArgs: readonly string[] = []): Promise<EtcdCluster> {
     const root = mkdtempSync(join(tmpdir(), 'tabby-etcd-'));
     const token = `tabby-${process.pid}-${Date.now()}`;
     const ports: Array<[number, number]> = [];
     for (let i = 0; i < size; i++) ports.push([await freePort(), await freePort()]);
     const initial = ports.map(([, peer], i) => `m${i}=http://127.0.0.1:${peer}`).join(',');
     const members = ports.map(([client, peer], i) =>
-      new EtcdMember(`m${i}`, client, peer, join(root, `m${i}`), initial, token));
+      new EtcdMember(`m${i}`, client, peer, join(root, `m${i}`), initial, token, extraArgs));
     const cluster = new EtcdCluster(members, root);
     try {
       for (const m of members) m.start();

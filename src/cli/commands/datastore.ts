@@ -34,6 +34,11 @@ function reportLines(r: IntegrityReport): string[] {
     if (f.torn) lines.push(`  unfinished last record at byte ${f.torn.offset} (${f.torn.length} bytes): a crash during an append, never committed; the next write removes it`);
   }
   if (r.missingRevisions.length > 0) lines.push(`missing revisions: ${revisions(r.missingRevisions)}`);
+  if (r.snapshotObjectsLost !== 0) {
+    lines.push(r.snapshotObjectsLost === undefined
+      ? 'snapshot objects lost: an unknown number (the snapshot header or document is damaged)'
+      : `snapshot objects lost: ${r.snapshotObjectsLost}`);
+  }
   if (r.tailLost) lines.push(`records after revision ${r.revision} may be lost (the damage runs to the end of the journal)`);
   if (r.probablyAffected.length > 0) lines.push(`keys named in the damaged bytes (probably affected): ${r.probablyAffected.join(', ')}`);
   lines.push(...unreadableLines(r.unreadable));
@@ -96,7 +101,10 @@ export const command: CommandSpec = {
     } else {
       const lines = reportLines(report);
       lines.push(`kept copies of the damaged files: ${report.backups.join(', ')}`);
-      const lost = report.missingRevisions.length > 0 ? `lost revisions ${revisions(report.missingRevisions)}` : 'no revision lost';
+      const lost = [
+        report.missingRevisions.length > 0 ? `lost revisions ${revisions(report.missingRevisions)}` : 'no revision lost',
+        ...(report.snapshotObjectsLost !== 0 ? [`${report.snapshotObjectsLost ?? 'an unknown number of'} snapshot objects lost`] : []),
+      ].join(', ');
       lines.push(`Repaired ${report.endpoint}: ${report.objects} objects at revision ${report.revision}; ${lost}` +
         `${report.tailLost ? `, and any records after revision ${report.revision}` : ''}`);
       write(io.stdout, lines.join('\n'));

@@ -11,7 +11,7 @@
 import { ConstantBackoff, ExponentialBackoff, handleWhen, noop, retry, type IBackoff } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 
-import { CompactedError, UnavailableError, isDatastoreError } from '../errors.js';
+import { CompactedError, StorageError, UnavailableError, isDatastoreError } from '../errors.js';
 
 export interface EtcdStoreOptions {
   /** `host:port` or `http://host:port`, one per member. */
@@ -86,6 +86,11 @@ export function isCompactedError(err: unknown): boolean {
 export function toDatastoreError(err: unknown, endpoint: string, context?: { revision?: number }): unknown {
   if (isDatastoreError(err)) return err;
   if (isCompactedError(err) && context?.revision !== undefined) return new CompactedError(context.revision, undefined);
+  // etcd's space quota (ErrGRPCNoSpace, "etcdserver: mvcc: database space exceeded"): the write was refused and
+  // nothing was stored; etcd stays read-only until compacted, defragmented and its NOSPACE alarm disarmed.
+  if (err instanceof Error && /database space exceeded/.test(err.message)) {
+    return new StorageError(endpoint, 'ENOSPC', `${endpoint} (etcd's backend database)`, 'write to', false, { cause: err });
+  }
   if (isConnectionError(err)) return new UnavailableError(endpoint, connectionReason(err), { cause: err });
   return err;
 }

@@ -200,10 +200,11 @@ export class EtcdWatch {
     }
     const stillSkipped = new Set(unreadable.map((e) => e.path));
     for (const path of [...this.skipped.keys()]) {
-      if (!stillSkipped.has(path) && !next.has(path)) {
-        this.skipped.delete(path);
-        const key = parseKeyPath(path);
-        if (key && !this.cache.has(path)) events.push({ key, event: { type: 'delete', op: 'delete', key, previous: undefined, revision } });
+      if (stillSkipped.has(path)) continue;
+      this.skipped.delete(path); // valid again (reported below as an upsert), or gone
+      const key = parseKeyPath(path);
+      if (key && !next.has(path) && !this.cache.has(path)) {
+        events.push({ key, event: { type: 'delete', op: 'delete', key, previous: undefined, revision } });
       }
     }
     for (const [path, prev] of this.cache) {

@@ -49,6 +49,8 @@ export interface IntegrityReport {
   missingRevisions: Array<[number, number]>;
   /** Damage after the last intact journal record: later revisions may be gone without a trace. */
   tailLost: boolean;
+  /** Snapshot objects whose records are damaged (counted from the snapshot's header; undefined if it is lost too). */
+  snapshotObjectsLost: number | undefined;
   /** Keys that damaged bytes still name (best effort). */
   probablyAffected: string[];
   /** The revision the intact records reach. */
@@ -133,6 +135,7 @@ function recover(dir: string): Recovered {
   const snapBuf = readIfExists(join(dir, snapName));
   let snapObjects: SnapshotObject[] = [];
   let snapRevision: number | undefined;
+  let snapshotObjectsLost: number | undefined = 0;
   if (snapBuf) {
     let damage: Problem[];
     if (v2) {
@@ -140,10 +143,12 @@ function recover(dir: string): Recovered {
       snapObjects = r.objects;
       snapRevision = r.revision;
       damage = r.damage;
+      snapshotObjectsLost = r.expected === undefined ? (damage.length > 0 ? undefined : 0) : Math.max(0, r.expected - r.objects.length);
       if (r.revision === undefined) damage.push({ offset: 0, length: 0, reason: 'no snapshot header' });
     } else {
       const r = decodeLegacySnapshot(snapBuf);
       damage = r.ok ? [] : [r.damage];
+      if (!r.ok) snapshotObjectsLost = undefined; // one JSON document: all of it or nothing
       if (r.ok) {
         snapObjects = r.snapshot.objects;
         snapRevision = r.snapshot.revision;
@@ -191,7 +196,7 @@ function recover(dir: string): Recovered {
   const ok = files.every((f) => f.damage.length === 0) && missing.length === 0;
   return {
     report: {
-      endpoint, ok, files, missingRevisions: ranges([...new Set(missing)].sort((a, b) => a - b)), tailLost,
+      endpoint, ok, files, snapshotObjectsLost, missingRevisions: ranges([...new Set(missing)].sort((a, b) => a - b)), tailLost,
       probablyAffected: [...probablyAffected].sort(), revision, unreadable,
     },
     objects,

@@ -96,15 +96,21 @@ export function decodeLegacySnapshot(buf: Buffer): DecodedSnapshot {
 }
 
 /** Every intact object of a damaged format-2 snapshot, and what is damaged (for check and repair). */
-export function recoverSnapshot(buf: Buffer): { revision: number | undefined; objects: SnapshotObject[]; damage: Problem[] } {
+export function recoverSnapshot(buf: Buffer): {
+  revision: number | undefined; expected: number | undefined; objects: SnapshotObject[]; damage: Problem[];
+} {
   const scan = scanAll('v2', buf);
   const damage = [...scan.damage, ...(scan.torn ? [{ ...scan.torn, reason: 'snapshot cut short' }] : [])];
   let revision: number | undefined;
+  let expected: number | undefined;
   const objects: SnapshotObject[] = [];
   for (const f of scan.frames) {
-    if (isSnapshotHeader(f.payload)) revision = f.payload.revision;
+    if (isSnapshotHeader(f.payload)) {
+      revision = f.payload.revision;
+      expected = f.payload.objects;
+    }
     else if (isObjectRecord(f.payload)) objects.push(f.payload);
     else damage.push({ offset: f.offset, length: f.end - f.offset, reason: 'a checksummed record that is not a snapshot object' });
   }
-  return { revision, objects, damage };
+  return { revision, expected, objects, damage };
 }

@@ -14,6 +14,8 @@
 // - The journal is the commit point. A write appends one record with one write(2) and fdatasyncs it before
 //   returning; one small append + one sync per change. If the append or the sync fails (ENOSPC, EIO), the
 //   writer cuts the journal back to where the record began, so a write reported as failed is never stored.
+//   (Only a sync failure after a complete write(2) — EIO — can let a reader see such a record first; that reader
+//   then sees the journal shrink below what it read and reports damage rather than guess.)
 // - A kill -9 (or a power loss) during an append leaves at most one unfinished record, the last one, which was
 //   never acknowledged. framing.ts tells that torn tail apart from damage: it is the only record that may be
 //   incomplete (no final newline, or a sector still zero) and nothing good may follow it. Readers treat it as
@@ -538,8 +540,8 @@ export class FileStore implements Datastore {
   private warnHousekeeping(err: unknown): void {
     const why = errnoOf(err) ? this.storageError(err, undefined).message : err instanceof Error ? err.message : String(err);
     this.onWarning({
-      message: `the write was stored, but compacting ${this.endpoint} failed: ${why} (the store stays as it was and ` +
-        'compaction is tried again on later writes; free space or run tabby datastore check)',
+      message: `the write was stored, but compacting ${this.endpoint} failed: ${why} (the store is consistent and ` +
+        'keeps every change; compaction is tried again by later writes once there is room)',
       cause: err,
     });
   }
