@@ -329,7 +329,8 @@ export class DatastoreSyncer {
 
   private skip(s: SkippedObject): void {
     this.skipped.add(s);
-    this.log(`skipped stored object ${JSON.stringify(s.key)}: ${s.reason}${this.known.size > 0 && s.resource ? ' (its last valid version stays enforced)' : ''}`);
+    const held = s.resource !== undefined && this.known.has(pathOfKey(s.resource) ?? '');
+    this.log(`skipped stored object ${JSON.stringify(s.key)}: ${s.reason}${held ? ' (its last valid version stays in use)' : ''}`);
     void this.notify();
   }
 

@@ -135,21 +135,35 @@ describe.skipIf(SKIP)('malformed stored objects under a running agent (etcd)', (
       for (const k of reported(s.skipped)) expect(garbageAt.has(k), `reported ${JSON.stringify(k)} (seed ${SEED})`).toBe(true);
       await expectVerdicts();
 
+      // Deleting garbage clears its report (a delete of an object key is a delete, garbage or not). Half of it
+      // goes; the rest stays for the restart.
+      const gone = [...garbageAt].filter((_, i) => i % 2 === 0);
+      for (const path of gone) {
+        await store.client.delete().key(CALICO_ETCD_PREFIX + path);
+        garbageAt.delete(path);
+      }
+      const after = await store.apply({ apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: 'sentinel-2' }, spec: { nets: ['198.51.100.0/24'] } } as Resource);
+      await agent.waitForRevision(Number(after.resource.metadata.resourceVersion), 60_000);
+      expect(agent.status(), `seed ${SEED}`).toMatchObject({ state: 'in-sync', skippedCount: garbageAt.size, failures: 0 });
+
       // A restarted agent starts from a listing that holds the same garbage: it must neither crash nor loop. It has
       // no last valid version of an object overwritten with garbage (that object is skipped and reported, as
-      // Calico ignores an object it cannot parse), so the verdicts are checked only where their objects are intact.
+      // Calico ignores an object it cannot parse), and deleted objects are gone, so the verdicts are checked only
+      // where their objects are untouched.
       await agent.stop();
       agent = new Agent({ node: c.node, store, nft: c.nft(), healthCheckMs: 500, log: (l) => logs.push(l) });
       await agent.start();
       await agent.waitForRevision(await store.revision(), 60_000);
       const r = agent.status();
       expect(r, `seed ${SEED}`).toMatchObject({ state: 'in-sync', datastore: 'connected', failures: 0, skippedCount: garbageAt.size });
-      if (!garbageAt.has(denyBPath)) {
+      const touched = (p: string): boolean => garbageAt.has(p) || gone.includes(p);
+      if (!touched(denyBPath)) {
         expect(await reach('x/a', '10.1.0.2'), `a → b stays blocked after a restart (seed ${SEED})`).toBe(false);
       }
-      if (enforced.every((p) => !garbageAt.has(p))) {
+      if (enforced.every((p) => !touched(p))) {
         expect(await reach('x/b', '10.1.0.1'), `b → a stays allowed after a restart (seed ${SEED})`).toBe(true);
       }
+
     } catch (err) {
       process.stderr.write(`agent fuzz failed with seed ${SEED}; agent log:\n${logs.slice(-30).join('\n')}\n`);
       throw err;
