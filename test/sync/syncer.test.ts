@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Resource, ResourceUpdate } from '../../src/api/index.js';
-import { FileStore, UnavailableError, type Datastore } from '../../src/datastore/index.js';
+import {
+  FileStore, UnavailableError, type Datastore, type ListOptions, type Watch, type WatchOptions,
+} from '../../src/datastore/index.js';
 import { PolicyEngine } from '../../src/engine/index.js';
 import { DatastoreSyncer, type SyncStatus, type SyncerOptions } from '../../src/sync/index.js';
 import { gnp } from '../datastore/fixtures.js';
@@ -150,6 +152,42 @@ describe('DatastoreSyncer', () => {
     await store.apply(gnp('p', { order: 30 }));
     await until('the skip to clear', () => h.status().skippedCount === 0);
     expect(h.engine.policy({ kind: 'GlobalNetworkPolicy', name: 'p' })?.order).toBe(30);
+  });
+
+  it('relists after a broken watch and feeds the engine only the difference', async () => {
+    const real = await fileStore(await tempDir());
+    for (const n of ['a', 'b', 'x']) await real.apply(gnp(n));
+    // The real store, with the watch breakable and later lists held until the test lets them through.
+    let watch: Watch | undefined;
+    let lists = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const store: Datastore = Object.assign(Object.create(real) as Datastore, {
+      list: async (o?: ListOptions) => { if (lists++ > 0) await gate; return real.list(o); },
+      watch: (o?: WatchOptions) => (watch = real.watch(o)),
+    });
+    const applied: string[] = [];
+    class Recording extends PolicyEngine {
+      override apply(update: ResourceUpdate): void {
+        applied.push(update.type === 'upsert' ? `upsert ${update.resource.metadata.name}` : `delete ${update.key.name}`);
+        super.apply(update);
+      }
+    }
+    const h = harness({ store }, new Recording());
+    await until('a batch', () => h.batches.length > 0);
+    expect(applied.sort()).toEqual(['upsert a', 'upsert b', 'upsert x']);
+    applied.length = 0;
+
+    await watch!.close(); // the watch ends: the syncer lists again (held by the gate)
+    await until('the relist', () => lists === 2);
+    await real.delete({ kind: 'GlobalNetworkPolicy', name: 'a' });
+    await real.apply(gnp('b', { order: 5 }));
+    await real.apply(gnp('c'));
+    release();
+    await until('revision 6', () => h.batches.includes(6));
+    expect(applied.sort()).toEqual(['delete a', 'upsert b', 'upsert c']); // x untouched: no start from empty
+    expect(h.policies()).toEqual(['b', 'c', 'x']);
+    expect(h.engine.policy({ kind: 'GlobalNetworkPolicy', name: 'b' })?.order).toBe(5);
   });
 
   it('retries a store that cannot be opened yet, reporting it unavailable', async () => {
