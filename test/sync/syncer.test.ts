@@ -2,7 +2,7 @@
 // no batch) and accepted again once the right copy is back; a restart's baseline refuses an older or another
 // store unless told otherwise; an engine exception for one object skips it and keeps its last valid version; a
 // store that cannot be opened yet is retried.
-import { cp, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -188,6 +188,26 @@ describe('DatastoreSyncer', () => {
     expect(applied.sort()).toEqual(['delete a', 'upsert b', 'upsert c']); // x untouched: no start from empty
     expect(h.policies()).toEqual(['b', 'c', 'x']);
     expect(h.engine.policy({ kind: 'GlobalNetworkPolicy', name: 'b' })?.order).toBe(5);
+  });
+
+  it('keeps what it has when the store becomes damaged under it, reports damaged, and retries', async () => {
+    const dir = await tempDir();
+    const store = await fileStore(dir);
+    for (const n of ['a', 'b', 'c']) await store.apply(gnp(n));
+    const h = harness({ store });
+    await until('a batch', () => h.batches.length > 0);
+    // One flipped byte in the middle of the journal (issue 10 §1's reproduction).
+    const journal = await readFile(join(dir, 'journal.log'));
+    const at = Math.floor(journal.length / 2);
+    journal[at] = journal[at]! ^ 0x20;
+    await writeFile(join(dir, 'journal.log.damaged'), journal);
+    await rename(join(dir, 'journal.log.damaged'), join(dir, 'journal.log'));
+    await until('damaged', () => h.status().datastore === 'damaged');
+    expect(h.status().lastError).toMatch(/is damaged: .*journal\.log at byte \d+/);
+    const batches = h.batches.length;
+    await sleep(300);
+    expect(h.batches.length).toBe(batches);
+    expect(h.policies()).toEqual(['a', 'b', 'c']);
   });
 
   it('retries a store that cannot be opened yet, reporting it unavailable', async () => {
