@@ -106,6 +106,7 @@ export class Agent {
   private firstSync!: { promise: Promise<void>; resolve: () => void };
   private readonly waiters = new Set<{ revision: number; resolve: () => void }>();
   private statusWrite: Promise<void> = Promise.resolve();
+  private earlierRun: StoreBaseline | undefined;
 
   constructor(options: AgentOptions) {
     this.opts = options;
@@ -126,7 +127,8 @@ export class Agent {
         : this.own.state;
     const s: AgentStatus = {
       node: this.opts.node, pid: process.pid, state, enforcedRevision: this.own.enforcedRevision,
-      seenRevision: sync?.seenRevision ?? -1, datastore: sync?.datastore ?? 'connected',
+      seenRevision: sync?.seenRevision ?? -1, ...(this.earlierRun ? { earlierRun: { ...this.earlierRun } } : {}),
+      datastore: sync?.datastore ?? 'connected',
       ...(sync?.endpoint !== undefined ? { datastoreEndpoint: sync.endpoint } : {}),
       endpoints: this.own.endpoints, syncs: this.own.syncs, fullSyncs: this.own.fullSyncs, failures: this.own.failures,
       skipped: sync?.skipped ?? [], skippedCount: sync?.skippedCount ?? 0,
@@ -156,6 +158,7 @@ export class Agent {
     if (this.opts.enforcedFile) {
       try {
         baseline = await readEnforcedRecord(this.opts.enforcedFile, this.opts.node);
+        this.earlierRun = baseline;
       } catch (err) {
         if (!this.opts.acceptStoreReset) {
           // Without knowing what the kernel enforces, any store could be older: program nothing.

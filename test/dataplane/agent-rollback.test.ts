@@ -160,7 +160,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('the datastore went back in time', () => {
       child = startAgent();
       const refused = await until('the refusal', statusOf(child, (s) => s.datastore === 'rolled-back'));
       expect(refused).toMatchObject({
-        state: 'error', enforcedRevision: -1,
+        state: 'error', enforcedRevision: -1, earlierRun: { endpoint: `file:${c.dir}`, revision },
         lastError: expect.stringMatching(new RegExp(`went back in time: file:.* is at revision \\d+, older than revision ${revision} this node enforces`)),
       });
       await sleep(500);
@@ -169,6 +169,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('the datastore went back in time', () => {
       const text = (await captureCli(['agent', 'status', '--node', c.node, '--state-dir', stateDir])).stdout;
       expect(text).toMatch(/State: +error/);
       expect(text).toMatch(/Last error: +the datastore went back in time/);
+      expect(text).toMatch(new RegExp(`Enforced revision: +none yet by this run \\(seen -1\\); the kernel holds revision ${revision} of ".*" from an earlier run`));
       await stop();
 
       // A journal that cannot be read: the agent keeps the table, reports, and retries (it does not exit).

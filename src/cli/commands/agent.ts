@@ -154,7 +154,10 @@ async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Pro
     ['Node', s.node],
     ['Agent', running ? `running (pid ${s.pid})` : `not running (last pid ${s.pid})`],
     ['State', s.state],
-    ['Enforced revision', `${s.enforcedRevision} (seen ${s.seenRevision})`],
+    ['Enforced revision', s.enforcedRevision < 0 && s.earlierRun
+      ? `none yet by this run (seen ${s.seenRevision}); the kernel holds revision ${s.earlierRun.revision} of ` +
+        `${JSON.stringify(s.earlierRun.endpoint)} from an earlier run`
+      : `${s.enforcedRevision} (seen ${s.seenRevision})`],
     ['Datastore', `${DATASTORE_HEALTH[s.datastore] ?? JSON.stringify(s.datastore)}${s.datastoreEndpoint ? ` (${JSON.stringify(s.datastoreEndpoint)})` : ''}`],
     ['Endpoints', String(s.endpoints)],
     ['Syncs', `${s.syncs} (${s.fullSyncs} full), ${s.failures} failed`],
@@ -186,7 +189,6 @@ function skippedSummary(s: AgentStatus): string {
 
 /** One line, control and bidi characters escaped JSON-style. */
 function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text) ? JSON.stringify(text).slice(1, -1) : text;
 }
 

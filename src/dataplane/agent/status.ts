@@ -22,6 +22,11 @@ export interface AgentStatus {
   /** The newest datastore revision the agent has received. */
   seenRevision: number;
   /**
+   * What the enforced record said when this process started: the store and revision an earlier run left in the
+   * kernel. Until this run's first sync (and for as long as the store is refused) that is what the kernel holds.
+   */
+  earlierRun?: StoreBaseline;
+  /**
    * `rolled-back`: the store went back in time or lost objects; `replaced`: it is not the store this node enforces;
    * `damaged`: the store refuses to serve its damaged data. In all three the kernel keeps what it enforces.
    */
