@@ -1,5 +1,6 @@
 // Keeps the layering visible in the folder layout true: selector ← api ← engine ← analysis/dataplane ← cli/server,
-// datastore → api only. Imports inside one part are free.
+// datastore → api only; sync (the datastore-watch → engine loop) → engine + datastore, used by dataplane, server and
+// cli. Imports inside one part are free.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +16,10 @@ const ALLOWED: Record<string, string[]> = {
   datastore: ['api', 'selector'],
   engine: ['api', 'selector'],
   analysis: ['engine', 'api', 'selector'],
-  dataplane: ['engine', 'datastore', 'api', 'selector'],
-  server: ['analysis', 'engine', 'datastore', 'api', 'selector'],
-  cli: ['server', 'dataplane', 'analysis', 'engine', 'datastore', 'api', 'selector'],
+  sync: ['engine', 'datastore', 'api', 'selector'],
+  dataplane: ['sync', 'engine', 'datastore', 'api', 'selector'],
+  server: ['sync', 'analysis', 'engine', 'datastore', 'api', 'selector'],
+  cli: ['server', 'dataplane', 'sync', 'analysis', 'engine', 'datastore', 'api', 'selector'],
 };
 
 function walk(dir: string): string[] {
@@ -34,7 +36,11 @@ function partOf(file: string): string {
 describe('architecture', () => {
   const files = walk(src).filter((f) => relative(src, f).includes('/'));
   it('has the parts of the layout', () => {
-    for (const part of ['selector', 'api', 'cli']) expect(readdirSync(src)).toContain(part);
+    for (const part of ['selector', 'api', 'cli', 'sync']) expect(readdirSync(src)).toContain(part);
+  });
+  it('every part has its arrows', () => {
+    const parts = readdirSync(src).filter((name) => statSync(join(src, name)).isDirectory());
+    expect(parts.filter((p) => !(p in ALLOWED))).toEqual([]);
   });
   for (const file of files) {
     const part = partOf(file);

@@ -5,7 +5,7 @@
 //   render/   engine change feed → desired table → minimal transactions (pure)
 //   netns/    namespaces, nodes and Calico-style workload wiring
 //   probe/    probe agents: servers and fresh connections inside a workload
-//   agent.ts  datastore watch → engine → renderer → kernel, with the enforced revision
+//   agent.ts  the agent: src/sync feeds the engine, agent/ renders each batch into the kernel (enforced revision)
 //   workloads.ts, ipam.ts: what `tabby node` / `tabby workload` do
 
 export * as nft from './nft/index.js';

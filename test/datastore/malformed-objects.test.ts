@@ -131,6 +131,25 @@ for (const s of STORES) {
       }
     }, 60_000);
 
+    it('a watch from a list revision reports the deletion of garbage that list already skipped', async () => {
+      const raw = await s.open();
+      try {
+        const { store } = raw;
+        await store.create(gnp('good'));
+        await raw.putRaw(garbagePath, Buffer.from(GARBAGE));
+        const list = await store.list({ kind: 'GlobalNetworkPolicy' });
+        expect(list.skipped?.map((x) => x.resource?.name)).toEqual(['garbage']);
+        const c = new Collector(store.watch({ kind: 'GlobalNetworkPolicy', fromRevision: list.revision }));
+        await store.delete({ kind: 'GlobalNetworkPolicy', name: 'garbage' });
+        await store.create(gnp('after'));
+        await c.until((e) => e.some((x) => x.type === 'upsert' && x.resource.metadata.name === 'after'));
+        expect(names(c.events)).toEqual(['delete:garbage', 'add:after']);
+        await c.close();
+      } finally {
+        await raw.close();
+      }
+    }, 60_000);
+
     it('fuzz: random bytes and random JSON at random keys never break list, get or watch', async () => {
       const raw = await s.open();
       try {

@@ -2,6 +2,11 @@
 // foreground until SIGINT/SIGTERM — the ruleset stays in the kernel afterwards (fail closed).
 // `tabby agent status --node N` reads the status file the agent keeps; `tabby agent rules --node N` prints the
 // live ruleset with every rule's ID resolved to the tier / policy / rule it enforces.
+//
+// The agent keeps, next to its status, the store and revision the node's kernel enforces (agent-N.enforced.json):
+// a restarted agent refuses a store that is older or another store, keeping the ruleset, until the operator says
+// `--accept-store-reset` (issue 10 §1). A store that cannot be opened (unreachable, damaged) is retried, not fatal:
+// an agent that exits would stop reporting, and one that programs an empty store would open every port.
 
 import { mkdir, readFile } from 'node:fs/promises';
 
@@ -13,7 +18,10 @@ import {
   booleanOption, CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
-import { DATASTORE_OPTION, openStore } from '../datastore-access.js';
+import { escapeControls, quote } from '../../api/index.js';
+import { openDatastore, parseDatastoreLocation } from '../../datastore/index.js';
+import { DATASTORE_OPTION } from '../datastore-access.js';
+import { resolveSetting } from '../settings.js';
 import {
   agentFiles, naming, NETNS_PREFIX_OPTION, NODE_OPTION, nodeOption, requireDataplane, stateDir, STATE_DIR_OPTION,
 } from '../dataplane-access.js';
@@ -35,9 +43,10 @@ const RULES_PRINTERS = printerSet<{ table: ListedTable; meanings: Map<string, Ru
 export const command: CommandSpec = {
   name: 'agent',
   summary: "Enforce policy on a node with nftables; show an agent's status or its live rules",
-  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
+  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--accept-store-reset] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
   examples: [
     'tabby agent --node node1 &',
+    'tabby agent --node node1 --accept-store-reset &   # after restoring the datastore from an older backup, on purpose',
     'tabby agent status --node node1',
     'tabby agent rules --node node1',
   ],
@@ -45,6 +54,7 @@ export const command: CommandSpec = {
     node: NODE_OPTION,
     'host-namespace': { type: 'boolean', description: "Program this process's own network namespace (a real host), not a node's" },
     'flowtable-offload': { type: 'boolean', description: "Forward established TCP/UDP flows of the node's workloads through an nftables flowtable (Felix's NFTablesFlowTableOffload; kernel CONFIG_NF_FLOW_TABLE)" },
+    'accept-store-reset': { type: 'boolean', description: 'Enforce the datastore as it is now even if it is older than (or another store than) what this node enforces; without it such a store is refused and the ruleset kept' },
     output: outputOption(STATUS_PRINTERS, 'Output format of status and rules'),
     'state-dir': STATE_DIR_OPTION,
     'netns-prefix': NETNS_PREFIX_OPTION,
@@ -89,11 +99,18 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
   const dir = await stateDir(args, io);
   await mkdir(dir, { recursive: true });
   const files = agentFiles(dir, node);
-  const { store } = await openStore(args, io);
+  const setting = await resolveSetting('datastore', args, io);
+  const loc = parseDatastoreLocation(setting.value);
+  if (!loc.ok) {
+    const from = setting.source === 'default' ? '' : ` (from ${setting.origin})`;
+    throw new UsageError(`${loc.issues[0]!.message}${from}`);
+  }
+  const location = loc.value;
   const log = (line: string): void => write(io.stderr, `tabby agent ${node}: ${line}`);
   let last = '';
   const agent = new Agent({
-    node, store, nft, statusFile: files.status, rulesFile: files.rules, log, ...offload,
+    node, store: () => openDatastore(location), nft, statusFile: files.status, rulesFile: files.rules,
+    enforcedFile: enforcedFile(files.status), acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...offload,
     onSync: (s) => {
       const line = s.state === 'error'
         ? `sync failed, retrying: ${s.lastError}`
@@ -106,13 +123,17 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  log(`watching ${store.endpoint}; status in ${files.status}`);
+  log(`watching ${setting.value}; status in ${files.status}`);
   await Promise.race([agent.start(), stopped]);
   await stopped;
   await agent.stop();
-  await store.close().catch(() => undefined);
   log('stopped; the ruleset stays in the kernel');
   return EXIT.ok;
+}
+
+/** The enforced record sits beside the status file: agent-N.json → agent-N.enforced.json. */
+function enforcedFile(statusFile: string): string {
+  return statusFile.replace(/\.json$/, '') + '.enforced.json';
 }
 
 function alive(pid: number): boolean {
@@ -152,15 +173,38 @@ function statusLines(s: AgentStatus & { running: boolean }): string {
     ['Node', s.node],
     ['Agent', running ? `running (pid ${s.pid})` : `not running (last pid ${s.pid})`],
     ['State', s.state],
-    ['Enforced revision', `${s.enforcedRevision} (seen ${s.seenRevision})`],
-    ['Datastore', s.datastore],
+    ['Enforced revision', s.enforcedRevision < 0 && s.earlierRun
+      ? `none yet by this run (seen ${s.seenRevision}); the kernel holds revision ${s.earlierRun.revision} of ` +
+        `${JSON.stringify(s.earlierRun.endpoint)} from an earlier run`
+      : `${s.enforcedRevision} (seen ${s.seenRevision})`],
+    ['Datastore', `${DATASTORE_HEALTH[s.datastore] ?? JSON.stringify(s.datastore)}${s.datastoreEndpoint ? ` (${JSON.stringify(s.datastoreEndpoint)})` : ''}`],
     ['Endpoints', String(s.endpoints)],
     ['Syncs', `${s.syncs} (${s.fullSyncs} full), ${s.failures} failed`],
     ['Last sync', s.lastSyncAt ? `${s.lastSyncAt} (${s.lastSyncMs} ms)` : '-'],
-    ['Last error', s.lastError ?? '-'],
+    ['Last error', s.lastError !== undefined ? escapeControls(s.lastError) : '-'],
+    ['Skipped objects', skippedSummary(s)],
   ];
-  return rows.map(([k, v]) => `${(k + ':').padEnd(19)}${v}`).join('\n');
+  const lines = rows.map(([k, v]) => `${(k + ':').padEnd(19)}${v}`);
+  // Keys come from the store: quoted, so a key holding a newline or an escape cannot forge a line of output.
+  for (const o of s.skipped ?? []) lines.push(`  ${quote(o.key)}: ${escapeControls(o.reason)}`);
+  return lines.join('\n');
 }
+
+const DATASTORE_HEALTH: Record<string, string> = {
+  connected: 'connected',
+  unavailable: 'unavailable (the ruleset stays as it is)',
+  damaged: 'damaged: it refuses to serve (the ruleset stays as it is)',
+  'rolled-back': 'REFUSED: it went back in time or lost objects (the ruleset stays as it is)',
+  replaced: 'REFUSED: not the store this node enforces (the ruleset stays as it is)',
+};
+
+function skippedSummary(s: AgentStatus): string {
+  const n = s.skippedCount ?? 0;
+  if (n === 0) return '0';
+  const shown = s.skipped?.length ?? 0;
+  return `${n} (malformed or invalid, not enforced; their last valid version stays)${shown < n ? `, first ${shown} below` : ''}`;
+}
+
 
 function describe(m: RuleMeaning | undefined): string {
   if (!m) return '';

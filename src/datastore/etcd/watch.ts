@@ -94,6 +94,9 @@ export class EtcdWatch {
       }
       if (this.closed) return;
       this.seed(listed.entries, at);
+      // Garbage already there at `from` was reported to the caller by the list it watches from: remember it, so its
+      // deletion is reported too.
+      for (const s of listed.skipped) if (this.query.keyMatches(s.key)) this.skipped.set(s.path, s.modRevision);
       this.reportAfter = from;
     }
     this.connect();

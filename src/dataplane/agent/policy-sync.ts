@@ -1,0 +1,58 @@
+// One sync of the kernel to the engine: engine change feed → renderer → minimal plan → one nft transaction
+// (README "Table contract"). A failed transaction changes nothing in the kernel (it applies all of it or none);
+// the ruleset then forgets what the kernel holds, so the next attempt replaces the whole table (Felix recreates
+// after failures). Plans are made, run and committed here one at a time (render/ruleset.ts relies on it).
+
+import type { EngineOptions, PolicyEngine } from '../../engine/index.js';
+import type { Nft } from '../nft/nftables.js';
+import { Renderer, type RenderOptions } from '../render/renderer.js';
+import type { FlowtableDevices } from './offload.js';
+
+export type SyncResult =
+  | { ok: true; full: boolean; phases: { engineMs: number; renderMs: number; nftMs: number }; retryOffload: boolean }
+  | { ok: false; full: boolean; error: string; retryOffload: boolean };
+
+export type PolicyRenderOptions = Omit<RenderOptions,
+  'node' | 'defaultEndpointToHostAction' | 'allowVXLANPacketsFromWorkloads' | 'allowIPIPPacketsFromWorkloads' | 'vxlanPort'>;
+
+export class PolicySync {
+  readonly renderer: Renderer;
+
+  constructor(
+    node: string,
+    engine: EngineOptions,
+    render: PolicyRenderOptions,
+    private readonly nft: Nft,
+    private readonly offload: FlowtableDevices | undefined,
+  ) {
+    this.renderer = new Renderer({
+      ...render,
+      node,
+      ...(engine.defaultEndpointToHostAction !== undefined ? { defaultEndpointToHostAction: engine.defaultEndpointToHostAction } : {}),
+      ...(engine.allowVXLANPacketsFromWorkloads !== undefined ? { allowVXLANPacketsFromWorkloads: engine.allowVXLANPacketsFromWorkloads } : {}),
+      ...(engine.allowIPIPPacketsFromWorkloads !== undefined ? { allowIPIPPacketsFromWorkloads: engine.allowIPIPPacketsFromWorkloads } : {}),
+      ...(engine.vxlanPort !== undefined ? { vxlanPort: engine.vxlanPort } : {}),
+      ...(offload ? { flowtableOffload: true } : {}),
+    });
+  }
+
+  async sync(engine: PolicyEngine): Promise<SyncResult> {
+    const t0 = performance.now();
+    const changes = engine.flush();
+    const t1 = performance.now();
+    this.renderer.apply(changes);
+    this.renderer.settle();
+    const retryOffload = this.offload ? await this.offload.update(this.renderer) : false;
+    const plan = this.renderer.ruleset.plan();
+    const t2 = performance.now();
+    try {
+      if (plan.tx.size > 0) await this.nft.run(plan.tx);
+    } catch (err) {
+      this.renderer.ruleset.invalidate();
+      return { ok: false, full: plan.full, error: `nft: ${err instanceof Error ? err.message : String(err)}`, retryOffload };
+    }
+    plan.commit();
+    const ms = (x: number): number => Math.round(x * 10) / 10;
+    return { ok: true, full: plan.full, phases: { engineMs: ms(t1 - t0), renderMs: ms(t2 - t1), nftMs: ms(performance.now() - t2) }, retryOffload };
+  }
+}
