@@ -12,7 +12,9 @@
 // workload's identity (namespace/name, checked by api/names.ts), and acted on only when the kernel proves them
 // Tabby's (netns/namespace.ts: the mark in every namespace Tabby creates; netns/topology.ts: both ends of the
 // veth). An endpoint whose `tabby.dev/netns` annotation or `spec.interfaceName` names anything else is reported,
-// and what it names is left alone.
+// and what it names is left alone; an endpoint whose namespace or veth was refused is kept, since IPAM counts
+// addresses from endpoints and what was refused may still be live (`adoptNode` / `adoptWorkload` mark the
+// namespaces of a release before marks, after the same proofs).
 
 import {
   CALICO_API_VERSION,
@@ -140,14 +142,16 @@ export class Workloads {
 
   /**
    * Deletes a node with every workload on it (endpoints, addresses, namespaces): only a node namespace Tabby
-   * created, and of the endpoints naming the node only those whose veth is not on another node.
+   * created, and of the endpoints naming the node only those whose namespace is absent or whose veth the kernel
+   * proves ends on this node.
    */
   async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[] }>> {
     const bad = checkNodeName(node, []);
     if (bad) return { ok: false, issues: [bad] };
     const netns = this.nodeNetns(node);
     if (namespaceExists(netns) && !(await namespaceOwned(netns, this.exec))) {
-      return { ok: false, issues: [issue('node.not-owned', [], unmarkedMessage(netns, `not deleting it (if an earlier tabby made it: tabby node adopt ${node})`))] };
+      const why = unmarkedMessage(netns, `not deleting it (if an earlier tabby made it: tabby node adopt ${node})`);
+      return { ok: false, issues: [issue('node.not-owned', [], why)] };
     }
     const views = (await this.list()).filter((w) => w.node === node);
     if (!namespaceExists(netns) && views.length === 0) {
@@ -194,7 +198,8 @@ export class Workloads {
     const invalid = this.validate(spec);
     if (invalid.length > 0) return { ok: false, issues: invalid };
     if (!(await namespaceOwned(this.nodeNetns(spec.node), this.exec))) {
-      return { ok: false, issues: [issue('workload.node', ['node'], unmarkedMessage(this.nodeNetns(spec.node), `not adding workloads to node ${spec.node}`))] };
+      const why = unmarkedMessage(this.nodeNetns(spec.node), `not adding workloads to node ${spec.node}`);
+      return { ok: false, issues: [issue('workload.node', ['node'], why)] };
     }
     // Checked before the endpoint is written: a namespace already there (Tabby's or not) is never reused.
     const taken = workloadNetns(this.naming, spec.namespace, spec.name);
@@ -257,8 +262,9 @@ export class Workloads {
   /**
    * Deletes a workload's namespace and its endpoint (releasing its addresses). Missing parts are not an error.
    * The namespace and veth are the ones computed from `namespace/name` and proven Tabby's by the kernel; what the
-   * stored endpoint names instead is refused (left alone, reported in `refused`). With `onNode`, a workload whose
-   * veth is on another node's namespace is refused whole (a node delete removes only its own workloads).
+   * stored endpoint names instead is refused (left alone, reported in `refused`), and when anything was refused the
+   * endpoint is kept (its addresses stay reserved). With `onNode`, a workload whose namespace exists but whose veth
+   * is not proven to end on `onNode` is refused whole (a node delete removes only its own workloads).
    */
   async delete(namespace: string, name: string, onNode?: string): Promise<Result<WorkloadDeletion>> {
     const invalid = checkWorkloadName(namespace, name);
@@ -293,14 +299,16 @@ export class Workloads {
       if (!link || link.nodeNetns !== onNode) {
         const where = link ? `its veth is on ${link.nodeNetns}` : `its veth cannot be proven on this node (missing or broken)`;
         return { ok: true, value: { endpoint: false, namespace: false, refused: [...refused, issue('workload.other-node', ['spec', 'node'],
-          `workload ${ref}: its endpoint names this node, but ${where}; left it alone (delete it with 'tabby workload delete ${ref}')`)] } };
+            `workload ${ref}: its endpoint names this node, but ${where}; ` +
+          `left it alone (delete it with 'tabby workload delete ${ref}')`)] } };
       }
     }
     const existed = namespaceExists(netns);
     const removed = await deleteWorkloadNetwork(netns, iface, this.exec);
     if (removed.namespace === 'not-owned') {
       refused.push(issue('workload.netns-not-owned', [],
-        `workload ${ref}: ${unmarkedMessage(netns, `left it and its processes alone (if an earlier tabby made it: tabby workload adopt ${ref})`)}`));
+        `workload ${ref}: ${unmarkedMessage(netns, 'left it and its processes alone ' +
+          `(if an earlier tabby made it: tabby workload adopt ${ref})`)}`));
     }
     // Whatever was refused may be live — an unmarked namespace of a release before marks, or what the endpoint
     // names instead (a namespace of another --netns-prefix): IPAM counts addresses from endpoints, so the record is
@@ -348,7 +356,8 @@ export class Workloads {
     const netns = workloadNetns(this.naming, namespace, name);
     if (!namespaceExists(netns)) return { ok: false, issues: [issue('workload.not-running', [], `workload ${namespace}/${name} has no namespace ${netns} on this machine`)] };
     if (!(await namespaceOwned(netns, this.exec))) {
-      return { ok: false, issues: [issue('workload.netns-not-owned', [], unmarkedMessage(netns, `not entering it (if an earlier tabby made it: tabby workload adopt ${namespace}/${name})`))] };
+      const why = unmarkedMessage(netns, `not entering it (if an earlier tabby made it: tabby workload adopt ${namespace}/${name})`);
+      return { ok: false, issues: [issue('workload.netns-not-owned', [], why)] };
     }
     return { ok: true, value: ['nsenter', `--net=${netnsPath(netns)}`, '--', ...argv] };
   }
@@ -428,12 +437,15 @@ export async function adoptNode(naming: Naming, node: string, exec: Exec = hostE
   const bad = checkNodeName(node, []);
   if (bad) return { ok: false, issues: [bad] };
   const netns = nodeNetns(naming, node);
-  if (!namespaceExists(netns)) return { ok: false, issues: [issue('node.not-found', [], `node ${node} does not exist (no network namespace ${netns})`)] };
+  if (!namespaceExists(netns)) {
+    return { ok: false, issues: [issue('node.not-found', [], `node ${node} does not exist (no network namespace ${netns})`)] };
+  }
   if (await namespaceOwned(netns, exec)) return { ok: true, value: { netns, already: true } };
   const refuse = (why: string): Result<{ netns: string; already: boolean }> =>
     ({ ok: false, issues: [issue('node.not-adopted', [], `network namespace ${netns}: ${why}; not adopting it as node ${node}`)] });
   const alias = await loAlias(netns, exec);
-  if (alias !== '') return refuse(alias === undefined ? 'its lo cannot be read' : `its lo carries the alias ${JSON.stringify(alias)}, not a tabby mark`);
+  if (alias === undefined) return refuse('its lo cannot be read');
+  if (alias !== '') return refuse(`its lo carries the alias ${JSON.stringify(alias)}, not a tabby mark`);
   const table = await netnsExec(netns, exec)(['nft', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
   if (table.code !== 0) return refuse(`it holds no nftables table ${TABLE_FAMILY} ${TABLE_NAME} (every tabby node has one)`);
   await markNamespace(netns, exec);
@@ -452,7 +464,9 @@ export async function adoptWorkload(
   if (invalid.length > 0) return { ok: false, issues: invalid };
   const ref = `${namespace}/${name}`;
   const netns = workloadNetns(naming, namespace, name);
-  if (!namespaceExists(netns)) return { ok: false, issues: [issue('workload.not-found', [], `workload ${ref} has no network namespace ${netns} on this machine`)] };
+  if (!namespaceExists(netns)) {
+    return { ok: false, issues: [issue('workload.not-found', [], `workload ${ref} has no network namespace ${netns} on this machine`)] };
+  }
   const refuse = (why: string): Result<{ netns: string; node: string; already: boolean }> =>
     ({ ok: false, issues: [issue('workload.not-adopted', [], `network namespace ${netns}: ${why}; not adopting it as workload ${ref}`)] });
   const alias = await loAlias(netns, exec);

@@ -68,10 +68,14 @@ export const command: CommandSpec = {
         nodeName(name);
         await requireDataplane();
         const res = await adoptNode(n, name);
-        if (!res.ok) throw new CliError(issueLines(res.issues).trimEnd(), res.issues[0]?.code === 'node.not-found' ? EXIT.notFound : EXIT.failure);
-        write(io.stdout, res.value.already
-          ? `Node ${name} already carries the tabby mark (network namespace ${res.value.netns})`
-          : `Adopted node ${name}: marked network namespace ${res.value.netns} as tabby's; adopt its workloads with: tabby workload adopt NS/NAME`);
+        if (!res.ok) {
+          throw new CliError(issueLines(res.issues).trimEnd(), res.issues[0]?.code === 'node.not-found' ? EXIT.notFound : EXIT.failure);
+        }
+        const { netns, already } = res.value;
+        write(io.stdout, already
+          ? `Node ${name} already carries the tabby mark (network namespace ${netns})`
+          : `Adopted node ${name}: marked network namespace ${netns} as tabby's; ` +
+            'adopt its workloads with: tabby workload adopt NS/NAME');
         return EXIT.ok;
       }
       default:
