@@ -7,7 +7,9 @@
 // mark inside it — the alias (IFLA_IFALIAS) of its `lo`, `tabby:<its own name>` — and Tabby deletes, sweeps or
 // enters only a namespace whose mark names it (`namespaceOwned`). The mark lives and dies with the namespace, so
 // it cannot go stale as a record file could, and only root in that namespace can set it: a datastore writer
-// cannot forge it, and a mark copied into another namespace names the wrong namespace.
+// cannot forge it, and a mark copied into another namespace names the wrong namespace. The first release set no
+// mark; `markNamespace` adds it to such a namespace once workloads.ts (`adoptNode`, `adoptWorkload`) has proven it
+// Tabby's by what that release left in it (the `inet tabby` table, the workload's veth).
 
 import { readdirSync } from 'node:fs';
 
