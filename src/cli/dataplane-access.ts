@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 
 import { checkNodeName, checkWorkloadName } from '../api/index.js';
-import { namespaceSupport, netnsPrefixProblem, type Naming } from '../dataplane/index.js';
+import { namespaceSupport, netnsPrefixProblem, nodeNameKey, type Naming } from '../dataplane/index.js';
 import { CliError, EXIT, stringOption, UsageError, type CommandIO, type ParsedCommandArgs } from './command.js';
 import { resolveSetting, SETTINGS } from './settings.js';
 
@@ -60,9 +60,14 @@ export async function stateDir(args: ParsedCommandArgs, io: CommandIO): Promise<
   return (await resolveSetting('stateDir', args, io)).value;
 }
 
+/**
+ * An agent's status and rule-meaning files. The node name is keyed as in its namespace name (`nodeNameKey`): a
+ * valid node name may have 253 characters, and `agent-<name>.rules.json` would then pass the 255-byte file-name
+ * limit (ENAMETOOLONG), so names over 120 characters become `_<hash>`, which no node name can equal.
+ */
 export function agentFiles(dir: string, node: string): { status: string; rules: string } {
-  nodeName(node);
-  return { status: join(dir, `agent-${node}.json`), rules: join(dir, `agent-${node}.rules.json`) };
+  const key = nodeNameKey(nodeName(node));
+  return { status: join(dir, `agent-${key}.json`), rules: join(dir, `agent-${key}.rules.json`) };
 }
 
 /** Fails with EXIT.environment, saying what is missing and how to get it, unless namespaces and nft work here. */

@@ -14,6 +14,8 @@ export { Renderer, Ruleset, type RenderOptions, type RuleMeaning, type Plan } fr
 export { names } from './render/index.js';
 export { Agent, type AgentOptions, type AgentState, type AgentStatus } from './agent.js';
 export {
+  adoptNode,
+  adoptWorkload,
   createNode,
   listNodes,
   NETNS_ANNOTATION,
@@ -37,8 +39,9 @@ export {
   namespaceSupport,
   NetnsError,
   sweepNamespaces,
+  unmarkedMessage,
 } from './netns/namespace.js';
-export { netnsPrefixProblem, nodeNetns, vethName, workloadNetns, type Naming } from './netns/topology.js';
+export { netnsPrefixProblem, nodeNameKey, nodeNetns, vethName, workloadNetns, type Naming } from './netns/topology.js';
 export { ProbeAgent, rawSendSupport, type ProbeProtocol, type ProbeResult } from './probe/agent.js';
 export { ArrivalCounter, PROBE_TABLE, type WatchedFlow } from './probe/arrivals.js';
 export { rawPayload, rawProbeGap, type RawFlow } from './probe/raw-packet.js';

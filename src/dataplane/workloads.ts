@@ -12,7 +12,9 @@
 // workload's identity (namespace/name, checked by api/names.ts), and acted on only when the kernel proves them
 // Tabby's (netns/namespace.ts: the mark in every namespace Tabby creates; netns/topology.ts: both ends of the
 // veth). An endpoint whose `tabby.dev/netns` annotation or `spec.interfaceName` names anything else is reported,
-// and what it names is left alone.
+// and what it names is left alone; an endpoint whose namespace or veth was refused is kept, since IPAM counts
+// addresses from endpoints and what was refused may still be live (`adoptNode` / `adoptWorkload` mark the
+// namespaces of a release before marks, after the same proofs).
 
 import {
   CALICO_API_VERSION,
@@ -28,10 +30,12 @@ import {
   type WorkloadEndpoint,
   type WorkloadEndpointPort,
 } from '../api/index.js';
+import { isDns1123Subdomain } from '../api/kubernetes/names.js';
 import { isAlreadyExists, isNotFound, type Datastore } from '../datastore/index.js';
 import { addressesInUse, assignAddresses } from './ipam.js';
 import {
-  deleteNamespace, deleteOwnedNamespace, listNamespaces, namespaceExists, namespaceOwned, NetnsError, sweepNamespaces,
+  deleteNamespace, deleteOwnedNamespace, listNamespaces, loAlias, markNamespace, namespaceExists, namespaceOwned, NetnsError,
+  ownerMark, sweepNamespaces, unmarkedMessage,
 } from './netns/namespace.js';
 import {
   createNodeNetwork,
@@ -58,7 +62,6 @@ export const DEFAULT_PREFIX = 'tabby-';
 const NAMESPACE_LABEL = 'projectcalico.org/namespace';
 const ORCHESTRATOR_LABEL = 'projectcalico.org/orchestrator';
 const SERVICE_ACCOUNT_LABEL = 'projectcalico.org/serviceaccount';
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export interface WorkloadSpec {
   namespace: string;
@@ -139,14 +142,16 @@ export class Workloads {
 
   /**
    * Deletes a node with every workload on it (endpoints, addresses, namespaces): only a node namespace Tabby
-   * created, and of the endpoints naming the node only those whose veth is not on another node.
+   * created, and of the endpoints naming the node only those whose namespace is absent or whose veth the kernel
+   * proves ends on this node.
    */
   async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[] }>> {
     const bad = checkNodeName(node, []);
     if (bad) return { ok: false, issues: [bad] };
     const netns = this.nodeNetns(node);
     if (namespaceExists(netns) && !(await namespaceOwned(netns, this.exec))) {
-      return { ok: false, issues: [issue('node.not-owned', [], `network namespace ${netns} was not created by tabby (it has no tabby mark); not deleting it`)] };
+      const why = unmarkedMessage(netns, `not deleting it (if an earlier tabby made it: tabby node adopt ${node})`);
+      return { ok: false, issues: [issue('node.not-owned', [], why)] };
     }
     const views = (await this.list()).filter((w) => w.node === node);
     if (!namespaceExists(netns) && views.length === 0) {
@@ -166,6 +171,11 @@ export class Workloads {
     return { ok: true, value: { workloads: deleted, refused } };
   }
 
+  /** Marks a node namespace made by a release before marks, after proving it Tabby's (`adoptNode`). */
+  adoptNode(node: string): Promise<Result<{ netns: string; already: boolean }>> {
+    return adoptNode(this.naming, node, this.exec);
+  }
+
   // -------------------------------------------------------------------------------------------------------------
   // Workloads
 
@@ -177,7 +187,7 @@ export class Workloads {
     else if (!this.nodeExists(spec.node)) {
       issues.push(issue('workload.node', ['node'], `node ${spec.node} does not exist (create it with 'tabby node create ${spec.node}')`, spec.node));
     }
-    if (spec.serviceAccount !== undefined && (!DNS_SUBDOMAIN.test(spec.serviceAccount) || spec.serviceAccount.length > 253)) {
+    if (spec.serviceAccount !== undefined && isDns1123Subdomain(spec.serviceAccount).length > 0) {
       issues.push(issue('workload.serviceAccount', ['serviceAccount'], `service account '${spec.serviceAccount}' must be a lower-case DNS name`));
     }
     return issues;
@@ -188,7 +198,8 @@ export class Workloads {
     const invalid = this.validate(spec);
     if (invalid.length > 0) return { ok: false, issues: invalid };
     if (!(await namespaceOwned(this.nodeNetns(spec.node), this.exec))) {
-      return { ok: false, issues: [issue('workload.node', ['node'], `network namespace ${this.nodeNetns(spec.node)} of node ${spec.node} was not created by tabby (it has no tabby mark)`)] };
+      const why = unmarkedMessage(this.nodeNetns(spec.node), `not adding workloads to node ${spec.node}`);
+      return { ok: false, issues: [issue('workload.node', ['node'], why)] };
     }
     // Checked before the endpoint is written: a namespace already there (Tabby's or not) is never reused.
     const taken = workloadNetns(this.naming, spec.namespace, spec.name);
@@ -251,8 +262,9 @@ export class Workloads {
   /**
    * Deletes a workload's namespace and its endpoint (releasing its addresses). Missing parts are not an error.
    * The namespace and veth are the ones computed from `namespace/name` and proven Tabby's by the kernel; what the
-   * stored endpoint names instead is refused (left alone, reported in `refused`). With `onNode`, a workload whose
-   * veth is on another node's namespace is refused whole (a node delete removes only its own workloads).
+   * stored endpoint names instead is refused (left alone, reported in `refused`), and when anything was refused the
+   * endpoint is kept (its addresses stay reserved). With `onNode`, a workload whose namespace exists but whose veth
+   * is not proven to end on `onNode` is refused whole (a node delete removes only its own workloads).
    */
   async delete(namespace: string, name: string, onNode?: string): Promise<Result<WorkloadDeletion>> {
     const invalid = checkWorkloadName(namespace, name);
@@ -279,20 +291,35 @@ export class Workloads {
         `workload ${ref}: spec.interfaceName ${JSON.stringify(statedIface)} is not the workload's own interface ${iface} ` +
         `(Calico's veth name for ${ref}); left it alone`, statedIface));
     }
+    // A node delete takes the endpoint's word for which node a workload is on only as far as the kernel confirms
+    // it: a workload namespace that exists goes only when its veth is proven to end on this node. One whose veth
+    // cannot be inspected (missing, broken) may be another node's, so it is left to `tabby workload delete`.
     if (onNode !== undefined && namespaceExists(netns)) {
       const link = await inspectWorkloadLink(netns, iface, this.exec);
-      if (link && link.nodeNetns !== onNode) {
+      if (!link || link.nodeNetns !== onNode) {
+        const where = link ? `its veth is on ${link.nodeNetns}` : `its veth cannot be proven on this node (missing or broken)`;
         return { ok: true, value: { endpoint: false, namespace: false, refused: [...refused, issue('workload.other-node', ['spec', 'node'],
-          `workload ${ref}: its endpoint names this node, but its veth is on ${link.nodeNetns}; left it alone`)] } };
+            `workload ${ref}: its endpoint names this node, but ${where}; ` +
+          `left it alone (delete it with 'tabby workload delete ${ref}')`)] } };
       }
     }
     const existed = namespaceExists(netns);
     const removed = await deleteWorkloadNetwork(netns, iface, this.exec);
     if (removed.namespace === 'not-owned') {
       refused.push(issue('workload.netns-not-owned', [],
-        `workload ${ref}: network namespace ${netns} was not created by tabby (it has no tabby mark); left it and its processes alone`));
+        `workload ${ref}: ${unmarkedMessage(netns, 'left it and its processes alone ' +
+          `(if an earlier tabby made it: tabby workload adopt ${ref})`)}`));
     }
-    if (wep) {
+    // Whatever was refused may be live — an unmarked namespace of a release before marks, or what the endpoint
+    // names instead (a namespace of another --netns-prefix): IPAM counts addresses from endpoints, so the record is
+    // kept and its addresses stay reserved rather than handed to the next workload while the old veth still routes.
+    const keep = refused.length > 0;
+    if (wep && keep) {
+      refused.push(issue('workload.endpoint-kept', [],
+        `workload ${ref}: kept its WorkloadEndpoint, so its addresses stay reserved while what it names may be live ` +
+        `(once that is gone: tabby delete workloadendpoint -n ${namespace} ${name})`));
+    }
+    if (wep && !keep) {
       await this.store.delete({ kind: 'WorkloadEndpoint', namespace, name }).catch((e: unknown) => {
         if (!isNotFound(e)) throw e;
       });
@@ -300,7 +327,7 @@ export class Workloads {
     if (!wep && !existed) {
       return { ok: false, issues: [issue('workload.not-found', [], `workload ${ref} does not exist (see 'tabby workload get')`)] };
     }
-    return { ok: true, value: { endpoint: wep !== undefined, namespace: removed.namespace === 'deleted', refused } };
+    return { ok: true, value: { endpoint: wep !== undefined && !keep, namespace: removed.namespace === 'deleted', refused } };
   }
 
   async list(): Promise<WorkloadView[]> {
@@ -329,9 +356,15 @@ export class Workloads {
     const netns = workloadNetns(this.naming, namespace, name);
     if (!namespaceExists(netns)) return { ok: false, issues: [issue('workload.not-running', [], `workload ${namespace}/${name} has no namespace ${netns} on this machine`)] };
     if (!(await namespaceOwned(netns, this.exec))) {
-      return { ok: false, issues: [issue('workload.netns-not-owned', [], `network namespace ${netns} was not created by tabby (it has no tabby mark); not entering it`)] };
+      const why = unmarkedMessage(netns, `not entering it (if an earlier tabby made it: tabby workload adopt ${namespace}/${name})`);
+      return { ok: false, issues: [issue('workload.netns-not-owned', [], why)] };
     }
     return { ok: true, value: ['nsenter', `--net=${netnsPath(netns)}`, '--', ...argv] };
+  }
+
+  /** Marks a workload namespace made by a release before marks, after proving it Tabby's (`adoptWorkload`). */
+  adoptWorkload(namespace: string, name: string): Promise<Result<{ netns: string; node: string; already: boolean }>> {
+    return adoptWorkload(this.naming, namespace, name, this.exec);
   }
 
   /**
@@ -395,9 +428,63 @@ export async function createNode(naming: Naming, node: string, exec: Exec = host
   return { ok: true, value: { netns } };
 }
 
+/**
+ * Marks the namespace of a node made by a release before marks, after proving it Tabby's node: it has the node's
+ * computed name, its `lo` carries no alias, and it holds Tabby's table `inet tabby` (every release installs the
+ * fail-closed skeleton when it creates a node). `already` when it carries the mark.
+ */
+export async function adoptNode(naming: Naming, node: string, exec: Exec = hostExec): Promise<Result<{ netns: string; already: boolean }>> {
+  const bad = checkNodeName(node, []);
+  if (bad) return { ok: false, issues: [bad] };
+  const netns = nodeNetns(naming, node);
+  if (!namespaceExists(netns)) {
+    return { ok: false, issues: [issue('node.not-found', [], `node ${node} does not exist (no network namespace ${netns})`)] };
+  }
+  if (await namespaceOwned(netns, exec)) return { ok: true, value: { netns, already: true } };
+  const refuse = (why: string): Result<{ netns: string; already: boolean }> =>
+    ({ ok: false, issues: [issue('node.not-adopted', [], `network namespace ${netns}: ${why}; not adopting it as node ${node}`)] });
+  const alias = await loAlias(netns, exec);
+  if (alias === undefined) return refuse('its lo cannot be read');
+  if (alias !== '') return refuse(`its lo carries the alias ${JSON.stringify(alias)}, not a tabby mark`);
+  const table = await netnsExec(netns, exec)(['nft', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+  if (table.code !== 0) return refuse(`it holds no nftables table ${TABLE_FAMILY} ${TABLE_NAME} (every tabby node has one)`);
+  await markNamespace(netns, exec);
+  return { ok: true, value: { netns, already: false } };
+}
+
+/**
+ * Marks the namespace of a workload made by a release before marks, after the proof `workload delete` asks of a
+ * veth: the namespace has the workload's computed name and no alias on `lo`, and its eth0 is a veth whose peer is
+ * the computed cali name in a marked node namespace, whose peer is that eth0 again (adopt the node first).
+ */
+export async function adoptWorkload(
+  naming: Naming, namespace: string, name: string, exec: Exec = hostExec,
+): Promise<Result<{ netns: string; node: string; already: boolean }>> {
+  const invalid = checkWorkloadName(namespace, name);
+  if (invalid.length > 0) return { ok: false, issues: invalid };
+  const ref = `${namespace}/${name}`;
+  const netns = workloadNetns(naming, namespace, name);
+  if (!namespaceExists(netns)) {
+    return { ok: false, issues: [issue('workload.not-found', [], `workload ${ref} has no network namespace ${netns} on this machine`)] };
+  }
+  const refuse = (why: string): Result<{ netns: string; node: string; already: boolean }> =>
+    ({ ok: false, issues: [issue('workload.not-adopted', [], `network namespace ${netns}: ${why}; not adopting it as workload ${ref}`)] });
+  const alias = await loAlias(netns, exec);
+  if (alias === undefined) return refuse('its lo cannot be read');
+  if (alias !== '' && alias !== ownerMark(netns)) return refuse(`its lo carries the alias ${JSON.stringify(alias)}, not a tabby mark`);
+  const link = await inspectWorkloadLink(netns, vethName(namespace, name), exec);
+  if (!link) {
+    return refuse(`its eth0 is not a veth whose peer is ${vethName(namespace, name)} in a marked node namespace ` +
+      `(adopt its node first: tabby node adopt NODE)`);
+  }
+  if (alias !== '') return { ok: true, value: { netns, node: link.nodeNetns, already: true } };
+  await markNamespace(netns, exec);
+  return { ok: true, value: { netns, node: link.nodeNetns, already: false } };
+}
+
 /** Node names on this machine under a prefix. */
 export function listNodes(naming: Naming): string[] {
-  return listNamespaces(`${naming.prefix}n-`).map((n) => nodeOfNetns(naming, n)!).sort();
+  return listNamespaces(`${naming.prefix}n-`).flatMap((n) => nodeOfNetns(naming, n) ?? []).sort();
 }
 
 /** What `workload get` shows; `netns` is the workload's own namespace (computed), whatever the endpoint says. */

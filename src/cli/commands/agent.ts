@@ -11,7 +11,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 
 import {
-  Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, type AgentStatus, type Exec, type RuleMeaning,
+  Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
@@ -81,7 +81,7 @@ async function execFor(args: ParsedCommandArgs, io: CommandIO, node: string): Pr
     throw new CliError(`node ${node} does not exist (no network namespace ${netns}); create it with: tabby node create ${node}`, EXIT.notFound);
   }
   // Only a node namespace Tabby made gets Tabby's table (netns/namespace.ts: the ownership mark).
-  if (!(await namespaceOwned(netns))) throw new CliError(`network namespace ${netns} was not created by tabby (it has no tabby mark); not acting on it`);
+  if (!(await namespaceOwned(netns))) throw new CliError(unmarkedMessage(netns, `not acting on it (if an earlier tabby made it: tabby node adopt ${node})`));
   return netnsExec(netns);
 }
 

@@ -1,6 +1,7 @@
-// `tabby node create|delete|list`: nodes are network namespaces acting as hosts (src/dataplane/netns).
+// `tabby node create|delete|list|adopt`: nodes are network namespaces acting as hosts (src/dataplane/netns). `adopt`
+// marks a node namespace made by a release before ownership marks, after proving it a Tabby node.
 
-import { createNode, listNodes, Workloads } from '../../dataplane/index.js';
+import { adoptNode, createNode, listNodes, Workloads } from '../../dataplane/index.js';
 import { CliError, EXIT, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
 import { naming, NETNS_PREFIX_OPTION, nodeName, requireDataplane } from '../dataplane-access.js';
@@ -14,12 +15,13 @@ const LIST_PRINTERS = printerSet<string[], 'text' | 'json'>('text', {
 
 export const command: CommandSpec = {
   name: 'node',
-  summary: 'Create, delete or list nodes (network namespaces acting as hosts)',
-  usage: 'tabby node create|delete NAME | tabby node list [-o text|json] [--netns-prefix PREFIX] [--datastore LOCATION]',
+  summary: 'Create, delete, list or adopt nodes (network namespaces acting as hosts)',
+  usage: 'tabby node create|delete|adopt NAME | tabby node list [-o text|json] [--netns-prefix PREFIX] [--datastore LOCATION]',
   examples: [
     'tabby node create node1',
     'tabby node list',
     'tabby node delete node1        # also deletes the workloads on it',
+    'tabby node adopt node1         # mark a node made by a release before marks (then: tabby workload adopt)',
   ],
   options: {
     output: outputOption(LIST_PRINTERS, 'Output format of list'),
@@ -61,10 +63,25 @@ export const command: CommandSpec = {
           return EXIT.ok;
         });
       }
+      case 'adopt': {
+        if (!name) throw new UsageError("missing node name (e.g. 'tabby node adopt node1')");
+        nodeName(name);
+        await requireDataplane();
+        const res = await adoptNode(n, name);
+        if (!res.ok) {
+          throw new CliError(issueLines(res.issues).trimEnd(), res.issues[0]?.code === 'node.not-found' ? EXIT.notFound : EXIT.failure);
+        }
+        const { netns, already } = res.value;
+        write(io.stdout, already
+          ? `Node ${name} already carries the tabby mark (network namespace ${netns})`
+          : `Adopted node ${name}: marked network namespace ${netns} as tabby's; ` +
+            'adopt its workloads with: tabby workload adopt NS/NAME');
+        return EXIT.ok;
+      }
       default:
         throw new UsageError(verb === undefined
-          ? "missing subcommand: create, delete or list (see 'tabby node --help')"
-          : `unknown subcommand '${verb}': create, delete or list`);
+          ? "missing subcommand: create, delete, list or adopt (see 'tabby node --help')"
+          : `unknown subcommand '${verb}': create, delete, list or adopt`);
     }
   },
 };

@@ -1,10 +1,11 @@
 // `tabby workload create|delete|exec|get`: workloads are network namespaces behind Calico-style veths, recorded
-// as WorkloadEndpoints in the datastore (src/dataplane/workloads.ts), like pods a CNI plugin wires up.
+// as WorkloadEndpoints in the datastore (src/dataplane/workloads.ts), like pods a CNI plugin wires up. `adopt`
+// marks a workload namespace made by a release before ownership marks, after proving its veth.
 
 import { spawn } from 'node:child_process';
 
 import { formatIssue, validateLabels, type Issue, type Labels, type WorkloadEndpointPort } from '../../api/index.js';
-import { Workloads, type WorkloadView } from '../../dataplane/index.js';
+import { adoptWorkload, Workloads, type WorkloadView } from '../../dataplane/index.js';
 import {
   CliError, EXIT, stringListOption, stringOption, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
@@ -40,13 +41,14 @@ export const command: CommandSpec = {
   name: 'workload',
   summary: 'Create, delete, list workloads on nodes, or run a command inside one',
   usage: 'tabby workload create NS/NAME --node NODE [--labels k=v,...] [--ip ADDR]... [--port NAME:PORT/PROTO]... ' +
-    '[--service-account SA] | delete NS/NAME | exec NS/NAME -- CMD... | get [NS/NAME] [-o table|json]',
+    '[--service-account SA] | delete NS/NAME | exec NS/NAME -- CMD... | get [NS/NAME] [-o table|json] | adopt NS/NAME',
   examples: [
     'tabby workload create default/frontend --node node1 --labels app=frontend --port http:80/TCP',
     'tabby workload create default/backend --node node1 --labels app=backend --ip 10.65.0.10',
     'tabby workload exec default/frontend -- ip addr show eth0',
     'tabby workload get -o json',
     'tabby workload delete default/frontend',
+    'tabby workload adopt default/frontend   # mark a workload made by a release before marks (adopt its node first)',
   ],
   options: {
     node: NODE_OPTION,
@@ -66,10 +68,11 @@ export const command: CommandSpec = {
       case 'delete': return remove(args, io, workloadRef(ref, 'delete'), rest);
       case 'exec': return exec(args, io, workloadRef(ref, 'exec'), rest);
       case 'get': return get(args, io, ref === undefined ? undefined : workloadRef(ref, 'get'), rest);
+      case 'adopt': return adopt(args, io, workloadRef(ref, 'adopt'), rest);
       default:
         throw new UsageError(verb === undefined
-          ? "missing subcommand: create, delete, exec or get (see 'tabby workload --help')"
-          : `unknown subcommand '${verb}': create, delete, exec or get`);
+          ? "missing subcommand: create, delete, exec, get or adopt (see 'tabby workload --help')"
+          : `unknown subcommand '${verb}': create, delete, exec, get or adopt`);
     }
   },
 };
@@ -151,7 +154,8 @@ async function exec(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: st
   const n = await naming(args, io);
   const full = await withStore(args, io, async ({ store }) => {
     const res = await new Workloads({ store, prefix: n.prefix }).execArgv(ref.namespace, ref.name, argv);
-    if (!res.ok) fail(res.issues, EXIT.notFound);
+    // An unmarked namespace is a refusal (exit 1, as delete, node and agent say it); a missing one is not found.
+    if (!res.ok) fail(res.issues, res.issues.some((i) => i.code === 'workload.netns-not-owned') ? EXIT.failure : EXIT.notFound);
     return res.value;
   });
   return new Promise<number>((resolve) => {
@@ -165,6 +169,18 @@ async function exec(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: st
     });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : EXIT.failure)));
   });
+}
+
+async function adopt(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: string; name: string }, rest: string[]): Promise<number> {
+  noExtra(rest, 'adopt');
+  await requireDataplane();
+  const res = await adoptWorkload(await naming(args, io), ref.namespace, ref.name);
+  if (!res.ok) fail(res.issues, res.issues.some((i) => i.code === 'workload.not-found') ? EXIT.notFound : EXIT.failure);
+  const { netns, node, already } = res.value;
+  write(io.stdout, already
+    ? `Workload ${ref.namespace}/${ref.name} already carries the tabby mark (network namespace ${netns})`
+    : `Adopted workload ${ref.namespace}/${ref.name}: marked network namespace ${netns} as tabby's (its veth ends on ${node})`);
+  return EXIT.ok;
 }
 
 async function get(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: string; name: string } | undefined, rest: string[]): Promise<number> {

@@ -7,7 +7,9 @@
 // mark inside it — the alias (IFLA_IFALIAS) of its `lo`, `tabby:<its own name>` — and Tabby deletes, sweeps or
 // enters only a namespace whose mark names it (`namespaceOwned`). The mark lives and dies with the namespace, so
 // it cannot go stale as a record file could, and only root in that namespace can set it: a datastore writer
-// cannot forge it, and a mark copied into another namespace names the wrong namespace.
+// cannot forge it, and a mark copied into another namespace names the wrong namespace. The first release set no
+// mark; `markNamespace` adds it to such a namespace once workloads.ts (`adoptNode`, `adoptWorkload`) has proven it
+// Tabby's by what that release left in it (the `inet tabby` table, the workload's veth).
 
 import { readdirSync } from 'node:fs';
 
@@ -57,17 +59,46 @@ export function markArgs(name: string): string[] {
   return ['ip', '-n', name, 'link', 'set', 'dev', 'lo', 'up', 'alias', ownerMark(name)];
 }
 
-/** Whether namespace `name` exists and carries Tabby's mark for that name: the proof that Tabby created it. */
-export async function namespaceOwned(name: string, exec: Exec = hostExec): Promise<boolean> {
-  if (!validNetnsName(name) || !namespaceExists(name)) return false;
+/**
+ * What every refusal of an unmarked namespace says, then what was not done (`action`, e.g. "not deleting it"):
+ * one wording, so a user meets one sentence whichever command refused. A namespace of the first release has no
+ * mark either; `tabby node adopt` / `tabby workload adopt` mark those after proving them Tabby's.
+ */
+export function unmarkedMessage(name: string, action: string): string {
+  return `network namespace ${name} has no tabby mark (not made by tabby, or made by a release before marks); ${action}`;
+}
+
+/** The alias of `lo` in namespace `name`: `''` when it has none, undefined when it cannot be read. */
+export async function loAlias(name: string, exec: Exec = hostExec): Promise<string | undefined> {
+  if (!validNetnsName(name) || !namespaceExists(name)) return undefined;
   const res = await exec(['ip', '-n', name, '-j', 'link', 'show', 'dev', 'lo']);
-  if (res.code !== 0) return false;
+  if (res.code !== 0) return undefined;
   try {
     const links = JSON.parse(res.stdout) as Array<{ ifalias?: unknown }>;
-    return Array.isArray(links) && links[0]?.ifalias === ownerMark(name);
+    if (!Array.isArray(links) || links.length === 0) return undefined;
+    const alias = links[0]?.ifalias;
+    return typeof alias === 'string' ? alias : '';
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether namespace `name` exists and carries Tabby's mark for that name: the proof that Tabby created it. */
+export async function namespaceOwned(name: string, exec: Exec = hostExec): Promise<boolean> {
+  return (await loAlias(name, exec)) === ownerMark(name);
+}
+
+/**
+ * Sets Tabby's mark on an existing namespace (adoption of one made by a release before marks). Callers prove the
+ * namespace Tabby's first; this only refuses a namespace whose `lo` already carries some other alias.
+ */
+export async function markNamespace(name: string, exec: Exec = hostExec): Promise<void> {
+  const alias = await loAlias(name, exec);
+  if (alias === undefined) throw new NetnsError(`cannot read the mark of network namespace ${name}`);
+  if (alias !== '' && alias !== ownerMark(name)) {
+    throw new NetnsError(`network namespace ${name}: its lo carries the alias ${JSON.stringify(alias)}, not a tabby mark; not marking it`);
+  }
+  await mustRun(exec, markArgs(name));
 }
 
 /** Creates a namespace with `lo` up and Tabby's mark on it. Fails if it exists. */

@@ -18,8 +18,8 @@ import { createHash } from 'node:crypto';
 import { checkNodeName, checkWorkloadName, vethNameForWorkload } from '../../api/index.js';
 import { hostExec, netnsExec, netnsPath, type Exec } from '../nft/exec.js';
 import {
-  createNamespace, deleteNamespace, deleteOwnedNamespace, markArgs, mustRun, namespaceExists, namespaceOwned, NetnsError,
-  validNetnsName, type OwnedDeletion,
+  createNamespace, deleteNamespace, deleteOwnedNamespace, mustRun, namespaceExists, namespaceOwned, NetnsError,
+  unmarkedMessage, validNetnsName, type OwnedDeletion,
 } from './namespace.js';
 
 /** Calico's host-side veth MAC (the CNI plugin sets it on every cali interface). */
@@ -31,7 +31,7 @@ export const NODE_IPV4 = '10.66.255.1';
 export const NODE_IPV6 = 'fd00:66::1';
 
 export interface Naming {
-  /** Every namespace name starts with it; `sweepNamespaces(prefix)` removes them all. */
+  /** Every namespace name starts with it; `sweepNamespaces(prefix)` removes those of them that carry Tabby's mark. */
   prefix: string;
 }
 
@@ -62,12 +62,25 @@ function hashed(text: string): string {
   return createHash('sha1').update(text).digest('hex').slice(0, 16);
 }
 
-/** The namespace of node `node`. Throws NetnsError for a name that breaks Calico's node-name rule (api/names.ts). */
-export function nodeNetns(naming: Naming, node: string): string {
+/**
+ * A node's name as it appears in namespace and file names (`<prefix>n-<key>`, `agent-<key>.json`): the name itself
+ * up to 120 characters, else `_` + 16 hex of its sha1. No DNS-1123 name holds `_`, so a hashed key never equals a
+ * valid node name (a bare 16-hex node name is valid, and must not share a namespace with a long name hashing to
+ * it), and a 253-character name still makes a file name under the 255-byte limit. Throws NetnsError for a name
+ * that breaks Calico's node-name rule (api/names.ts).
+ */
+export function nodeNameKey(node: string): string {
   const bad = checkNodeName(node);
   if (bad) throw new NetnsError(bad.message);
-  const readable = `${naming.prefix}n-${node}`;
-  return node.length <= READABLE_MAX && validNetnsName(readable) ? readable : `${naming.prefix}n-${hashed(node)}`;
+  return node.length <= READABLE_MAX ? node : `_${hashed(node)}`;
+}
+
+/** The namespace of node `node`. Throws NetnsError for a name that breaks Calico's node-name rule (api/names.ts). */
+export function nodeNetns(naming: Naming, node: string): string {
+  const name = `${naming.prefix}n-${nodeNameKey(node)}`;
+  // Prefix (≤ 41, netnsPrefixProblem) + `n-` + key (≤ 120) always fits validNetnsName; checked again as a fence.
+  if (!validNetnsName(name)) throw new NetnsError(`'${name}' is not a valid network namespace name`);
+  return name;
 }
 
 /** Kubernetes namespaces hold no `.`, so `<ns>.<name>` names each workload uniquely. Throws for invalid names. */
@@ -78,10 +91,15 @@ export function workloadNetns(naming: Naming, namespace: string, name: string): 
   return name.length <= READABLE_MAX && validNetnsName(readable) ? readable : `${naming.prefix}w-${hashed(`${namespace}/${name}`)}`;
 }
 
-/** The node name of a node namespace, when `netns` is one (names longer than 120 characters come back hashed). */
+/**
+ * The node name of a node namespace, when `netns` is one and names its node readably; undefined for others and for
+ * a hashed key (`_<hash>`: the name it came from is not recoverable, and is not a node name).
+ */
 export function nodeOfNetns(naming: Naming, netns: string): string | undefined {
   const head = `${naming.prefix}n-`;
-  return netns.startsWith(head) ? netns.slice(head.length) : undefined;
+  if (!netns.startsWith(head)) return undefined;
+  const node = netns.slice(head.length);
+  return checkNodeName(node) ? undefined : node;
 }
 
 export interface NodeAddresses {
@@ -146,16 +164,17 @@ export interface WorkloadNetworkSpec {
 }
 
 /**
- * Creates the workload namespace and its veth pair, and routes its addresses. On failure everything created so
- * far is removed again.
+ * Creates the workload namespace and its veth pair, and routes its addresses. On failure everything this call
+ * created is removed again — and only that: the namespace is created (and marked) first, on its own, so a
+ * namespace that appeared under the same name after the existence check makes `ip netns add` fail before anything
+ * is rolled back; the host end of the veth is removed only when it is proven this call's, never an interface of
+ * that name that was there before.
  */
 export async function createWorkloadNetwork(spec: WorkloadNetworkSpec, exec: Exec = hostExec): Promise<void> {
   const node = spec.nodeAddresses ?? { ipv4: NODE_IPV4, ipv6: NODE_IPV6 };
   if (!namespaceExists(spec.nodeNetns)) throw new NetnsError(`node namespace ${spec.nodeNetns} does not exist`);
   // A veth is added to the node's namespace: only to one Tabby made.
-  if (!(await namespaceOwned(spec.nodeNetns, exec))) {
-    throw new NetnsError(`network namespace ${spec.nodeNetns} was not created by tabby (it has no tabby mark); not adding a workload to it`);
-  }
+  if (!(await namespaceOwned(spec.nodeNetns, exec))) throw new NetnsError(unmarkedMessage(spec.nodeNetns, 'not adding a workload to it'));
   if (!validNetnsName(spec.netns)) throw new NetnsError(`'${spec.netns}' is not a valid network namespace name`);
   if (namespaceExists(spec.netns)) throw new NetnsError(`network namespace ${spec.netns} already exists`);
   for (const a of spec.addresses) {
@@ -163,15 +182,15 @@ export async function createWorkloadNetwork(spec: WorkloadNetworkSpec, exec: Exe
   }
   const v4 = spec.addresses.filter((a) => !a.includes(':'));
   const v6 = spec.addresses.filter((a) => a.includes(':'));
+  // Fails (and removes nothing) if the namespace appeared since the check; rolls its own mark step back.
+  await createNamespace(spec.netns, exec);
   try {
     await script(exec, [
-      `ip netns add ${q(spec.netns)}`,
       sysctlLine(spec.netns, {
         'net.ipv6.conf.default.accept_dad': '0',
         'net.ipv6.conf.all.accept_dad': '0',
         'net.ipv6.conf.default.accept_ra': '0',
       }),
-      markArgs(spec.netns).map(q).join(' '),
       ipBatchLines(spec.nodeNetns, [
         `link add ${spec.iface} address ${CALI_MAC} type veth peer name eth0 address ${spec.mac} netns ${spec.netns}`,
         `link set ${spec.iface} up`,
@@ -202,8 +221,10 @@ export async function createWorkloadNetwork(spec: WorkloadNetworkSpec, exec: Exe
       ]),
     ]);
   } catch (e) {
-    await exec(['ip', '-n', spec.nodeNetns, 'link', 'del', spec.iface]);
-    await deleteNamespace(spec.netns, exec);
+    // The host end goes only when the kernel proves it this call's veth (its peer is eth0 in the namespace just
+    // made); an interface of that name that was on the node before made `link add` fail and is left alone.
+    if (await inspectWorkloadLink(spec.netns, spec.iface, exec)) await exec(['ip', '-n', spec.nodeNetns, 'link', 'del', spec.iface]);
+    await deleteOwnedNamespace(spec.netns, exec);
     throw e;
   }
 }
