@@ -155,7 +155,7 @@ const STATUS_MAX_BYTES = 1024 * 1024;
 const RULES_MAX_BYTES = 64 * 1024 * 1024;
 
 async function readJson<T>(path: string, maxBytes = STATUS_MAX_BYTES): Promise<T | undefined> {
-  const read = await readTextFile(path, displayText(path), { maxBytes });
+  const read = await readTextFile(path, path, { maxBytes }); // formatIssue escapes what it shows
   if (!read.ok) {
     if (read.issue.code === 'load.not-found') return undefined;
     throw new CliError(formatIssue(read.issue));
