@@ -164,7 +164,9 @@ export function describeDatastoreError(err: DatastoreError): string {
     message = err.issues.map((i) => (i.resource || i.position ? formatIssue(i) : who + formatIssue(i))).join('; ');
   }
   const h = hint(err);
-  return h ? `${message} (${h})` : message;
+  // Messages name keys, paths and endpoints from the store or the command line; some callers print this line
+  // themselves (resource-writes.ts), so it is made printable here as well as in main.ts (issue 10 §6).
+  return escapeControls(h ? `${message} (${h})` : message);
 }
 
 export function toCliError(err: unknown): CliError | undefined {

@@ -269,6 +269,17 @@ describe('every error message is printed escaped, wherever it was built (main.ts
     expect(kind.stderr).toMatch(/^tabby get: unknown resource type "gnpx\\u202e\\u001b\[31m\\nERROR forged" \(known: /);
   });
 
+  it('lines commands print on stderr themselves: a failed delete, an empty namespace', async () => {
+    const store = ['--datastore', `file:${path.join(dir, 'store')}`];
+    const del = await tabby(['delete', 'gnp', `nope${EVIL}`, ...store]);
+    expect(del.code).toBe(3);
+    expectPrintable(del);
+    expect(del.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const get = await tabby(['get', 'netpol', '-n', EVIL, ...store]);
+    expectPrintable(get);
+    expect(get.stderr).toBe('No resources found in namespace "x\\u202e\\u001b[31m\\nERROR forged".\n');
+  });
+
   it('a --datastore path the store cannot use is one line with its controls escaped', async () => {
     const run = await tabby(['get', 'gnp', '--datastore', 'file:/dev/null/n\u202eo\u001b[1m\nERROR forged']);
     expect(run.code).toBe(6);
