@@ -3,7 +3,7 @@
 // code per kind of failure (EXIT in command.ts).
 
 import {
-  formatIssue, kindFromCliName, kindInfo, KINDS, type KindInfo, type Resource,
+  escapeControls, formatIssue, isPrintable, kindFromCliName, kindInfo, KINDS, quote, type KindInfo, type Resource,
 } from '../api/index.js';
 import {
   describeKey, isDatastoreError, isInvalid, isMissingTier, isNotFound, isStorageError, openDatastore, parseDatastoreLocation,
@@ -27,7 +27,7 @@ export function kindArgument(name: string, verb: string): KindInfo {
   const info = kindFromCliName(name);
   if (info) return info;
   const names = KINDS.map((k) => k.cliNames[0]).join(', ');
-  throw new UsageError(`unknown resource type '${name}' (known: ${names}); e.g. tabby ${verb} globalnetworkpolicy`);
+  throw new UsageError(`unknown resource type ${isPrintable(name) ? `'${name}'` : quote(name)} (known: ${names}); e.g. tabby ${verb} globalnetworkpolicy`);
 }
 
 export interface OpenedStore {
@@ -76,7 +76,7 @@ export async function withStore<T>(args: ParsedCommandArgs, io: CommandIO, fn: (
 
 function printWarnings(opened: OpenedStore, io: CommandIO): boolean {
   const n = opened.warnings.length;
-  for (const w of opened.warnings.splice(0)) io.stderr.write(`Warning: ${w}\n`);
+  for (const w of opened.warnings.splice(0)) io.stderr.write(`Warning: ${escapeControls(w)}\n`);
   return n > 0;
 }
 
@@ -87,7 +87,9 @@ function printWarnings(opened: OpenedStore, io: CommandIO): boolean {
  */
 export function warnSkipped(io: CommandIO, skipped: readonly SkippedObject[] | undefined): void {
   for (const s of skipped ?? []) {
-    io.stderr.write(`Warning: skipped the stored object ${JSON.stringify(s.key)}: ${s.reason}\n`);
+    // Keys come from the store (etcd, the journal) and are not validated names: quote() escapes bidi, C1 and
+    // U+2028 too, which JSON.stringify leaves as they are (issue 10 §6).
+    io.stderr.write(`Warning: skipped the stored object ${quote(s.key)}: ${escapeControls(s.reason)}\n`);
   }
 }
 
@@ -162,7 +164,9 @@ export function describeDatastoreError(err: DatastoreError): string {
     message = err.issues.map((i) => (i.resource || i.position ? formatIssue(i) : who + formatIssue(i))).join('; ');
   }
   const h = hint(err);
-  return h ? `${message} (${h})` : message;
+  // Messages name keys, paths and endpoints from the store or the command line; some callers print this line
+  // themselves (resource-writes.ts), so it is made printable here as well as in main.ts (issue 10 §6).
+  return escapeControls(h ? `${message} (${h})` : message);
 }
 
 export function toCliError(err: unknown): CliError | undefined {

@@ -6,7 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { isPrintable, quote } from '../api/index.js';
+import { displayText, escapeControls } from '../api/index.js';
 import { CliError, EXIT, parseCommandArgs, renderHelp, write, type CommandIO } from './command.js';
 import { allCommands, COMMANDS, loadCommand } from './registry.js';
 import { TABBY_VERSION } from './version.js';
@@ -47,6 +47,25 @@ async function topLevelHelp(): Promise<string> {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Every error message leaves here, so this is where input inside one is made harmless (issue 10 §6): a value
+ * quoted with quote()/displayText() at its call site is already printable, and whatever a call site missed — a
+ * name, path or endpoint pasted into a message as is — has its newline, ESC, NUL, C1 or bidi control written as a
+ * JSON escape, so no input can forge a line of output or a terminal sequence. No CLI error is meant to span
+ * lines (they are "one clear line"; several issues are joined with '; '), so a newline is escaped too. The one
+ * multi-line text of a lower part, a SelectorError's message with its caret excerpt, is reported by the validator
+ * and the commands as reason and offset on one line; were one to reach here, it stays on the line, escaped.
+ */
+function oneLineMessage(message: string): string {
+  return escapeControls(message);
+}
+
+/** A word from the command line in a message: 'as typed' when printable, else JSON-quoted with escapes. */
+function quotedWord(word: string): string {
+  const shown = displayText(word);
+  return shown === word ? `'${word}'` : shown;
+}
+
 export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
@@ -55,7 +74,7 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   }
   if (name === '--version' || name === '-v') return runCli(['version', ...rest], io);
   if (!Object.hasOwn(COMMANDS, name)) {
-    write(io.stderr, `tabby: unknown command ${isPrintable(name) ? `'${name}'` : quote(name)} (run 'tabby --help' for the list)`);
+    write(io.stderr, `tabby: unknown command ${quotedWord(name)} (run 'tabby --help' for the list)`);
     return EXIT.usage;
   }
   try {
@@ -70,13 +89,14 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
     // errors.ts maps every typed failure; it loads the datastore and dataplane, so only once one is thrown.
     const known = err instanceof CliError ? err : (await import('./errors.js')).toCliError(err);
     if (known) {
-      write(io.stderr, `tabby ${name}: ${known.message}`);
+      write(io.stderr, `tabby ${name}: ${oneLineMessage(known.message)}`);
       return known.exitCode;
     }
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     write(io.stderr, `tabby ${name}: internal error (this is a bug in Tabby ${TABBY_VERSION}, please report it ` +
-      `with the command you ran): ${err instanceof Error ? err.message : String(err)}`);
-    if (io.env.TABBY_DEBUG) write(io.stderr, detail);
+      `with the command you ran): ${oneLineMessage(err instanceof Error ? err.message : String(err))}`);
+    // A stack is meant to span lines; each of its lines is escaped on its own (the message in it is input too).
+    if (io.env.TABBY_DEBUG) write(io.stderr, detail.split('\n').map(escapeControls).join('\n'));
     return EXIT.internal;
   }
 }
@@ -97,6 +117,6 @@ if (invokedDirectly()) {
   };
   runCli(process.argv.slice(2), io).then(
     (code) => { process.exitCode = code; },
-    (err: unknown) => { process.stderr.write(`tabby: fatal: ${String(err)}\n`); process.exitCode = EXIT.internal; },
+    (err: unknown) => { process.stderr.write(`tabby: fatal: ${escapeControls(String(err))}\n`); process.exitCode = EXIT.internal; },
   );
 }

@@ -4,7 +4,7 @@
 // ("Partial success: applied the first N out of M resources", calicoctl commands/common.go).
 
 import { reachabilityImpact } from '../analysis/index.js';
-import { loadResources, type LoadedResource, type Resource } from '../api/index.js';
+import { escapeControls, loadResources, type LoadedResource, type Resource } from '../api/index.js';
 import { isDatastoreError, keyOf, type Datastore, type DatastoreError } from '../datastore/index.js';
 import { CliError, EXIT, stringOption, UsageError, write, type CommandIO, type ParsedCommandArgs } from './command.js';
 import { manifestPaths, noResourcesMessage } from './commands/validate.js';
@@ -111,12 +111,13 @@ function reportFailure(
   err: DatastoreError,
   io: CommandIO,
 ): number {
-  const where = `${failed.source ? `${failed.source}: ` : ''}${labelOf(failed.resource)}`;
+  // Names from input, printed here rather than through main.ts: escaped the same way (issue 10 §6).
+  const where = escapeControls(`${failed.source ? `${failed.source}: ` : ''}${labelOf(failed.resource)}`);
   const all = loaded.map((l) => l.resource);
   if (handled === 0) {
     write(io.stderr, `Failed to ${verb} any ${kindPhrase(all)}: ${where}: ${describeDatastoreError(err)}`);
   } else {
-    const names = done.length <= 10 ? ` (${done.map(labelOf).join(', ')})` : '';
+    const names = done.length <= 10 ? escapeControls(` (${done.map(labelOf).join(', ')})`) : '';
     write(io.stderr, `Partial success: ${PAST[verb]} the first ${handled} out of ${loaded.length} ${kindPhrase(all)}${names}:`);
     write(io.stderr, `Hit error: ${where}: ${describeDatastoreError(err)}`);
   }

@@ -33,7 +33,7 @@ interface SettingSpec {
 
 /** `file:RELATIVE` → `file:ABSOLUTE` against `base`; other locations unchanged. */
 function resolveFileLocation(value: string, base: string): string {
-  const m = /^file:(.*)$/.exec(value);
+  const m = /^file:(.*)$/s.exec(value); // s: a path may hold a newline; it must not turn into a relative one
   const path = m ? m[1]! : /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? undefined : value;
   if (path === undefined || path === '' || isAbsolute(path)) return value;
   return `file:${resolve(base, path)}`;

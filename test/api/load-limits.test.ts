@@ -2,14 +2,14 @@
 // /proc), broken and looping links reported by name, directory walks bounded, confinement to a root (what
 // `tabby test` includes use), and the YAML shapes JSON cannot hold reported at their line.
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { formatIssue, type Issue } from '../../src/api/issues.js';
-import { decodeManifests, LOAD_LIMITS, loadResources } from '../../src/api/load/index.js';
+import { decodeEntry, decodeManifests, expandPaths, LOAD_LIMITS, loadResources, readTextFile } from '../../src/api/load/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -115,6 +115,49 @@ describe('loader: confined to a root', () => {
       `refusing to read link.yaml: it resolves to ${path.join(dir, 'outside.yaml')}, outside the root ${root.dir}`,
       `refusing to read ../outside.yaml: it resolves to ${path.join(dir, 'outside.yaml')}, outside the root ${root.dir}`,
     ]);
+  });
+});
+
+describe('loader: what is read is checked on the descriptor, not only the path admitted', () => {
+  // expandPaths admits every path before decodeEntry opens one, the window a racing attacker uses: swapping a
+  // directory on an admitted path for a link must not lead the read out of the root or into /proc.
+  it('a directory swapped for a link out of the root after admission is refused, naming where it led', async () => {
+    await file('race-root/tests/lib/x.yaml', ns('inside'));
+    await file('race-outside/x.yaml', ns('outside'));
+    const root = { dir: path.join(dir, 'race-root/tests'), name: "the test file's directory" };
+    const { entries, issues } = await expandPaths(['lib'], root.dir, { root });
+    expect(issues).toEqual([]);
+    await rename(path.join(root.dir, 'lib'), path.join(dir, 'race-root/lib.orig'));
+    await symlink(path.join(dir, 'race-outside'), path.join(root.dir, 'lib'));
+    const decoded = await decodeEntry(entries[0]!, undefined);
+    expect(decoded.documents).toEqual([]);
+    expect(lines(decoded.issues)).toEqual([
+      `refusing to read lib/x.yaml: it resolves to ${path.join(dir, 'race-outside/x.yaml')}, outside the test ` +
+      `file's directory ${root.dir}`,
+    ]);
+  });
+
+  it('a file swapped for a link to /proc/self/status is not followed; an entry built by hand is checked too', async () => {
+    const p = await file('race-proc/a.yaml', ns('a'));
+    const { entries } = await expandPaths([p], dir);
+    await rename(p, `${p}.orig`);
+    await symlink('/proc/self/status', p);
+    expect(lines((await decodeEntry(entries[0]!, undefined)).issues)).toEqual([
+      `refusing to read ${p}: it was replaced by a symbolic link after it was checked; run again`,
+    ]);
+    const byHand = await decodeEntry({ kind: 'file', display: 'status', absolute: '/proc/self/status' }, undefined);
+    expect(lines(byHand.issues)).toEqual(["refusing to read status: it is on the kernel's proc pseudo-filesystem, not a manifest"]);
+  });
+
+  it('readTextFile refuses /proc and a file over the size a caller allows', async () => {
+    expect(await readTextFile('/proc/self/status', 'status')).toEqual({
+      ok: false,
+      issue: { code: 'load.not-regular', path: [], message: "refusing to read status: it is on the kernel's proc pseudo-filesystem, not a manifest" },
+    });
+    const p = await file('small/x.json', '{"a": "' + 'x'.repeat(2000) + '"}');
+    const r = await readTextFile(p, 'x.json', { maxBytes: 1024 });
+    expect(r.ok ? undefined : formatIssue(r.issue)).toBe('x.json:1:1: file too large (2009 bytes; max 1024 bytes)');
+    expect((await readTextFile(p, 'x.json')).ok).toBe(true);
   });
 });
 

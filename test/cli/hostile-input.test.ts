@@ -3,12 +3,15 @@
 // ESC, NUL or a bidi override is printed escaped, so no input can forge a line of output; YAML that JSON cannot
 // hold (undefined alias, collection key, .inf) is reported for what it is, at its line.
 import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, renameSync, symlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { runCli } from '../../src/cli/main.js';
 import { captureCli, type CliRun } from './captureCli.js';
 
 let dir: string;
@@ -238,3 +241,165 @@ describe('tabby validate: YAML that JSON cannot hold, reported for what it is', 
     }
   });
 });
+
+describe('every error message is printed escaped, wherever it was built (main.ts)', () => {
+  // ESC, U+202E (right-to-left override), a newline: what a hostile argument would use to forge output.
+  const EVIL = 'x\u202e\u001b[31m\nERROR forged';
+
+  it('an unknown subcommand, an unsupported -o, an unknown resource type: one line, nothing raw', async () => {
+    const sub = await tabby(['datastore', EVIL]);
+    expect(sub.code).toBe(2);
+    expectPrintable(sub);
+    expect(sub.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(sub.stderr).toContain('x\\u202e\\u001b[31m\\nERROR forged');
+
+    const store = `file:${path.join(dir, 'store')}`;
+    const out = await tabby(['get', 'gnp', '-o', EVIL, '--datastore', store]);
+    expect(out.code).toBe(2);
+    expectPrintable(out);
+    expect(out.stderr).toBe('tabby get: unsupported output format "x\\u202e\\u001b[31m\\nERROR forged": allowed are ' +
+      'table, wide, yaml, json, name\n');
+    // A printable value keeps the quotes it always had.
+    expect((await tabby(['get', 'gnp', '-o', 'xml', '--datastore', store])).stderr)
+      .toBe("tabby get: unsupported output format 'xml': allowed are table, wide, yaml, json, name\n");
+
+    const kind = await tabby(['get', `gnp${EVIL}`, '--datastore', store]);
+    expect(kind.code).toBe(2);
+    expectPrintable(kind);
+    expect(kind.stderr).toMatch(/^tabby get: unknown resource type "gnpx\\u202e\\u001b\[31m\\nERROR forged" \(known: /);
+  });
+
+  it('lines commands print on stderr themselves: a failed delete, an empty namespace', async () => {
+    const store = ['--datastore', `file:${path.join(dir, 'store')}`];
+    const del = await tabby(['delete', 'gnp', `nope${EVIL}`, ...store]);
+    expect(del.code).toBe(3);
+    expectPrintable(del);
+    expect(del.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const get = await tabby(['get', 'netpol', '-n', EVIL, ...store]);
+    expectPrintable(get);
+    expect(get.stderr).toBe('No resources found in namespace "x\\u202e\\u001b[31m\\nERROR forged".\n');
+  });
+
+  it('a --datastore path the store cannot use is one line with its controls escaped', async () => {
+    const run = await tabby(['get', 'gnp', '--datastore', 'file:/dev/null/n\u202eo\u001b[1m\nERROR forged']);
+    expect(run.code).toBe(6);
+    expectPrintable(run);
+    expect(run.stderr).toBe('tabby get: cannot read /dev/null/n\\u202eo\\u001b[1m\\nERROR forged: ENOTDIR (not a directory)\n');
+    // The newline once made file:PATH a relative path, "file:/dev/…" under the working directory, created there.
+    expect(existsSync(path.join(dir, 'file:'))).toBe(false);
+  });
+
+  it('a stored key with bidi, C1 and U+2028 (not a validated name) is quoted in the skipped-object warning', async () => {
+    const storeDir = path.join(dir, 'store-evil-key');
+    const ds = ['--datastore', `file:${storeDir}`];
+    expect((await tabby(['get', 'gnp', ...ds])).code).toBe(0); // creates the store
+    const { FileStore } = await import('../../src/datastore/index.js');
+    const { encodeFrame } = await import('../../src/datastore/file/framing.js');
+    const s = await FileStore.open({ dir: storeDir });
+    const rev = (await s.revision()) + 1;
+    await s.close();
+    const key = 'projectcalico.org/globalnetworkpolicies/evil\u202e\u0085\u2028x';
+    appendFileSync(path.join(storeDir, 'journal.log'),
+      encodeFrame({ rev, op: 'put', key, value: { kind: 'GlobalNetworkPolicy', metadata: null } }));
+    const run = await tabby(['get', 'gnp', ...ds]);
+    expectPrintable(run);
+    expect(run.stderr).toMatch(/^Warning: skipped the stored object "[^"\n]*evil\\u202e\\u0085\\u2028x": invalid stored object: .+$/m);
+  });
+});
+
+describe('the reader checks the file it opened, not only the path it admitted', () => {
+  it('validate -f - -f b.yaml: b.yaml swapped for a link to /proc/self/status while stdin is read is refused', async () => {
+    // Every path is admitted before the first is read, and stdin is read first: the stream below swaps b.yaml
+    // when the loader starts reading stdin, the window a racing attacker would use. No test hook is needed.
+    const b = await file('race/b.yaml', POLICY);
+    let swapped = false;
+    const stdin = new Readable({
+      read() {
+        if (!swapped) {
+          swapped = true;
+          renameSync(b, `${b}.orig`);
+          symlinkSync('/proc/self/status', b);
+          this.push(POLICY.replace('allow-all', 'from-stdin'));
+        }
+        this.push(null);
+      },
+    });
+    const run = await runWithStdin(['validate', '-f', '-', '-f', 'race/b.yaml'], stdin);
+    expect(swapped).toBe(true);
+    // Its admitted path was real, so it is opened with O_NOFOLLOW and the link put in since is not followed.
+    expect(run.stdout).toBe('refusing to read race/b.yaml: it was replaced by a symbolic link after it was checked; run again\n');
+    expect(run.stdout).not.toMatch(/Name:|Umask|VmRSS/);
+    expect(run.code).toBe(1);
+  });
+
+  it('a directory on the path swapped for a link to /proc is refused too (O_NOFOLLOW covers only the last name)', async () => {
+    await file('race2/d/self/status', POLICY);
+    let swapped = false;
+    const stdin = new Readable({
+      read() {
+        if (!swapped) {
+          swapped = true;
+          renameSync(path.join(dir, 'race2/d'), path.join(dir, 'race2/d.orig'));
+          symlinkSync('/proc', path.join(dir, 'race2/d'));
+          this.push(POLICY);
+        }
+        this.push(null);
+      },
+    });
+    const run = await runWithStdin(['validate', '-f', '-', '-f', 'race2/d/self/status'], stdin);
+    expect(swapped).toBe(true);
+    expect(run.stdout).toContain("refusing to read race2/d/self/status: it is on the kernel's proc pseudo-filesystem");
+    expect(run.code).toBe(1);
+  });
+
+  it('a config.yaml that is a link to /proc/self/status (a "regular" file) is refused, not parsed', async () => {
+    const home = path.join(dir, 'cfg-proc');
+    await mkdir(path.join(home, 'tabby'), { recursive: true });
+    await symlink('/proc/self/status', path.join(home, 'tabby/config.yaml'));
+    const run = await captureCli(['get', 'gnp'], { cwd: dir, env: { XDG_CONFIG_HOME: home } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`tabby get: refusing to read ${path.join(home, 'tabby/config.yaml')}: it is on the kernel's ` +
+      'proc pseudo-filesystem, not a manifest (fix or remove the config file)\n');
+  });
+});
+
+describe('tabby agent status reads its state files like any untrusted file', () => {
+  it('a FIFO, /dev/zero or an oversized file as the status file is one line, not a hang or an out-of-memory', async () => {
+    const state = path.join(dir, 'state');
+    await mkdir(state, { recursive: true });
+    const status = path.join(state, 'agent-n1.json');
+    const agentStatus = (): Promise<CliRun> => tabby(['agent', 'status', '--node', 'n1', '--state-dir', state]);
+
+    execFileSync('mkfifo', [status]);
+    const fifo = await agentStatus();
+    expect(fifo.code).toBe(1);
+    expect(fifo.stderr).toBe(`tabby agent: refusing to read ${status}: it is a FIFO (named pipe), not a regular file\n`);
+
+    await rm(status);
+    await symlink('/dev/zero', status);
+    const zero = await agentStatus();
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toBe(`tabby agent: refusing to read ${status}: it is a character device, not a regular file\n`);
+
+    await rm(status);
+    await writeFile(status, '');
+    await truncate(status, 2 * 1024 * 1024);
+    const big = await agentStatus();
+    expect(big.code).toBe(1);
+    expect(big.stderr).toBe(`tabby agent: ${status}:1:1: file too large (2097152 bytes; max 1 MiB)\n`);
+
+    await rm(status);
+    await writeFile(status, '{"node": "n1", ');
+    const torn = await agentStatus();
+    expect(torn.code).toBe(1);
+    expect(torn.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(torn.stderr).toMatch(new RegExp(`^tabby agent: cannot read ${status}: not JSON \\(`));
+  });
+});
+
+async function runWithStdin(argv: string[], stdin: Readable): Promise<CliRun> {
+  const chunks = { out: [] as string[], err: [] as string[] };
+  const sink = (into: string[]): Writable => new Writable({ write(c: Buffer, _e, done) { into.push(c.toString()); done(); } });
+  const code = await runCli(argv, { stdout: sink(chunks.out), stderr: sink(chunks.err), stdin, env: {}, cwd: dir });
+  return { code, stdout: chunks.out.join(''), stderr: chunks.err.join('') };
+}

@@ -11,8 +11,8 @@ export type TextResult = { ok: true; text: string } | { ok: false; issue: Issue 
 
 const UTF8_BOM = [0xef, 0xbb, 0xbf] as const;
 
-export function decodeText(bytes: Uint8Array, file: string): TextResult {
-  if (bytes.length > LOAD_LIMITS.maxFileBytes) return { ok: false, issue: tooLarge(file, bytes.length) };
+export function decodeText(bytes: Uint8Array, file: string, maxBytes: number = LOAD_LIMITS.maxFileBytes): TextResult {
+  if (bytes.length > maxBytes) return { ok: false, issue: tooLarge(file, bytes.length, false, maxBytes) };
   const bom = utf16or32Bom(bytes);
   if (bom) {
     return {
@@ -50,12 +50,16 @@ export function checkText(text: string, file: string): Issue | undefined {
   };
 }
 
-/** `size` is exact for files and strings; a stream is stopped as soon as it passes the limit (`atLeast`). */
-export function tooLarge(file: string, size: number, atLeast = false): Issue {
-  const what = atLeast ? `more than ${formatBytes(LOAD_LIMITS.maxFileBytes)}` : `${size} bytes`;
+/**
+ * `size` is exact for files and strings; a stream is stopped as soon as it passes the limit (`atLeast`). `max` is
+ * the limit that applied: the manifest limit unless a caller reading a small file of its own asked for less.
+ */
+export function tooLarge(file: string, size: number, atLeast = false, max: number = LOAD_LIMITS.maxFileBytes): Issue {
+  const what = atLeast ? `more than ${formatBytes(max)}` : `${size} bytes`;
+  const hint = max === LOAD_LIMITS.maxFileBytes ? '; split it into several files' : '';
   return {
     code: 'load.too-large', path: [], position: { file, line: 1, col: 1 },
-    message: `file too large (${what}; max ${formatBytes(LOAD_LIMITS.maxFileBytes)}); split it into several files`,
+    message: `file too large (${what}; max ${formatBytes(max)})${hint}`,
   };
 }
 

@@ -8,5 +8,5 @@ export {
   admit, decodeEntry, loadResources, readTextFile, resourceLabel, type LoadedResource, type LoadOptions, type LoadResult,
 } from './load.js';
 export {
-  expandPaths, MANIFEST_EXTENSIONS, STDIN_NAME, STDIN_PATH, type ExpandOptions, type SourceEntry,
+  expandPaths, MANIFEST_EXTENSIONS, STDIN_NAME, STDIN_PATH, type Admission, type ExpandOptions, type SourceEntry,
 } from './sources.js';

@@ -15,7 +15,7 @@ import { LOAD_LIMITS } from './limits.js';
 import type { SourceLocator } from './locate.js';
 
 export { resourceLabel };
-import { expandPaths, readEntry, type ExpandOptions, type SourceEntry } from './sources.js';
+import { admitFile, expandPaths, readEntry, type ExpandOptions, type SourceEntry } from './sources.js';
 
 export interface LoadedResource {
   resource: Resource;
@@ -83,15 +83,22 @@ export async function decodeEntry(
   return decodeCheckedText(text.text, entry.display, budget);
 }
 
-/** One file's text, read and checked within the loader's limits (regular file, size, UTF-8): for small files of
- * other formats (the CLI's config.yaml) that must not be a way around them. */
+/**
+ * One file's text, read and checked within the loader's limits — admitted like a manifest (symbolic links
+ * followed, no pseudo-filesystem), a regular file checked again once open, at most `maxBytes` (default: the
+ * manifest limit), UTF-8: for small files of other formats (the CLI's config.yaml, an agent's
+ * status file) that must not be a way around them. A missing file is the issue with code 'load.not-found'.
+ */
 export async function readTextFile(
   absolute: string,
   display: string,
+  options: { maxBytes?: number } = {},
 ): Promise<{ ok: true; text: string } | { ok: false; issue: Issue }> {
-  const read = await readEntry({ kind: 'file', display, absolute }, undefined);
+  const admitted = await admitFile(absolute, display);
+  if (!admitted.ok) return admitted;
+  const read = await readEntry(admitted.entry, undefined, options.maxBytes ?? LOAD_LIMITS.maxFileBytes);
   if (!read.ok) return read;
-  return decodeText(read.bytes, display);
+  return decodeText(read.bytes, display, options.maxBytes ?? LOAD_LIMITS.maxFileBytes);
 }
 
 /** Validates (and defaults) one decoded object, locating each issue; undefined when it is not admitted. */

@@ -5,6 +5,9 @@
 //   - only regular files are read: a FIFO would block forever, a device (/dev/zero) never ends, and files of
 //     the kernel's pseudo-filesystems (/proc, /sys) are not manifests and may change under the reader;
 //   - every read is capped at the file-size limit, checked on the open descriptor (no stat/open race);
+//   - what is checked by path when a file is admitted (inside the root, not a pseudo-filesystem) is checked
+//     again on the descriptor once it is open, so swapping a path component for a symbolic link in between
+//     (to /proc/self/…, or out of the root) is refused, not followed: see checkOpened;
 //   - a directory walk is bounded in depth and in entries, never enters a pseudo-filesystem, and reports a
 //     broken or looping symbolic link as an issue naming it;
 //   - with a `root`, every file and directory must resolve (symbolic links followed) inside it — how
@@ -24,7 +27,24 @@ export const STDIN_NAME = '<stdin>';
 
 export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 
-export type SourceEntry = { kind: 'file'; display: string; absolute: string } | { kind: 'stdin'; display: string };
+/** What an entry must still be once it is opened: the file admitted, inside the same root. */
+export interface Admission {
+  /** st_dev and st_ino of the file when it was admitted. */
+  dev: number;
+  ino: number;
+  /** The root it was confined to (its real path), as ExpandOptions['root'] names it. */
+  root?: { real: string; name: string; hint?: string };
+}
+
+/**
+ * One thing to read. A `file` from expandPaths has `absolute` as its real path and its `admission`; one built by
+ * hand (no admission) is checked on its descriptor alone.
+ */
+export type SourceEntry =
+  | { kind: 'file'; display: string; absolute: string; admission?: Admission }
+  | { kind: 'stdin'; display: string };
+
+type Root = { real: string; name: string; hint?: string };
 
 export interface ExpandOptions {
   /** Names a directory walk picks up (default MANIFEST_EXTENSIONS); a file named directly is always read. */
@@ -48,48 +68,32 @@ export async function expandPaths(
   let budget: number = LOAD_LIMITS.maxDirectoryEntries;
   let budgetReported = false;
   const rootDir = options.root?.dir;
-  const root = options.root && rootDir !== undefined
-    ? { ...options.root, real: await realpath(rootDir).catch(() => path.resolve(rootDir)) }
+  const root: Root | undefined = options.root && rootDir !== undefined
+    ? {
+      real: await realpath(rootDir).catch(() => path.resolve(rootDir)), name: options.root.name,
+      ...(options.root.hint !== undefined ? { hint: options.root.hint } : {}),
+    }
     : undefined;
 
-  /** The real path of `absolute` if it may be read, else undefined with an issue. */
-  const admitted = async (display: string, absolute: string): Promise<string | undefined> => {
-    let real: string;
-    try {
-      real = await realpath(absolute);
-    } catch (err) {
-      issues.push(await linkIssue(display, absolute, err));
-      return undefined;
-    }
-    if (root && !isInside(real, root.real)) {
-      issues.push({
-        code: 'load.outside-root', path: [],
-        message: `refusing to read ${display}: it resolves to ${real}, outside ${root.name} ${root.real}` +
-          (root.hint ? ` (${root.hint})` : ''),
-      });
-      return undefined;
-    }
-    const pseudo = await pseudoFilesystem(real);
-    if (pseudo !== undefined) {
-      issues.push({
-        code: 'load.not-regular', path: [],
-        message: `refusing to read ${display}: it is on the kernel's ${pseudo} pseudo-filesystem, not a manifest`,
-      });
-      return undefined;
-    }
-    return real;
-  };
-
   const addFile = async (display: string, absolute: string): Promise<void> => {
-    const real = await admitted(display, absolute);
-    if (real === undefined || seenFiles.has(real)) return;
-    seenFiles.add(real);
-    entries.push({ kind: 'file', display, absolute: real });
+    const admitted = await admit(display, absolute, root);
+    if (!admitted.ok) {
+      issues.push(admitted.issue);
+      return;
+    }
+    if (seenFiles.has(admitted.entry.absolute)) return;
+    seenFiles.add(admitted.entry.absolute);
+    entries.push(admitted.entry);
   };
 
   const walk = async (displayDir: string, absoluteDir: string, depth: number): Promise<void> => {
-    const real = await admitted(displayDir, absoluteDir);
-    if (real === undefined || seenDirs.has(real)) return; // a symlink loop, or the same directory named twice
+    const admitted = await admit(displayDir, absoluteDir, root);
+    if (!admitted.ok) {
+      issues.push(admitted.issue);
+      return;
+    }
+    const real = admitted.entry.absolute;
+    if (seenDirs.has(real)) return; // a symlink loop, or the same directory named twice
     seenDirs.add(real);
     if (depth > LOAD_LIMITS.maxDirectoryDepth) {
       issues.push({
@@ -164,28 +168,73 @@ export async function expandPaths(
   return { entries, issues };
 }
 
+type Admitted = { ok: true; entry: SourceEntry & { kind: 'file'; admission: Admission } } | { ok: false; issue: Issue };
+
+/**
+ * `absolute` as an entry that may be read (its real path, and what it is now), or the issue saying why not:
+ * a broken or looping link, outside `root`, on a pseudo-filesystem. Checked by path, so readEntry checks the
+ * opened descriptor again.
+ */
+async function admit(display: string, absolute: string, root: Root | undefined): Promise<Admitted> {
+  let real: string;
+  let info;
+  try {
+    real = await realpath(absolute);
+    info = await stat(real);
+  } catch (err) {
+    return { ok: false, issue: await linkIssue(display, absolute, err) };
+  }
+  if (root && !isInside(real, root.real)) return { ok: false, issue: outsideRoot(display, real, root) };
+  const pseudo = await pseudoFilesystem(real);
+  if (pseudo !== undefined) return { ok: false, issue: onPseudoFilesystem(display, pseudo) };
+  const admission: Admission = { dev: info.dev, ino: info.ino, ...(root ? { root } : {}) };
+  return { ok: true, entry: { kind: 'file', display, absolute: real, admission } };
+}
+
+/**
+ * One file named by its path (symbolic links followed), admitted as expandPaths admits a file: for files that
+ * are not manifests (the CLI's config.yaml, an agent's status file) and must not be a way around the checks.
+ */
+export async function admitFile(absolute: string, display: string): Promise<Admitted> {
+  return admit(display, absolute, undefined);
+}
+
 export type ReadResult = { ok: true; bytes: Uint8Array } | { ok: false; issue: Issue };
 
-/** Reads one entry, stopping as soon as it is larger than the limit. */
-export async function readEntry(entry: SourceEntry, stdin: NodeJS.ReadableStream | undefined): Promise<ReadResult> {
+/**
+ * Reads one entry, stopping as soon as it is larger than `maxBytes` (the manifest limit unless a caller asks for
+ * less). A file is opened without following a final symbolic link (its admitted path is a real path) and
+ * checked on the descriptor before a byte is read (checkOpened).
+ */
+export async function readEntry(
+  entry: SourceEntry,
+  stdin: NodeJS.ReadableStream | undefined,
+  maxBytes: number = LOAD_LIMITS.maxFileBytes,
+): Promise<ReadResult> {
   if (entry.kind === 'stdin') {
     if (!stdin) {
       return { ok: false, issue: { code: 'load.read', path: [], message: `${STDIN_NAME}: no standard input to read` } };
     }
-    return readCapped(stdin, entry.display);
+    return readCapped(stdin, entry.display, maxBytes);
   }
   let handle;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below, on the descriptor itself.
-    handle = await open(entry.absolute, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    // O_NOFOLLOW for an admitted entry: its path was real when admitted, so a link there now was put in since.
+    const flags = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY |
+      (entry.admission ? constants.O_NOFOLLOW : 0);
+    handle = await open(entry.absolute, flags);
   } catch (err) {
+    if (entry.admission && errnoOf(err) === 'ELOOP') return { ok: false, issue: replaced(entry.display, 'a symbolic link') };
     return { ok: false, issue: readIssue(entry.display, err) };
   }
   try {
     const info = await handle.stat();
     if (!info.isFile()) return { ok: false, issue: notRegular(entry.display, info) };
-    if (info.size > LOAD_LIMITS.maxFileBytes) return { ok: false, issue: tooLarge(entry.display, info.size) };
-    return await readCapped(handle.createReadStream({ autoClose: false }), entry.display);
+    const refused = await checkOpened(entry, handle.fd, info);
+    if (refused) return { ok: false, issue: refused };
+    if (info.size > maxBytes) return { ok: false, issue: tooLarge(entry.display, info.size, false, maxBytes) };
+    return await readCapped(handle.createReadStream({ autoClose: false }), entry.display, maxBytes);
   } catch (err) {
     return { ok: false, issue: readIssue(entry.display, err) };
   } finally {
@@ -193,16 +242,64 @@ export async function readEntry(entry: SourceEntry, stdin: NodeJS.ReadableStream
   }
 }
 
-async function readCapped(stream: NodeJS.ReadableStream, display: string): Promise<ReadResult> {
+/**
+ * The admission checks again, on what was actually opened. Between admission (realpath, statfs) and open, a
+ * directory on the path can be swapped for a symbolic link — to /proc, whose files say they are regular, or out
+ * of the root — and O_NOFOLLOW guards only the last component. Linux names the opened file in /proc/self/fd/N
+ * (proc(5)): readlink gives its real path, statfs through it the file system it is on; what those say is what
+ * is read, so a file replaced by another regular file inside the root (an editor's save, an atomic rename) is
+ * still fine. Where /proc is not mounted, the file must be the one admitted (st_dev, st_ino) and statfs runs on
+ * the path.
+ */
+async function checkOpened(
+  entry: SourceEntry & { kind: 'file' },
+  fd: number,
+  info: { dev: number; ino: number },
+): Promise<Issue | undefined> {
+  const fdPath = `/proc/self/fd/${fd}`;
+  const opened = await readlink(fdPath).catch(() => undefined);
+  const pseudo = await pseudoFilesystem(opened === undefined ? entry.absolute : fdPath);
+  if (pseudo !== undefined) return onPseudoFilesystem(entry.display, pseudo);
+  const admission = entry.admission;
+  if (!admission) return undefined;
+  if (opened !== undefined) {
+    return admission.root && !isInside(opened, admission.root.real) ? outsideRoot(entry.display, opened, admission.root) : undefined;
+  }
+  return info.dev !== admission.dev || info.ino !== admission.ino ? replaced(entry.display, 'another file') : undefined;
+}
+
+function outsideRoot(display: string, real: string, root: Root): Issue {
+  return {
+    code: 'load.outside-root', path: [],
+    message: `refusing to read ${display}: it resolves to ${displayText(real)}, outside ${root.name} ` +
+      `${displayText(root.real)}${root.hint ? ` (${root.hint})` : ''}`,
+  };
+}
+
+function onPseudoFilesystem(display: string, pseudo: string): Issue {
+  return {
+    code: 'load.not-regular', path: [],
+    message: `refusing to read ${display}: it is on the kernel's ${pseudo} pseudo-filesystem, not a manifest`,
+  };
+}
+
+function replaced(display: string, what: string): Issue {
+  return {
+    code: 'load.changed', path: [],
+    message: `refusing to read ${display}: it was replaced by ${what} after it was checked; run again`,
+  };
+}
+
+async function readCapped(stream: NodeJS.ReadableStream, display: string, maxBytes: number): Promise<ReadResult> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of stream) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
       size += buf.length;
-      if (size > LOAD_LIMITS.maxFileBytes) {
+      if (size > maxBytes) {
         destroy(stream);
-        return { ok: false, issue: tooLarge(display, size, /* atLeast */ true) };
+        return { ok: false, issue: tooLarge(display, size, /* atLeast */ true, maxBytes) };
       }
       chunks.push(buf);
     }

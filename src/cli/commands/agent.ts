@@ -8,7 +8,7 @@
 // `--accept-store-reset` (issue 10 §1). A store that cannot be opened (unreachable, damaged) is retried, not fatal:
 // an agent that exits would stop reporting, and one that programs an empty store would open every port.
 
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 
 import {
   Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
@@ -18,7 +18,7 @@ import {
   booleanOption, CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
-import { escapeControls, quote } from '../../api/index.js';
+import { displayText, escapeControls, formatIssue, quote, readTextFile } from '../../api/index.js';
 import { openDatastore, parseDatastoreLocation } from '../../datastore/index.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { resolveSetting } from '../settings.js';
@@ -145,12 +145,25 @@ function alive(pid: number): boolean {
   }
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
+/**
+ * The status file is written by the agent, but it sits in a directory others may write (--state-dir): it is read
+ * like any untrusted file — a regular file, not on /proc, at most `maxBytes` — so a FIFO or /dev/zero planted
+ * there is one error, not a hang or an out-of-memory (issue 10 §5). The rule meanings grow with the ruleset
+ * (about 200 bytes a rule), hence their larger bound.
+ */
+const STATUS_MAX_BYTES = 1024 * 1024;
+const RULES_MAX_BYTES = 64 * 1024 * 1024;
+
+async function readJson<T>(path: string, maxBytes = STATUS_MAX_BYTES): Promise<T | undefined> {
+  const read = await readTextFile(path, path, { maxBytes }); // formatIssue escapes what it shows
+  if (!read.ok) {
+    if (read.issue.code === 'load.not-found') return undefined;
+    throw new CliError(formatIssue(read.issue));
+  }
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    return JSON.parse(read.text) as T;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CliError(`cannot read ${path}: ${(err as Error).message}`);
+    throw new CliError(`cannot read ${displayText(path)}: not JSON (${(err as Error).message})`);
   }
 }
 
@@ -228,7 +241,7 @@ async function rules(args: ParsedCommandArgs, io: CommandIO, node: string): Prom
   const nft = new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec });
   const table = await nft.list();
   if (!table) throw new CliError(`node ${node} has no ${names.TABLE_FAMILY} ${names.TABLE_NAME} table (has an agent run there?)`, EXIT.notFound);
-  const meanings = new Map((await readJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules) ?? []).map((m) => [m.id, m]));
+  const meanings = new Map((await readJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules, RULES_MAX_BYTES) ?? []).map((m) => [m.id, m]));
   const out: ListedRule[] = [];
   for (const { chain, rules: list } of table.chains.values()) {
     for (const r of list) {

@@ -1,7 +1,7 @@
 // `tabby get KIND[,KIND...] [NAME...]`: read resources from the datastore (calicoctl get, with kubectl's -l and
 // -A). Namespaced kinds are read from -n NS (default: default) or every namespace with -A.
 
-import { type KindInfo, type Resource } from '../../api/index.js';
+import { displayText, type KindInfo, type Resource } from '../../api/index.js';
 import { booleanOption, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, kindArgument, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
 import { chooseFormat, outputOption, print } from '../output/printers.js';
@@ -62,7 +62,7 @@ export const command: CommandSpec = {
         }
       }
       if (found.length === 0 && format !== 'json') {
-        const where = kinds.some((k) => k.namespaced) && namespace !== undefined ? ` in namespace ${namespace}` : '';
+        const where = kinds.some((k) => k.namespaced) && namespace !== undefined ? ` in namespace ${displayText(namespace)}` : '';
         write(io.stderr, `No resources found${where}.`);
         return 0;
       }

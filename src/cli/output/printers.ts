@@ -7,7 +7,7 @@
 // Printers write to stdout; what is for people only (a summary, notes) goes to stderr from the text formats, so
 // stdout stays parseable (STYLE.md, CLI).
 
-import { printableJson } from '../../api/index.js';
+import { isPrintable, printableJson, quote } from '../../api/index.js';
 import { stringOption, UsageError, write, type CommandIO, type OptionSpec, type ParsedCommandArgs } from '../command.js';
 
 export const OUTPUT_FORMATS = {
@@ -53,7 +53,8 @@ export function chooseFormat<F extends OutputFormat>(args: ParsedCommandArgs, se
   const v = stringOption(args, 'output') ?? set.defaultFormat;
   const allowed = formatsOf(set);
   if (!(allowed as string[]).includes(v)) {
-    throw new UsageError(`unsupported output format '${v}': allowed are ${allowed.join(', ')}`);
+    // -o is typed by the user and shown back: quoted when it holds a control or bidi character (issue 10 §6).
+    throw new UsageError(`unsupported output format ${isPrintable(v) ? `'${v}'` : quote(v)}: allowed are ${allowed.join(', ')}`);
   }
   return v as F;
 }
