@@ -188,9 +188,9 @@ function statusLines(s: AgentStatus & { running: boolean }): string {
     ['State', s.state],
     ['Enforced revision', s.enforcedRevision < 0 && s.earlierRun
       ? `none yet by this run (seen ${s.seenRevision}); the kernel holds revision ${s.earlierRun.revision} of ` +
-        `${JSON.stringify(s.earlierRun.endpoint)} from an earlier run`
+        `${quote(s.earlierRun.endpoint)} from an earlier run`
       : `${s.enforcedRevision} (seen ${s.seenRevision})`],
-    ['Datastore', `${DATASTORE_HEALTH[s.datastore] ?? JSON.stringify(s.datastore)}${s.datastoreEndpoint ? ` (${JSON.stringify(s.datastoreEndpoint)})` : ''}`],
+    ['Datastore', `${DATASTORE_HEALTH[s.datastore] ?? quote(s.datastore)}${s.datastoreEndpoint ? ` (${quote(s.datastoreEndpoint)})` : ''}`],
     ['Endpoints', String(s.endpoints)],
     ['Syncs', `${s.syncs} (${s.fullSyncs} full), ${s.failures} failed`],
     ['Last sync', s.lastSyncAt ? `${s.lastSyncAt} (${s.lastSyncMs} ms)` : '-'],
