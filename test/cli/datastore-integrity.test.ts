@@ -99,7 +99,7 @@ describe('tabby and a damaged file store', () => {
     // The last record is lost with nothing after it to show for it: refused unless forced, nothing changed.
     const refused = await cli(dir, 'datastore', 'repair');
     expect(refused.code).toBe(9);
-    expect(refused.stdout).toMatch(/NOT repaired, nothing changed: .*revisions 5-5 are legible in damaged bytes but not intact.*--force/);
+    expect(refused.stdout).toMatch(/NOT repaired, nothing changed: .*revisions 5-5 are legible in the damaged end of journal.log but not intact.*--force/);
     expect(readFileSync(journal).equals(buf)).toBe(true);
     expect(readdirSync(dir).some((f) => f.includes('.damaged-'))).toBe(false);
     expect((await cli(dir, 'datastore', 'repair', '--force')).code).toBe(0);

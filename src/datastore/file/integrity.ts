@@ -20,8 +20,8 @@
 // off the end). Watchers of the old store then see the repaired one as a new history at a later revision and
 // resync to it (store.ts reload), deletes for the lost objects included.
 // Repair refuses (unless forced) when it would visibly lose more than the intact records can account for:
-// revisions past the last intact record (damage runs to the end, or a larger revision is legible in damaged
-// bytes), snapshot objects (the header's count is not met, or the header is lost), or a missing journal. A
+// revisions past the last intact record (damage runs to the end of the journal, a larger revision legible in
+// that damaged end, or a journal base past it), snapshot objects (the header's count is not met, or the header is lost), or a missing journal. A
 // framing misjudged as the other format would show up here as "everything lost" and be refused, not rebuilt
 // into an empty store.
 // Objects whose value is intact but invalid (stored-object.ts) are kept as they are and listed, not repaired.
@@ -245,10 +245,13 @@ function recover(dir: string): Recovered {
   if (snapRevision !== undefined && header && snapRevision < header.base) {
     for (let r = snapRevision + 1; r <= header.base; r++) missing.push(r);
   }
-  // Revisions legible past the last intact one were lost with the tail.
-  for (let r = revision + 1; r <= visibleRevision && missing.length < 1_000_000; r++) missing.push(r);
   const lastFrameEnd = js.frames.length > 0 ? js.frames[js.frames.length - 1]!.end : 0;
-  const tailLost = journalMissing || journalDamage.some((d) => d.offset >= lastFrameEnd && d.length > 0);
+  const tail = journalDamage.filter((d) => d.offset >= lastFrameEnd && d.length > 0);
+  const tailLost = journalMissing || tail.length > 0;
+  // Revisions legible past the last intact one (in the damaged tail, or the journal's base) were lost with it.
+  // Only the tail counts here: a flipped digit in a damaged record in the middle is no evidence of later ones.
+  const lostUpTo = Math.max(header?.base ?? 0, revisionsNamedIn(journalBuf, tail));
+  for (let r = revision + 1; r <= lostUpTo && missing.length < 1_000_000; r++) missing.push(r);
   const unreadable: SkippedObject[] = [];
   for (const [path, o] of objects) {
     const d = decodeStoredObject(o.value, { path, where: `${snapName}:${path}`, revision: o.rev });
@@ -258,7 +261,7 @@ function recover(dir: string): Recovered {
   const ok = files.every((f) => f.damage.length === 0) && missing.length === 0;
   const refuseUnlessForced: string[] = [];
   if (journalMissing) refuseUnlessForced.push(`${JOURNAL} is missing: every change after the snapshot is gone`);
-  else if (visibleRevision > revision) refuseUnlessForced.push(`revisions ${revision + 1}-${visibleRevision} are legible in damaged bytes but not intact`);
+  else if (lostUpTo > revision) refuseUnlessForced.push(`revisions ${revision + 1}-${lostUpTo} are legible in the damaged end of ${JOURNAL} but not intact`);
   else if (tailLost) refuseUnlessForced.push(`the damage runs to the end of ${JOURNAL}: changes after revision ${revision} may be gone`);
   if (snapshotObjectsLost === undefined) refuseUnlessForced.push('the snapshot lost an unknown number of objects');
   else if (snapshotObjectsLost > 0) refuseUnlessForced.push(`the snapshot lost ${snapshotObjectsLost} of its objects`);
