@@ -5,16 +5,17 @@
 //   deletes for the objects the repair lost;
 // - an unreadable value nested too deep for JSON.stringify is written back verbatim by compaction, migration and
 //   repair (it used to make every compaction, so every write, fail);
+// - files that go back to an older history end a running process's watches with the damage error;
 // - a first-release store whose journal.log is missing is refused as damage, not emptied;
 // - a repair never overwrites an earlier backup.
 
 import { crc32 } from 'node:zlib';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { FileStore, isCompacted, repairFileStore, type StoreWarning, type WatchEvent } from '../../src/datastore/index.js';
+import { FileStore, isCompacted, isDamaged, repairFileStore, type StoreWarning, type WatchEvent } from '../../src/datastore/index.js';
 import { Collector, gnp } from '../datastore/fixtures.js';
 import { captureCli } from './captureCli.js';
 
@@ -150,6 +151,32 @@ describe('the revision after a repair', () => {
       await other.close();
     }
   }, 60_000);
+});
+
+describe('files that go back to an older history under a running process', () => {
+  it('end its watches with the damage error instead of feeding nothing', async () => {
+    const dir = freshDir();
+    await seed(dir, 3);
+    const old = { journal: readFileSync(join(dir, 'journal.log')), snapshot: readFileSync(join(dir, 'snapshot.rec')) };
+    const store = await FileStore.open({ dir, pollIntervalMs: 50, autoCompact: false });
+    const watch = new Collector(store.watch({}));
+    try {
+      await watch.until((es) => es.some((e) => e.type === 'synced'));
+      await store.create(gnp('later1'));
+      await store.create(gnp('later2'));
+      await watch.until((es) => es.filter((e) => e.type === 'upsert').length === 5);
+      // Restored from the copy at revision 3 (new files, so new inodes).
+      for (const [name, bytes] of [['snapshot.rec', old.snapshot], ['journal.log', old.journal]] as const) {
+        writeFileSync(join(dir, `${name}.tmp`), bytes);
+        renameSync(join(dir, `${name}.tmp`), join(dir, name));
+      }
+      await expect(watch.until(() => false, 10_000)).rejects.toSatisfy(isDamaged);
+      expect((watch.error as Error).message).toMatch(/went back from revision 5 to 3/);
+    } finally {
+      await watch.watch.close();
+      await store.close();
+    }
+  }, 30_000);
 });
 
 describe('an unreadable value nested deeper than JSON.stringify can go', () => {
