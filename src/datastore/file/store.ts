@@ -39,7 +39,9 @@
 //   removed. A crash at any step leaves a readable store of one format or the other.
 // - History (the journal since the last compaction) serves watch-from-revision; a watcher that fell behind a
 //   compaction reloads and reports the difference between what it had and what is there (no change lost, none
-//   repeated), as the etcd store does.
+//   repeated), as the etcd store does. So does one whose files were replaced by a history that does not extend
+//   what it had (a repair, which always moves the revision forward); files that went back to a revision it had
+//   passed (a restored backup) end its watches with DamagedStoreError instead.
 // - Watchers in other processes see changes through fs.watch on the directory plus a poll as a fallback
 //   (fs.watch is best-effort on some filesystems).
 // - Readers take no lock and open files read-only, so a store the user may only read (permissions, a
