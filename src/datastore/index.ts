@@ -23,8 +23,9 @@ export {
 export { parseLabelSelector, type LabelMatcher } from './label-selector.js';
 export { FileStore, type FileStoreOptions, type StoreWarning } from './file/store.js';
 export {
-  checkFileStore, repairFileStore, type FileReport, type IntegrityReport, type RepairReport,
+  checkFileStore, repairFileStore, REVISION_MARGIN, type FileReport, type IntegrityReport, type RepairReport,
 } from './file/integrity.js';
+export { errnoOf } from './errno.js';
 export { EtcdStore } from './etcd/store.js';
 export type { EtcdStoreOptions } from './etcd/client.js';
 export {

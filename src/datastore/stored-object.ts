@@ -12,7 +12,7 @@
 // Keys that are not object keys at all (foreign data under the prefix, e.g. Calico's own /calico/resources/v3/
 // housekeeping keys) are not "skipped objects": parseKeyPath rejects them and stores ignore them, as before.
 
-import { validateResource, type Resource, type ResourceKey } from '../api/index.js';
+import { escapeControls, validateResource, type Resource, type ResourceKey } from '../api/index.js';
 import type { SkippedObject } from './datastore.js';
 import { describeKey } from './errors.js';
 import { keyOf, parseKeyPath, sameKey } from './keys.js';
@@ -42,8 +42,7 @@ export interface DecodeContext {
 
 /** One line, bounded, with control characters escaped so a stored value cannot forge a line of output. */
 function oneLine(text: string): string {
-  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const escaped = escapeControls(text);
   return escaped.length > MAX_REASON_CHARS ? `${escaped.slice(0, MAX_REASON_CHARS)}…` : escaped;
 }
 

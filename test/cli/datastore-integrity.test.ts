@@ -96,7 +96,13 @@ describe('tabby and a damaged file store', () => {
     buf[buf.length - 10] = buf[buf.length - 10]! ^ 0x01;
     writeFileSync(journal, buf);
     expect((await cli(dir, 'get', 'gnp')).code).toBe(9);
-    expect((await cli(dir, 'datastore', 'repair')).code).toBe(0);
+    // The last record is lost with nothing after it to show for it: refused unless forced, nothing changed.
+    const refused = await cli(dir, 'datastore', 'repair');
+    expect(refused.code).toBe(9);
+    expect(refused.stdout).toMatch(/NOT repaired, nothing changed: .*revisions 5-5 are legible in the damaged end of journal.log but not intact.*--force/);
+    expect(readFileSync(journal).equals(buf)).toBe(true);
+    expect(readdirSync(dir).some((f) => f.includes('.damaged-'))).toBe(false);
+    expect((await cli(dir, 'datastore', 'repair', '--force')).code).toBe(0);
     expect((await cli(dir, 'get', 'gnp', '-o', 'name')).stdout.trim().split('\n')).toHaveLength(4);
 
     // A repaired store is a snapshot + empty journal: damage one snapshot object and the rest survive a repair.
@@ -108,7 +114,8 @@ describe('tabby and a damaged file store', () => {
     const get = await cli(dir, 'get', 'gnp');
     expect(get.code).toBe(9);
     expect(get.stderr).toContain(snap);
-    const repair = await cli(dir, 'datastore', 'repair');
+    expect((await cli(dir, 'datastore', 'repair')).stdout).toMatch(/NOT repaired.*the snapshot lost 1 of its objects/);
+    const repair = await cli(dir, 'datastore', 'repair', '--force');
     expect(repair.code).toBe(0);
     expect(repair.stdout).toContain('globalnetworkpolicies/p2');
     expect(repair.stdout).toMatch(/no revision lost, 1 snapshot objects lost/);

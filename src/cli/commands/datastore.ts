@@ -4,18 +4,19 @@
 // For etcd, which guards its own files, check lists every object and reports those that cannot be served.
 
 import {
-  checkFileStore, openDatastore, parseDatastoreLocation, repairFileStore, type IntegrityReport, type RepairReport,
-  type SkippedObject,
+  checkFileStore, errnoOf, openDatastore, parseDatastoreLocation, REVISION_MARGIN, repairFileStore, type IntegrityReport,
+  type RepairReport, type SkippedObject,
 } from '../../datastore/index.js';
-import { CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec } from '../command.js';
+import { booleanOption, CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, toCliError } from '../datastore-access.js';
 import { chooseFormat, jsonPrinter, outputOption, print, printerSet, type PrintStreams } from '../output/printers.js';
 import { resolveSetting } from '../settings.js';
 
 function fileSystemError(err: unknown, dir: string): CliError | undefined {
+  const code = errnoOf(err);
+  if (!code) return undefined;
   const e = err as NodeJS.ErrnoException;
-  if (typeof e?.code !== 'string' || !/^E[A-Z]+$/.test(e.code)) return undefined;
-  return new CliError(`cannot read the file store at ${e.path ?? dir}: ${e.code} (${e.message})`, EXIT.unavailable);
+  return new CliError(`cannot read the file store at ${e.path ?? dir}: ${code} (${e.message})`, EXIT.unavailable);
 }
 
 function revisions(r: Array<[number, number]>): string {
@@ -54,6 +55,13 @@ function checkText(report: IntegrityReport, io: PrintStreams): void {
 }
 
 function repairText(report: RepairReport, io: PrintStreams): void {
+  if (report.refused) {
+    write(io.stdout, [...reportLines(report),
+      `${report.endpoint}: NOT repaired, nothing changed: a repair would lose more than the intact records show — ` +
+      `${report.refuseUnlessForced.join('; ')}. Keep a copy of the store's directory, then run ` +
+      `tabby datastore repair --force --datastore ${report.endpoint} to rebuild it from what is intact`].join('\n'));
+    return;
+  }
   if (!report.repaired) {
     write(io.stdout, [...reportLines(report), `${report.endpoint}: not damaged, nothing to repair (revision ${report.revision})`].join('\n'));
     return;
@@ -64,8 +72,10 @@ function repairText(report: RepairReport, io: PrintStreams): void {
     report.missingRevisions.length > 0 ? `lost revisions ${revisions(report.missingRevisions)}` : 'no revision lost',
     ...(report.snapshotObjectsLost !== 0 ? [`${report.snapshotObjectsLost ?? 'an unknown number of'} snapshot objects lost`] : []),
   ].join(', ');
-  lines.push(`Repaired ${report.endpoint}: ${report.objects} objects at revision ${report.revision}; ${lost}` +
-    `${report.tailLost ? `, and any records after revision ${report.revision}` : ''}`);
+  lines.push(`Repaired ${report.endpoint}: ${report.objects} objects at revision ${report.repairedRevision}; ${lost}` +
+    `${report.tailLost ? `, and any records after revision ${report.visibleRevision}` : ''}`);
+  lines.push(`  (the intact records reach revision ${report.revision}; the repaired store continues past the largest revision ` +
+    `the files show, ${report.visibleRevision}, by a margin of at least ${REVISION_MARGIN}, so no revision a client saw is reused)`);
   write(io.stdout, lines.join('\n'));
 }
 
@@ -83,7 +93,7 @@ const ETCD_PRINTERS = printerSet<EtcdCheck, 'text' | 'json'>('text', { text: etc
 export const command: CommandSpec = {
   name: 'datastore',
   summary: 'Check the integrity of the datastore, or repair a damaged file store',
-  usage: 'tabby datastore check|repair [--datastore LOCATION] [-o text|json]',
+  usage: 'tabby datastore check|repair [--force] [--datastore LOCATION] [-o text|json]',
   examples: [
     'tabby datastore check --datastore file:/var/lib/tabby',
     'tabby datastore repair --datastore file:/var/lib/tabby   # copies the damaged files first, then rebuilds',
@@ -92,6 +102,10 @@ export const command: CommandSpec = {
   options: {
     output: outputOption(CHECK_PRINTERS),
     datastore: DATASTORE_OPTION,
+    force: {
+      type: 'boolean',
+      description: 'repair: rebuild even when the damage visibly lost more than the intact records show (changes at the end of the journal, snapshot objects, a missing journal)',
+    },
   },
   positionals: true,
   async run(args, io) {
@@ -120,12 +134,13 @@ export const command: CommandSpec = {
     }
     let report: RepairReport;
     try {
-      report = await repairFileStore(dir);
+      report = await repairFileStore(dir, { force: booleanOption(args, 'force') });
     } catch (err) {
       throw fileSystemError(err, dir) ?? toCliError(err) ?? err;
     }
     print(REPAIR_PRINTERS, format, report, io);
-    return EXIT.ok;
+    // Refused: the store is as damaged as before.
+    return report.refused ? EXIT.damaged : EXIT.ok;
   },
 };
 

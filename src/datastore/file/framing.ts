@@ -40,14 +40,24 @@ function hex8(n: number): string {
 }
 
 export function encodeFrame(payload: unknown): Buffer {
-  const json = Buffer.from(JSON.stringify(payload));
+  return encodeFrameText(JSON.stringify(payload));
+}
+
+/**
+ * Frames a payload that is JSON text already: the verbatim bytes of a value read from a record (an unreadable
+ * object is written back as it was read, never re-serialised: JSON.parse accepts nesting JSON.stringify overflows
+ * on). The caller guarantees the text is JSON (it came out of a checksummed record that parsed).
+ */
+export function encodeFrameText(text: string): Buffer {
+  const json = Buffer.from(text);
   if (json.length > MAX_RECORD_BYTES) throw new RangeError(`record of ${json.length} bytes exceeds ${MAX_RECORD_BYTES}`);
   const head = Buffer.from(`\x1eT ${hex8(json.length)} ${hex8(crc32(json))} `, 'latin1');
   return Buffer.concat([head, json, Buffer.from([NEWLINE])]);
 }
 
 export type FrameAt =
-  | { type: 'ok'; payload: unknown; end: number }
+  /** `text`: the payload as read, for callers that must write a part of it back verbatim. */
+  | { type: 'ok'; payload: unknown; text: string; end: number }
   /** The bytes up to the end of the buffer are a prefix of a record: nothing is wrong yet, it is just not all there. */
   | { type: 'incomplete' }
   | { type: 'bad'; reason: string };
@@ -77,8 +87,9 @@ export function frameAt(buf: Buffer, pos: number): FrameAt {
   if (buf[end - 1] !== NEWLINE) return { type: 'bad', reason: 'record length does not match its end' };
   const json = buf.subarray(pos + HEADER_BYTES, end - 1);
   if (hex8(crc32(json)) !== crcText) return { type: 'bad', reason: 'checksum mismatch' };
+  const text = json.toString('utf8');
   try {
-    return { type: 'ok', payload: JSON.parse(json.toString('utf8')), end };
+    return { type: 'ok', payload: JSON.parse(text), text, end };
   } catch {
     return { type: 'bad', reason: 'checksum matches but the payload is not JSON' };
   }
@@ -93,7 +104,7 @@ export function legacyLineAt(buf: Buffer, pos: number): FrameAt {
   const json = line.slice(9);
   if (hex8(crc32(json)) !== line.slice(0, 8)) return { type: 'bad', reason: 'checksum mismatch' };
   try {
-    return { type: 'ok', payload: JSON.parse(json), end: nl + 1 };
+    return { type: 'ok', payload: JSON.parse(json), text: json, end: nl + 1 };
   } catch {
     return { type: 'bad', reason: 'checksum matches but the line is not JSON' };
   }
@@ -139,6 +150,8 @@ export interface Frame {
   offset: number;
   end: number;
   payload: unknown;
+  /** The payload's JSON text as read. */
+  text: string;
 }
 
 export interface Problem {
@@ -170,7 +183,7 @@ export function scanFrames(framing: Framing, buf: Buffer, fileOffset = 0): ScanR
   while (pos < buf.length) {
     const r = parseAt(framing, buf, pos);
     if (r.type === 'ok') {
-      frames.push({ offset: fileOffset + pos, end: fileOffset + r.end, payload: r.payload });
+      frames.push({ offset: fileOffset + pos, end: fileOffset + r.end, payload: r.payload, text: r.text });
       pos = r.end;
       continue;
     }
@@ -208,7 +221,18 @@ export function scanAll(framing: Framing, buf: Buffer): RecoveryScan {
   }
 }
 
-/** Which framing a file uses, from its first byte: format 2 records start with RS, format-1 lines with hex. */
-export function framingOf(buf: Buffer): Framing {
-  return buf.length === 0 || buf[0] === RECORD_MARK ? 'v2' : 'v1';
+/**
+ * Which framing a journal uses, decided from the whole file, not from its first byte alone: a damaged first byte
+ * or a zeroed first sector must not make a format-2 journal look like format 1 (whose scan then finds nothing).
+ * - format 2 when the file is empty, starts with RS, or holds any good marker-framed record anywhere: a format-1
+ *   file never contains RS at all (hex, spaces, JSON text and newlines only), so one good record settles it;
+ * - format 1 when its first line is a good format-1 line (also the state a crash leaves in the middle of a
+ *   migration: snapshot.rec written, the format-1 journal not yet replaced);
+ * - otherwise (nothing intact to go by) format 2 when the store has a format-2 snapshot, else format 1.
+ */
+export function framingOf(buf: Buffer, opts: { v2Snapshot?: boolean } = {}): Framing {
+  if (buf.length === 0 || buf[0] === RECORD_MARK) return 'v2';
+  if (nextGoodRecord('v2', buf, -1) >= 0) return 'v2';
+  if (legacyLineAt(buf, 0).type === 'ok') return 'v1';
+  return opts.v2Snapshot ? 'v2' : 'v1';
 }

@@ -4,7 +4,7 @@
 // migrated to format 2 by its first write (store.ts).
 
 import type { Framing } from './framing.js';
-import { encodeFrame, framingOf, scanFrames, type Problem } from './framing.js';
+import { encodeFrame, encodeFrameText, framingOf, scanFrames, type Problem } from './framing.js';
 
 export const JOURNAL_FORMAT = 2;
 export const LEGACY_JOURNAL_FORMAT = 1;
@@ -24,10 +24,19 @@ export type JournalRecord =
   | { rev: number; op: 'del'; key: string };
 
 /** Store paths are short (group/plural/namespace/name, each DNS-1123-bounded); a longer one is not ours. */
-const MAX_KEY_CHARS = 1024;
+export const MAX_KEY_CHARS = 1024;
 
 export function encodeRecord(entry: JournalHeader | JournalRecord): Buffer {
   return encodeFrame(entry);
+}
+
+/**
+ * A change record whose put value is written as the JSON text it was read as (`valueText`), not re-serialised:
+ * how compaction keeps an unreadable value byte for byte (json-text.ts says why).
+ */
+export function encodeRecordVerbatim(rec: JournalRecord, valueText: string | undefined): Buffer {
+  if (rec.op !== 'put' || valueText === undefined) return encodeRecord(rec);
+  return encodeFrameText(`{"rev":${rec.rev},"op":"put","key":${JSON.stringify(rec.key)},"value":${valueText}}`);
 }
 
 export function isHeader(v: unknown): v is JournalHeader {
@@ -47,7 +56,8 @@ export interface DecodedJournal {
   framing: Framing;
   header: JournalHeader | undefined;
   /** Good records after the header, before any problem. */
-  records: Array<{ record: JournalRecord; offset: number }>;
+  /** `text`: the record's JSON text as read (for values written back verbatim). */
+  records: Array<{ record: JournalRecord; offset: number; text: string }>;
   /** Where the next append belongs. */
   end: number;
   torn?: Problem;
@@ -57,7 +67,7 @@ export interface DecodedJournal {
 
 /**
  * Decodes journal bytes. `offset` is the file offset of `buf`; at offset 0 the first record must be the header.
- * `framing` is the file's (known after the first read); detected from the bytes at offset 0.
+ * `framing` is the file's: known after the first read, else decided from the whole file (framingOf).
  */
 export function decodeJournal(buf: Buffer, offset: number, framing: Framing = framingOf(buf)): DecodedJournal {
   const scan = scanFrames(framing, buf, offset);
@@ -81,7 +91,7 @@ export function decodeJournal(buf: Buffer, offset: number, framing: Framing = fr
       delete out.torn;
       return out;
     }
-    out.records.push({ record: f.payload, offset: f.offset });
+    out.records.push({ record: f.payload, offset: f.offset, text: f.text });
   }
   return out;
 }

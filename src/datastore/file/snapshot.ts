@@ -10,7 +10,9 @@
 // without a checksum; damage shows only as JSON or shape errors. Read as it is; a format-2 journal never pairs
 // with it (the first write migrates both, store.ts).
 
-import { encodeFrame, scanAll, scanFrames, type Frame, type Problem } from './framing.js';
+import { encodeFrame, encodeFrameText, scanAll, scanFrames, type Frame, type Problem } from './framing.js';
+import { MAX_KEY_CHARS } from './journal.js';
+import { elementTexts, memberText } from './json-text.js';
 
 export const SNAPSHOT_FILE = 'snapshot.rec';
 export const LEGACY_SNAPSHOT_FILE = 'snapshot.json';
@@ -21,6 +23,22 @@ export interface SnapshotObject {
   rev: number;
   /** As stored; decoded by stored-object.ts. */
   value: unknown;
+  /**
+   * Reading: the object's record as read (JSON text), from which valueTextOf takes the value verbatim.
+   * Writing: `valueText`, when set, is written as the value instead of serialising `value` (json-text.ts says why).
+   */
+  source?: string;
+  valueText?: string;
+}
+
+/** The stored value's JSON text exactly as it was read, when the object was read from a file. */
+export function valueTextOf(o: SnapshotObject): string | undefined {
+  return o.source === undefined ? undefined : memberText(o.source, 'value');
+}
+
+function encodeObject(o: SnapshotObject): Buffer {
+  if (o.valueText === undefined) return encodeFrame({ key: o.key, rev: o.rev, value: o.value });
+  return encodeFrameText(`{"key":${JSON.stringify(o.key)},"rev":${o.rev},"value":${o.valueText}}`);
 }
 
 export interface Snapshot {
@@ -30,14 +48,14 @@ export interface Snapshot {
 
 export function encodeSnapshot(s: Snapshot): Buffer {
   const parts = [encodeFrame({ snapshot: SNAPSHOT_FORMAT, revision: s.revision, objects: s.objects.length })];
-  for (const o of s.objects) parts.push(encodeFrame(o));
+  for (const o of s.objects) parts.push(encodeObject(o));
   return Buffer.concat(parts);
 }
 
 function isObjectRecord(v: unknown): v is SnapshotObject {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as SnapshotObject;
-  return typeof o.key === 'string' && o.key.length <= 1024 && Number.isSafeInteger(o.rev) && o.rev > 0 && 'value' in o;
+  return typeof o.key === 'string' && o.key.length <= MAX_KEY_CHARS && Number.isSafeInteger(o.rev) && o.rev > 0 && 'value' in o;
 }
 
 function isSnapshotHeader(v: unknown): v is { snapshot: 2; revision: number; objects: number } {
@@ -61,13 +79,17 @@ export function decodeSnapshot(buf: Buffer): DecodedSnapshot {
   return checkObjects(head.payload.revision, head.payload.objects, rest, buf.length);
 }
 
+function fromFrame(o: SnapshotObject, source: string): SnapshotObject {
+  return { key: o.key, rev: o.rev, value: o.value, source };
+}
+
 function checkObjects(revision: number, count: number, frames: Frame[], size: number): DecodedSnapshot {
   const objects: SnapshotObject[] = [];
   for (const f of frames) {
     if (!isObjectRecord(f.payload) || f.payload.rev > revision) {
       return { ok: false, damage: { offset: f.offset, length: f.end - f.offset, reason: 'a checksummed record that is not a snapshot object' } };
     }
-    objects.push(f.payload);
+    objects.push(fromFrame(f.payload, f.text));
   }
   if (objects.length !== count) {
     return { ok: false, damage: { offset: size, length: 0, reason: `snapshot holds ${objects.length} of its ${count} objects` } };
@@ -88,10 +110,14 @@ export function decodeLegacySnapshot(buf: Buffer): DecodedSnapshot {
     return { ok: false, damage: { offset: 0, length: buf.length, reason: 'not a format-1 Tabby snapshot' } };
   }
   const objects: SnapshotObject[] = [];
+  let sources: string[] | undefined;
   for (const [i, o] of (d.objects as unknown[]).entries()) {
     if (!isObjectRecord(o)) return { ok: false, damage: { offset: 0, length: buf.length, reason: `objects[${i}] is not a snapshot object` } };
-    objects.push(o);
+    objects.push({ key: o.key, rev: o.rev, value: o.value });
   }
+  // The elements' text, so that unreadable values migrate verbatim (found only when there are objects at all).
+  if (objects.length > 0) sources = elementTexts(memberText(buf.toString('utf8'), 'objects') ?? '[]');
+  if (sources && sources.length === objects.length) for (const [i, o] of objects.entries()) o.source = sources[i]!;
   return { ok: true, snapshot: { revision: d.revision as number, objects } };
 }
 
@@ -109,7 +135,7 @@ export function recoverSnapshot(buf: Buffer): {
       revision = f.payload.revision;
       expected = f.payload.objects;
     }
-    else if (isObjectRecord(f.payload)) objects.push(f.payload);
+    else if (isObjectRecord(f.payload)) objects.push(fromFrame(f.payload, f.text));
     else damage.push({ offset: f.offset, length: f.end - f.offset, reason: 'a checksummed record that is not a snapshot object' });
   }
   return { revision, expected, objects, damage };

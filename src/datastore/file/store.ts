@@ -39,7 +39,9 @@
 //   removed. A crash at any step leaves a readable store of one format or the other.
 // - History (the journal since the last compaction) serves watch-from-revision; a watcher that fell behind a
 //   compaction reloads and reports the difference between what it had and what is there (no change lost, none
-//   repeated), as the etcd store does.
+//   repeated), as the etcd store does. So does one whose files were replaced by a history that does not extend
+//   what it had (a repair, which always moves the revision forward); files that went back to a revision it had
+//   passed (a restored backup) end its watches with DamagedStoreError instead.
 // - Watchers in other processes see changes through fs.watch on the directory plus a poll as a fallback
 //   (fs.watch is best-effort on some filesystems).
 // - Readers take no lock and open files read-only, so a store the user may only read (permissions, a
@@ -72,15 +74,17 @@ import {
   isDatastoreError,
 } from '../errors.js';
 import { WatchQueue } from '../event-queue.js';
+import { errnoOf } from '../errno.js';
 import { compareKeys, keyPath, normaliseKey, parseKeyPath } from '../keys.js';
 import { compileQuery, type Query } from '../query.js';
 import { decodeStoredObject, type DecodedObject } from '../stored-object.js';
 import { fsyncDir, writeFileDurable } from './durable.js';
-import type { Framing, Problem } from './framing.js';
-import { decodeJournal, encodeRecord, JOURNAL_FORMAT, type JournalRecord } from './journal.js';
+import { framingOf, type Framing, type Problem } from './framing.js';
+import { decodeJournal, encodeRecord, encodeRecordVerbatim, JOURNAL_FORMAT, type JournalRecord } from './journal.js';
+import { memberText } from './json-text.js';
 import { FileLock, LockTimeoutError } from './lock.js';
 import {
-  decodeLegacySnapshot, decodeSnapshot, encodeSnapshot, LEGACY_SNAPSHOT_FILE, SNAPSHOT_FILE, type Snapshot,
+  decodeLegacySnapshot, decodeSnapshot, encodeSnapshot, LEGACY_SNAPSHOT_FILE, SNAPSHOT_FILE, valueTextOf, type Snapshot,
 } from './snapshot.js';
 
 /** A problem that did not stop the operation (housekeeping after a committed write). */
@@ -122,11 +126,17 @@ const fdatasyncAsync = promisify(fdatasync);
 export const JOURNAL = 'journal.log';
 const LOCK = 'lock';
 
-/** An undecodable or invalid stored value: kept (compaction writes it back as it was), never served. */
+/**
+ * An undecodable or invalid stored value: kept, never served. Compaction writes it back as the bytes it was read
+ * as (`valueText`), never re-serialised: JSON.parse accepts nesting that JSON.stringify overflows on, and one such
+ * value must not make every compaction (and so every write, and migration, and repair) fail.
+ */
 interface SkippedEntry {
   skipped: SkippedObject;
   modRevision: number;
   raw: unknown;
+  /** The value's JSON text as read; undefined for a value this process wrote (admitted, so serialisable). */
+  valueText: string | undefined;
 }
 
 interface Objects {
@@ -138,6 +148,8 @@ interface Objects {
 interface Applied {
   rec: JournalRecord;
   decoded: DecodedObject | undefined;
+  /** An unreadable put's value as read (see SkippedEntry). */
+  valueText?: string;
 }
 
 /** What the store holds in memory: the state at `base` (the last compaction) plus the history since. */
@@ -192,11 +204,6 @@ class DamageFound extends Error {
 /** The snapshot changed under a reader (a concurrent compaction or migration): read again. */
 class FilesChanged extends Error {}
 
-function errnoOf(err: unknown): string | undefined {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
-}
-
 function emptyObjects(): Objects {
   return { ok: new Map(), bad: new Map() };
 }
@@ -215,8 +222,14 @@ function decodePut(file: string, path: string, value: unknown, rev: number): Dec
   };
 }
 
-function toApplied(rec: JournalRecord): Applied {
-  return { rec, decoded: rec.op === 'put' ? decodePut(JOURNAL, rec.key, rec.value, rec.rev) : undefined };
+/** `text`: the record as read from the journal (undefined for a record this process writes). */
+function toApplied(rec: JournalRecord, text?: string): Applied {
+  const decoded = rec.op === 'put' ? decodePut(JOURNAL, rec.key, rec.value, rec.rev) : undefined;
+  if (decoded && !decoded.ok && text !== undefined) {
+    const valueText = memberText(text, 'value');
+    if (valueText !== undefined) return { rec, decoded, valueText };
+  }
+  return { rec, decoded };
 }
 
 /** Applies a record to a state and returns the change. */
@@ -234,7 +247,7 @@ function applyRecord(state: State, applied: Applied): Change {
   } else if (rec.op === 'put' && decoded && !decoded.ok) {
     skipped = decoded.skipped;
     ok.delete(rec.key);
-    bad.set(rec.key, { skipped, modRevision: rec.rev, raw: rec.value });
+    bad.set(rec.key, { skipped, modRevision: rec.rev, raw: rec.value, valueText: applied.valueText });
   } else {
     ok.delete(rec.key);
     bad.delete(rec.key);
@@ -242,6 +255,28 @@ function applyRecord(state: State, applied: Applied): Change {
   state.history.push(applied);
   state.revision = rec.rev;
   return { path: rec.key, key: parseKeyPath(rec.key), rev: rec.rev, next, prev, skipped, prevSkipped };
+}
+
+/**
+ * Whether `next` (files read again after the journal was replaced) continues the history `old` was at: its
+ * base is not past old's revision and its state at old's revision is old's state, key for key and revision for
+ * revision. A repair that rebuilt the store from fewer records does not: its records after the lost ones reuse
+ * nothing (repair moves the revision forward), but the objects it lost must be reported as deleted.
+ */
+function historyExtends(old: State, next: State): boolean {
+  if (next.base > old.revision || next.revision < old.revision) return false;
+  const at = emptyState(next.base, next.baseObjects);
+  for (const applied of next.history) {
+    if (applied.rec.rev > old.revision) break;
+    applyRecord(at, applied);
+  }
+  if (at.revision !== old.revision && !(at.revision === next.base && next.base === old.revision)) return false;
+  const a = at.objects;
+  const b = old.objects;
+  if (a.ok.size !== b.ok.size || a.bad.size !== b.bad.size) return false;
+  for (const [k, o] of a.ok) if (b.ok.get(k)?.modRevision !== o.modRevision) return false;
+  for (const [k, o] of a.bad) if (b.bad.get(k)?.modRevision !== o.modRevision) return false;
+  return true;
 }
 
 /** Every change that turns `from` into `to`, stamped with `rev`, in key order. */
@@ -613,13 +648,13 @@ export class FileStore implements Datastore {
       revision: Math.max(to, state.base),
       objects: [
         ...[...atTarget.objects.ok].map(([key, o]) => ({ key, rev: o.modRevision, value: o.value as unknown })),
-        ...[...atTarget.objects.bad].map(([key, o]) => ({ key, rev: o.modRevision, value: o.raw })),
+        ...[...atTarget.objects.bad].map(([key, o]) => ({ key, rev: o.modRevision, value: o.raw, valueText: o.valueText })),
       ],
     };
     // Order matters: snapshot first, then the journal that continues it (see the header comment).
     await writeFileDurable(join(this.dir, SNAPSHOT_FILE), encodeSnapshot(snapshot));
     const journal = Buffer.concat([
-      encodeRecord({ journal: JOURNAL_FORMAT, base: snapshot.revision }), ...kept.map((a) => encodeRecord(a.rec)),
+      encodeRecord({ journal: JOURNAL_FORMAT, base: snapshot.revision }), ...kept.map((a) => encodeRecordVerbatim(a.rec, a.valueText)),
     ]);
     await writeFileDurable(join(this.dir, JOURNAL), journal);
     this.closeJournal();
@@ -628,7 +663,9 @@ export class FileStore implements Datastore {
     state.base = snapshot.revision;
     state.baseObjects = atTarget.objects;
     state.history = kept;
-    this.removeLegacySnapshot();
+    // Only a migration retires snapshot.json: any other compaction leaves it alone (were it there, it would be
+    // a first-release store's data that this store never read, not litter).
+    if (opts.migrate) this.removeLegacySnapshot();
   }
 
   /** After a migration the format-1 snapshot is unused; removing it is tidiness, so failure is ignored. */
@@ -670,11 +707,11 @@ export class FileStore implements Datastore {
         const bytesRead = readSync(j.fd, buf, 0, buf.length, j.offset);
         const decoded = decodeJournal(buf.subarray(0, bytesRead), j.offset, j.framing);
         if (decoded.damage) throw damageOf(JOURNAL, decoded.damage);
-        for (const { record, offset } of decoded.records) {
+        for (const { record, offset, text } of decoded.records) {
           if (record.rev !== this.state.revision + 1) {
             throw new DamageFound(JOURNAL, offset, `record of revision ${record.rev} follows revision ${this.state.revision}`);
           }
-          changes.push(applyRecord(this.state, toApplied(record)));
+          changes.push(applyRecord(this.state, toApplied(record, text)));
         }
         j.offset = decoded.end;
       }
@@ -699,8 +736,18 @@ export class FileStore implements Datastore {
     const next = await this.load();
     this.state = next;
     if (!hadState) return [];
-    if (next.base <= old.revision) {
-      // Nothing was compacted away that we had not seen: replay what is new, against what we had.
+    const extendsOld = historyExtends(old, next);
+    if (!extendsOld && next.revision <= old.revision) {
+      // Other files at a revision we passed already (restored from a backup, or repaired by a release without
+      // repair's revision margin): no event can say that truthfully, so every watch ends with the damage error;
+      // its consumer keeps what it had (fail closed) and reopens.
+      const err = new DamagedStoreError(this.endpoint, join(this.dir, JOURNAL), 0, `the store went back from revision ` +
+        `${old.revision} to ${next.revision} (its files were replaced by an older or different history)`);
+      for (const s of this.subscribers) s.queue.fail(err);
+      return [];
+    }
+    if (extendsOld) {
+      // The new files continue what we had: replay what is new, against what we had.
       const replay = emptyState(old.revision, old.objects);
       const out: Change[] = [];
       for (const applied of next.history) {
@@ -709,6 +756,7 @@ export class FileStore implements Datastore {
       }
       return out;
     }
+    // Compacted past what we saw, or a different history (a repair): report the difference, as one resync.
     return diffStates(old.objects, next.objects, next.revision);
   }
 
@@ -719,7 +767,9 @@ export class FileStore implements Datastore {
       try {
         const ino = fstatSync(fd).ino;
         const buf = readFileSync(fd);
-        const decoded = decodeJournal(buf, 0);
+        // The framing is decided from the whole file (framingOf): a damaged first byte of a format-2 journal is
+        // reported as format-2 damage at byte 0, not read as a format-1 journal.
+        const decoded = decodeJournal(buf, 0, framingOf(buf, { v2Snapshot: existsSync(join(this.dir, SNAPSHOT_FILE)) }));
         if (decoded.damage) throw damageOf(JOURNAL, decoded.damage);
         const header = decoded.header;
         // Journals are created whole (durable.ts), so even an unfinished header is damage, not a torn append.
@@ -746,15 +796,15 @@ export class FileStore implements Datastore {
         for (const o of snapshot.objects) {
           const d = decodePut(file, o.key, o.value, o.rev);
           if (d.ok) objects.ok.set(o.key, { value: d.value, modRevision: o.rev });
-          else objects.bad.set(o.key, { skipped: d.skipped, modRevision: o.rev, raw: o.value });
+          else objects.bad.set(o.key, { skipped: d.skipped, modRevision: o.rev, raw: o.value, valueText: valueTextOf(o) });
         }
         const state = emptyState(snapshot.revision, objects);
-        for (const { record, offset } of decoded.records) {
+        for (const { record, offset, text } of decoded.records) {
           if (record.rev <= state.revision) continue;
           if (record.rev !== state.revision + 1) {
             throw new DamageFound(JOURNAL, offset, `record of revision ${record.rev} follows revision ${state.revision}`);
           }
-          applyRecord(state, toApplied(record));
+          applyRecord(state, toApplied(record, text));
         }
         this.closeJournal();
         this.journal = { fd, ino, offset: decoded.end, framing: decoded.framing };
@@ -788,11 +838,21 @@ export class FileStore implements Datastore {
     if (existsSync(journalPath)) return;
     await this.withLock(async () => {
       if (existsSync(journalPath)) return;
+      // Without a journal, a snapshot that holds anything is a store whose journal was lost, not a new store:
+      // starting afresh would empty it (and a later compaction would delete a first-release snapshot.json).
+      // Refused as damage; repair rebuilds it from the snapshot, with --force since later changes may be gone.
+      const missing = (what: string) => new DamageFound(JOURNAL, 0, `the journal is missing but ${what}; the changes ` +
+        'after the snapshot may be lost (tabby datastore repair --force rebuilds the store from the snapshot)');
+      if (existsSync(join(this.dir, LEGACY_SNAPSHOT_FILE))) throw missing(`${LEGACY_SNAPSHOT_FILE} (a first-release store) is there`);
       const snapPath = join(this.dir, SNAPSHOT_FILE);
-      let base = 0;
-      if (existsSync(snapPath)) base = this.readSnapshot('v2', 0).revision;
-      else await writeFileDurable(snapPath, encodeSnapshot({ revision: 0, objects: [] }));
-      await writeFileDurable(journalPath, encodeRecord({ journal: JOURNAL_FORMAT, base }));
+      if (existsSync(snapPath)) {
+        // Only what a creator killed between its two writes leaves (below) is a new store.
+        const snap = this.readSnapshot('v2', 0);
+        if (snap.revision > 0 || snap.objects.length > 0) throw missing(`${SNAPSHOT_FILE} holds revision ${snap.revision}`);
+      } else {
+        await writeFileDurable(snapPath, encodeSnapshot({ revision: 0, objects: [] }));
+      }
+      await writeFileDurable(journalPath, encodeRecord({ journal: JOURNAL_FORMAT, base: 0 }));
     });
   }
 
