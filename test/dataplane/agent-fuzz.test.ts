@@ -12,8 +12,9 @@
 //   Writing without the lock is not something another writer can do safely: the store's own writers take the
 //   lock for every append and, under it, cut any bytes past the last record they read (a torn tail), so an
 //   unlocked append could be cut or interleaved; that is damage, tested separately below. The next revision is
-//   read, under the lock, from a second FileStore opened on the directory (a reader takes no lock and sees what
-//   is on disk). The agent runs on its own FileStore opened on the directory, as a separate agent process would.
+//   read, under the lock, from the journal's framing (journal.ts decodeJournal: no value is decoded, so the
+//   writer does not depend on the decoder under test). The agent runs on its own FileStore opened on the
+//   directory, as a separate agent process would; the test's valid writes go through another one.
 // Raw damage (file store only): a record with one byte flipped in the middle of the journal, intact records after
 // it. The running agent reports the store as damaged and keeps the kernel as it is; after `tabby datastore
 // repair` it recovers and enforces the records after the damage. (agent-rollback.test.ts covers a new agent
@@ -22,7 +23,7 @@
 // The seed is printed; TABBY_FUZZ_SEED=<n> replays a run.
 
 import fc from 'fast-check';
-import { appendFileSync, closeSync, fdatasyncSync, openSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, fdatasyncSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -31,7 +32,7 @@ import {
   CALICO_ETCD_PREFIX, EtcdStore, FileStore, isDamaged, keyOf, keyPath, parseKeyPath, type Datastore,
 } from '../../src/datastore/index.js';
 import { encodeFrame } from '../../src/datastore/file/framing.js';
-import type { JournalRecord } from '../../src/datastore/file/journal.js';
+import { decodeJournal, type JournalRecord } from '../../src/datastore/file/journal.js';
 import { FileLock } from '../../src/datastore/file/lock.js';
 import { Agent, type AgentOptions } from '../../src/dataplane/agent.js';
 import { Workloads } from '../../src/dataplane/workloads.js';
@@ -141,18 +142,21 @@ async function etcdTarget(c: TestCluster): Promise<Target> {
 
 /** Appends journal records the way FileStore does (under its writer lock, at the next revision, synced). */
 class ForeignJournalWriter {
-  private constructor(private readonly dir: string, private readonly view: FileStore, private readonly lock: FileLock) {}
-
-  static async open(dir: string): Promise<ForeignJournalWriter> {
-    return new ForeignJournalWriter(dir, await FileStore.open({ dir }), new FileLock(join(dir, 'lock'), { timeoutMs: 10_000 }));
+  private readonly lock: FileLock;
+  constructor(private readonly dir: string) {
+    this.lock = new FileLock(join(dir, 'lock'), { timeoutMs: 10_000 });
   }
 
   /** Appends what `frames` makes of the next revision, in one write; returns that revision. */
   async append(frames: (rev: number) => Buffer): Promise<number> {
     await this.lock.acquire();
     try {
-      const rev = (await this.view.revision()) + 1;
-      const fd = openSync(join(this.dir, 'journal.log'), 'a');
+      const path = join(this.dir, 'journal.log');
+      // The next revision, from the journal's framing alone (no value is decoded): its last record, or its base.
+      const journal = decodeJournal(readFileSync(path), 0);
+      if (journal.damage || !journal.header) throw new Error(`${path} is damaged: ${journal.damage?.reason ?? 'no header'}`);
+      const rev = (journal.records.at(-1)?.record.rev ?? journal.header.base) + 1;
+      const fd = openSync(path, 'a');
       try {
         appendFileSync(fd, frames(rev));
         fdatasyncSync(fd);
@@ -163,10 +167,6 @@ class ForeignJournalWriter {
     } finally {
       this.lock.release();
     }
-  }
-
-  close(): Promise<void> {
-    return this.view.close();
   }
 }
 
@@ -180,7 +180,7 @@ function storedValue(value: Buffer): unknown {
 }
 
 async function fileTarget(c: TestCluster): Promise<Target> {
-  const foreign = await ForeignJournalWriter.open(c.dir);
+  const foreign = new ForeignJournalWriter(c.dir);
   const record = (r: JournalRecord): Buffer => encodeFrame(r);
   return {
     store: c.store,
@@ -193,7 +193,7 @@ async function fileTarget(c: TestCluster): Promise<Target> {
       return parseKeyPath(key) ? key : undefined;
     },
     deleteRaw: async (key) => { await foreign.append((rev) => record({ rev, op: 'del', key })); },
-    close: () => foreign.close(),
+    close: async () => undefined,
   };
 }
 
@@ -347,7 +347,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('a flipped byte in the middle of the journal
   it('reports the store as damaged, keeps enforcing, and recovers after tabby datastore repair', async () => {
     const c = await TestCluster.create(`${prefix}dmg-`);
     const t = await fileTarget(c);
-    const foreign = await ForeignJournalWriter.open(c.dir);
+    const foreign = new ForeignJournalWriter(c.dir);
     let agent: Agent | undefined;
     const logs: string[] = [];
     const startAgent = async (): Promise<Agent> => {
@@ -412,7 +412,6 @@ describe.skipIf(KERNEL_SKIP_REASON)('a flipped byte in the middle of the journal
       throw err;
     } finally {
       await agent?.stop();
-      await foreign.close();
       await t.close();
       await c.close();
     }
