@@ -17,8 +17,10 @@
 //   directory, as a separate agent process would; the test's valid writes go through another one.
 // Raw damage (file store only): a record with one byte flipped in the middle of the journal, intact records after
 // it. The running agent reports the store as damaged and keeps the kernel as it is; after `tabby datastore
-// repair` it recovers and enforces the records after the damage. (agent-rollback.test.ts covers a new agent
-// process started on a damaged journal, and a store that went back in time; not repeated here.)
+// repair` it recovers and enforces the records after the damage. The flipped record is appended (under the lock,
+// as a byte flipped on its way to disk) rather than flipped in place in bytes already written: a running FileStore
+// checked those bytes when it read them and reads only what is appended, so damage there shows only on a reload —
+// a new agent process, which agent-rollback.test.ts covers (with a store that went back in time); not repeated.
 //
 // The seed is printed; TABBY_FUZZ_SEED=<n> replays a run.
 
