@@ -28,7 +28,12 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT.failure) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failure,
+    /** The message's line breaks are meant (a caret excerpt): main.ts escapes each line instead of the breaks. */
+    readonly multiline = false,
+  ) {
     super(message);
     this.name = 'CliError';
   }

@@ -51,13 +51,13 @@ async function topLevelHelp(): Promise<string> {
  * Every error message leaves here, so this is where input inside one is made harmless (issue 10 §6): a value
  * quoted with quote()/displayText() at its call site is already printable, and whatever a call site missed — a
  * name, path or endpoint pasted into a message as is — has its newline, ESC, NUL, C1 or bidi control written as a
- * JSON escape, so no input can forge a line of output or a terminal sequence. No CLI error is meant to span
- * lines (they are "one clear line"; several issues are joined with '; '), so a newline is escaped too. The one
- * multi-line text of a lower part, a SelectorError's message with its caret excerpt, is reported by the validator
- * and the commands as reason and offset on one line; were one to reach here, it stays on the line, escaped.
+ * JSON escape, so no input can forge a line of output or a terminal sequence. CLI errors are one clear line
+ * (several issues are joined with '; '), so a newline is escaped too — except in an error made `multiline` by its
+ * command (a selector's caret excerpt, STYLE.md), whose line breaks are the command's own and whose lines are
+ * escaped one by one (the excerpt echoes the selector text already escaped by selector/diagnostics.ts).
  */
-function oneLineMessage(message: string): string {
-  return escapeControls(message);
+function errorMessage(err: CliError): string {
+  return err.multiline ? err.message.split('\n').map(escapeControls).join('\n') : escapeControls(err.message);
 }
 
 /** A word from the command line in a message: 'as typed' when printable, else JSON-quoted with escapes. */
@@ -89,12 +89,12 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
     // errors.ts maps every typed failure; it loads the datastore and dataplane, so only once one is thrown.
     const known = err instanceof CliError ? err : (await import('./errors.js')).toCliError(err);
     if (known) {
-      write(io.stderr, `tabby ${name}: ${oneLineMessage(known.message)}`);
+      write(io.stderr, `tabby ${name}: ${errorMessage(known)}`);
       return known.exitCode;
     }
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     write(io.stderr, `tabby ${name}: internal error (this is a bug in Tabby ${TABBY_VERSION}, please report it ` +
-      `with the command you ran): ${oneLineMessage(err instanceof Error ? err.message : String(err))}`);
+      `with the command you ran): ${escapeControls(err instanceof Error ? err.message : String(err))}`);
     // A stack is meant to span lines; each of its lines is escaped on its own (the message in it is input too).
     if (io.env.TABBY_DEBUG) write(io.stderr, detail.split('\n').map(escapeControls).join('\n'));
     return EXIT.internal;

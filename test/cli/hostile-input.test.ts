@@ -403,3 +403,15 @@ async function runWithStdin(argv: string[], stdin: Readable): Promise<CliRun> {
   const code = await runCli(argv, { stdout: sink(chunks.out), stderr: sink(chunks.err), stdin, env: {}, cwd: dir });
   return { code, stdout: chunks.out.join(''), stderr: chunks.err.join('') };
 }
+
+describe('a multi-line selector error', () => {
+  it('keeps its caret excerpt on its own lines and cannot be given a forged line by the selector text', async () => {
+    const run = await tabby(['select', 'app == \n\u001b[31mtabby: all good\u202e']);
+    expect(run.code).toBe(1);
+    const all = run.stderr.trimEnd().split('\n');
+    const lines = all.slice(all.findIndex((l) => l.startsWith('tabby select: invalid selector: ')));
+    expect(lines.length).toBe(3); // the message, the excerpt, the caret
+    expect(run.stderr).not.toMatch(/[\u001b\u202e]/);
+    expect(lines.some((l) => l.startsWith('tabby: all good'))).toBe(false);
+  });
+});

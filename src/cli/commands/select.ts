@@ -3,7 +3,7 @@
 // invalid selector or invalid manifests, 2 for usage errors.
 
 import { selectMatches, type SelectReport } from '../../analysis/index.js';
-import { CliError, stringOption, UsageError, type CommandSpec } from '../command.js';
+import { CliError, EXIT, stringOption, UsageError, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
 import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
@@ -40,7 +40,7 @@ export const command: CommandSpec = {
     if (namespace !== undefined && !DNS_LABEL.test(namespace)) throw new UsageError(`--namespace '${namespace}' is not a namespace name`);
     const engine = await loadEngineFrom(args, io, 'select', 1);
     const result = selectMatches(engine, selector, namespace === undefined ? {} : { namespace });
-    if (!result.ok) throw new CliError(`invalid selector: ${result.issues.map((i) => i.message).join('; ')}`);
+    if (!result.ok) throw new CliError(`invalid selector: ${result.issues.map((i) => i.message).join('; ')}`, EXIT.failure, true);
     print(PRINTERS, format, result.value, io);
     return 0;
   },
