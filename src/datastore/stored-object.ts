@@ -12,7 +12,7 @@
 // Keys that are not object keys at all (foreign data under the prefix, e.g. Calico's own /calico/resources/v3/
 // housekeeping keys) are not "skipped objects": parseKeyPath rejects them and stores ignore them, as before.
 
-import { escapeControls, validateResource, type Resource, type ResourceKey } from '../api/index.js';
+import { escapeControls, formatPath, validateResource, type Resource, type ResourceKey } from '../api/index.js';
 import type { SkippedObject } from './datastore.js';
 import { describeKey } from './errors.js';
 import { keyOf, parseKeyPath, sameKey } from './keys.js';
@@ -87,7 +87,7 @@ function validateStored(value: unknown, resource: ResourceKey, ctx: DecodeContex
   }
   if (!result.ok) {
     const first = result.issues[0];
-    const where = first && first.path.length > 0 ? `${first.path.join('.')}: ` : '';
+    const where = first && first.path.length > 0 ? `${formatPath(first.path)}: ` : '';
     const more = result.issues.length > 1 ? ` (and ${result.issues.length - 1} more)` : '';
     return skip(ctx, `invalid stored object: ${where}${first?.message ?? 'unknown problem'}${more}`, resource);
   }

@@ -100,8 +100,9 @@ export class DatastoreSyncer {
   /** The health check saw the store's revision fall below `seen`: the watch was closed to relist. */
   private rewound = false;
   private acceptReset: boolean;
-  private storeWait: number;
-  private batchWait: number;
+  /** Waits before retrying an unusable store, and a failed batch. */
+  private readonly storeRetry: Backoff;
+  private readonly batchRetry: Backoff;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -112,7 +113,8 @@ export class DatastoreSyncer {
     this.opts = options;
     this.engine = options.engine;
     this.acceptReset = options.acceptStoreReset ?? false;
-    this.storeWait = this.batchWait = options.retryMs?.first ?? 100;
+    this.storeRetry = new Backoff(options.retryMs);
+    this.batchRetry = new Backoff(options.retryMs);
   }
 
   status(): SyncStatus {
@@ -167,10 +169,10 @@ export class DatastoreSyncer {
         const list = await store.list();
         if (this.stopped) break;
         if (!this.accept(store, list)) {
-          await this.sleep(this.nextStoreRetry());
+          await this.sleep(this.storeRetry.next());
           continue;
         }
-        this.storeWait = this.opts.retryMs?.first ?? 100;
+        this.storeRetry.reset();
         this.applyList(list);
         this.watch = store.watch({ fromRevision: list.revision });
         for await (const event of this.watch) {
@@ -197,7 +199,7 @@ export class DatastoreSyncer {
         this.lastError = `datastore: ${describeError(err)}`;
         if (was !== this.lastError) this.log(`${this.lastError}; keeping the ruleset and retrying`);
         await this.notify();
-        await this.sleep(this.nextStoreRetry());
+        await this.sleep(this.storeRetry.next());
       }
     }
   }
@@ -400,22 +402,14 @@ export class DatastoreSyncer {
       ok = false;
     }
     if (ok) {
-      this.batchWait = this.opts.retryMs?.first ?? 100;
+      this.batchRetry.reset();
       if (this.seen > revision) this.again = true;
     } else {
-      const wait = this.batchWait;
-      this.batchWait = Math.min(this.batchWait * 2, this.opts.retryMs?.max ?? 5000);
-      setTimeout(() => this.schedule(0), wait).unref?.();
+      setTimeout(() => this.schedule(0), this.batchRetry.next()).unref?.();
     }
   }
 
   // -------------------------------------------------------------------------------------------------------------
-
-  private nextStoreRetry(): number {
-    const wait = this.storeWait;
-    this.storeWait = Math.min(this.storeWait * 2, this.opts.retryMs?.max ?? 5000);
-    return wait;
-  }
 
   private async closeWatch(): Promise<void> {
     const w = this.watch;
@@ -447,6 +441,25 @@ export class DatastoreSyncer {
 
   private log(line: string): void {
     this.opts.log?.(line);
+  }
+}
+
+/** Doubling waits from `first` up to `max` (default 100 ms .. 5 s), back to `first` after a success. */
+class Backoff {
+  private readonly first: number;
+  private readonly max: number;
+  private wait: number;
+  constructor(limits?: { first: number; max: number }) {
+    this.first = this.wait = limits?.first ?? 100;
+    this.max = limits?.max ?? 5000;
+  }
+  next(): number {
+    const wait = this.wait;
+    this.wait = Math.min(wait * 2, this.max);
+    return wait;
+  }
+  reset(): void {
+    this.wait = this.first;
   }
 }
 

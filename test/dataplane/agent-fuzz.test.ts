@@ -42,6 +42,7 @@ import { captureCli } from '../cli/captureCli.js';
 import { EtcdCluster, etcdSkipReason } from '../datastore/etcd-process.js';
 import { TestCluster } from './cluster.js';
 import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
+import { sleep, until } from '../poll.js';
 
 const SEED = Number(process.env.TABBY_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const PUTS = 150;
@@ -222,14 +223,6 @@ async function expectVerdicts(c: TestCluster, when: string): Promise<void> {
   expect(await reach(c, 'x/b', '10.1.0.1'), `b → a stays allowed ${when} (seed ${SEED})`).toBe(true);
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 beforeAll(async () => {
   if (KERNEL_SKIP_REASON) return;
@@ -379,7 +372,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('a flipped byte in the middle of the journal
       });
       const last = first + 2;
 
-      await until('the damage to be reported', () => agent!.status().datastore === 'damaged');
+      await until('the damage to be reported', () => agent!.status().datastore === 'damaged', 30_000);
       expect(agent.status(), `agent log:\n${logs.join('\n')}`).toMatchObject({
         state: 'error', datastore: 'damaged', enforcedRevision: enforced, failures: 0,
         lastError: expect.stringMatching(new RegExp(`^datastore: datastore file:.* is damaged: .*journal\\.log.*\\b${damagedAt}\\b`)),

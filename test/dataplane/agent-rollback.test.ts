@@ -19,9 +19,9 @@ import type { AgentStatus } from '../../src/dataplane/agent.js';
 import { captureCli } from '../cli/captureCli.js';
 import { TestCluster } from './cluster.js';
 import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
+import { sleep, untilDefined } from '../poll.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const pool: IPPool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'v4' }, spec: { cidr: '10.1.0.0/16' } };
 const denyB: NetworkPolicy = {
@@ -60,15 +60,6 @@ async function ruleset(c: TestCluster): Promise<string[]> {
   return [...(t?.chains.values() ?? [])].flatMap(({ chain, rules }) => rules.map((r) => `${chain.name}: ${r.rule}`));
 }
 
-async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe.skipIf(KERNEL_SKIP_REASON)('the datastore went back in time', () => {
   const prefix = uniquePrefix();
@@ -94,7 +85,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('the datastore went back in time', () => {
       const before = await ruleset(c);
 
       await restore(older, c.dir);
-      await until('the refusal', async () => (agent.status().datastore === 'rolled-back' ? true : undefined));
+      await untilDefined('the refusal', async () => (agent.status().datastore === 'rolled-back' ? true : undefined));
       expect(agent.status()).toMatchObject({
         state: 'error', enforcedRevision: enforced,
         lastError: expect.stringMatching(new RegExp(`went back in time: file:.* is at revision \\d+, older than revision ${enforced} already received`)),
@@ -148,7 +139,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('the datastore went back in time', () => {
       await c.store.apply(denyB);
       const revision = await c.store.revision();
       child = startAgent();
-      await until('the first agent to enforce', statusOf(child, (s) => s.enforcedRevision >= revision));
+      await untilDefined('the first agent to enforce', statusOf(child, (s) => s.enforcedRevision >= revision));
       expect(await reach(c, 'x/a', 'x/b')).toBe(false);
       await stop();
       const before = await ruleset(c);
@@ -158,7 +149,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('the datastore went back in time', () => {
       // The older copy comes back while no agent runs; a new agent must not enforce it.
       await restore(older, c.dir);
       child = startAgent();
-      const refused = await until('the refusal', statusOf(child, (s) => s.datastore === 'rolled-back'));
+      const refused = await untilDefined('the refusal', statusOf(child, (s) => s.datastore === 'rolled-back'));
       expect(refused).toMatchObject({
         state: 'error', enforcedRevision: -1, earlierRun: { endpoint: `file:${c.dir}`, revision },
         lastError: expect.stringMatching(new RegExp(`went back in time: file:.* is at revision \\d+, older than revision ${revision} this node enforces`)),
@@ -176,7 +167,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('the datastore went back in time', () => {
       const journal = await readFile(join(c.dir, 'journal.log'));
       await writeFile(join(c.dir, 'journal.log'), Buffer.concat([Buffer.from('\u0000garbage\n'), journal]));
       child = startAgent();
-      const damaged = await until('the damaged store to be reported', statusOf(child, (s) => s.datastore === 'damaged'));
+      const damaged = await untilDefined('the damaged store to be reported', statusOf(child, (s) => s.datastore === 'damaged'));
       expect(damaged).toMatchObject({ state: 'error', lastError: expect.stringMatching(/^datastore: datastore file:.* is damaged: .*journal/) });
       await sleep(500);
       expect(child.exitCode).toBeNull();
@@ -187,7 +178,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('the datastore went back in time', () => {
       // The operator says so: the older store is enforced as it is (it has no deny).
       await restore(older, c.dir);
       child = startAgent('--accept-store-reset');
-      await until('the accepted store to be enforced', statusOf(child, (s) => s.state === 'in-sync' && s.enforcedRevision >= 0));
+      await untilDefined('the accepted store to be enforced', statusOf(child, (s) => s.state === 'in-sync' && s.enforcedRevision >= 0));
       expect(await reach(c, 'x/a', 'x/b')).toBe(true);
       const accepted = JSON.parse(await readFile(join(stateDir, `agent-${c.node}.enforced.json`), 'utf8')) as { revision: number };
       expect(accepted.revision).toBeLessThan(revision);

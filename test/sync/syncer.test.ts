@@ -15,16 +15,8 @@ import {
 import { PolicyEngine } from '../../src/engine/index.js';
 import { DatastoreSyncer, type SyncStatus, type SyncerOptions } from '../../src/sync/index.js';
 import { gnp } from '../datastore/fixtures.js';
+import { sleep, until } from '../poll.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -110,7 +110,7 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
   let last = '';
   const agent = new Agent({
     node, store: () => openDatastore(location), nft, statusFile: files.status, rulesFile: files.rules,
-    enforcedFile: enforcedFile(files.status), acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...offload,
+    enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...offload,
     onSync: (s) => {
       const line = s.state === 'error'
         ? `sync failed, retrying: ${s.lastError}`
@@ -129,11 +129,6 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
   await agent.stop();
   log('stopped; the ruleset stays in the kernel');
   return EXIT.ok;
-}
-
-/** The enforced record sits beside the status file: agent-N.json → agent-N.enforced.json. */
-function enforcedFile(statusFile: string): string {
-  return statusFile.replace(/\.json$/, '') + '.enforced.json';
 }
 
 function alive(pid: number): boolean {
