@@ -13,3 +13,4 @@ export { applyDefaults, BUILTIN_TIERS, builtinTier, DEFAULT_TIER_NAME, type Buil
 export { validateResource } from './validate/index.js';
 export * from './load/index.js';
 export * from './kubernetes/index.js';
+export * from './metadata-strip.js';

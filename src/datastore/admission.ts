@@ -20,7 +20,8 @@
 import { randomUUID } from 'node:crypto';
 
 import {
-  builtinTier, copyResource, DEFAULT_TIER_NAME, kindInfo, validateResource, type KindKey, type Resource, type ResourceKey,
+  builtinTier, copyResource, DEFAULT_TIER_NAME, kindInfo, stripForeignServerFields, validateResource, type KindKey,
+  type Resource, type ResourceKey,
 } from '../api/index.js';
 import type { Preconditions } from './datastore.js';
 import { AlreadyExistsError, ConflictError, InvalidError, MissingTierError, NotFoundError, NotSupportedError } from './errors.js';
@@ -146,13 +147,20 @@ export function planWrite(
   }
   // A built-in tier exists before anyone stores it, so replacing it works on a fresh store too.
   if (mode === 'update' && !current && !(references && isBuiltinTierKey(key))) throw new NotFoundError(key);
-  if (mode !== 'create') checkPreconditions(key, pre, current);
+  // An apply that creates drops the preconditions, as calicoctl's resourcemgr Apply clears resourceVersion for
+  // its Create attempt and restores it only for the Update: a resourceVersion or uid read from another store
+  // (`kubectl get -o yaml | tabby apply -f -`, issue 12 §2) checks nothing here. Against an object this store
+  // holds, they are the optimistic-concurrency check they always were (stale → Conflict).
+  if (mode === 'update' || (mode === 'apply' && current)) checkPreconditions(key, pre, current);
+  else if (mode === 'apply') checkResourceVersionSyntax(key, pre.resourceVersion);
   if (!current && references) {
     const tier = tierToCheck(admitted);
     if (tier !== undefined && !references.tierStored(tier)) throw new MissingTierError(tier, key);
   }
   const value = structuredClone(resource);
   const meta = value.metadata;
+  // Server-managed fields of another store are never kept (api/metadata-strip.ts); this store assigns its own.
+  stripForeignServerFields(meta, { created: current === undefined });
   delete meta.resourceVersion;
   meta.uid = current?.value.metadata.uid ?? randomUUID();
   meta.creationTimestamp = current?.value.metadata.creationTimestamp ?? now().toISOString().replace(/\.\d+Z$/, 'Z');

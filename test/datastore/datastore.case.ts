@@ -166,9 +166,11 @@ export function datastoreSuite(h: StoreHarness): void {
       const stale = await store.apply(withRv(gnp('a', { order: 3 }), first.resource.metadata.resourceVersion))
         .catch((e: unknown) => e);
       expect(isConflict(stale)).toBe(true);
-      // A version for an object that is gone: the change was based on something that no longer exists.
-      const gone = await store.apply(withRv(gnp('zzz'), '1')).catch((e: unknown) => e);
-      expect(isConflict(gone)).toBe(true);
+      // A version for an object this store does not hold is another store's (issue 12 §2, calicoctl's Apply
+      // clears it for its Create): the apply creates the object with this store's own version and uid.
+      const foreign = await store.apply({ ...withRv(gnp('zzz'), '1'), metadata: { name: 'zzz', resourceVersion: '1', uid: 'from-elsewhere' } });
+      expect(foreign.created).toBe(true);
+      expect(foreign.resource.metadata.uid).not.toBe('from-elsewhere');
       const ok = await store.apply(withRv(gnp('a', { order: 4 }), second.resource.metadata.resourceVersion));
       expect(specOf(ok.resource)).toMatchObject({ order: 4 });
     });

@@ -294,9 +294,8 @@ function convertedMetadata(np: K8sNetworkPolicy | StagedKubernetesNetworkPolicy,
     namespace,
     annotations: { [CONVERTED_FROM_ANNOTATION]: `${np.apiVersion} ${np.kind} ${namespace}/${name}` },
   };
-  if (source.uid !== undefined) meta.uid = source.uid;
-  if (source.creationTimestamp !== undefined) meta.creationTimestamp = source.creationTimestamp;
-  if (source.resourceVersion !== undefined) meta.resourceVersion = source.resourceVersion;
+  // uid, creationTimestamp, resourceVersion and the rest are the source store's (api/metadata-strip.ts): a
+  // converted policy is a new object, and carrying them would make its apply a conflict (issue 12 §2).
   return meta;
 }
 

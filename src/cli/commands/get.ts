@@ -1,9 +1,10 @@
 // `tabby get KIND[,KIND...] [NAME...]`: read resources from the datastore (calicoctl get, with kubectl's -l and
 // -A). Namespaced kinds are read from -n NS (default: default) or every namespace with -A.
 
-import { displayText, type KindInfo, type Resource } from '../../api/index.js';
-import { booleanOption, stringOption, UsageError, write, type CommandSpec } from '../command.js';
-import { DATASTORE_OPTION, kindArgument, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
+import { displayText, escapeControls, type KindInfo, type Resource } from '../../api/index.js';
+import { booleanOption, EXIT, stringOption, UsageError, write, type CommandSpec } from '../command.js';
+import { isDatastoreError } from '../../datastore/index.js';
+import { DATASTORE_OPTION, describeDatastoreError, kindArgument, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
 import { chooseFormat, outputOption, print } from '../output/printers.js';
 import { RESOURCE_PRINTERS } from '../output/resources.js';
 
@@ -45,10 +46,18 @@ export const command: CommandSpec = {
     const namespace = all ? undefined : ns ?? 'default';
     return withStore(args, io, async ({ store }) => {
       const found: Resource[] = [];
+      const missing: string[] = [];
       if (names.length > 0) {
         const info = kinds[0]!;
+        // As kubectl: the names that exist are printed, each missing one is an error on stderr, and the exit is 1.
+        // A single missing name keeps its own exit code (3, not found) as before.
         for (const name of names) {
-          found.push(await store.get({ kind: info.key, name, ...(info.namespaced && { namespace }) }));
+          try {
+            found.push(await store.get({ kind: info.key, name, ...(info.namespaced && { namespace }) }));
+          } catch (err) {
+            if (names.length === 1 || !isDatastoreError(err) || err.code !== 'not-found') throw err;
+            missing.push(describeDatastoreError(err));
+          }
         }
       } else {
         for (const info of kinds) {
@@ -61,13 +70,14 @@ export const command: CommandSpec = {
           warnSkipped(io, skipped);
         }
       }
-      if (found.length === 0 && format !== 'json') {
+      if (found.length === 0 && missing.length === 0 && format !== 'json') {
         const where = kinds.some((k) => k.namespaced) && namespace !== undefined ? ` in namespace ${displayText(namespace)}` : '';
         write(io.stderr, `No resources found${where}.`);
         return 0;
       }
-      print(RESOURCE_PRINTERS, format, { resources: found, single: names.length === 1 }, io);
-      return 0;
+      if (found.length > 0 || format === 'json') print(RESOURCE_PRINTERS, format, { resources: found, single: names.length === 1 }, io);
+      for (const message of missing) write(io.stderr, `tabby get: ${escapeControls(message)}`);
+      return missing.length > 0 ? EXIT.failure : 0;
     });
   },
 };
