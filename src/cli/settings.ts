@@ -34,7 +34,7 @@ interface SettingSpec {
 /** `file:RELATIVE` → `file:ABSOLUTE` against `base`; other locations unchanged. */
 function resolveFileLocation(value: string, base: string): string {
   const m = /^file:(.*)$/s.exec(value); // s: a path may hold a newline; it must not turn into a relative one
-  const path = m ? m[1]! : /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? undefined : value;
+  const path = m ? m[1]! : /^[a-z][a-z0-9+.-]*:/i.test(value) ? undefined : value;
   if (path === undefined || path === '' || isAbsolute(path)) return value;
   return `file:${resolve(base, path)}`;
 }
@@ -48,7 +48,7 @@ export const SETTINGS = {
     resolvePath: resolveFileLocation,
     default: (io) => io.env.XDG_DATA_HOME
       ? `file:${join(io.env.XDG_DATA_HOME, 'tabby')}`
-      : `file:${join(io.cwd, '.tabby')}`,
+      : io.env.HOME ? `file:${join(io.env.HOME, '.local', 'share', 'tabby')}` : `file:${join(io.cwd, '.tabby')}`,
   },
   netnsPrefix: {
     flag: 'netns-prefix',

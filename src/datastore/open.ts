@@ -20,9 +20,9 @@ function invalid(text: string, message: string): Result<DatastoreLocation> {
 export function parseDatastoreLocation(text: string): Result<DatastoreLocation> {
   const t = text.trim();
   if (t === '') return invalid(text, 'empty datastore location (expected file:PATH or etcd://HOST:PORT[,HOST:PORT])');
-  const etcd = /^(?:etcd|etcd\+https?|https?):\/\/(.*)$/.exec(t);
+  const etcd = /^(?:etcds?|etcd\+https?|https?):\/\/(.*)$/.exec(t);
   if (etcd) {
-    const scheme = t.startsWith('https') || t.startsWith('etcd+https') ? 'https' : 'http';
+    const scheme = /^(?:https|etcd\+https|etcds):/.test(t) ? 'https' : 'http';
     const hosts = etcd[1]!.split(',').map((h) => h.trim().replace(/\/+$/, '')).filter((h) => h !== '');
     if (hosts.length === 0) return invalid(text, `no etcd endpoint in '${text}' (expected etcd://HOST:PORT[,HOST:PORT])`);
     for (const h of hosts) {
@@ -37,8 +37,10 @@ export function parseDatastoreLocation(text: string): Result<DatastoreLocation> 
     if (dir === '') return invalid(text, "file: needs a directory (file:PATH)");
     return { ok: true, value: { type: 'file', dir } };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) {
-    return invalid(text, `unsupported datastore scheme in '${text}' (expected file:PATH or etcd://HOST:PORT)`);
+  // `etcd:127.0.0.1:2379` or `foo:/x` used to become a local directory named after the typo; a word followed by
+  // ':' is a scheme, and the only one without '//' is file:.
+  if (/^[a-z][a-z0-9+.-]*:/i.test(t)) {
+    return invalid(text, `unsupported datastore scheme in '${text}' (expected file:PATH, etcd://HOST:PORT[,HOST:PORT], etcds://…, http(s)://HOST:PORT)`);
   }
   return { ok: true, value: { type: 'file', dir: t } };
 }

@@ -12,6 +12,7 @@ describe('parseDatastoreLocation', () => {
     ['etcd://a:1, b:2,', { type: 'etcd', endpoints: ['a:1', 'b:2'] }],
     ['http://10.0.0.1:2379', { type: 'etcd', endpoints: ['10.0.0.1:2379'] }],
     ['etcd+https://e.example:2379', { type: 'etcd', endpoints: ['https://e.example:2379'] }],
+    ['etcds://e.example:2379', { type: 'etcd', endpoints: ['https://e.example:2379'] }],
     ['etcd://[::1]:2379', { type: 'etcd', endpoints: ['[::1]:2379'] }],
   ])('%s', (text, value) => {
     expect(parseDatastoreLocation(text)).toEqual({ ok: true, value });
@@ -23,6 +24,8 @@ describe('parseDatastoreLocation', () => {
     ['etcd://host', /'host' is not HOST:PORT/],
     ['redis://x:1', /unsupported datastore scheme/],
     ['file:', /file: needs a directory/],
+    ['etcd:127.0.0.1:2379', /unsupported datastore scheme/],
+    ['foo:/x', /unsupported datastore scheme/],
   ])('rejects %j', (text, message) => {
     const r = parseDatastoreLocation(text);
     expect(r.ok).toBe(false);
