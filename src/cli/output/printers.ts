@@ -22,6 +22,33 @@ export const OUTPUT_FORMATS = {
 
 export type OutputFormat = keyof typeof OUTPUT_FORMATS;
 
+/**
+ * Formats that carry their template in the -o value, as kubectl's (`-o jsonpath='{.items[*].metadata.name}'`,
+ * `-o custom-columns=NAME:.metadata.name`); the `-file` forms name a file holding it.
+ */
+export const TEMPLATE_FORMATS = {
+  'custom-columns': 'HEADER:PATH,... columns of JSONPath values',
+  'custom-columns-file': 'the columns in a file: headers on its first line, paths on its second',
+  jsonpath: 'a kubectl JSONPath template',
+  'jsonpath-file': 'a kubectl JSONPath template read from a file',
+} as const;
+
+export type TemplateFormat = keyof typeof TEMPLATE_FORMATS;
+
+/** `-o FORMAT=TEMPLATE` split, when FORMAT is a template format (for commands that accept them); else undefined. */
+export function templateFormat(args: ParsedCommandArgs): { format: TemplateFormat; template: string } | undefined {
+  const v = stringOption(args, 'output');
+  if (v === undefined) return undefined;
+  const eq = v.indexOf('=');
+  const name = eq < 0 ? v : v.slice(0, eq);
+  if (!Object.hasOwn(TEMPLATE_FORMATS, name)) return undefined;
+  const template = eq < 0 ? '' : v.slice(eq + 1);
+  if (template === '') {
+    throw new UsageError(`-o ${name} needs its ${name.endsWith('-file') ? 'file' : 'template'}: -o ${name}=${name.endsWith('-file') ? 'FILE' : name === 'jsonpath' ? "'{.items[*].metadata.name}'" : 'NAME:.metadata.name'}`);
+  }
+  return { format: name as TemplateFormat, template };
+}
+
 export type PrintStreams = Pick<CommandIO, 'stdout' | 'stderr'>;
 
 /** Prints one command's result in one format. */
@@ -42,19 +69,27 @@ export function formatsOf<F extends OutputFormat>(set: PrinterSet<never, F>): F[
 }
 
 /** The `-o` option of a command printing `set`, its help naming the formats and the default. */
-export function outputOption<F extends OutputFormat>(set: PrinterSet<never, F>, what = 'Output format'): OptionSpec {
-  const names = formatsOf(set).map((f) => (f === set.defaultFormat ? `${f} (default)` : f));
+export function outputOption<F extends OutputFormat>(
+  set: PrinterSet<never, F>, what = 'Output format', templates: readonly TemplateFormat[] = [],
+): OptionSpec {
+  const names = [
+    ...formatsOf(set).map((f): string => (f === set.defaultFormat ? `${f} (default)` : f)),
+    ...templates.map((t) => `${t}=${t.endsWith('-file') ? 'FILE' : 'TEMPLATE'}`),
+  ];
   const list = names.length <= 2 ? names.join(' or ') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)!}`;
   return { type: 'string', short: 'o', valueName: 'FORMAT', description: `${what}: ${list}` };
 }
 
 /** The `-o` value, checked against the formats `set` prints; the default when -o is not given. */
-export function chooseFormat<F extends OutputFormat>(args: ParsedCommandArgs, set: PrinterSet<never, F>): F {
+export function chooseFormat<F extends OutputFormat>(
+  args: ParsedCommandArgs, set: PrinterSet<never, F>, templates: readonly TemplateFormat[] = [],
+): F {
   const v = stringOption(args, 'output') ?? set.defaultFormat;
   const allowed = formatsOf(set);
   if (!(allowed as string[]).includes(v)) {
     // -o is typed by the user and shown back: quoted when it holds a control or bidi character (issue 10 §6).
-    throw new UsageError(`unsupported output format ${isPrintable(v) ? `'${v}'` : quote(v)}: allowed are ${allowed.join(', ')}`);
+    const names = [...allowed, ...templates.map((t) => `${t}=…`)];
+    throw new UsageError(`unsupported output format ${isPrintable(v) ? `'${v}'` : quote(v)}: allowed are ${names.join(', ')}`);
   }
   return v as F;
 }

@@ -10,6 +10,8 @@ import { printerSet, type Printer as RegistryPrinter } from './printers.js';
 export interface PrintOptions {
   /** One object was asked for by name: yaml/json print the object itself, not a List. */
   single: boolean;
+  /** --show-labels: a LABELS column last, as kubectl (the wide tables of kinds that show labels already keep one). */
+  showLabels?: boolean;
 }
 
 /** What `tabby get` prints: the objects found. */
@@ -20,7 +22,8 @@ export interface FoundResources extends PrintOptions {
 type Printer = (resources: readonly Resource[], options: PrintOptions) => string;
 
 function labelsText(labels: Record<string, string> | undefined): string {
-  const entries = Object.entries(labels ?? {});
+  // Sorted by key, as kubectl's --show-labels (apimachinery labels.Set.String).
+  const entries = Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return entries.length === 0 ? '<none>' : entries.map(([k, v]) => `${k}=${v}`).join(',');
 }
 
@@ -66,8 +69,25 @@ function renderTable(cells: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('')).join('\n');
 }
 
+export interface TableOptions {
+  wide: boolean;
+  /** How many kinds the command shows: with several, the NAME header names the kind. */
+  kinds: number;
+  showLabels?: boolean;
+}
+
+/** One kind's table as cells, the header row first (get-output.ts prints the rows of watch events one by one). */
+export function tableCells(info: KindInfo, items: readonly Resource[], options: TableOptions): string[][] {
+  const cols: Column[] = [];
+  if (info.namespaced) cols.push({ header: 'NAMESPACE', value: (r) => r.metadata.namespace ?? '' });
+  cols.push({ header: options.kinds > 1 ? `NAME (${info.kind})` : 'NAME', value: (r) => r.metadata.name });
+  if (options.wide) cols.push(...wideColumns(info));
+  if (options.showLabels && cols.at(-1)!.header !== 'LABELS') cols.push({ header: 'LABELS', value: (r) => labelsText(r.metadata.labels) });
+  return [cols.map((c) => c.header), ...items.map((r) => cols.map((c) => c.value(r)))];
+}
+
 function table(wide: boolean): Printer {
-  return (resources) => {
+  return (resources, { showLabels }) => {
     // One table per kind, in the order the kinds first appear.
     const groups = new Map<KindInfo, Resource[]>();
     for (const r of resources) {
@@ -76,11 +96,7 @@ function table(wide: boolean): Printer {
     }
     const out: string[] = [];
     for (const [info, items] of groups) {
-      const cols: Column[] = [];
-      if (info.namespaced) cols.push({ header: 'NAMESPACE', value: (r) => r.metadata.namespace ?? '' });
-      cols.push({ header: groups.size > 1 ? `NAME (${info.kind})` : 'NAME', value: (r) => r.metadata.name });
-      if (wide) cols.push(...wideColumns(info));
-      out.push(renderTable([cols.map((c) => c.header), ...items.map((r) => cols.map((c) => c.value(r)))]));
+      out.push(renderTable(tableCells(info, items, { wide, kinds: groups.size, ...(showLabels && { showLabels }) })));
     }
     return out.join('\n\n');
   };
