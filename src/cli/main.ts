@@ -111,7 +111,24 @@ function invokedDirectly(): boolean {
   }
 }
 
+/**
+ * A reader that went away (`tabby matrix … | head -1`) ends any command quietly with exit 0. Go CLIs (kubectl,
+ * calicoctl) die of SIGPIPE there, silently (status 141 only under `set -o pipefail`); Node ignores SIGPIPE and
+ * reports EPIPE as an error event on the stream, which unhandled printed a stack and exited 1. Ending at once is
+ * what SIGPIPE does too — a watch or a long matrix stops, and a store write cut short is a crash the stores are
+ * built to survive — and 0 rather than 141 because the reader got what it asked for.
+ */
+function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.ok);
+      throw err;
+    });
+  }
+}
+
 if (invokedDirectly()) {
+  endQuietlyOnClosedPipe();
   const io: CommandIO = {
     stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(),
   };
