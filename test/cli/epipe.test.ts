@@ -44,12 +44,18 @@ async function readerGone(args: string[]): Promise<{ code: number | null; stderr
   return { code, stderr: p.stderr() };
 }
 
+/** No trace of the closed pipe on stderr (a command's own summary lines there are fine). */
+function quiet(stderr: string): void {
+  expect(stderr).not.toMatch(/EPIPE|Error|internal error|^\s+at /m);
+}
+
 describe('a closed pipe ends tabby quietly with exit 0', () => {
   it('tabby get -o yaml | head -1 and tabby matrix | head -1', () => {
     const get = throughHead(['get', 'gnp', '-o', 'yaml']);
     expect(get).toEqual({ status: 0, stderr: '', head: 'apiVersion: projectcalico.org/v3\n' });
     const matrix = throughHead(['matrix', '-f', cluster, '--port', '80']);
-    expect(matrix.stderr).toBe('');
+    quiet(matrix.stderr);
+    expect(matrix.head).toMatch(/\S/);
     expect(matrix.status).toBe(0);
   }, 60_000);
 
@@ -63,7 +69,8 @@ describe('a closed pipe ends tabby quietly with exit 0', () => {
     [['version']],
   ])('%j with the reader gone before it writes', async (args) => {
     const run = await readerGone(args.map((a) => (a === 'ONE' ? join(root, 'one.yaml') : a)));
-    expect(run).toEqual({ code: 0, stderr: '' });
+    quiet(run.stderr);
+    expect(run.code).toBe(0);
   }, 30_000);
 
   it('a watch whose reader goes away ends at its next event', async () => {

@@ -50,7 +50,7 @@ export const command: CommandSpec = {
     },
     watch: {
       type: 'boolean', short: 'w',
-      description: 'After listing, print each change as it happens (one row or object per event; a deleted object is printed again) until Ctrl-C',
+      description: 'After the listing, print each change (a row or object per event; a deleted one again) until Ctrl-C',
     },
     'watch-only': { type: 'boolean', description: 'Watch without listing first' },
     'show-labels': { type: 'boolean', description: 'A LABELS column (k=v,k2=v2 or <none>), as kubectl' },
