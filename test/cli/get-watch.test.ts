@@ -74,6 +74,18 @@ async function interrupt(p: CliProcess): Promise<void> {
   expect({ code, signal, stderr: p.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
 }
 
+describe('tabby get NAME -w on a missing name', () => {
+  it('fails as get does, before watching (kubectl: NotFound)', async () => {
+    const loc = `file:${join(root, 'missing')}`;
+    expect((await apply(loc, gnp('a'))).code).toBe(0);
+    const one = await captureCli(['get', 'gnp', 'nope', '-w'], { env: { TABBY_DATASTORE: loc } });
+    expect(one.code).toBe(3);
+    const some = await captureCli(['get', 'gnp', 'a', 'nope', '-w'], { env: { TABBY_DATASTORE: loc } });
+    expect(some).toMatchObject({ code: 1, stdout: 'NAME\na\n' });
+    expect(some.stderr).toMatch(/^tabby get: resource does not exist: GlobalNetworkPolicy\(nope\)/);
+  });
+});
+
 for (const s of storesUnderTest(root, 'get-watch')) {
   describe.skipIf(s.skip !== undefined)(`tabby get -w: ${s.name}`, () => {
     it('lists, then prints one row per event without the header again; a deleted row is printed again; Ctrl-C exits 0', async () => {
