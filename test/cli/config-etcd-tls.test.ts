@@ -138,7 +138,13 @@ describe.skipIf(skip !== undefined)('etcd over TLS with client certificates, thr
   it('plain http to a TLS port fails clearly (exit 6), never hangs', async () => {
     const r = await captureCli(['get', 'gnp', '--datastore', `etcd://${tls!.endpoints[0]}`], { env: env() });
     expect(r.code).toBe(6);
-    expect(r.stderr).toContain(`etcd://${tls!.endpoints[0]}`);
+    expect(r.stderr).toContain(`datastore unavailable at etcd://${tls!.endpoints[0]}: no connection established: failed to connect (if that etcd serves TLS, use https:// or etcds://)`);
+  });
+
+  it('TLS to a plain-text etcd fails clearly (exit 6)', async () => {
+    const r = await captureCli(['get', 'gnp', '--datastore', `etcds://${authed!.endpoints[0]}`], { env: env({ ETCD_CA_CERT_FILE: certs.caCert }) });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain(`datastore unavailable at etcds://${authed!.endpoints[0]}: TLS: the server does not speak TLS on this port`);
   });
 });
 

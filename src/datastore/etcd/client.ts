@@ -132,6 +132,13 @@ function connectionReason(err: unknown): string {
   if (/deadline/i.test(text)) return 'no answer before the deadline';
   const tls = tlsProblem(text);
   if (tls) return tls;
+  // gRPC's "No connection established. Last error: Error: <why> (<timestamp>). Resolution note: …": keep the why.
+  const last = /No connection established\. Last error: (?:Error: )?(.*?)(?: \(\d{4}-[^)]*\))?\.? Resolution note/s.exec(text);
+  if (last && last[1]) {
+    const why = last[1].trim().replace(/\.$/, '');
+    const plainToTls = why === 'Failed to connect' ? ' (if that etcd serves TLS, use https:// or etcds://)' : '';
+    return `no connection established: ${why.charAt(0).toLowerCase()}${why.slice(1)}${plainToTls}`;
+  }
   return text.replace(/^\d+ [A-Z_]+: /, '').split(/\. /)[0]!.replace(/\.$/, '');
 }
 
@@ -145,7 +152,7 @@ function tlsProblem(text: string): string | undefined {
   if (verify) return `TLS: the server's certificate was not accepted: ${verify[1]} (is spec.etcdCACertFile / ETCD_CA_CERT_FILE the CA that signed it?)`;
   const alert = /alert (bad certificate|certificate required|unknown ca|handshake failure|certificate unknown)/i.exec(text);
   if (alert) return `TLS: the server rejected the client certificate (alert ${alert[1]}); it needs a certificate its trusted CA signed (etcdCertFile/etcdKeyFile, ETCD_CERT_FILE/ETCD_KEY_FILE)`;
-  if (/wrong version number|packet length too long|http_request/i.test(text)) {
+  if (/wrong version number|packet length too long|http_request|disconnected before secure TLS connection/i.test(text)) {
     return 'TLS: the server does not speak TLS on this port (use http:// or etcd:// for a plain-text etcd)';
   }
   return undefined;
