@@ -167,12 +167,15 @@ const MAX_PEM_BYTES = 1024 * 1024;
  */
 export async function resolveDatastore(args: ParsedCommandArgs, io: CommandIO): Promise<ResolvedDatastore> {
   const tabby = await resolveSetting('datastore', args, io);
-  const cfgFile = await resolveSetting('calicoctlConfig', args, io);
-  // Read only when needed: a command on a file store named by --datastore never opens /etc/calico.
+  // Read only when needed: a command on a file store named by --datastore reads neither config.yaml (which another
+  // user may not be allowed to read) nor /etc/calico.
+  let cfgFile: ResolvedSetting | undefined;
+  const calicoctlFile = async (): Promise<ResolvedSetting> => (cfgFile ??= await resolveSetting('calicoctlConfig', args, io));
   let calicoctl: CalicoctlConfig | undefined | null = null;
   const calicoctlConfig = async (): Promise<CalicoctlConfig | undefined> => {
     if (calicoctl === null) {
-      const file = await readCalicoctlConfig(cfgFile.value, cfgFile.origin, cfgFile.source !== 'default');
+      const f = await calicoctlFile();
+      const file = await readCalicoctlConfig(f.value, f.origin, f.source !== 'default');
       calicoctl = file ?? calicoctlEnvironment(io.env);
     }
     return calicoctl;
@@ -181,7 +184,7 @@ export async function resolveDatastore(args: ParsedCommandArgs, io: CommandIO): 
   let chosen: { setting: ResolvedSetting; location: DatastoreLocation } | undefined;
   if (tabby.source === 'flag' || tabby.source === 'env') {
     chosen = parsedTabbyLocation(tabby);
-  } else if (cfgFile.source === 'flag' || cfgFile.source === 'env') {
+  } else if (['flag', 'env'].includes((await calicoctlFile()).source)) {
     const cfg = await calicoctlConfig();
     chosen = cfg && calicoctlLocation(cfg);
   }
