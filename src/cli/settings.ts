@@ -116,6 +116,8 @@ async function readConfig(io: CommandIO): Promise<{ path: string; values: Record
   return { path, values: values as Record<string, unknown> };
 }
 
+const warnedRuns = new WeakSet<CommandIO>();
+
 /** Resolves one setting with its source. Warns (stderr) about config keys no setting declares. */
 export async function resolveSetting(name: SettingName, args: ParsedCommandArgs, io: CommandIO): Promise<ResolvedSetting> {
   const spec: SettingSpec = SETTINGS[name];
@@ -127,7 +129,10 @@ export async function resolveSetting(name: SettingName, args: ParsedCommandArgs,
   const config = await readConfig(io);
   if (config) {
     const known = new Set(Object.values(SETTINGS).map((s: SettingSpec) => s.configKey));
-    for (const key of Object.keys(config.values)) {
+    // A command resolves several settings from one config.yaml: its unknown keys are told once per run.
+    const first = !warnedRuns.has(io);
+    warnedRuns.add(io);
+    for (const key of first ? Object.keys(config.values) : []) {
       if (!known.has(key)) write(io.stderr, `warning: ${displayText(config.path)}: unknown setting '${displayText(key)}' (known: ${[...known].join(', ')})`);
     }
     const v = config.values[spec.configKey];

@@ -88,6 +88,15 @@ describe('calicoctl configuration: which source wins', () => {
     expect(withConfig.stderr).toContain('etcd://127.0.0.1:8');
   });
 
+  it("an unknown key in Tabby's config.yaml is warned about once, though several settings are read from it", async () => {
+    const home = join(root, 'home-unknown');
+    mkdirSync(join(home, '.config', 'tabby'), { recursive: true });
+    writeFileSync(join(home, '.config', 'tabby', 'config.yaml'), `datastor: x\n`);
+    const r = await captureCli(['get', 'gnp'], { env: { ...env({ XDG_DATA_HOME: join(root, 'xdg3') }), HOME: home } });
+    expect(r.code).toBe(0);
+    expect(r.stderr.match(/unknown setting 'datastor'/g)).toHaveLength(1);
+  });
+
   it('nothing set: the default file store, which is created under $XDG_DATA_HOME/tabby', async () => {
     const data = join(root, 'xdg');
     const r = await captureCli(['apply', '-f', '-'], { env: env({ XDG_DATA_HOME: data }), stdin: JSON.stringify(gnp('d')), cwd: root });
