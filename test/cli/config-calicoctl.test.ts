@@ -69,6 +69,15 @@ describe('calicoctl configuration: which source wins', () => {
     expect(viaEnv.stderr).toContain('etcd://127.0.0.1:4');
   });
 
+  it('a CalicoAPIConfig in JSON, as calicoctl accepts', async () => {
+    const json = file('calicoctl.json', JSON.stringify({
+      apiVersion: 'projectcalico.org/v3', kind: 'CalicoAPIConfig', spec: { datastoreType: 'etcdv3', etcdEndpoints: 'http://127.0.0.1:9' },
+    }));
+    const r = await captureCli(['get', 'gnp', '--config', json], { env: env() });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('etcd://127.0.0.1:9');
+  });
+
   it("the default calicoctl file is read when present, and then the environment is not (calicoctl's rule)", async () => {
     const dflt = file('calicoctl.cfg', cfg('  datastoreType: etcdv3\n  etcdEndpoints: http://127.0.0.1:6\n'));
     const r = await captureCli(['get', 'gnp'], { env: env({ TABBY_DEFAULT_CALICOCTL_CONFIG: dflt, ETCD_ENDPOINTS: 'http://127.0.0.1:7' }) });
