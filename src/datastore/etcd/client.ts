@@ -84,7 +84,6 @@ function channelCredentials(tls: EtcdTlsMaterial | undefined): IOptions['credent
   };
 }
 
-
 export function hostUrls(endpoints: string[]): string[] {
   return endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
 }
