@@ -167,6 +167,17 @@ describe('calicoctl configuration: errors', () => {
     expect(s.stderr).toMatch(new RegExp(`${yaml}:\\d+:\\d+`));
   });
 
+  it('etcdDiscoverySrv, and a certificate given both as a file and inline, are refused', async () => {
+    const srv = file('srv.cfg', cfg('  etcdDiscoverySrv: example.com\n'));
+    const r = await captureCli(['get', 'gnp', '--config', srv], { env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${srv}:5:3: spec.etcdDiscoverySrv: etcd discovery through SRV records is not supported by Tabby`);
+    const twice = file('twice.cfg', cfg(`  etcdEndpoints: ${DEAD}\n  etcdCACertFile: /x.pem\n  etcdCACert: "-----BEGIN CERTIFICATE-----"\n`));
+    const t = await captureCli(['get', 'gnp', '--config', twice], { env: env() });
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain(`the CA certificate is given twice, as a file (spec.etcdCACertFile at ${twice}:6:3) and inline (spec.etcdCACert at ${twice}:7:3): keep one`);
+  });
+
   it('a --config or TABBY_CONFIG file that does not exist is an error; a missing default file is not', async () => {
     const missing = join(root, 'missing.cfg');
     const r = await captureCli(['get', 'gnp', '--config', missing], { env: env() });
