@@ -241,7 +241,7 @@ function calicoctlLocation(cfg: CalicoctlConfig): { setting: ResolvedSetting; lo
   };
 }
 
-function describe(v: CalicoctlValue): string {
+function originInParens(v: CalicoctlValue): string {
   return `(${v.origin})`;
 }
 
@@ -252,7 +252,7 @@ async function etcdCredentials(
   const v = cfg.values;
   const pem = async (file: CalicoctlValue | undefined, inline: CalicoctlValue | undefined, what: string) => {
     if (file && inline) {
-      throw new UsageError(`the ${what} is given twice, as a file ${describe(file)} and inline ${describe(inline)}: keep one`);
+      throw new UsageError(`the ${what} is given twice, as a file ${originInParens(file)} and inline ${originInParens(inline)}: keep one`);
     }
     if (inline) return { bytes: Buffer.from(inline.value), from: inline };
     if (!file) return undefined;
@@ -284,7 +284,7 @@ async function etcdCredentials(
       throw new CliError(`${key.from.origin}: not a PEM private key (the etcd client key)`);
     }
     if (!x509.checkPrivateKey(keyObject)) {
-      throw new CliError(`the client key ${describe(key.from)} does not belong to the client certificate ${describe(cert.from)}`);
+      throw new CliError(`the client key ${originInParens(key.from)} does not belong to the client certificate ${originInParens(cert.from)}`);
     }
   }
   const user = v.etcdUsername;
