@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3, socat)
+// Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3, openssl, socat)
 // when they are missing and we are root on Debian. Without root it only reports what is missing:
 // the suites that need a missing tool then report themselves as skipped with that reason.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ const REQUIRED = [
   { command: 'etcd', pkg: 'etcd-server', why: 'the etcd datastore and its tests' },
   { command: 'etcdctl', pkg: 'etcd-client', why: 'etcd cluster membership in tests' },
   { command: 'iperf3', pkg: 'iperf3', why: 'the dataplane throughput benchmark' },
+  { command: 'openssl', pkg: 'openssl', why: 'the certificates of the etcd TLS tests' },
   { command: 'socat', pkg: 'socat', why: 'raw ICMP and IP-protocol packets in the real-traffic conformance suites (Node has no raw sockets)' },
 ];
 

@@ -6,16 +6,17 @@ import {
   escapeControls, formatIssue, isPrintable, kindFromCliName, kindInfo, KINDS, quote, type KindInfo, type Resource,
 } from '../api/index.js';
 import {
-  describeKey, isDatastoreError, isInvalid, isMissingTier, isNotFound, isStorageError, openDatastore, parseDatastoreLocation,
+  describeKey, isDatastoreError, isInvalid, isMissingTier, isNotFound, isStorageError, isUnavailable, openDatastore,
   type Datastore, type DatastoreError, type SkippedObject,
 } from '../datastore/index.js';
 import { CliError, EXIT, UsageError, type CommandIO, type ParsedCommandArgs } from './command.js';
-import { resolveSetting, SETTINGS, type ResolvedSetting } from './settings.js';
+import { resolveDatastore, SETTINGS, type ResolvedSetting } from './settings.js';
 
 export const DATASTORE_OPTION = {
   type: 'string', valueName: 'LOCATION',
-  description: `${SETTINGS.datastore.description} (default: $${SETTINGS.datastore.env}, then 'datastore:' in ` +
-    '~/.config/tabby/config.yaml, then file:$XDG_DATA_HOME/tabby or ./.tabby)',
+  description: `${SETTINGS.datastore.description} (default: $${SETTINGS.datastore.env}, then --config, then 'datastore:' in ` +
+    "~/.config/tabby/config.yaml, then calicoctl's /etc/calico/calicoctl.cfg or ETCD_ENDPOINTS, then " +
+    'file:$XDG_DATA_HOME/tabby or ~/.local/share/tabby)',
 } as const;
 
 export const NAMESPACE_OPTION = {
@@ -38,15 +39,10 @@ export interface OpenedStore {
 }
 
 export async function openStore(args: ParsedCommandArgs, io: CommandIO): Promise<OpenedStore> {
-  const setting = await resolveSetting('datastore', args, io);
-  const loc = parseDatastoreLocation(setting.value);
-  if (!loc.ok) {
-    const from = setting.source === 'default' ? '' : ` (from ${setting.origin})`;
-    throw new UsageError(`${loc.issues[0]!.message}${from}`);
-  }
+  const { setting, location, etcd } = await resolveDatastore(args, io);
   const warnings: string[] = [];
   try {
-    const store = await openDatastore(loc.value, { file: { onWarning: (w) => warnings.push(w.message) } });
+    const store = await openDatastore(location, { file: { onWarning: (w) => warnings.push(w.message) }, etcd });
     return { store, setting, warnings };
   } catch (err) {
     throw toCliError(err) ?? err;
@@ -107,6 +103,8 @@ const EXIT_BY_CODE: Record<DatastoreError['code'], number> = {
   storage: EXIT.unavailable,
   // One stored object cannot be served (written behind Tabby's back): a failed check of that object.
   unreadable: EXIT.failure,
+  // Reached and refused (a wrong password): calicoctl and kubectl exit 1 for it too.
+  unauthorized: EXIT.failure,
 };
 
 export function exitCodeOf(err: DatastoreError): number {
@@ -124,7 +122,11 @@ function hint(err: DatastoreError): string {
     case 'conflict':
       return 'it changed since you read it; get it again and retry';
     case 'unavailable':
+      // A certificate problem names its own fix; "is it running?" would send the user the wrong way.
+      if (isUnavailable(err) && err.reason.startsWith('TLS:')) return '';
       return 'is it running? choose another with --datastore or TABBY_DATASTORE';
+    case 'unauthorized':
+      return '';
     case 'storage':
       if (isStorageError(err) && err.endpoint.startsWith('etcd://')) {
         return "etcd's space quota is used up: etcdctl compact, etcdctl defrag, then etcdctl alarm disarm";

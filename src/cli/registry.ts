@@ -2,7 +2,7 @@
 // usage and options live only in its own module (`command: CommandSpec`); `tabby --help` loads the modules to
 // read them, so a summary is written once. Add a command by adding a line here and a module under commands/.
 
-import type { CommandSpec } from './command.js';
+import type { CommandSpec, OptionSpec } from './command.js';
 
 type Loader = () => Promise<{ command: CommandSpec }>;
 
@@ -29,10 +29,21 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   agent: () => import('./commands/agent.js'),
 };
 
+/**
+ * calicoctl's `--config FILE` (SETTINGS.calicoctlConfig in settings.ts), taken by every command that reaches the
+ * datastore, as calicoctl's are: declared once here for every command with --datastore.
+ */
+const CONFIG_OPTION: OptionSpec = {
+  type: 'string', valueName: 'FILE',
+  description: "calicoctl's CalicoAPIConfig file: etcd endpoints, TLS files, user/password (default: $TABBY_CONFIG, then /etc/calico/calicoctl.cfg if present)",
+};
+
 /** The command registered under `name`, loaded; undefined for a name no command has. */
 export async function loadCommand(name: string): Promise<CommandSpec | undefined> {
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  return load && (await load()).command;
+  const command = load && (await load()).command;
+  if (!command || !('datastore' in command.options) || 'config' in command.options) return command;
+  return { ...command, options: { ...command.options, config: CONFIG_OPTION } };
 }
 
 /** Every command, loaded, in name order: what `tabby --help` lists. */

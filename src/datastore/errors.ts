@@ -16,7 +16,8 @@ export type DatastoreErrorCode =
   | 'not-supported'
   | 'damaged'
   | 'storage'
-  | 'unreadable';
+  | 'unreadable'
+  | 'unauthorized';
 
 /** `Kind(namespace/name)` or `Kind(name)`: Calico's model.ResourceKey.String() form. */
 export function describeKey(key: ResourceKey): string {
@@ -95,6 +96,18 @@ export class UnavailableError extends DatastoreError {
   constructor(readonly endpoint: string, readonly reason: string, options?: { cause?: unknown }) {
     super(`datastore unavailable at ${endpoint}: ${reason}`, options);
     this.name = 'UnavailableError';
+  }
+}
+
+/**
+ * The store was reached and refused the caller: etcd's user/password authentication failed, or the user may not
+ * touch the keys (etcd's ErrGRPCAuthFailed / ErrGRPCPermissionDenied). Not a connection problem: retrying will not help.
+ */
+export class UnauthorizedError extends DatastoreError {
+  readonly code = 'unauthorized' as const;
+  constructor(readonly endpoint: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(`datastore at ${endpoint} refused access: ${reason}`, options);
+    this.name = 'UnauthorizedError';
   }
 }
 
@@ -214,6 +227,9 @@ export function isConflict(err: unknown): err is ConflictError {
 }
 export function isInvalid(err: unknown): err is InvalidError {
   return err instanceof InvalidError;
+}
+export function isUnauthorized(err: unknown): err is UnauthorizedError {
+  return err instanceof UnauthorizedError;
 }
 export function isUnavailable(err: unknown): err is UnavailableError {
   return err instanceof UnavailableError;

@@ -12,8 +12,8 @@ export { builtinTierObject } from './builtin-tiers.js';
 export {
   AlreadyExistsError, CompactedError, ConflictError, DamagedStoreError, DatastoreError, InvalidError, StorageError,
   UnreadableObjectError, isDamaged, isStorageError, MissingTierError, NotFoundError,
-  NotSupportedError, UnavailableError, describeKey, isAlreadyExists, isCompacted, isConflict, isDatastoreError, isInvalid,
-  isMissingTier, isNotFound, isNotSupported, isUnavailable,
+  NotSupportedError, UnauthorizedError, UnavailableError, describeKey, isAlreadyExists, isCompacted, isConflict, isDatastoreError, isInvalid,
+  isMissingTier, isNotFound, isNotSupported, isUnauthorized, isUnavailable,
   type DatastoreErrorCode,
 } from './errors.js';
 export { CALICO_ETCD_PREFIX, DEFAULT_NAMESPACE, keyOf, keyPath, normaliseKey, parseKeyPath } from './keys.js';
@@ -27,7 +27,8 @@ export {
 } from './file/integrity.js';
 export { errnoOf } from './errno.js';
 export { EtcdStore } from './etcd/store.js';
-export type { EtcdStoreOptions } from './etcd/client.js';
+export type { EtcdAuth, EtcdStoreOptions, EtcdTlsMaterial } from './etcd/client.js';
 export {
-  formatDatastoreLocation, openDatastore, parseDatastoreLocation, type DatastoreLocation, type OpenOptions,
+  ACCEPTED_LOCATIONS, formatDatastoreLocation, isTlsLocation, openDatastore, parseDatastoreLocation, parseEtcdEndpoints,
+  type DatastoreLocation, type OpenOptions,
 } from './open.js';

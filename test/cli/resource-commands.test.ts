@@ -240,7 +240,7 @@ describe('datastore selection', () => {
   it('rejects an unknown scheme, naming where it came from', async () => {
     const run = await tabby(['get', 'gnp'], { env: { TABBY_DATASTORE: 'redis://x:1' } });
     expect(run).toMatchObject({ code: EXIT.usage });
-    expect(run.stderr).toBe("tabby get: unsupported datastore scheme in 'redis://x:1' (expected file:PATH or etcd://HOST:PORT) (from TABBY_DATASTORE)\n");
+    expect(run.stderr).toBe("tabby get: unsupported datastore scheme in 'redis://x:1' (expected file:PATH, etcd://HOST:PORT[,HOST:PORT], etcds://HOST:PORT[,…] (TLS), http(s)://HOST:PORT[,http(s)://HOST:PORT]) (from TABBY_DATASTORE)\n");
   });
 
   it('says an unreachable etcd is unreachable, with the endpoint, and exits 6', async () => {

@@ -2,8 +2,9 @@
 // and the faults the suites inject (kill a member, restart it). No mock: the point is the real server.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,13 +32,33 @@ export function freePort(): Promise<number> {
   });
 }
 
-function healthy(port: number): Promise<boolean> {
+/** Client TLS of a test etcd: its server certificate, and the CA it checks client certificates against. */
+export interface EtcdTls {
+  certFile: string;
+  keyFile: string;
+  /** With clientCertAuth, clients must present a certificate this CA signed (etcd's --client-cert-auth). */
+  trustedCaFile: string;
+  clientCertAuth: boolean;
+  /** A client certificate for the health check when clientCertAuth is on. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
+}
+
+function healthy(port: number, tls?: EtcdTls): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/health', timeout: 1000 }, (res) => {
+    const options = { host: '127.0.0.1', port, path: '/health', timeout: 1000 };
+    const onResponse = (res: IncomingMessage): void => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve(res.statusCode === 200 && body.includes('true')));
-    });
+    };
+    const req = tls
+      ? httpsRequest({
+        ...options, ca: readFileSync(tls.trustedCaFile),
+        ...(tls.clientCertFile && { cert: readFileSync(tls.clientCertFile) }),
+        ...(tls.clientKeyFile && { key: readFileSync(tls.clientKeyFile) }),
+      }, onResponse)
+      : request(options, onResponse);
     req.on('error', () => resolve(false));
     req.on('timeout', () => { req.destroy(); resolve(false); });
     req.end();
@@ -58,6 +79,7 @@ export class EtcdMember {
     private readonly initialCluster: string,
     private readonly token: string,
     private readonly extraArgs: readonly string[] = [],
+    readonly tls?: EtcdTls,
   ) {}
 
   get endpoint(): string {
@@ -65,7 +87,7 @@ export class EtcdMember {
   }
 
   start(): void {
-    const client = `http://127.0.0.1:${this.clientPort}`;
+    const client = `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.clientPort}`;
     const peer = `http://127.0.0.1:${this.peerPort}`;
     this.log = '';
     this.proc = spawn(ETCD_BIN, [
@@ -77,6 +99,10 @@ export class EtcdMember {
       // Fast elections so a killed leader is replaced within a second.
       '--heartbeat-interval', '50', '--election-timeout', '500',
       '--logger', 'zap', '--log-level', 'error',
+      ...(this.tls ? [
+        '--cert-file', this.tls.certFile, '--key-file', this.tls.keyFile, '--trusted-ca-file', this.tls.trustedCaFile,
+        ...(this.tls.clientCertAuth ? ['--client-cert-auth'] : []),
+      ] : []),
       ...this.extraArgs,
     ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } });
     this.proc.stderr?.on('data', (c: Buffer) => { this.log = (this.log + c.toString()).slice(-4000); });
@@ -88,7 +114,7 @@ export class EtcdMember {
       if (this.proc?.exitCode !== null && this.proc?.exitCode !== undefined) {
         throw new Error(`etcd ${this.name} exited with ${this.proc.exitCode}: ${this.log}`);
       }
-      if (await healthy(this.clientPort)) return;
+      if (await healthy(this.clientPort, this.tls)) return;
       await sleep(50);
     }
     throw new Error(`etcd ${this.name} not healthy after ${timeoutMs} ms: ${this.log}`);
@@ -111,15 +137,15 @@ export class EtcdMember {
 export class EtcdCluster {
   private constructor(readonly members: EtcdMember[], private readonly root: string) {}
 
-  /** `extraArgs` go to every member (e.g. a small --quota-backend-bytes). */
-  static async start(size = 1, extraArgs: readonly string[] = []): Promise<EtcdCluster> {
+  /** `extraArgs` go to every member (e.g. a small --quota-backend-bytes); `tls` makes the client URLs https. */
+  static async start(size = 1, extraArgs: readonly string[] = [], options: { tls?: EtcdTls } = {}): Promise<EtcdCluster> {
     const root = mkdtempSync(join(tmpdir(), 'tabby-etcd-'));
     const token = `tabby-${process.pid}-${Date.now()}`;
     const ports: Array<[number, number]> = [];
     for (let i = 0; i < size; i++) ports.push([await freePort(), await freePort()]);
     const initial = ports.map(([, peer], i) => `m${i}=http://127.0.0.1:${peer}`).join(',');
     const members = ports.map(([client, peer], i) =>
-      new EtcdMember(`m${i}`, client, peer, join(root, `m${i}`), initial, token, extraArgs));
+      new EtcdMember(`m${i}`, client, peer, join(root, `m${i}`), initial, token, extraArgs, options.tls));
     const cluster = new EtcdCluster(members, root);
     try {
       for (const m of members) m.start();
@@ -138,6 +164,20 @@ export class EtcdCluster {
   /** `etcd://host:port,host:port` */
   get url(): string {
     return `etcd://${this.endpoints.join(',')}`;
+  }
+
+  /**
+   * Turns on etcd's user/password authentication with a `root` user (etcd requires one before `auth enable`),
+   * through etcdctl as an operator would. Plain-http clusters only.
+   */
+  enableAuth(rootPassword: string): void {
+    const endpoints = this.members.map((m) => `http://${m.endpoint}`).join(',');
+    for (const args of [['user', 'add', `root:${rootPassword}`, '--interactive=false'], ['auth', 'enable']]) {
+      const r = spawnSync(process.env.TABBY_ETCDCTL_BIN ?? 'etcdctl', ['--endpoints', endpoints, ...args], {
+        encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' },
+      });
+      if (r.error || r.status !== 0) throw new Error(`etcdctl ${args.join(' ')} failed: ${r.error?.message ?? r.stderr}`);
+    }
   }
 
   async restart(i: number): Promise<void> {

@@ -19,9 +19,9 @@ import {
   type ParsedCommandArgs,
 } from '../command.js';
 import { displayText, escapeControls, formatIssue, quote, readTextFile } from '../../api/index.js';
-import { openDatastore, parseDatastoreLocation } from '../../datastore/index.js';
+import { openDatastore } from '../../datastore/index.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
-import { resolveSetting } from '../settings.js';
+import { resolveDatastore } from '../settings.js';
 import {
   agentFiles, naming, NETNS_PREFIX_OPTION, NODE_OPTION, nodeOption, requireDataplane, stateDir, STATE_DIR_OPTION,
 } from '../dataplane-access.js';
@@ -99,17 +99,11 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
   const dir = await stateDir(args, io);
   await mkdir(dir, { recursive: true });
   const files = agentFiles(dir, node);
-  const setting = await resolveSetting('datastore', args, io);
-  const loc = parseDatastoreLocation(setting.value);
-  if (!loc.ok) {
-    const from = setting.source === 'default' ? '' : ` (from ${setting.origin})`;
-    throw new UsageError(`${loc.issues[0]!.message}${from}`);
-  }
-  const location = loc.value;
+  const { setting, location, etcd } = await resolveDatastore(args, io);
   const log = (line: string): void => write(io.stderr, `tabby agent ${node}: ${line}`);
   let last = '';
   const agent = new Agent({
-    node, store: () => openDatastore(location), nft, statusFile: files.status, rulesFile: files.rules,
+    node, store: () => openDatastore(location, { etcd }), nft, statusFile: files.status, rulesFile: files.rules,
     enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...offload,
     onSync: (s) => {
       const line = s.state === 'error'

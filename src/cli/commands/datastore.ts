@@ -4,13 +4,13 @@
 // For etcd, which guards its own files, check lists every object and reports those that cannot be served.
 
 import {
-  checkFileStore, errnoOf, openDatastore, parseDatastoreLocation, REVISION_MARGIN, repairFileStore, type IntegrityReport,
+  checkFileStore, errnoOf, openDatastore, REVISION_MARGIN, repairFileStore, type IntegrityReport,
   type RepairReport, type SkippedObject,
 } from '../../datastore/index.js';
 import { booleanOption, CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, toCliError } from '../datastore-access.js';
 import { chooseFormat, jsonPrinter, outputOption, print, printerSet, type PrintStreams } from '../output/printers.js';
-import { resolveSetting } from '../settings.js';
+import { resolveDatastore, type ResolvedDatastore } from '../settings.js';
 
 function fileSystemError(err: unknown, dir: string): CliError | undefined {
   const code = errnoOf(err);
@@ -117,11 +117,9 @@ export const command: CommandSpec = {
         : `unknown subcommand '${verb}': check or repair`);
     }
     const format = chooseFormat(args, CHECK_PRINTERS);
-    const setting = await resolveSetting('datastore', args, io);
-    const loc = parseDatastoreLocation(setting.value);
-    if (!loc.ok) throw new UsageError(loc.issues[0]!.message);
-    if (loc.value.type === 'etcd') return checkEtcd(verb, setting.value, format, io);
-    const dir = loc.value.dir;
+    const resolved = await resolveDatastore(args, io);
+    if (resolved.location.type === 'etcd') return checkEtcd(verb, resolved, format, io);
+    const dir = resolved.location.dir;
     if (verb === 'check') {
       let report: IntegrityReport;
       try {
@@ -144,14 +142,12 @@ export const command: CommandSpec = {
   },
 };
 
-async function checkEtcd(verb: 'check' | 'repair', location: string, format: 'text' | 'json', io: CommandIO): Promise<number> {
+async function checkEtcd(verb: 'check' | 'repair', resolved: ResolvedDatastore, format: 'text' | 'json', io: CommandIO): Promise<number> {
   if (verb === 'repair') {
     throw new CliError('tabby datastore repair works on file stores; etcd keeps its own files intact (etcdctl check, ' +
       'etcdutl snapshot restore); an unreadable object there is removed with tabby delete', EXIT.failure);
   }
-  const loc = parseDatastoreLocation(location);
-  if (!loc.ok) throw new UsageError(loc.issues[0]!.message);
-  const store = await openDatastore(loc.value);
+  const store = await openDatastore(resolved.location, { etcd: resolved.etcd });
   try {
     const { items, skipped = [], revision } = await store.list();
     print(ETCD_PRINTERS, format, { endpoint: store.endpoint, ok: skipped.length === 0, objects: items.length, revision, unreadable: skipped }, io);

@@ -27,6 +27,7 @@ import { ConflictError, NotFoundError, UnreadableObjectError, isDatastoreError }
 import { decodeStoredObject } from '../stored-object.js';
 import { CALICO_ETCD_PREFIX, compareKeys, keyPath, kindPath, normaliseKey } from '../keys.js';
 import { compileQuery } from '../query.js';
+import { formatDatastoreLocation } from '../location.js';
 import { createEtcdClient, isCompactedError, toDatastoreError, type EtcdStoreOptions } from './client.js';
 import { EtcdWatch } from './watch.js';
 
@@ -76,7 +77,7 @@ export class EtcdStore implements Datastore {
   private readonly watches = new Set<EtcdWatch>();
 
   constructor(options: EtcdStoreOptions) {
-    this.endpoint = `etcd://${options.endpoints.join(',')}`;
+    this.endpoint = formatDatastoreLocation({ type: 'etcd', endpoints: options.endpoints });
     this.prefix = options.prefix ?? CALICO_ETCD_PREFIX;
     this.now = options.now ?? (() => new Date());
     this.crossObjectChecks = options.crossObjectChecks ?? true;
