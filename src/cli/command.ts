@@ -56,7 +56,12 @@ export interface CommandIO {
   cwd: string;
 }
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & {
+  description: string;
+  valueName?: string;
+  /** The values the option takes, when they are a fixed list (`-o`'s formats): what shell completion offers. */
+  values?: readonly string[];
+};
 
 export interface CommandSpec {
   name: string;
@@ -78,7 +83,7 @@ export interface ParsedCommandArgs {
 export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedCommandArgs {
   const options: NonNullable<ParseArgsConfig['options']> = {};
   for (const [name, opt] of Object.entries(spec.options)) {
-    const { description: _d, valueName: _v, ...rest } = opt;
+    const { description: _d, valueName: _v, values: _l, ...rest } = opt;
     options[name] = rest;
   }
   try {

@@ -38,7 +38,9 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   }
   try {
     const command = (await loadCommand(name))!;
-    if (rest.includes('--help') || rest.includes('-h')) {
+    // Only flags ask for help: after `--` (workload exec's command, completion's words) -h is an argument.
+    const flags = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+    if (flags.includes('--help') || flags.includes('-h')) {
       write(io.stdout, renderHelp(command));
       return EXIT.ok;
     }

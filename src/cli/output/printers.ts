@@ -45,7 +45,7 @@ export function formatsOf<F extends OutputFormat>(set: PrinterSet<never, F>): F[
 export function outputOption<F extends OutputFormat>(set: PrinterSet<never, F>, what = 'Output format'): OptionSpec {
   const names = formatsOf(set).map((f) => (f === set.defaultFormat ? `${f} (default)` : f));
   const list = names.length <= 2 ? names.join(' or ') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)!}`;
-  return { type: 'string', short: 'o', valueName: 'FORMAT', description: `${what}: ${list}` };
+  return { type: 'string', short: 'o', valueName: 'FORMAT', description: `${what}: ${list}`, values: formatsOf(set) };
 }
 
 /** The `-o` value, checked against the formats `set` prints; the default when -o is not given. */
