@@ -31,8 +31,8 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidates `typed` may have meant, nearest first (a prefix match counts as distance 0 after exact
- * distances tie), at most MAX_SUGGESTIONS. `groups` maps each candidate to what it stands for (a kind's plural
+ * The candidates `typed` may have meant, nearest first (names it is the start of first of all), at most
+ * MAX_SUGGESTIONS. `groups` maps each candidate to what it stands for (a kind's plural
  * and short names stand for one kind): only the nearest name of each group is offered.
  */
 export function suggestionsFor(typed: string, candidates: Iterable<string>, groups?: (candidate: string) => string): string[] {
@@ -49,7 +49,8 @@ export function suggestionsFor(typed: string, candidates: Iterable<string>, grou
     // A one-letter word is two edits from every two-letter name: only a prefix or a single edit is a suggestion.
     if (!prefix && distance >= word.length) continue;
     const group = groups ? groups(name) : name;
-    const rank = prefix ? Math.min(distance, SUGGESTION_DISTANCE) : distance;
+    // What was typed is the start of a name: the likeliest meaning (`desc` is describe before demo).
+    const rank = prefix ? 0 : distance;
     const seen = best.get(group);
     if (!seen || rank < seen.distance || (rank === seen.distance && name.length < seen.name.length)) best.set(group, { name, distance: rank });
   }
