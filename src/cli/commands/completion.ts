@@ -8,7 +8,6 @@ import { Writable } from 'node:stream';
 
 import { KINDS, kindFromCliName } from '../../api/index.js';
 import { UsageError, write, type CommandIO, type CommandSpec, type OptionSpec, type ParsedCommandArgs } from '../command.js';
-import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
 import { COMMANDS, loadCommand } from '../registry.js';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
@@ -42,11 +41,11 @@ export const command: CommandSpec = {
     'tabby completion zsh > "${fpath[1]}/_tabby"             # zsh (compinit loads it)',
     'tabby completion fish > ~/.config/fish/completions/tabby.fish',
   ],
-  options: { datastore: DATASTORE_OPTION },
+  options: {},
   positionals: true,
   async run(args, io) {
     const [what, ...words] = args.positionals;
-    if (what === '__complete') return complete(words, args, io);
+    if (what === '__complete') return complete(words, io);
     if (what === undefined) throw new UsageError('which shell? tabby completion bash, zsh or fish');
     if (!(SHELLS as readonly string[]).includes(what)) throw new UsageError(`unsupported shell '${what}': bash, zsh or fish`);
     if (words.length > 0) throw new UsageError(`unexpected argument '${words[0]}' (see 'tabby completion --help')`);
@@ -63,8 +62,8 @@ interface Answer {
   files: boolean;
 }
 
-async function complete(words: string[], args: ParsedCommandArgs, io: CommandIO): Promise<number> {
-  const answer = await candidatesFor(words.length === 0 ? [''] : words, io, args);
+async function complete(words: string[], io: CommandIO): Promise<number> {
+  const answer = await candidatesFor(words.length === 0 ? [''] : words, io);
   const lines = [...answer.candidates, answer.files ? ':files' : ':none'];
   write(io.stdout, lines.join('\n'));
   return 0;
@@ -125,6 +124,8 @@ async function storedNames(kindText: string, values: Record<string, string>, io:
   // A completion prints nothing but candidates: the store's notes and warnings are dropped.
   const quiet: CommandIO = { ...io, stderr: new Writable({ write: (_c, _e, done) => done() }) };
   try {
+    // Loaded only here: completing a command or a flag does not load the datastore.
+    const { withStore } = await import('../datastore-access.js');
     return await withStore(args, quiet, async ({ store }) => {
       const namespace = info.namespaced ? values.namespace ?? 'default' : undefined;
       const { items } = await store.list({ kind: info.key, ...(namespace !== undefined && { namespace }) });
@@ -135,7 +136,7 @@ async function storedNames(kindText: string, values: Record<string, string>, io:
   }
 }
 
-export async function candidatesFor(words: readonly string[], io: CommandIO, args: ParsedCommandArgs = { values: {}, positionals: [] }): Promise<Answer> {
+export async function candidatesFor(words: readonly string[], io: CommandIO): Promise<Answer> {
   const current = words[words.length - 1]!;
   const before = words.slice(0, -1);
   const none = (candidates: string[]): Answer => ({ candidates, files: false });
@@ -177,7 +178,7 @@ export async function candidatesFor(words: readonly string[], io: CommandIO, arg
       return none(byPrefix(current, names));
     }
     if (positionals[0]!.includes(',')) return none([]);
-    return none(await storedNames(positionals[0]!, { ...values, ...(args.values.datastore !== undefined && { datastore: String(args.values.datastore) }) }, io, current));
+    return none(await storedNames(positionals[0]!, values, io, current));
   }
   const subcommands = SUBCOMMANDS[spec.name];
   if (subcommands && positionals.length === 0) return none(byPrefix(current, subcommands));
