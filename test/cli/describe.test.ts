@@ -220,3 +220,22 @@ describe('tabby describe from the datastore, and its errors', () => {
     expect((await describeF('gnp', 'web-in', '-n', 'shop')).stderr).toContain('GlobalNetworkPolicy is not namespaced');
   });
 });
+
+describe('tabby describe prints stored text safely', () => {
+  it('an annotation holding a newline and an escape is shown quoted, on one line', async () => {
+    const hostile = join(dir, 'hostile.yaml');
+    writeFileSync(hostile, `
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: noted
+  annotations: {note: "line one\\nName:         forged\\u001b[2J"}
+spec: {selector: all(), ingress: [{action: Allow}]}
+`);
+    const run = await captureCli(['describe', 'gnp', 'noted', '-f', hostile, '--state-dir', stateDir], { env });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Annotations:  note="line one\\nName:         forged\\u001b[2J"\n');
+    expect(run.stdout).not.toContain('\u001b');
+    expect(run.stdout.match(/^Name:/gm)).toHaveLength(1);
+  });
+});

@@ -4,7 +4,7 @@
 // endpoint the policies per stage and direction; for a tier its policies in order; for a network set the rules
 // that select it. Exit 0, 3 when the object is not there, 1 for invalid manifests, 2 for usage errors.
 
-import { displayText, printableJson, type KindInfo } from '../../api/index.js';
+import { displayText, escapeControls, isPrintable, printableJson, quote, type KindInfo } from '../../api/index.js';
 import {
   describeResource, type DescribeReport, type PolicyDescription, type PolicyRef, type RuleSummary,
 } from '../../analysis/index.js';
@@ -103,7 +103,8 @@ function field(key: string, value: string): string {
 
 /** Labels and annotations as kubectl describe prints them: the first beside the key, the rest below it. */
 function mapField(key: string, map: Record<string, string>): string[] {
-  const entries = Object.entries(map).map(([k, v]) => `${k}=${v}`);
+  // Annotation values are free text: one holding a newline or an escape is shown quoted, so it cannot forge a line.
+  const entries = Object.entries(map).map(([k, v]) => `${displayText(k)}=${isPrintable(v) ? v : quote(v)}`);
   if (entries.length === 0) return [field(key, '<none>')];
   return [field(key, entries[0]!), ...entries.slice(1).map((e) => ' '.repeat(KEY_WIDTH) + e)];
 }
@@ -187,7 +188,7 @@ function describeLines(r: Described): string[] {
       if (r.spec !== null) lines.push('Spec:', ...printableJson(r.spec, 2).split('\n').map((l) => `  ${l}`));
       break;
   }
-  for (const n of r.notes) lines.push(`Note: ${n}`);
+  for (const n of r.notes) lines.push(`Note: ${escapeControls(n)}`);
   return lines;
 }
 
