@@ -41,6 +41,10 @@ kind: GlobalNetworkPolicy
 metadata: {name: allow-web}
 spec: {selector: app == 'web', ingress: [{action: Allow}]}
 ---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
 apiVersion: projectcalico.org/v3
 kind: NetworkSet
 metadata: {name: partners, namespace: shop}
@@ -104,6 +108,7 @@ describe('tabby completion bash', () => {
       [['tabby', 'describe', 'globalnetworkpolicy', 'allow-w'], ['allow-web']],
       [['tabby', 'delete', 'networkset', '-n', 'shop', ''], ['partners']],
       [['tabby', 'delete', 'networkset', ''], []], // none in namespace default
+      [['tabby', 'get', 'networkset', '-n', 'sh'], ['shop']], // -n: the stored namespaces
       [['tabby', 'validate', '-f', 'obj'], ['objects.yaml']],
     ]);
   });
