@@ -31,3 +31,17 @@ export {
   type VerdictChange,
   type VerdictSummary,
 } from './impact.js';
+export {
+  describeResource,
+  ruleText,
+  type DescribeReport,
+  type DescribeTarget,
+  type NetworkSetDescription,
+  type ObjectSummary,
+  type PolicyDescription,
+  type PolicyRef,
+  type RuleReference,
+  type RuleSummary,
+  type TierDescription,
+  type TierPlacement,
+} from './describe.js';

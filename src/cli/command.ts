@@ -5,6 +5,8 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+import { didYouMean } from './suggest.js';
+
 export const EXIT = {
   ok: 0,
   /** Invalid input, failed checks, failed tests, denied flows where the command asserts. */
@@ -54,7 +56,12 @@ export interface CommandIO {
   cwd: string;
 }
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & {
+  description: string;
+  valueName?: string;
+  /** The values the option takes, when they are a fixed list (`-o`'s formats): what shell completion offers. */
+  values?: readonly string[];
+};
 
 export interface CommandSpec {
   name: string;
@@ -76,7 +83,7 @@ export interface ParsedCommandArgs {
 export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedCommandArgs {
   const options: NonNullable<ParseArgsConfig['options']> = {};
   for (const [name, opt] of Object.entries(spec.options)) {
-    const { description: _d, valueName: _v, ...rest } = opt;
+    const { description: _d, valueName: _v, values: _l, ...rest } = opt;
     options[name] = rest;
   }
   try {
@@ -87,9 +94,22 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedComma
     return { values: parsed.values, positionals: parsed.positionals };
   } catch (err) {
     if (err instanceof CliError) throw err;
+    const unknown = unknownFlag(err);
+    if (unknown !== undefined) {
+      // As cobra: `unknown flag: --dry-rn`, with the flags of this command within two edits offered (suggest.ts).
+      const hint = unknown.startsWith('--') ? didYouMean(unknown.slice(2), [...Object.keys(spec.options), 'help'], undefined, '--') : '';
+      throw new UsageError(`unknown flag '${unknown}'${hint} (see 'tabby ${spec.name} --help')`);
+    }
     const msg = err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err);
     throw new UsageError(`${msg} (see 'tabby ${spec.name} --help')`);
   }
+}
+
+/** The flag node's parseArgs refused as unknown (its message quotes it), without any `=value`. */
+function unknownFlag(err: unknown): string | undefined {
+  if (!(err instanceof Error) || (err as NodeJS.ErrnoException).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return undefined;
+  const m = /^Unknown option '([^']*)'/.exec(err.message);
+  return m ? m[1]!.split('=')[0] : undefined;
 }
 
 export function renderHelp(spec: CommandSpec): string {

@@ -11,6 +11,7 @@ import {
 } from '../datastore/index.js';
 import { CliError, EXIT, UsageError, type CommandIO, type ParsedCommandArgs } from './command.js';
 import { resolveDatastore, SETTINGS, type ResolvedSetting } from './settings.js';
+import { didYouMean } from './suggest.js';
 
 export const DATASTORE_OPTION = {
   type: 'string', valueName: 'LOCATION',
@@ -28,7 +29,9 @@ export function kindArgument(name: string, verb: string): KindInfo {
   const info = kindFromCliName(name);
   if (info) return info;
   const names = KINDS.map((k) => k.cliNames[0]).join(', ');
-  throw new UsageError(`unknown resource type ${isPrintable(name) ? `'${name}'` : quote(name)} (known: ${names}); e.g. tabby ${verb} globalnetworkpolicy`);
+  // Every name of every kind is a candidate, and a kind is suggested once, by its nearest name (suggest.ts).
+  const hint = isPrintable(name) ? didYouMean(name, KINDS.flatMap((k) => k.cliNames), (n) => kindFromCliName(n)!.key) : '';
+  throw new UsageError(`unknown resource type ${isPrintable(name) ? `'${name}'` : quote(name)}${hint} (known: ${names}); e.g. tabby ${verb} globalnetworkpolicy`);
 }
 
 export interface OpenedStore {

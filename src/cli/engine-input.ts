@@ -46,14 +46,25 @@ export async function datastoreResources(args: ParsedCommandArgs, io: CommandIO)
 
 /** An engine loaded from -f manifests (strictly, as loadEngine) or, without -f, from the datastore. */
 export async function loadEngineFrom(args: ParsedCommandArgs, io: CommandIO, verb: string, positionalsUsed = 0): Promise<PolicyEngine> {
+  return (await loadInputFrom(args, io, verb, positionalsUsed)).engine;
+}
+
+/** The resources read (from -f or the datastore, as loadEngineFrom reads them) and the engine loaded from them. */
+export async function loadInputFrom(
+  args: ParsedCommandArgs, io: CommandIO, verb: string, positionalsUsed = 0,
+): Promise<{ engine: PolicyEngine; resources: Resource[] }> {
   const paths = engineSourcePaths(args, verb, positionalsUsed);
-  if (paths.length > 0) return loadEngine(paths, io, verb);
-  return engineOf(await datastoreResources(args, io), io);
+  const resources = paths.length > 0 ? await manifestResources(paths, io, verb) : await datastoreResources(args, io);
+  return { engine: engineOf(resources, io), resources };
 }
 
 const NOTES_PER_KIND = 3;
 
 export async function loadEngine(paths: readonly string[], io: CommandIO, verb: string): Promise<PolicyEngine> {
+  return engineOf(await manifestResources(paths, io, verb), io);
+}
+
+async function manifestResources(paths: readonly string[], io: CommandIO, verb: string): Promise<Resource[]> {
   const loaded = await loadResources(paths, { stdin: io.stdin, cwd: io.cwd });
   if (loaded.issues.length > 0) {
     const issues = sortIssues(loaded.issues);
@@ -63,7 +74,7 @@ export async function loadEngine(paths: readonly string[], io: CommandIO, verb: 
       `tabby ${verb} again (tabby validate -f ${paths.join(' -f ')} lists the same)`);
   }
   if (loaded.resources.length === 0) throw new CliError(noResourcesMessage(paths));
-  return engineOf(loaded.resources.map((r) => r.resource), io);
+  return loaded.resources.map((r) => r.resource);
 }
 
 function engineOf(resources: readonly Resource[], io: CommandIO): PolicyEngine {

@@ -6,46 +6,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { displayText, escapeControls } from '../api/index.js';
+import { escapeControls } from '../api/index.js';
 import { CliError, EXIT, parseCommandArgs, renderHelp, write, type CommandIO } from './command.js';
-import { allCommands, COMMANDS, loadCommand } from './registry.js';
+import { topLevelHelp } from './commands/help.js';
+import { COMMANDS, loadCommand, unknownCommandMessage } from './registry.js';
 import { TABBY_VERSION } from './version.js';
-
-/** The help lines fit this many columns (STYLE.md: a human default that fits 100 columns). */
-const HELP_WIDTH = 100;
-
-/** `text` in lines of at most `width` columns, broken at spaces, every line after the first indented by `indent`. */
-function wrap(text: string, width: number, indent: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line !== '' && indent + line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === '' ? word : `${line} ${word}`;
-    }
-  }
-  lines.push(line);
-  return lines.map((l, i) => (i === 0 ? l : ' '.repeat(indent) + l));
-}
-
-/** The command list with each command's own summary (its module is the one place it is written). */
-async function topLevelHelp(): Promise<string> {
-  const commands = await allCommands();
-  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
-  const lines = [
-    'tabby — Calico-compatible network policy: validate, explain, test and enforce.',
-    '',
-    'Usage: tabby <command> [options]',
-    '',
-    'Commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}${wrap(c.summary, HELP_WIDTH, width + 2).join('\n')}`),
-    '',
-    "Run 'tabby <command> --help' for a command's options and examples.",
-  ];
-  return lines.join('\n') + '\n';
-}
 
 /**
  * Every error message leaves here, so this is where input inside one is made harmless (issue 10 §6): a value
@@ -60,26 +25,22 @@ function errorMessage(err: CliError): string {
   return err.multiline ? err.message.split('\n').map(escapeControls).join('\n') : escapeControls(err.message);
 }
 
-/** A word from the command line in a message: 'as typed' when printable, else JSON-quoted with escapes. */
-function quotedWord(word: string): string {
-  const shown = displayText(word);
-  return shown === word ? `'${word}'` : shown;
-}
-
 export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+  if (name === undefined || name === '-h' || name === '--help') {
     write(io.stdout, await topLevelHelp());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version' || name === '-v') return runCli(['version', ...rest], io);
   if (!Object.hasOwn(COMMANDS, name)) {
-    write(io.stderr, `tabby: unknown command ${quotedWord(name)} (run 'tabby --help' for the list)`);
+    write(io.stderr, `tabby: ${unknownCommandMessage(name)}`);
     return EXIT.usage;
   }
   try {
     const command = (await loadCommand(name))!;
-    if (rest.includes('--help') || rest.includes('-h')) {
+    // Only flags ask for help: after `--` (workload exec's command, completion's words) -h is an argument.
+    const flags = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+    if (flags.includes('--help') || flags.includes('-h')) {
       write(io.stdout, renderHelp(command));
       return EXIT.ok;
     }

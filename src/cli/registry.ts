@@ -2,7 +2,9 @@
 // usage and options live only in its own module (`command: CommandSpec`); `tabby --help` loads the modules to
 // read them, so a summary is written once. Add a command by adding a line here and a module under commands/.
 
+import { displayText } from '../api/index.js';
 import type { CommandSpec, OptionSpec } from './command.js';
+import { didYouMean } from './suggest.js';
 
 type Loader = () => Promise<{ command: CommandSpec }>;
 
@@ -27,6 +29,9 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   workload: () => import('./commands/workload.js'),
   datastore: () => import('./commands/datastore.js'),
   agent: () => import('./commands/agent.js'),
+  describe: () => import('./commands/describe.js'),
+  help: () => import('./commands/help.js'),
+  completion: () => import('./commands/completion.js'),
 };
 
 /**
@@ -50,4 +55,12 @@ export async function loadCommand(name: string): Promise<CommandSpec | undefined
 export async function allCommands(): Promise<CommandSpec[]> {
   const names = Object.keys(COMMANDS).sort();
   return Promise.all(names.map(async (n) => (await loadCommand(n))!));
+}
+
+/** "unknown command 'aply'; did you mean 'apply'? (…)": the nearest command names, as cobra suggests them. */
+export function unknownCommandMessage(name: string): string {
+  const shown = displayText(name);
+  const word = shown === name ? `'${name}'` : shown;
+  const hint = shown === name ? didYouMean(name, Object.keys(COMMANDS)) : '';
+  return `unknown command ${word}${hint} (run 'tabby --help' for the list)`;
 }

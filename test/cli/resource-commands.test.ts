@@ -261,6 +261,6 @@ describe('datastore selection', () => {
   it('names unknown kinds with the known ones', async () => {
     const run = await tabby(['get', 'gnpx', '--datastore', `file:${join(root, 'k')}`]);
     expect(run.code).toBe(EXIT.usage);
-    expect(run.stderr).toMatch(/^tabby get: unknown resource type 'gnpx' \(known: networkpolicy, globalnetworkpolicy, /);
+    expect(run.stderr).toMatch(/^tabby get: unknown resource type 'gnpx'; did you mean 'gnp', 'gns' or 'knp'\? \(known: networkpolicy, globalnetworkpolicy, /);
   });
 });

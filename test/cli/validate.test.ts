@@ -158,7 +158,7 @@ describe('tabby validate: paths and usage', () => {
   const usage: Array<[string, string[], RegExp]> = [
     ['no -f', ['validate'], /^tabby validate: no manifests given: use -f PATH/],
     ['a positional path', ['validate', 'policy.yaml'], /^tabby validate: unexpected argument 'policy.yaml': give manifests with -f \(tabby validate -f policy.yaml\)/],
-    ['an unknown flag', ['validate', '-f', 'x.yaml', '--frobnicate'], /^tabby validate: Unknown option '--frobnicate'/],
+    ['an unknown flag', ['validate', '-f', 'x.yaml', '--frobnicate'], /^tabby validate: unknown flag '--frobnicate' \(see 'tabby validate --help'\)\n$/],
     ['an unknown output format', ['validate', '-f', 'x.yaml', '-o', 'xml'], /^tabby validate: unsupported output format 'xml': allowed are text, json/],
     ['-f without a value', ['validate', '-f'], /^tabby validate: Option '-f, --filename <value>' argument missing/],
   ];

@@ -77,7 +77,7 @@ export function outputOption<F extends OutputFormat>(
     ...templates.map((t) => `${t}=${t.endsWith('-file') ? 'FILE' : 'TEMPLATE'}`),
   ];
   const list = names.length <= 2 ? names.join(' or ') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)!}`;
-  return { type: 'string', short: 'o', valueName: 'FORMAT', description: `${what}: ${list}` };
+  return { type: 'string', short: 'o', valueName: 'FORMAT', description: `${what}: ${list}`, values: formatsOf(set) };
 }
 
 /** The `-o` value, checked against the formats `set` prints; the default when -o is not given. */
