@@ -154,23 +154,34 @@ export function writeOrPreview(
   const format = dryRunFormat(args, options.dryRun);
   return withStore(args, io, async ({ store }) => {
     if (!options.dryRun) return writeResources(store, verb, items, io, options);
-    const changes = await planChanges(store, verb, items, options);
-    // What the changes a real run would make do to flows between the endpoints already there.
-    const { before, after } = await impactSets(store, changes);
-    const impact = reachabilityImpact(before, after);
-    const scope = effectiveChanges(changes).length < changes.length ? 'before-first-failure' : 'all';
-    print(DRY_RUN_PRINTERS, format, { changes, impact, scope }, io);
-    const failed = changes.find((c) => c.error);
-    return failed?.error ? exitCodeOf(failed.error) : EXIT.ok;
+    return printPreview(store, await planChanges(store, verb, items, options), format, io);
   });
 }
 
+/**
+ * Prints the dry-run report of planned changes — the diffs, then what they would do to flows between the
+ * endpoints already there — and returns the exit code a real run would have. apply, create, replace, delete,
+ * patch and label all print through here, so their previews have one shape.
+ */
+export async function printPreview(
+  store: Datastore,
+  changes: Awaited<ReturnType<typeof planChanges>>,
+  format: 'text' | 'json',
+  io: CommandIO,
+): Promise<number> {
+  const { before, after } = await impactSets(store, changes);
+  const impact = reachabilityImpact(before, after);
+  const scope = effectiveChanges(changes).length < changes.length ? 'before-first-failure' : 'all';
+  print(DRY_RUN_PRINTERS, format, { changes, impact, scope }, io);
+  const failed = changes.find((c) => c.error);
+  return failed?.error ? exitCodeOf(failed.error) : EXIT.ok;
+}
+
 /** The -o format, which only a dry run has (a real write prints one line per outcome). */
-function dryRunFormat(args: ParsedCommandArgs, dryRun: boolean): 'text' | 'json' {
+export function dryRunFormat(args: ParsedCommandArgs, dryRun: boolean): 'text' | 'json' {
   const format = chooseFormat(args, DRY_RUN_PRINTERS);
   if (!dryRun && stringOption(args, 'output') !== undefined) {
     throw new UsageError('-o selects the format of the --dry-run report; add --dry-run or drop -o');
   }
   return format;
 }
-

@@ -180,7 +180,7 @@ spec: {selector: all()}
     it('patch and label edit stored objects and validate the result', async () => {
       expect((await tabby(['label', 'np', 'web', '-n', 'prod', 'owner=netops', ...ds])).code).toBe(0);
       const clash = await tabby(['label', 'np', 'web', '-n', 'prod', 'owner=other', ...ds]);
-      expect(clash).toMatchObject({ code: EXIT.usage, stderr: "tabby label: 'owner' already has a value (netops); add --overwrite to change it\n" });
+      expect(clash).toMatchObject({ code: EXIT.failure, stderr: "tabby label: NetworkPolicy prod/web: label 'owner' already has a value (netops); add --overwrite to change it\n" });
       expect((await tabby(['label', 'np', 'web', '-n', 'prod', 'owner=other', 'app-', '--overwrite', ...ds])).stdout)
         .toBe('Successfully updated labels on NetworkPolicy prod/web (set owner=other; removed app)\n');
       expect((await tabby(['get', 'np', '-n', 'prod', '-l', 'owner=other,!app', '-o', 'name', ...ds])).stdout)

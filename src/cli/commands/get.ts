@@ -1,10 +1,11 @@
 // `tabby get KIND[,KIND...] [NAME...]`: read resources from the datastore (calicoctl get, with kubectl's -l and
 // -A). Namespaced kinds are read from -n NS (default: default) or every namespace with -A.
 
-import { displayText, escapeControls, type KindInfo, type Resource } from '../../api/index.js';
+import { displayText, escapeControls, type Resource } from '../../api/index.js';
 import { booleanOption, EXIT, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { isDatastoreError } from '../../datastore/index.js';
-import { DATASTORE_OPTION, describeDatastoreError, kindArgument, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
+import { DATASTORE_OPTION, describeDatastoreError, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
+import { parseResourceArguments } from '../resource-refs.js';
 import { chooseFormat, outputOption, print } from '../output/printers.js';
 import { RESOURCE_PRINTERS } from '../output/resources.js';
 
@@ -30,17 +31,15 @@ export const command: CommandSpec = {
   },
   positionals: true,
   async run(args, io) {
-    const [kindText, ...names] = args.positionals;
-    if (kindText === undefined) {
-      throw new UsageError('which resources? e.g. tabby get globalnetworkpolicies (see tabby get --help)');
-    }
-    const kinds: KindInfo[] = kindText.split(',').filter((k) => k !== '').map((k) => kindArgument(k, 'get'));
+    // KIND[,KIND...] [NAME...] or KIND/NAME... (what -o name prints): resource-refs.ts.
+    const { kinds, refs } = parseResourceArguments(args.positionals, 'get', { namesRequired: false, example: 'tabby get globalnetworkpolicies' });
+    const names = refs.map((r) => r.name);
     const format = chooseFormat(args, RESOURCE_PRINTERS);
     const all = booleanOption(args, 'all-namespaces');
     const ns = stringOption(args, 'namespace');
     const selector = stringOption(args, 'selector');
     if (all && ns !== undefined) throw new UsageError('give -n NS or -A, not both');
-    if (names.length > 0 && (all || selector !== undefined || kinds.length > 1)) {
+    if (names.length > 0 && (all || selector !== undefined)) {
       throw new UsageError('names select objects of one kind in one namespace; drop -A/-l or the names');
     }
     const namespace = all ? undefined : ns ?? 'default';
@@ -48,10 +47,9 @@ export const command: CommandSpec = {
       const found: Resource[] = [];
       const missing: string[] = [];
       if (names.length > 0) {
-        const info = kinds[0]!;
         // As kubectl: the names that exist are printed, each missing one is an error on stderr, and the exit is 1.
         // A single missing name keeps its own exit code (3, not found) as before.
-        for (const name of names) {
+        for (const { info, name } of refs) {
           try {
             found.push(await store.get({ kind: info.key, name, ...(info.namespaced && { namespace }) }));
           } catch (err) {
