@@ -129,7 +129,7 @@ for (const s of STORES) {
       expect((await tabby(['delete', 'gnp', 'security.no-ops', '--datastore', location])).code).toBe(0);
       const after = await tabby(ask);
       expect(after.stdout).not.toContain('tier security');
-      expect(after.stdout).toContain('→ Deny by tier default: end of tier (first policy that did not match: shop/backend-from-frontend)');
+      expect(after.stdout).toContain('→ Deny: end of tier default (no policy in the tier matched; last considered: shop/backend-from-frontend)');
       expect((await tabby(['apply', '-f', manifest, '--datastore', location])).code).toBe(0);
       expect((await tabby(ask)).stdout).toContain('tier security: GlobalNetworkPolicy security.no-ops  rule 0  Deny');
     });

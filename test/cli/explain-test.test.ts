@@ -153,6 +153,9 @@ describe('tabby explain: issue 12 §5', () => {
     const hep = await captureCli(['explain', '-f', 'cluster.yaml', '--from', 'hep:nope', '--to', 'shop/db'], { cwd: dir });
     expect(hep.code).toBe(3);
     expect(hep.stderr).toBe('tabby explain: unknown endpoint "hep:nope": no HostEndpoint of that name\n');
+    const bad = await captureCli(['explain', '-f', 'cluster.yaml', '--from', '999.1.1.1', '--to', 'shop/db'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('invalid IP address "999.1.1.1"');
   });
 
   it('the end of a tier reads as what happened, naming the policy considered last; the JSON is unchanged', async () => {
