@@ -87,7 +87,9 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedComma
     return { values: parsed.values, positionals: parsed.positionals };
   } catch (err) {
     if (err instanceof CliError) throw err;
-    const msg = err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err);
+    const raw = err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err);
+    // node:util's messages start upper-case ("Unknown option"); every other message starts lower-case.
+    const msg = raw.charAt(0).toLowerCase() + raw.slice(1);
     throw new UsageError(`${msg} (see 'tabby ${spec.name} --help')`);
   }
 }

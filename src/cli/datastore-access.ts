@@ -76,7 +76,7 @@ export async function withStore<T>(args: ParsedCommandArgs, io: CommandIO, fn: (
 
 function printWarnings(opened: OpenedStore, io: CommandIO): boolean {
   const n = opened.warnings.length;
-  for (const w of opened.warnings.splice(0)) io.stderr.write(`Warning: ${escapeControls(w)}\n`);
+  for (const w of opened.warnings.splice(0)) io.stderr.write(`warning: ${escapeControls(w)}\n`);
   return n > 0;
 }
 
@@ -89,7 +89,7 @@ export function warnSkipped(io: CommandIO, skipped: readonly SkippedObject[] | u
   for (const s of skipped ?? []) {
     // Keys come from the store (etcd, the journal) and are not validated names: quote() escapes bidi, C1 and
     // U+2028 too, which JSON.stringify leaves as they are (issue 10 §6).
-    io.stderr.write(`Warning: skipped the stored object ${quote(s.key)}: ${escapeControls(s.reason)}\n`);
+    io.stderr.write(`warning: skipped the stored object ${quote(s.key)}: ${escapeControls(s.reason)}\n`);
   }
 }
 

@@ -1,7 +1,8 @@
 // apply, create, replace and delete of manifests (-f), shared by the four commands. Like calicoctl: every
 // manifest is loaded and validated first and nothing is written if any has a problem; then objects are written
 // in file order and the first failure stops the run, reporting which objects were already written
-// ("Partial success: applied the first N out of M resources", calicoctl commands/common.go).
+// ("Partial success: applied the first N out of M resources", calicoctl commands/common.go; here in the casing
+// and with the `error: ` prefix of every other message).
 
 import { reachabilityImpact } from '../analysis/index.js';
 import { escapeControls, loadResources, type LoadedResource, type Resource } from '../api/index.js';
@@ -115,11 +116,11 @@ function reportFailure(
   const where = escapeControls(`${failed.source ? `${failed.source}: ` : ''}${labelOf(failed.resource)}`);
   const all = loaded.map((l) => l.resource);
   if (handled === 0) {
-    write(io.stderr, `Failed to ${verb} any ${kindPhrase(all)}: ${where}: ${describeDatastoreError(err)}`);
+    write(io.stderr, `error: failed to ${verb} any ${kindPhrase(all)}: ${where}: ${describeDatastoreError(err)}`);
   } else {
     const names = done.length <= 10 ? escapeControls(` (${done.map(labelOf).join(', ')})`) : '';
-    write(io.stderr, `Partial success: ${PAST[verb]} the first ${handled} out of ${loaded.length} ${kindPhrase(all)}${names}:`);
-    write(io.stderr, `Hit error: ${where}: ${describeDatastoreError(err)}`);
+    write(io.stderr, `partial success: ${PAST[verb]} the first ${handled} out of ${loaded.length} ${kindPhrase(all)}${names}:`);
+    write(io.stderr, `error: ${where}: ${describeDatastoreError(err)}`);
   }
   return exitCodeOf(err);
 }

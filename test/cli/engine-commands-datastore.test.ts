@@ -140,7 +140,7 @@ describe('engine command input', () => {
   it('says how to give manifests for a stray argument', async () => {
     const run = await tabby(['matrix', 'cluster.yaml']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe("tabby matrix: unexpected argument 'cluster.yaml': give manifests with -f (tabby matrix -f cluster.yaml), or none to read the datastore\n");
+    expect(run.stderr).toBe("error: unexpected argument 'cluster.yaml': give manifests with -f (tabby matrix -f cluster.yaml), or none to read the datastore\n");
   });
 
   it('reports an unreachable datastore with the endpoint tried', async () => {

@@ -152,7 +152,7 @@ describe('tabby explain: issue 12 §5', () => {
   it('an unknown hep: end exits 3 too; a malformed address stays invalid input (1)', async () => {
     const hep = await captureCli(['explain', '-f', 'cluster.yaml', '--from', 'hep:nope', '--to', 'shop/db'], { cwd: dir });
     expect(hep.code).toBe(3);
-    expect(hep.stderr).toBe('tabby explain: unknown endpoint "hep:nope": no HostEndpoint of that name\n');
+    expect(hep.stderr).toBe('error: unknown endpoint "hep:nope": no HostEndpoint of that name\n');
     const bad = await captureCli(['explain', '-f', 'cluster.yaml', '--from', '999.1.1.1', '--to', 'shop/db'], { cwd: dir });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('invalid IP address "999.1.1.1"');
@@ -183,7 +183,7 @@ describe('tabby test: issue 12 §5', () => {
     expect(run.code).toBe(0);
     const mixed = await captureCli(['test', '-f', 'pass.yaml', 'defaults.yaml', '-o', 'json'], { cwd: dir });
     expect(JSON.parse(mixed.stdout).files.map((f: { file: string }) => f.file)).toEqual(['pass.yaml', 'defaults.yaml']);
-    expect((await captureCli(['test'], { cwd: dir })).stderr).toBe('tabby test: no test files given: tabby test -f FILE|DIR...\n');
+    expect((await captureCli(['test'], { cwd: dir })).stderr).toBe('error: no test files given: tabby test -f FILE|DIR...\n');
   });
 
   it('a flow without protocol is TCP, as in explain', async () => {

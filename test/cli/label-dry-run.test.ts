@@ -89,7 +89,7 @@ describe('tabby label --overwrite and key-', () => {
   it('an existing key without --overwrite: exit 1, says to add --overwrite, nothing written', async () => {
     const run = await tabby(['label', 'pod', 'backend', 'frontend', '-n', 'shop', 'tier=web', 'app=other']);
     expect(run.code).toBe(EXIT.failure);
-    expect(run.stderr).toBe("tabby label: Pod shop/backend: label 'app' already has a value (backend); add --overwrite to change it\n");
+    expect(run.stderr).toBe("error: Pod shop/backend: label 'app' already has a value (backend); add --overwrite to change it\n");
     // Nothing was written, not even the label that was new.
     expect(await podLabels('backend')).toEqual({ app: 'backend' });
     expect(await podLabels('frontend')).toEqual({ app: 'frontend' });

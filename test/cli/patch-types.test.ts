@@ -86,7 +86,7 @@ describe('tabby patch --type json (RFC 6902)', () => {
     const run = await tabby(['patch', 'gnp', 'allow-dns', '--type', 'json', '-p',
       '[{"op":"replace","path":"/spec/order","value":1},{"op":"test","path":"/spec/order","value":7}]']);
     expect(run.code).toBe(EXIT.failure);
-    expect(run.stderr).toBe('tabby patch: GlobalNetworkPolicy allow-dns: operation 1 (test /spec/order): test failed: /spec/order is 1, not 7\n');
+    expect(run.stderr).toBe('error: GlobalNetworkPolicy allow-dns: operation 1 (test /spec/order): test failed: /spec/order is 1, not 7\n');
     expect(await stored()).toEqual(before);
   });
 
@@ -118,7 +118,7 @@ describe('tabby patch --type json (RFC 6902)', () => {
   it('the result is validated like apply: the error names the field', async () => {
     const run = await tabby(['patch', 'gnp', 'allow-dns', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/egress/0/action","value":"Maybe"}]']);
     expect(run.code).toBe(EXIT.failure);
-    expect(run.stderr).toMatch(/^tabby patch: GlobalNetworkPolicy\(allow-dns\): spec\.egress\[0\]\.action: /);
+    expect(run.stderr).toMatch(/^error: GlobalNetworkPolicy\(allow-dns\): spec\.egress\[0\]\.action: /);
     const rename = await tabby(['patch', 'gnp', 'allow-dns', '--type', 'json', '-p', '[{"op":"remove","path":"/metadata"}]']);
     expect(rename.code).toBe(EXIT.failure);
     expect(rename.stderr).toContain('cannot change the apiVersion, kind, name or namespace');

@@ -85,7 +85,7 @@ describe('KIND/NAME and kind.group/NAME references', () => {
   it('patch of several objects writes none when one of them cannot be patched', async () => {
     const run = await tabby(['patch', 'gnp/allow-dns', 'gnp/deny-all', '--type', 'json', '-p', '[{"op":"remove","path":"/spec/egress"}]']);
     expect(run.code).toBe(EXIT.failure);
-    expect(run.stderr).toBe('tabby patch: GlobalNetworkPolicy deny-all: operation 0 (remove /spec/egress): /spec/egress does not exist\n');
+    expect(run.stderr).toBe('error: GlobalNetworkPolicy deny-all: operation 0 (remove /spec/egress): /spec/egress does not exist\n');
     expect(JSON.parse((await tabby(['get', 'gnp/allow-dns', '-o', 'json'])).stdout).spec.egress).toHaveLength(1);
   });
 

@@ -74,7 +74,7 @@ export const command: CommandSpec = {
         return 0;
       }
       if (found.length > 0 || format === 'json') print(RESOURCE_PRINTERS, format, { resources: found, single: names.length === 1 }, io);
-      for (const message of missing) write(io.stderr, `tabby get: ${escapeControls(message)}`);
+      for (const message of missing) write(io.stderr, `error: ${escapeControls(message)}`);
       return missing.length > 0 ? EXIT.failure : 0;
     });
   },
