@@ -3,13 +3,14 @@
 // code per kind of failure (EXIT in command.ts).
 
 import {
-  escapeControls, formatIssue, isPrintable, kindFromCliName, kindInfo, KINDS, quote, type KindInfo, type Resource,
+  escapeControls, formatIssue, kindInfo, quote, type KindInfo, type Resource,
 } from '../api/index.js';
 import {
   describeKey, isDatastoreError, isInvalid, isMissingTier, isNotFound, isStorageError, openDatastore, parseDatastoreLocation,
   type Datastore, type DatastoreError, type SkippedObject,
 } from '../datastore/index.js';
 import { CliError, EXIT, UsageError, type CommandIO, type ParsedCommandArgs } from './command.js';
+import { kindOf } from './resource-refs.js';
 import { resolveSetting, SETTINGS, type ResolvedSetting } from './settings.js';
 
 export const DATASTORE_OPTION = {
@@ -22,12 +23,9 @@ export const NAMESPACE_OPTION = {
   type: 'string', short: 'n', valueName: 'NS', description: 'Namespace of namespaced resources (default: default)',
 } as const;
 
-/** The kind a command-line name stands for (calicoctl's names and short names, kubectl's for k8s kinds). */
+/** The kind a command-line name stands for (calicoctl's names and short names, kubectl's, `kind.group`): resource-refs.ts. */
 export function kindArgument(name: string, verb: string): KindInfo {
-  const info = kindFromCliName(name);
-  if (info) return info;
-  const names = KINDS.map((k) => k.cliNames[0]).join(', ');
-  throw new UsageError(`unknown resource type ${isPrintable(name) ? `'${name}'` : quote(name)} (known: ${names}); e.g. tabby ${verb} globalnetworkpolicy`);
+  return kindOf(name, verb);
 }
 
 export interface OpenedStore {
