@@ -49,15 +49,15 @@ export const command: CommandSpec = {
   examples: [
     `tabby patch gnp allow-dns -p '{"spec":{"order":50}}'`,
     `tabby patch np web -n prod -p '{"metadata":{"labels":{"owner":null}}}'   # null removes a field`,
-    `tabby patch globalnetworkpolicy.projectcalico.org/allow-dns --type json -p '[{"op":"test","path":"/spec/order","value":50},{"op":"replace","path":"/spec/order","value":40}]'`,
+    `tabby patch gnp/allow-dns --type json -p '[{"op":"test","path":"/spec/order","value":50},{"op":"remove","path":"/spec/egress/0"}]'`,
+    `tabby patch globalnetworkpolicy.projectcalico.org/allow-dns -p '{"spec":{"order":null}}'   # no order: last`,
     `tabby patch gnp allow-dns --type json -p '[{"op":"add","path":"/spec/ingress/-","value":{"action":"Deny"}}]' --dry-run`,
   ],
   options: {
     patch: { type: 'string', short: 'p', valueName: 'PATCH', description: 'The patch: a JSON object (merge) or a list of operations (json)' },
     type: {
       type: 'string', valueName: 'TYPE',
-      description: 'merge (default: RFC 7386, null removes a field) or json (RFC 6902: add, remove, replace, move, copy, test; ' +
-        'paths are JSON Pointers, ~1 is /, ~0 is ~, - appends)',
+      description: 'merge (default; RFC 7386) or json (RFC 6902: add, remove, replace, move, copy, test at JSON Pointers)',
     },
     'dry-run': { type: 'boolean', description: 'Print the diff and the reachability impact; write nothing' },
     output: DRY_RUN_OUTPUT_OPTION,
