@@ -100,7 +100,9 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedComma
       const hint = unknown.startsWith('--') ? didYouMean(unknown.slice(2), [...Object.keys(spec.options), 'help'], undefined, '--') : '';
       throw new UsageError(`unknown flag '${unknown}'${hint} (see 'tabby ${spec.name} --help')`);
     }
-    const msg = err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err);
+    const raw = err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err);
+    // node:util's messages start upper-case ("Unknown option"); every other message starts lower-case.
+    const msg = raw.charAt(0).toLowerCase() + raw.slice(1);
     throw new UsageError(`${msg} (see 'tabby ${spec.name} --help')`);
   }
 }

@@ -3,15 +3,15 @@
 // code per kind of failure (EXIT in command.ts).
 
 import {
-  escapeControls, formatIssue, isPrintable, kindFromCliName, kindInfo, KINDS, quote, type KindInfo, type Resource,
+  escapeControls, formatIssue, kindInfo, quote, type KindInfo, type Resource,
 } from '../api/index.js';
 import {
   describeKey, isDatastoreError, isInvalid, isMissingTier, isNotFound, isStorageError, isUnavailable, openDatastore,
   type Datastore, type DatastoreError, type SkippedObject,
 } from '../datastore/index.js';
-import { CliError, EXIT, UsageError, type CommandIO, type ParsedCommandArgs } from './command.js';
+import { CliError, EXIT, type CommandIO, type ParsedCommandArgs } from './command.js';
+import { kindOf } from './resource-refs.js';
 import { resolveDatastore, SETTINGS, type ResolvedSetting } from './settings.js';
-import { didYouMean } from './suggest.js';
 
 export const DATASTORE_OPTION = {
   type: 'string', valueName: 'LOCATION',
@@ -24,14 +24,9 @@ export const NAMESPACE_OPTION = {
   type: 'string', short: 'n', valueName: 'NS', description: 'Namespace of namespaced resources (default: default)',
 } as const;
 
-/** The kind a command-line name stands for (calicoctl's names and short names, kubectl's for k8s kinds). */
+/** The kind a command-line name stands for (calicoctl's names and short names, kubectl's, `kind.group`): resource-refs.ts. */
 export function kindArgument(name: string, verb: string): KindInfo {
-  const info = kindFromCliName(name);
-  if (info) return info;
-  const names = KINDS.map((k) => k.cliNames[0]).join(', ');
-  // Every name of every kind is a candidate, and a kind is suggested once, by its nearest name (suggest.ts).
-  const hint = isPrintable(name) ? didYouMean(name, KINDS.flatMap((k) => k.cliNames), (n) => kindFromCliName(n)!.key) : '';
-  throw new UsageError(`unknown resource type ${isPrintable(name) ? `'${name}'` : quote(name)}${hint} (known: ${names}); e.g. tabby ${verb} globalnetworkpolicy`);
+  return kindOf(name, verb);
 }
 
 export interface OpenedStore {
@@ -75,7 +70,7 @@ export async function withStore<T>(args: ParsedCommandArgs, io: CommandIO, fn: (
 
 function printWarnings(opened: OpenedStore, io: CommandIO): boolean {
   const n = opened.warnings.length;
-  for (const w of opened.warnings.splice(0)) io.stderr.write(`Warning: ${escapeControls(w)}\n`);
+  for (const w of opened.warnings.splice(0)) io.stderr.write(`warning: ${escapeControls(w)}\n`);
   return n > 0;
 }
 
@@ -88,7 +83,7 @@ export function warnSkipped(io: CommandIO, skipped: readonly SkippedObject[] | u
   for (const s of skipped ?? []) {
     // Keys come from the store (etcd, the journal) and are not validated names: quote() escapes bidi, C1 and
     // U+2028 too, which JSON.stringify leaves as they are (issue 10 §6).
-    io.stderr.write(`Warning: skipped the stored object ${quote(s.key)}: ${escapeControls(s.reason)}\n`);
+    io.stderr.write(`warning: skipped the stored object ${quote(s.key)}: ${escapeControls(s.reason)}\n`);
   }
 }
 

@@ -33,7 +33,7 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   }
   if (name === '--version' || name === '-v') return runCli(['version', ...rest], io);
   if (!Object.hasOwn(COMMANDS, name)) {
-    write(io.stderr, `tabby: ${unknownCommandMessage(name)}`);
+    write(io.stderr, `error: ${unknownCommandMessage(name)}`);
     return EXIT.usage;
   }
   try {
@@ -50,11 +50,12 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
     // errors.ts maps every typed failure; it loads the datastore and dataplane, so only once one is thrown.
     const known = err instanceof CliError ? err : (await import('./errors.js')).toCliError(err);
     if (known) {
-      write(io.stderr, `tabby ${name}: ${errorMessage(known)}`);
+      // kubectl's habit (issue 12 §5): `error: ` once, here; messages start lower-case and carry no prefix.
+      write(io.stderr, `error: ${errorMessage(known)}`);
       return known.exitCode;
     }
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    write(io.stderr, `tabby ${name}: internal error (this is a bug in Tabby ${TABBY_VERSION}, please report it ` +
+    write(io.stderr, `error: internal error in 'tabby ${name}' (this is a bug in Tabby ${TABBY_VERSION}, please report it ` +
       `with the command you ran): ${escapeControls(err instanceof Error ? err.message : String(err))}`);
     // A stack is meant to span lines; each of its lines is escaped on its own (the message in it is input too).
     if (io.env.TABBY_DEBUG) write(io.stderr, detail.split('\n').map(escapeControls).join('\n'));

@@ -1,7 +1,8 @@
 // apply, create, replace and delete of manifests (-f), shared by the four commands. Like calicoctl: every
 // manifest is loaded and validated first and nothing is written if any has a problem; then objects are written
 // in file order and the first failure stops the run, reporting which objects were already written
-// ("Partial success: applied the first N out of M resources", calicoctl commands/common.go).
+// ("Partial success: applied the first N out of M resources", calicoctl commands/common.go; here in the casing
+// and with the `error: ` prefix of every other message).
 
 import { reachabilityImpact } from '../analysis/index.js';
 import { escapeControls, loadResources, type LoadedResource, type Resource } from '../api/index.js';
@@ -115,11 +116,11 @@ function reportFailure(
   const where = escapeControls(`${failed.source ? `${failed.source}: ` : ''}${labelOf(failed.resource)}`);
   const all = loaded.map((l) => l.resource);
   if (handled === 0) {
-    write(io.stderr, `Failed to ${verb} any ${kindPhrase(all)}: ${where}: ${describeDatastoreError(err)}`);
+    write(io.stderr, `error: failed to ${verb} any ${kindPhrase(all)}: ${where}: ${describeDatastoreError(err)}`);
   } else {
     const names = done.length <= 10 ? escapeControls(` (${done.map(labelOf).join(', ')})`) : '';
-    write(io.stderr, `Partial success: ${PAST[verb]} the first ${handled} out of ${loaded.length} ${kindPhrase(all)}${names}:`);
-    write(io.stderr, `Hit error: ${where}: ${describeDatastoreError(err)}`);
+    write(io.stderr, `partial success: ${PAST[verb]} the first ${handled} out of ${loaded.length} ${kindPhrase(all)}${names}:`);
+    write(io.stderr, `error: ${where}: ${describeDatastoreError(err)}`);
   }
   return exitCodeOf(err);
 }
@@ -154,23 +155,34 @@ export function writeOrPreview(
   const format = dryRunFormat(args, options.dryRun);
   return withStore(args, io, async ({ store }) => {
     if (!options.dryRun) return writeResources(store, verb, items, io, options);
-    const changes = await planChanges(store, verb, items, options);
-    // What the changes a real run would make do to flows between the endpoints already there.
-    const { before, after } = await impactSets(store, changes);
-    const impact = reachabilityImpact(before, after);
-    const scope = effectiveChanges(changes).length < changes.length ? 'before-first-failure' : 'all';
-    print(DRY_RUN_PRINTERS, format, { changes, impact, scope }, io);
-    const failed = changes.find((c) => c.error);
-    return failed?.error ? exitCodeOf(failed.error) : EXIT.ok;
+    return printPreview(store, await planChanges(store, verb, items, options), format, io);
   });
 }
 
+/**
+ * Prints the dry-run report of planned changes — the diffs, then what they would do to flows between the
+ * endpoints already there — and returns the exit code a real run would have. apply, create, replace, delete,
+ * patch and label all print through here, so their previews have one shape.
+ */
+export async function printPreview(
+  store: Datastore,
+  changes: Awaited<ReturnType<typeof planChanges>>,
+  format: 'text' | 'json',
+  io: CommandIO,
+): Promise<number> {
+  const { before, after } = await impactSets(store, changes);
+  const impact = reachabilityImpact(before, after);
+  const scope = effectiveChanges(changes).length < changes.length ? 'before-first-failure' : 'all';
+  print(DRY_RUN_PRINTERS, format, { changes, impact, scope }, io);
+  const failed = changes.find((c) => c.error);
+  return failed?.error ? exitCodeOf(failed.error) : EXIT.ok;
+}
+
 /** The -o format, which only a dry run has (a real write prints one line per outcome). */
-function dryRunFormat(args: ParsedCommandArgs, dryRun: boolean): 'text' | 'json' {
+export function dryRunFormat(args: ParsedCommandArgs, dryRun: boolean): 'text' | 'json' {
   const format = chooseFormat(args, DRY_RUN_PRINTERS);
   if (!dryRun && stringOption(args, 'output') !== undefined) {
     throw new UsageError('-o selects the format of the --dry-run report; add --dry-run or drop -o');
   }
   return format;
 }
-

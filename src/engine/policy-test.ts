@@ -82,19 +82,20 @@ export function parsePolicyTestDocument(value: Record<string, unknown>): { ok: t
   else {
     rawFlows.forEach((f: unknown, i) => {
       if (!isRecord(f)) {
-        issues.push({ code: 'test.flow', path: ['flows', i], message: 'a flow is a mapping with from, to, protocol and expect' });
+        issues.push({ code: 'test.flow', path: ['flows', i], message: 'a flow is a mapping with from, to and expect (and protocol, TCP unless given)' });
         return;
       }
       for (const k of Object.keys(f)) {
         if (!FLOW_KEYS.has(k)) issues.push({ code: 'test.flow-field', path: ['flows', i, k], message: `unknown flow field "${k}"` });
       }
-      for (const k of ['from', 'to', 'protocol', 'expect']) {
+      // protocol defaults to TCP, as `tabby explain --protocol` does (issue 12 §5).
+      for (const k of ['from', 'to', 'expect']) {
         if (f[k] === undefined) issues.push({ code: 'test.flow-field', path: ['flows', i, k], message: `a flow needs "${k}"` });
       }
       if (f.expect !== undefined && f.expect !== 'Allow' && f.expect !== 'Deny') {
         issues.push({ code: 'test.expect', path: ['flows', i, 'expect'], message: 'expect is Allow or Deny', value: f.expect });
       }
-      flows.push(f as unknown as FlowExpectation);
+      flows.push({ ...f, protocol: f.protocol ?? 'TCP' } as unknown as FlowExpectation);
     });
   }
   const rawApplied = value.applied ?? [];

@@ -139,7 +139,7 @@ describe('tabby matrix', () => {
       expect(bad.stdout).toBe('');
       const lines = bad.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('note: '));
       expect(lines, selector).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^tabby matrix: invalid selector ${JSON.stringify(selector).replace(/[()[\]{}|]/g, '\\$&')}: .+ \\(at character \\d+\\)`));
+      expect(lines[0]).toMatch(new RegExp(`^error: invalid selector ${JSON.stringify(selector).replace(/[()[\]{}|]/g, '\\$&')}: .+ \\(at character \\d+\\)`));
       expect(bad.stderr).not.toMatch(/\n\s+at |\^/);
     }
     const none = await captureCli(['matrix', ...files, '-l', "app == 'nobody'"]);
@@ -183,7 +183,7 @@ describe('tabby matrix', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/bad\.yaml:\d+:\d+: GlobalNetworkPolicy broken: spec\.selector: /);
-    expect(run.stderr).toMatch(/tabby matrix: 1 problem in the manifests; fix it and run tabby matrix again/);
+    expect(run.stderr).toMatch(/error: 1 problem in the manifests; fix it and run tabby matrix again/);
   });
 
   it('refuses flags that make no flow (exit 2) and says when there is nothing to show (exit 1)', async () => {
@@ -238,7 +238,7 @@ describe('tabby policies-for', () => {
   it('says what an unknown endpoint could be', async () => {
     const run = await captureCli(['policies-for', 'web', ...files]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe('tabby policies-for: unknown endpoint "web"; did you mean shop/web?\n');
+    expect(run.stderr).toBe('error: unknown endpoint "web"; did you mean shop/web?\n');
     expect((await captureCli(['policies-for', ...files])).code).toBe(2);
   });
 });
@@ -273,6 +273,6 @@ describe('tabby select', () => {
     const run = await captureCli(['select', 'app ==', ...files]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe('tabby select: invalid selector: expected string\napp ==\n      ^\n');
+    expect(run.stderr).toBe('error: invalid selector: expected string\napp ==\n      ^\n');
   });
 });

@@ -172,7 +172,7 @@ describe('tabby convert', () => {
   it('rejects unknown naming schemes and output formats as usage errors', async () => {
     const naming = await captureCli(['convert', '-f', 'x.yaml', '--naming', 'v3.30']);
     expect(naming.code).toBe(2);
-    expect(naming.stderr).toBe("tabby convert: unsupported naming 'v3.30': allowed are v3.32, knp.default\n");
+    expect(naming.stderr).toBe("error: unsupported naming 'v3.30': allowed are v3.32, knp.default\n");
     const format = await captureCli(['convert', '-f', 'x.yaml', '-o', 'text']);
     expect(format.code).toBe(2);
     const none = await captureCli(['convert']);

@@ -68,7 +68,7 @@ describe.skipIf(!isRoot)('file store writes on a full disk', () => {
       ftruncateSync(filler, fstatSync(filler).size - 160 * 1024);
 
       const created = await cli(dir, ['apply', '-f', '-'], JSON.stringify(gnp('x1')));
-      expect(created.stderr).toMatch(/^Warning: the write was stored, but compacting .* failed: cannot .*: ENOSPC/m);
+      expect(created.stderr).toMatch(/^warning: the write was stored, but compacting .* failed: cannot .*: ENOSPC/m);
       expect(created.code).toBe(8);
       expect((await cli(dir, ['get', 'gnp', 'x1'])).code).toBe(0);
       // That compaction got as far as the new snapshot, which already makes the store's history short again: the

@@ -50,7 +50,7 @@ for (const s of storesUnderTest(root, 'datastore-malformed')) {
       expect(get.code).toBe(0);
       expect(get.stdout).toContain('globalnetworkpolicy.projectcalico.org/good');
       expect(get.stdout).not.toContain('garbage');
-      expect(get.stderr).toMatch(new RegExp(`^Warning: skipped the stored object "[^"]*${PATH}": invalid stored object: .+$`, 'm'));
+      expect(get.stderr).toMatch(new RegExp(`^warning: skipped the stored object "[^"]*${PATH}": invalid stored object: .+$`, 'm'));
       expect(get.stderr.trim().split('\n')).toHaveLength(1);
 
       const one = await captureCli(['get', 'gnp', 'garbage', ...ds]);

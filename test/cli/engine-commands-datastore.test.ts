@@ -129,7 +129,7 @@ for (const s of STORES) {
       expect((await tabby(['delete', 'gnp', 'security.no-ops', '--datastore', location])).code).toBe(0);
       const after = await tabby(ask);
       expect(after.stdout).not.toContain('tier security');
-      expect(after.stdout).toContain('→ Deny by tier default: end of tier (first policy that did not match: shop/backend-from-frontend)');
+      expect(after.stdout).toContain('→ Deny: end of tier default (no policy in the tier matched; last considered: shop/backend-from-frontend)');
       expect((await tabby(['apply', '-f', manifest, '--datastore', location])).code).toBe(0);
       expect((await tabby(ask)).stdout).toContain('tier security: GlobalNetworkPolicy security.no-ops  rule 0  Deny');
     });
@@ -140,7 +140,7 @@ describe('engine command input', () => {
   it('says how to give manifests for a stray argument', async () => {
     const run = await tabby(['matrix', 'cluster.yaml']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe("tabby matrix: unexpected argument 'cluster.yaml': give manifests with -f (tabby matrix -f cluster.yaml), or none to read the datastore\n");
+    expect(run.stderr).toBe("error: unexpected argument 'cluster.yaml': give manifests with -f (tabby matrix -f cluster.yaml), or none to read the datastore\n");
   });
 
   it('reports an unreachable datastore with the endpoint tried', async () => {

@@ -51,26 +51,26 @@ describe.skipIf(!ROOT)(`dataplane failures through the CLI (${ROOT ? 'root' : 'n
   it('nft refusing the skeleton (EBUSY) is a dataplane failure, exit 10, and the node is removed again', async () => {
     const run = await nodeCreateWithFailing('nft', '/dev/stdin:3:1-30: Error: Could not process rule: Device or resource busy');
     expect(run.code).toBe(EXIT.dataplane);
-    expect(oneLine(run)).toMatch(/^tabby node: nft: Could not process rule: Device or resource busy/);
+    expect(oneLine(run)).toMatch(/^error: nft: Could not process rule: Device or resource busy/);
     expect(listNamespaces(PREFIX)).toEqual([]);
   });
 
   it('nft without the privilege is the environment, exit 7, saying what is needed', async () => {
     const run = await nodeCreateWithFailing('nft', 'Error: Could not process rule: Operation not permitted');
     expect(run.code).toBe(EXIT.environment);
-    expect(oneLine(run)).toMatch(/^tabby node: nft: Could not process rule: Operation not permitted .*need root, nftables and iproute2/);
+    expect(oneLine(run)).toMatch(/^error: nft: Could not process rule: Operation not permitted .*need root, nftables and iproute2/);
     expect(listNamespaces(PREFIX)).toEqual([]);
   });
 
   it('ip refusing a namespace is a dataplane failure, exit 10', async () => {
     const run = await nodeCreateWithFailing('ip', 'RTNETLINK answers: Invalid argument');
     expect(run.code).toBe(EXIT.dataplane);
-    expect(oneLine(run)).toMatch(/^tabby node: ip netns add \S+: RTNETLINK answers: Invalid argument$/);
+    expect(oneLine(run)).toMatch(/^error: ip netns add \S+: RTNETLINK answers: Invalid argument$/);
   });
 
   it('ip without the privilege is the environment, exit 7', async () => {
     const run = await nodeCreateWithFailing('ip', 'mount --make-shared /run/netns failed: Operation not permitted');
     expect(run.code).toBe(EXIT.environment);
-    expect(oneLine(run)).toMatch(/^tabby node: ip netns add \S+: mount --make-shared \/run\/netns failed: Operation not permitted/);
+    expect(oneLine(run)).toMatch(/^error: ip netns add \S+: mount --make-shared \/run\/netns failed: Operation not permitted/);
   });
 });

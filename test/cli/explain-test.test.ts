@@ -78,11 +78,31 @@ flows:
 - {from: shop/web, to: shop/db, protocol: TCP, port: 5432, expect: Allow}
 `;
 
+// No protocol: TCP, as explain assumes (db-from-web allows TCP only, so UDP would be denied).
+const TEST_DEFAULTS = `
+include: [cluster.yaml]
+flows:
+- {from: shop/web, to: shop/db, port: 5432, expect: Allow}
+`;
+
+// Flows that cannot be evaluated: each problem carries the file:line:col of the field it is about.
+const TEST_BAD_FLOWS = `include: [cluster.yaml]
+flows:
+- {from: shop/web, to: shop/db, port: 5432, expect: Allow}
+- {from: shop/ghost, to: shop/db, port: 5432, expect: Allow}
+- from: shop/web
+  to: shop/db
+  port: 99999
+  expect: Deny
+`;
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tabby-explain-'));
   await writeFile(path.join(dir, 'cluster.yaml'), CLUSTER);
   await writeFile(path.join(dir, 'pass.yaml'), TEST_PASSING);
   await writeFile(path.join(dir, 'fail.yaml'), TEST_FAILING);
+  await writeFile(path.join(dir, 'defaults.yaml'), TEST_DEFAULTS);
+  await writeFile(path.join(dir, 'bad-flows.yaml'), TEST_BAD_FLOWS);
   await writeFile(path.join(dir, 'broken.yaml'), 'resources: [{apiVersion: projectcalico.org/v3, kind: GlobalNetworkPolicy, metadata: {name: x}, spec: {selector: "a =="}}]\nflows: []\n');
 });
 afterAll(async () => {
@@ -115,9 +135,9 @@ describe('tabby explain', () => {
     expect(Object.keys(v.ingress)).toEqual(['endpoint', 'verdict', 'decision', 'trace']);
   });
 
-  it('rejects a flow end it cannot resolve with one line and exit 1', async () => {
+  it('rejects a flow end it cannot resolve with one line and exit 3 (not found, as the README says)', async () => {
     const run = await captureCli(['explain', '-f', 'cluster.yaml', '--from', 'shop/nope', '--to', 'shop/db'], { cwd: dir });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(3);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('unknown endpoint "shop/nope"');
   });
@@ -125,6 +145,66 @@ describe('tabby explain', () => {
   it('reports usage errors with exit 2', async () => {
     expect((await captureCli(['explain', '-f', 'cluster.yaml', '--from', 'shop/web'], { cwd: dir })).code).toBe(2);
     expect((await captureCli(['explain', '-f', 'cluster.yaml', '--from', 'shop/web', '--to', 'shop/db', '--port', 'x'], { cwd: dir })).code).toBe(2);
+  });
+});
+
+describe('tabby explain: issue 12 §5', () => {
+  it('an unknown hep: end exits 3 too; a malformed address stays invalid input (1)', async () => {
+    const hep = await captureCli(['explain', '-f', 'cluster.yaml', '--from', 'hep:nope', '--to', 'shop/db'], { cwd: dir });
+    expect(hep.code).toBe(3);
+    expect(hep.stderr).toBe('error: unknown endpoint "hep:nope": no HostEndpoint of that name\n');
+    const bad = await captureCli(['explain', '-f', 'cluster.yaml', '--from', '999.1.1.1', '--to', 'shop/db'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('invalid IP address "999.1.1.1"');
+  });
+
+  it('the end of a tier reads as what happened, naming the policy considered last; the JSON is unchanged', async () => {
+    // web → db on 80: db-from-web (the only enforced policy in default for db's ingress) does not match.
+    const run = await captureCli(['explain', '-f', 'cluster.yaml', '--from', 'shop/web', '--to', 'shop/db', '--port', '80'], { cwd: dir });
+    expect(run.code).toBe(0);
+    const ingress = run.stdout.slice(run.stdout.indexOf('  Ingress of shop/db'));
+    expect(ingress).toContain('    Deny: end of tier default (no policy in the tier matched; last considered: shop/db-from-web)\n' +
+      '    → Deny: end of tier default (no policy in the tier matched; last considered: shop/db-from-web)\n');
+    expect(run.stdout).not.toContain('NetworkPolicy shop/db-from-web  Deny');
+    const json = JSON.parse((await captureCli(['explain', '-f', 'cluster.yaml', '--from', 'shop/web', '--to', 'shop/db', '--port', '80', '-o', 'json'], { cwd: dir })).stdout);
+    expect(json.ingress.decision).toEqual({ action: 'Deny', tier: 'default', kind: 'NetworkPolicy', policy: 'shop/db-from-web', rule: -1 });
+    expect(json.ingress.trace.at(-1)).toEqual({
+      endpoint: 'shop/db', stage: 'normal', action: 'Deny', rule: -1, tier: 'default', kind: 'NetworkPolicy',
+      policy: 'shop/db-from-web', note: 'end of tier: defaultAction Deny',
+    });
+  });
+});
+
+describe('tabby test: issue 12 §5', () => {
+  it('takes -f like every other command, several times and beside positional paths', async () => {
+    const run = await captureCli(['test', '-f', 'pass.yaml', '-f', 'defaults.yaml'], { cwd: dir });
+    expect(run.stdout).toContain('PASS  pass.yaml');
+    expect(run.stdout).toContain('PASS  defaults.yaml  (1 flows, 0 orderings)');
+    expect(run.code).toBe(0);
+    const mixed = await captureCli(['test', '-f', 'pass.yaml', 'defaults.yaml', '-o', 'json'], { cwd: dir });
+    expect(JSON.parse(mixed.stdout).files.map((f: { file: string }) => f.file)).toEqual(['pass.yaml', 'defaults.yaml']);
+    expect((await captureCli(['test'], { cwd: dir })).stderr).toBe('error: no test files given: tabby test -f FILE|DIR...\n');
+  });
+
+  it('a flow without protocol is TCP, as in explain', async () => {
+    const run = await captureCli(['test', 'defaults.yaml', '-o', 'json'], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).files[0].flows[0]).toMatchObject({ flow: { protocol: 'TCP' }, pass: true, verdict: 'Allow' });
+  });
+
+  it('problems in flows carry file:line:col of the field', async () => {
+    const run = await captureCli(['test', '-f', 'bad-flows.yaml'], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('  ✗ shop/ghost → shop/db TCP port 5432  (bad-flows.yaml:4:3)\n' +
+      '      bad-flows.yaml:4:4: flows[1].from: unknown endpoint "shop/ghost": no Pod or WorkloadEndpoint of that namespace/name\n');
+    expect(run.stdout).toContain('      bad-flows.yaml:7:3: flows[2].port: a port is an integer 0–65535, not 99999\n');
+  });
+
+  it('--help summarises the file format with an example', async () => {
+    const run = await captureCli(['test', '--help']);
+    expect(run.stdout).toContain('-f, --filename PATH');
+    expect(run.stdout).toContain('protocol is TCP unless given');
+    expect(run.stdout).toContain('#   - {from: shop/web, to: shop/db, port: 5432, expect: Allow}');
   });
 });
 
@@ -146,7 +226,8 @@ describe('tabby test', () => {
     const report = JSON.parse(json.stdout);
     expect(report).toMatchObject({ passed: 4, failed: 1 });
     expect(report.files[0].flows[0]).toMatchObject({ pass: false, verdict: 'Allow' });
-    expect(Object.keys(report.files[0].flows[0])).toEqual(['flow', 'verdict', 'egress', 'ingress', 'pending', 'pass', 'failures']);
+    expect(Object.keys(report.files[0].flows[0])).toEqual(['flow', 'verdict', 'egress', 'ingress', 'pending', 'pass', 'failures', 'source']);
+    expect(report.files[0].flows[0].source).toBe('fail.yaml:4:3');
   });
 
   it('reports a file whose resources are invalid as an error', async () => {

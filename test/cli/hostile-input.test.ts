@@ -138,7 +138,7 @@ describe('the CLI config file is read with the same limits', () => {
     await symlink('/dev/zero', path.join(home, 'tabby/config.yaml'));
     const run = await captureCli(['get', 'gnp'], { cwd: dir, env: { XDG_CONFIG_HOME: home } });
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe(`tabby get: refusing to read ${path.join(home, 'tabby/config.yaml')}: it is a character device, ` +
+    expect(run.stderr).toBe(`error: refusing to read ${path.join(home, 'tabby/config.yaml')}: it is a character device, ` +
       'not a regular file (fix or remove the config file)\n');
   });
 });
@@ -192,7 +192,7 @@ describe('messages that cannot lie: hostile names are printed escaped', () => {
     const cmd = await tabby(['get\nERROR forged']);
     expect(cmd.code).toBe(2);
     expectPrintable(cmd);
-    expect(cmd.stderr).toBe('tabby: unknown command "get\\nERROR forged" (run \'tabby --help\' for the list)\n');
+    expect(cmd.stderr).toBe('error: unknown command "get\\nERROR forged" (run \'tabby --help\' for the list)\n');
     const arg = await tabby(['validate', 'x\u202e.yaml']);
     expectPrintable(arg);
     expect(arg.stderr.trimEnd().split('\n')).toHaveLength(1);
@@ -257,16 +257,16 @@ describe('every error message is printed escaped, wherever it was built (main.ts
     const out = await tabby(['get', 'gnp', '-o', EVIL, '--datastore', store]);
     expect(out.code).toBe(2);
     expectPrintable(out);
-    expect(out.stderr).toBe('tabby get: unsupported output format "x\\u202e\\u001b[31m\\nERROR forged": allowed are ' +
+    expect(out.stderr).toBe('error: unsupported output format "x\\u202e\\u001b[31m\\nERROR forged": allowed are ' +
       'table, wide, yaml, json, name\n');
     // A printable value keeps the quotes it always had.
     expect((await tabby(['get', 'gnp', '-o', 'xml', '--datastore', store])).stderr)
-      .toBe("tabby get: unsupported output format 'xml': allowed are table, wide, yaml, json, name\n");
+      .toBe("error: unsupported output format 'xml': allowed are table, wide, yaml, json, name\n");
 
     const kind = await tabby(['get', `gnp${EVIL}`, '--datastore', store]);
     expect(kind.code).toBe(2);
     expectPrintable(kind);
-    expect(kind.stderr).toMatch(/^tabby get: unknown resource type "gnpx\\u202e\\u001b\[31m\\nERROR forged" \(known: /);
+    expect(kind.stderr).toMatch(/^error: unknown resource type "gnpx\\u202e\\u001b\[31m\\nERROR forged" \(known: /);
   });
 
   it('lines commands print on stderr themselves: a failed delete, an empty namespace', async () => {
@@ -284,7 +284,7 @@ describe('every error message is printed escaped, wherever it was built (main.ts
     const run = await tabby(['get', 'gnp', '--datastore', 'file:/dev/null/n\u202eo\u001b[1m\nERROR forged']);
     expect(run.code).toBe(6);
     expectPrintable(run);
-    expect(run.stderr).toBe('tabby get: cannot read /dev/null/n\\u202eo\\u001b[1m\\nERROR forged: ENOTDIR (not a directory)\n');
+    expect(run.stderr).toBe('error: cannot read /dev/null/n\\u202eo\\u001b[1m\\nERROR forged: ENOTDIR (not a directory)\n');
     // The newline once made file:PATH a relative path, "file:/dev/…" under the working directory, created there.
     expect(existsSync(path.join(dir, 'file:'))).toBe(false);
   });
@@ -303,7 +303,7 @@ describe('every error message is printed escaped, wherever it was built (main.ts
       encodeFrame({ rev, op: 'put', key, value: { kind: 'GlobalNetworkPolicy', metadata: null } }));
     const run = await tabby(['get', 'gnp', ...ds]);
     expectPrintable(run);
-    expect(run.stderr).toMatch(/^Warning: skipped the stored object "[^"\n]*evil\\u202e\\u0085\\u2028x": invalid stored object: .+$/m);
+    expect(run.stderr).toMatch(/^warning: skipped the stored object "[^"\n]*evil\\u202e\\u0085\\u2028x": invalid stored object: .+$/m);
   });
 });
 
@@ -358,7 +358,7 @@ describe('the reader checks the file it opened, not only the path it admitted', 
     await symlink('/proc/self/status', path.join(home, 'tabby/config.yaml'));
     const run = await captureCli(['get', 'gnp'], { cwd: dir, env: { XDG_CONFIG_HOME: home } });
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe(`tabby get: refusing to read ${path.join(home, 'tabby/config.yaml')}: it is on the kernel's ` +
+    expect(run.stderr).toBe(`error: refusing to read ${path.join(home, 'tabby/config.yaml')}: it is on the kernel's ` +
       'proc pseudo-filesystem, not a manifest (fix or remove the config file)\n');
   });
 });
@@ -373,27 +373,27 @@ describe('tabby agent status reads its state files like any untrusted file', () 
     execFileSync('mkfifo', [status]);
     const fifo = await agentStatus();
     expect(fifo.code).toBe(1);
-    expect(fifo.stderr).toBe(`tabby agent: refusing to read ${status}: it is a FIFO (named pipe), not a regular file\n`);
+    expect(fifo.stderr).toBe(`error: refusing to read ${status}: it is a FIFO (named pipe), not a regular file\n`);
 
     await rm(status);
     await symlink('/dev/zero', status);
     const zero = await agentStatus();
     expect(zero.code).toBe(1);
-    expect(zero.stderr).toBe(`tabby agent: refusing to read ${status}: it is a character device, not a regular file\n`);
+    expect(zero.stderr).toBe(`error: refusing to read ${status}: it is a character device, not a regular file\n`);
 
     await rm(status);
     await writeFile(status, '');
     await truncate(status, 2 * 1024 * 1024);
     const big = await agentStatus();
     expect(big.code).toBe(1);
-    expect(big.stderr).toBe(`tabby agent: ${status}:1:1: file too large (2097152 bytes; max 1 MiB)\n`);
+    expect(big.stderr).toBe(`error: ${status}:1:1: file too large (2097152 bytes; max 1 MiB)\n`);
 
     await rm(status);
     await writeFile(status, '{"node": "n1", ');
     const torn = await agentStatus();
     expect(torn.code).toBe(1);
     expect(torn.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(torn.stderr).toMatch(new RegExp(`^tabby agent: cannot read ${status}: not JSON \\(`));
+    expect(torn.stderr).toMatch(new RegExp(`^error: cannot read ${status}: not JSON \\(`));
   });
 });
 
@@ -409,7 +409,7 @@ describe('a multi-line selector error', () => {
     const run = await tabby(['select', 'app == \n\u001b[31mtabby: all good\u202e']);
     expect(run.code).toBe(1);
     const all = run.stderr.trimEnd().split('\n');
-    const lines = all.slice(all.findIndex((l) => l.startsWith('tabby select: invalid selector: ')));
+    const lines = all.slice(all.findIndex((l) => l.startsWith('error: invalid selector: ')));
     expect(lines.length).toBe(3); // the message, the excerpt, the caret
     expect(run.stderr).not.toMatch(/[\u001b\u202e]/);
     expect(lines.some((l) => l.startsWith('tabby: all good'))).toBe(false);

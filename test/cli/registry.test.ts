@@ -46,7 +46,7 @@ describe('the command registry', () => {
     for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
       const run = await captureCli([name]);
       expect(run.code).toBe(2);
-      expect(run.stderr).toBe(`tabby: unknown command '${name}' (run 'tabby --help' for the list)\n`);
+      expect(run.stderr).toBe(`error: unknown command '${name}' (run 'tabby --help' for the list)\n`);
     }
   });
 });

@@ -157,8 +157,8 @@ spec: {selector: all()}
       expect(run.code).toBe(EXIT.alreadyExists);
       expect(run.stdout).toBe('');
       expect(run.stderr).toBe(
-        "Partial success: created the first 1 out of 3 'GlobalNetworkPolicy' resource(s) (GlobalNetworkPolicy first):\n" +
-        `Hit error: ${p}:6:1: GlobalNetworkPolicy allow-dns: resource already exists: GlobalNetworkPolicy(allow-dns) ` +
+        "partial success: created the first 1 out of 3 'GlobalNetworkPolicy' resource(s) (GlobalNetworkPolicy first):\n" +
+        `error: ${p}:6:1: GlobalNetworkPolicy allow-dns: resource already exists: GlobalNetworkPolicy(allow-dns) ` +
         '(use tabby apply to create or update, or tabby replace to update)\n');
       expect((await tabby(['get', 'gnp', ...ds])).stdout).toBe('NAME\nallow-dns\nfirst\n');
     });
@@ -180,23 +180,23 @@ spec: {selector: all()}
     it('patch and label edit stored objects and validate the result', async () => {
       expect((await tabby(['label', 'np', 'web', '-n', 'prod', 'owner=netops', ...ds])).code).toBe(0);
       const clash = await tabby(['label', 'np', 'web', '-n', 'prod', 'owner=other', ...ds]);
-      expect(clash).toMatchObject({ code: EXIT.usage, stderr: "tabby label: 'owner' already has a value (netops); add --overwrite to change it\n" });
+      expect(clash).toMatchObject({ code: EXIT.failure, stderr: "error: NetworkPolicy prod/web: label 'owner' already has a value (netops); add --overwrite to change it\n" });
       expect((await tabby(['label', 'np', 'web', '-n', 'prod', 'owner=other', 'app-', '--overwrite', ...ds])).stdout)
         .toBe('Successfully updated labels on NetworkPolicy prod/web (set owner=other; removed app)\n');
       expect((await tabby(['get', 'np', '-n', 'prod', '-l', 'owner=other,!app', '-o', 'name', ...ds])).stdout)
         .toBe('networkpolicy.projectcalico.org/web\n');
       const bad = await tabby(['patch', 'gnp', 'allow-dns', '-p', '{"spec":{"order":"high"}}', ...ds]);
       expect(bad.code).toBe(EXIT.failure);
-      expect(bad.stderr).toMatch(/^tabby patch: GlobalNetworkPolicy\(allow-dns\): spec\.order: /);
+      expect(bad.stderr).toMatch(/^error: GlobalNetworkPolicy\(allow-dns\): spec\.order: /);
       const rename = await tabby(['patch', 'gnp', 'allow-dns', '-p', '{"metadata":{"name":"x"}}', ...ds]);
-      expect(rename.code).toBe(EXIT.usage);
+      expect(rename.code).toBe(EXIT.failure); // invalid input (the patch changes the identity), not a usage error
       expect((await tabby(['patch', 'gnp', 'nope', '-p', '{}', ...ds])).code).toBe(EXIT.notFound);
     });
 
     it('delete by kind and name and by manifest, with --skip-not-exists', async () => {
       const gone = await tabby(['delete', 'gnp', 'first', 'nope', ...ds]);
       expect(gone.code).toBe(EXIT.notFound);
-      expect(gone.stderr).toContain("Partial success: deleted the first 1 out of 2 'GlobalNetworkPolicy' resource(s)");
+      expect(gone.stderr).toContain("partial success: deleted the first 1 out of 2 'GlobalNetworkPolicy' resource(s)");
       const p = file('del.yaml', POLICIES);
       expect(await tabby(['delete', '-f', p, ...ds])).toMatchObject({ code: 0, stdout: 'Successfully deleted 2 resource(s)\n' });
       expect((await tabby(['delete', '-f', p, ...ds])).code).toBe(EXIT.notFound);
@@ -234,20 +234,20 @@ describe('datastore selection', () => {
     writeFileSync(join(cfgHome, 'tabby', 'config.yaml'), 'datastore: [unclosed\n');
     const run = await tabby(['get', 'gnp'], { env: { XDG_CONFIG_HOME: cfgHome } });
     expect(run.code).toBe(EXIT.failure);
-    expect(run.stderr).toMatch(/^tabby get: .*config\.yaml:\d+:\d+: /);
+    expect(run.stderr).toMatch(/^error: .*config\.yaml:\d+:\d+: /);
   });
 
   it('rejects an unknown scheme, naming where it came from', async () => {
     const run = await tabby(['get', 'gnp'], { env: { TABBY_DATASTORE: 'redis://x:1' } });
     expect(run).toMatchObject({ code: EXIT.usage });
-    expect(run.stderr).toBe("tabby get: unsupported datastore scheme in 'redis://x:1' (expected file:PATH, etcd://HOST:PORT[,HOST:PORT], etcds://HOST:PORT[,…] (TLS), http(s)://HOST:PORT[,http(s)://HOST:PORT]) (from TABBY_DATASTORE)\n");
+    expect(run.stderr).toBe("error: unsupported datastore scheme in 'redis://x:1' (expected file:PATH, etcd://HOST:PORT[,HOST:PORT], etcds://HOST:PORT[,…] (TLS), http(s)://HOST:PORT[,http(s)://HOST:PORT]) (from TABBY_DATASTORE)\n");
   });
 
   it('says an unreachable etcd is unreachable, with the endpoint, and exits 6', async () => {
     const port = await freePort();
     const run = await tabby(['get', 'gnp', '--datastore', `etcd://127.0.0.1:${port}`]);
     expect(run.code).toBe(EXIT.unavailable);
-    expect(run.stderr).toBe(`tabby get: datastore unavailable at etcd://127.0.0.1:${port}: connection refused (127.0.0.1:${port}) ` +
+    expect(run.stderr).toBe(`error: datastore unavailable at etcd://127.0.0.1:${port}: connection refused (127.0.0.1:${port}) ` +
       '(is it running? choose another with --datastore or TABBY_DATASTORE)\n');
   });
 
@@ -261,6 +261,6 @@ describe('datastore selection', () => {
   it('names unknown kinds with the known ones', async () => {
     const run = await tabby(['get', 'gnpx', '--datastore', `file:${join(root, 'k')}`]);
     expect(run.code).toBe(EXIT.usage);
-    expect(run.stderr).toMatch(/^tabby get: unknown resource type 'gnpx'; did you mean 'gnp', 'gns' or 'knp'\? \(known: networkpolicy, globalnetworkpolicy, /);
+    expect(run.stderr).toMatch(/^error: unknown resource type 'gnpx'; did you mean 'gnp', 'gns' or 'knp'\? \(known: networkpolicy, globalnetworkpolicy, /);
   });
 });

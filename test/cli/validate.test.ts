@@ -156,11 +156,11 @@ describe('tabby validate: paths and usage', () => {
   });
 
   const usage: Array<[string, string[], RegExp]> = [
-    ['no -f', ['validate'], /^tabby validate: no manifests given: use -f PATH/],
-    ['a positional path', ['validate', 'policy.yaml'], /^tabby validate: unexpected argument 'policy.yaml': give manifests with -f \(tabby validate -f policy.yaml\)/],
-    ['an unknown flag', ['validate', '-f', 'x.yaml', '--frobnicate'], /^tabby validate: unknown flag '--frobnicate' \(see 'tabby validate --help'\)\n$/],
-    ['an unknown output format', ['validate', '-f', 'x.yaml', '-o', 'xml'], /^tabby validate: unsupported output format 'xml': allowed are text, json/],
-    ['-f without a value', ['validate', '-f'], /^tabby validate: Option '-f, --filename <value>' argument missing/],
+    ['no -f', ['validate'], /^error: no manifests given: use -f PATH/],
+    ['a positional path', ['validate', 'policy.yaml'], /^error: unexpected argument 'policy.yaml': give manifests with -f \(tabby validate -f policy.yaml\)/],
+    ['an unknown flag', ['validate', '-f', 'x.yaml', '--frobnicate'], /^error: unknown flag '--frobnicate' \(see 'tabby validate --help'\)\n$/],
+    ['an unknown output format', ['validate', '-f', 'x.yaml', '-o', 'xml'], /^error: unsupported output format 'xml': allowed are text, json/],
+    ['-f without a value', ['validate', '-f'], /^error: option '-f, --filename <value>' argument missing/],
   ];
   for (const [what, argv, message] of usage) {
     it(`${what} is a usage error (exit 2)`, async () => {

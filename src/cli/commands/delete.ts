@@ -1,20 +1,24 @@
-// `tabby delete -f PATH...` or `tabby delete KIND NAME...`: remove objects (calicoctl delete). A
-// metadata.resourceVersion in a manifest must still be the stored one.
+// `tabby delete -f PATH...`, `tabby delete KIND NAME...` or `tabby delete KIND/NAME...` (what `tabby get -o name`
+// prints; resource-refs.ts): remove objects (calicoctl delete, kubectl delete). A metadata.resourceVersion in a
+// manifest must still be the stored one.
 
-import { kindInfo, type Resource } from '../../api/index.js';
+import type { Resource } from '../../api/index.js';
 import { booleanOption, stringOption, UsageError, type CommandSpec } from '../command.js';
-import { DATASTORE_OPTION, kindArgument, NAMESPACE_OPTION } from '../datastore-access.js';
+import { DATASTORE_OPTION, NAMESPACE_OPTION } from '../datastore-access.js';
+import { checkNamespaceOption, keyOfRef, parseResourceArguments } from '../resource-refs.js';
 import { DRY_RUN_OUTPUT_OPTION, runManifestWrite, writeOrPreview } from '../resource-writes.js';
 import { FILENAME_OPTION } from './validate.js';
 
 export const command: CommandSpec = {
   name: 'delete',
   summary: 'Delete resources named by manifests or by kind and name',
-  usage: 'tabby delete (-f PATH... | KIND NAME... [-n NS]) [--skip-not-exists] [--dry-run [-o text|json]] [--datastore LOCATION]',
+  usage: 'tabby delete (-f PATH... | KIND NAME... | KIND/NAME...) [-n NS] [--skip-not-exists] [--dry-run [-o text|json]] [--datastore LOCATION]',
   examples: [
     'tabby delete -f policy.yaml',
     'tabby delete globalnetworkpolicy allow-dns',
     'tabby delete np web -n prod --dry-run',
+    'tabby delete gnp/allow-dns networkpolicy.networking.k8s.io/web -n prod',
+    'tabby get gnp -l team=old -o name | xargs tabby delete',
   ],
   options: {
     filename: FILENAME_OPTION,
@@ -33,22 +37,21 @@ export const command: CommandSpec = {
       }
       return runManifestWrite('delete', args, io);
     }
-    const [kindName, ...names] = args.positionals;
-    if (kindName === undefined || names.length === 0) {
-      throw new UsageError('nothing to delete: give -f PATH, or KIND NAME (e.g. tabby delete globalnetworkpolicy allow-dns)');
-    }
-    const info = kindArgument(kindName, 'delete');
+    const { refs } = parseResourceArguments(args.positionals, 'delete', {
+      namesRequired: true, example: 'tabby delete globalnetworkpolicy allow-dns, or tabby delete -f PATH',
+    });
     const ns = stringOption(args, 'namespace');
-    if (!info.namespaced && ns !== undefined) {
-      throw new UsageError(`${info.kind} is not namespaced; drop -n ${ns}`);
-    }
-    const items = names.map((name) => ({
-      resource: {
-        apiVersion: kindInfo(info.key).apiVersion, kind: info.kind,
-        metadata: { name, ...(info.namespaced && { namespace: ns ?? 'default' }) },
-      } as Resource,
-      source: undefined,
-    }));
+    checkNamespaceOption(refs, ns);
+    const items = refs.map((ref) => {
+      const key = keyOfRef(ref, ns);
+      return {
+        resource: {
+          apiVersion: ref.info.apiVersion, kind: ref.info.kind,
+          metadata: { name: key.name, ...(key.namespace !== undefined && { namespace: key.namespace }) },
+        } as Resource,
+        source: undefined,
+      };
+    });
     return writeOrPreview('delete', items, args, io, options);
   },
 };

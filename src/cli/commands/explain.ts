@@ -1,11 +1,12 @@
 // `tabby explain`: how one flow is decided, as Calico's dataplane would decide it, with the trace: each end's
 // tiers, policies, rules and profiles in the order they were consulted, the verdict, and the pending verdict with
 // staged policies enforced. Reads -f manifests, or the datastore without -f. Exit 0 when the flow could be
-// evaluated (whatever the verdict), 1 when the manifests or the flow are invalid, 2 for usage errors.
+// evaluated (whatever the verdict), 1 when the manifests or the flow are invalid, 2 for usage errors, 3 when an end
+// names an endpoint that does not exist.
 
 import { PolicyEngine, type Flow, type FlowPeer, type FlowVerdict } from '../../engine/index.js';
 import {
-  CliError, stringOption, UsageError, write, type CommandSpec, type ParsedCommandArgs,
+  CliError, EXIT, stringOption, UsageError, write, type CommandSpec, type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { ENGINE_FILENAME_OPTION, loadEngineFrom } from '../engine-input.js';
@@ -103,7 +104,11 @@ export const command: CommandSpec = {
     if (ipVersionText !== undefined) flow.ipVersion = ipVersionText === '4' ? 4 : 6;
 
     const result = engine.evaluate(flow);
-    if (!result.ok) throw new CliError(result.issues.map((i) => i.message).join('; '));
+    if (!result.ok) {
+      // README: 3 is "not found" — an end that names no endpoint is that; a malformed flow is invalid input (1).
+      const notFound = result.issues.every((i) => i.code === 'flow.unknown-endpoint');
+      throw new CliError(result.issues.map((i) => i.message).join('; '), notFound ? EXIT.notFound : EXIT.failure);
+    }
     print(PRINTERS, format, { flow, result: result.value, notes }, io);
     return 0;
   },

@@ -11,7 +11,8 @@
 import { displayText, escapeControls, kindInfoOf, type KindInfo, type KindKey, type Resource, type ResourceKey } from '../../api/index.js';
 import { booleanOption, EXIT, stringOption, UsageError, write, type CommandIO, type CommandSpec } from '../command.js';
 import { isDatastoreError, parseLabelSelector, type Datastore, type LabelMatcher } from '../../datastore/index.js';
-import { DATASTORE_OPTION, describeDatastoreError, kindArgument, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
+import { DATASTORE_OPTION, describeDatastoreError, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
+import { parseResourceArguments, type ResourceRef } from '../resource-refs.js';
 import { GET_TEMPLATE_FORMATS, parseGetOutput, printResources, printsEmpty, WatchPrinter, type GetOutput } from '../output/get-output.js';
 import { outputOption } from '../output/printers.js';
 import { RESOURCE_PRINTERS } from '../output/resources.js';
@@ -22,6 +23,8 @@ interface Query {
   /** undefined with -A. */
   namespace: string | undefined;
   names: string[];
+  /** The objects named (KIND NAME... or KIND/NAME...); empty to list the kinds. */
+  refs: ResourceRef[];
   selector: string | undefined;
 }
 
@@ -59,11 +62,9 @@ export const command: CommandSpec = {
   },
   positionals: true,
   async run(args, io) {
-    const [kindText, ...names] = args.positionals;
-    if (kindText === undefined) {
-      throw new UsageError('which resources? e.g. tabby get globalnetworkpolicies (see tabby get --help)');
-    }
-    const kinds: KindInfo[] = kindText.split(',').filter((k) => k !== '').map((k) => kindArgument(k, 'get'));
+    // KIND[,KIND...] [NAME...] or KIND/NAME... (what -o name prints): resource-refs.ts.
+    const { kinds, refs } = parseResourceArguments(args.positionals, 'get', { namesRequired: false, example: 'tabby get globalnetworkpolicies' });
+    const names = refs.map((r) => r.name);
     const output = await parseGetOutput(args, io.cwd);
     const all = booleanOption(args, 'all-namespaces');
     const ns = stringOption(args, 'namespace');
@@ -72,7 +73,7 @@ export const command: CommandSpec = {
     const watch = watchOnly || booleanOption(args, 'watch');
     const showLabels = booleanOption(args, 'show-labels');
     if (all && ns !== undefined) throw new UsageError('give -n NS or -A, not both');
-    if (names.length > 0 && (all || selector !== undefined || kinds.length > 1)) {
+    if (names.length > 0 && (all || selector !== undefined)) {
       throw new UsageError('names select objects of one kind in one namespace; drop -A/-l or the names');
     }
     let matcher: LabelMatcher = () => true;
@@ -81,7 +82,7 @@ export const command: CommandSpec = {
       if (!parsed.ok) throw new UsageError(`-l ${displayText(selector)}: ${parsed.issues.map((i) => i.message).join('; ')}`);
       matcher = parsed.value;
     }
-    const query: Query = { kinds, namespace: all ? undefined : ns ?? 'default', names, selector };
+    const query: Query = { kinds, namespace: all ? undefined : ns ?? 'default', names, refs, selector };
     return withStore(args, io, async ({ store }) => {
       if (watch) return watchResources(store, query, matcher, { output, showLabels, watchOnly }, io);
       return listOnce(store, query, output, showLabels, io);
@@ -90,14 +91,13 @@ export const command: CommandSpec = {
 };
 
 async function listOnce(store: Datastore, query: Query, output: GetOutput, showLabels: boolean, io: CommandIO): Promise<number> {
-  const { kinds, namespace, names, selector } = query;
+  const { kinds, namespace, names, refs, selector } = query;
   const found: Resource[] = [];
   const missing: string[] = [];
   if (names.length > 0) {
-    const info = kinds[0]!;
     // As kubectl: the names that exist are printed, each missing one is an error on stderr, and the exit is 1.
     // A single missing name keeps its own exit code (3, not found) as before.
-    for (const name of names) {
+    for (const { info, name } of refs) {
       try {
         found.push(await store.get({ kind: info.key, name, ...(info.namespaced && { namespace }) }));
       } catch (err) {
@@ -124,7 +124,7 @@ async function listOnce(store: Datastore, query: Query, output: GetOutput, showL
   if (found.length > 0 || printsEmpty(output)) {
     printResources(output, { resources: found, single: names.length === 1, ...(showLabels && { showLabels }) }, io);
   }
-  for (const message of missing) write(io.stderr, `tabby get: ${escapeControls(message)}`);
+  for (const message of missing) write(io.stderr, `error: ${escapeControls(message)}`);
   return missing.length > 0 ? EXIT.failure : 0;
 }
 
@@ -141,7 +141,9 @@ interface WatchFlags {
 async function watchResources(
   store: Datastore, query: Query, matcher: LabelMatcher, flags: WatchFlags, io: CommandIO,
 ): Promise<number> {
-  const { kinds, namespace, names } = query;
+  const { kinds, namespace, names, refs } = query;
+  // A named object is a (kind, name) pair: KIND/NAME refs may name several kinds.
+  const named = (kind: KindKey, name: string): boolean => names.length === 0 || refs.some((r) => r.info.key === kind && r.name === name);
   // Ctrl-C ends the watch, at any point (even during the listing), with exit 0 and nothing printed.
   let interrupted = false;
   let stop = (): void => { interrupted = true; };
@@ -162,7 +164,7 @@ async function watchResources(
       listedAt.set(info.key, list.revision);
       warnSkipped(io, list.skipped);
       for (const r of list.items) {
-        if (names.length > 0 && !names.includes(r.metadata.name)) continue;
+        if (!named(info.key, r.metadata.name)) continue;
         listed.push(r);
         shown.set(keyText(keyOfResource(r, info)), r);
       }
@@ -184,7 +186,7 @@ async function watchResources(
     });
     stop = () => { void watch.close(); };
     const inScope = (info: KindInfo | undefined, ns: string | undefined, name: string): info is KindInfo =>
-      info !== undefined && (!info.namespaced || namespace === undefined || ns === namespace) && (names.length === 0 || names.includes(name));
+      info !== undefined && (!info.namespaced || namespace === undefined || ns === namespace) && named(info.key, name);
     for await (const event of watch) {
       if (event.type === 'synced') continue;
       if (event.type === 'skipped') {

@@ -31,7 +31,7 @@ import {
   type AppliedResult,
   type FlowResult,
 } from '../../engine/index.js';
-import { stringOption, UsageError, type CommandSpec } from '../command.js';
+import { stringListOption, stringOption, UsageError, type CommandSpec } from '../command.js';
 import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
 import { describeFlow, endLines } from '../output/trace.js';
 
@@ -41,6 +41,9 @@ export interface TestFileReport {
   error: string | null;
   flows: FlowResult[];
   applied: AppliedResult[];
+  /** `file:line:col` of each flow and each applied entry in the test file, in order (for the failures). */
+  flowSources: string[];
+  appliedSources: string[];
 }
 
 export interface TestRunReport {
@@ -129,7 +132,7 @@ async function runFile(entry: SourceEntry & { kind: 'file' }, options: TestRunOp
     const shown = issues.slice(0, MAX_ISSUES_SHOWN).map((i) => formatIssue(i));
     const more = issues.length - MAX_ISSUES_SHOWN;
     if (more > 0) shown.push(`${more} more problems not shown (tabby validate lists them all)`);
-    return { file: entry.display, error: shown.join('; '), flows: [], applied: [] };
+    return { file: entry.display, error: shown.join('; '), flows: [], applied: [], flowSources: [], appliedSources: [] };
   };
   const decoded = await decodeEntry(entry, undefined);
   if (decoded.issues.length > 0) return failed(decoded.issues);
@@ -156,7 +159,24 @@ async function runFile(entry: SourceEntry & { kind: 'file' }, options: TestRunOp
   const left = engine.issues().filter((i) => i.code !== 'engine.conversion-warning' && i.code !== 'engine.implied-resource');
   if (left.length > 0) return failed(left);
   const report = runPolicyTest(engine, parsed.value);
-  return { file: entry.display, error: null, flows: report.flows, applied: report.applied };
+  const at = (path: PathSegment[]): string => {
+    const p = doc.source.positionOf(path);
+    return `${p.file}:${p.line}:${p.col}`;
+  };
+  // A flow that could not be evaluated (an unknown endpoint, a bad port) is an error in the file: each of its
+  // problems points at the field it is about (`from: unknown endpoint ...` → the from: of that flow).
+  const flows = report.flows.map((r, i) => r.verdict !== null ? r : {
+    ...r,
+    failures: r.failures.map((f) => {
+      const m = /^([A-Za-z]+(?:\.[A-Za-z]+)*): /.exec(f);
+      return m ? `${at(['flows', i, ...m[1]!.split('.')])}: flows[${i}].${f}` : `${at(['flows', i])}: ${f}`;
+    }),
+  });
+  return {
+    file: entry.display, error: null, flows, applied: report.applied,
+    flowSources: report.flows.map((_, i) => at(['flows', i])),
+    appliedSources: report.applied.map((_, i) => at(['applied', i])),
+  };
 }
 
 /** Runs every test file; what `tabby test` prints, as data. */
@@ -165,10 +185,14 @@ export async function runTestFiles(paths: readonly string[], options: TestRunOpt
   for (const p of paths) {
     // The loader's walk and reads: regular files only, size-capped, bounded, broken links reported.
     const { entries, issues } = await expandPaths([p], options.cwd, { extensions: TEST_EXTENSIONS });
-    for (const issue of issues) files.push({ file: p, error: formatIssue(issue), flows: [], applied: [] });
+    for (const issue of issues) files.push({ file: p, error: formatIssue(issue), flows: [], applied: [], flowSources: [], appliedSources: [] });
     for (const entry of entries) {
       if (entry.kind === 'file') files.push(await runFile(entry, options));
-      else files.push({ file: entry.display, error: 'tests are read from files, not from standard input', flows: [], applied: [] });
+      else {
+        files.push({
+          file: entry.display, error: 'tests are read from files, not from standard input', flows: [], applied: [], flowSources: [], appliedSources: [],
+        });
+      }
     }
   }
   let passed = 0;
@@ -192,16 +216,16 @@ function textReport(report: TestRunReport): string[] {
     const checks = [...f.flows, ...f.applied];
     const bad = checks.filter((c) => !c.pass).length;
     lines.push(`${bad === 0 ? 'PASS ' : 'FAIL '} ${displayText(f.file)}  (${f.flows.length} flows, ${f.applied.length} orderings${bad ? `, ${bad} failed` : ''})`);
-    for (const r of f.flows) {
+    for (const [i, r] of f.flows.entries()) {
       if (r.pass) continue;
-      lines.push(`  ✗ ${describeFlow(r.flow)}`);
+      lines.push(`  ✗ ${describeFlow(r.flow)}  (${displayText(f.flowSources[i] ?? f.file)})`);
       // Failures quote what the test file says (endpoints, policy names): one line each, whatever it holds.
       for (const why of r.failures) lines.push(`      ${escapeControls(why)}`);
       if (r.verdict !== null) lines.push(...endLines('Egress', r.egress).map((l) => `    ${l}`), ...endLines('Ingress', r.ingress).map((l) => `    ${l}`));
     }
-    for (const a of f.applied) {
+    for (const [i, a] of f.applied.entries()) {
       if (a.pass) continue;
-      lines.push(`  ✗ policies applied to ${displayText(a.endpoint)} (${displayText(a.stage)})`);
+      lines.push(`  ✗ policies applied to ${displayText(a.endpoint)} (${displayText(a.stage)})  (${displayText(f.appliedSources[i] ?? f.file)})`);
       for (const why of a.failures) lines.push(`      ${escapeControls(why)}`);
     }
   }
@@ -215,11 +239,14 @@ function jsonReport(report: TestRunReport): unknown {
     files: report.files.map((f) => ({
       file: f.file,
       error: f.error,
-      flows: f.flows.map((r) => ({
+      // `source` (file:line:col of the entry) was added after the first release, at the end of each entry.
+      flows: f.flows.map((r, i) => ({
         flow: r.flow, verdict: r.verdict, egress: r.egress, ingress: r.ingress, pending: r.pending, pass: r.pass, failures: r.failures,
+        source: f.flowSources[i] ?? null,
       })),
-      applied: f.applied.map((a) => ({
+      applied: f.applied.map((a, i) => ({
         endpoint: a.endpoint, stage: a.stage, ingress: a.ingress, egress: a.egress, pass: a.pass, failures: a.failures,
+        source: f.appliedSources[i] ?? null,
       })),
     })),
     passed: report.passed,
@@ -229,32 +256,53 @@ function jsonReport(report: TestRunReport): unknown {
 
 const PRINTERS = printerSet<TestRunReport, 'text' | 'json'>('text', { text: linesPrinter(textReport), json: jsonPrinter(jsonReport) });
 
+/** A test file as `tabby test --help` shows it: the calico-eval format in brief. */
+const FORMAT = [
+  '',
+  '# A test file (YAML, one document; the calico-eval format, conformance/calico-eval/README.md):',
+  '#   include: [../manifests/]    # manifests in force, relative to this file (or resources: [...])',
+  '#   flows:                      # each flow must get its expect; protocol is TCP unless given',
+  '#   - {from: shop/web, to: shop/db, port: 5432, expect: Allow}',
+  '#   - {from: {ip: 198.51.100.7}, to: shop/db, protocol: UDP, port: 53, expect: Deny,',
+  '#      ingress: {action: Deny, tier: security, policy: security.block, rule: 0},  # deciding rule',
+  '#      staged: {action: Deny, policy: shop/db-lockdown}}          # pending verdict, staged enforced',
+  '#   applied:                    # the policies each endpoint gets, per tier, in order',
+  '#   - {endpoint: shop/db, ingress: [{tier: default, policies: [shop/db-from-web]}]}',
+  '# Peers are namespace/name, hep:<name> or {ip: A}; problems are reported as file:line:col.',
+];
+
 export const command: CommandSpec = {
   name: 'test',
   summary: 'Run policy tests: flows with the verdicts they must get (calico-eval format)',
-  usage: 'tabby test FILE|DIR... [--include-root DIR] [-o text|json]',
+  usage: 'tabby test (-f FILE|DIR... | FILE|DIR...) [--include-root DIR] [-o text|json]',
   examples: [
-    'tabby test policy-tests/',
+    'tabby test -f policy-tests/',
     'tabby test tests/allow-dns.yaml -o json',
-    'tabby test tests/ --include-root .   # tests may include ../manifests/*.yaml',
+    'tabby test -f tests/ --include-root .   # tests may include ../manifests/*.yaml',
+    ...FORMAT,
   ],
   options: {
+    filename: {
+      type: 'string', short: 'f', multiple: true, valueName: 'PATH',
+      description: 'A test file or directory (.yaml, .yml); repeatable; or paths as arguments',
+    },
     output: outputOption(PRINTERS),
     'include-root': {
       type: 'string', valueName: 'DIR',
-      description: "Directory every include: must stay inside (default: each test file's own directory)",
+      description: "Directory every include: must stay inside (default: the test file's)",
     },
   },
   positionals: true,
   async run(args, io) {
     const format = chooseFormat(args, PRINTERS);
-    if (args.positionals.length === 0) throw new UsageError('no test files given: tabby test FILE|DIR...');
+    const paths = [...stringListOption(args, 'filename'), ...args.positionals];
+    if (paths.length === 0) throw new UsageError('no test files given: tabby test -f FILE|DIR...');
     const includeRoot = stringOption(args, 'include-root');
-    const report = await runTestFiles(args.positionals, {
+    const report = await runTestFiles(paths, {
       cwd: io.cwd, ...(includeRoot === undefined ? {} : { includeRoot: resolve(io.cwd, includeRoot) }),
     });
     if (report.files.length === 0) {
-      throw new UsageError(`no .yaml or .yml test files found in ${args.positionals.map(displayText).join(', ')}`);
+      throw new UsageError(`no .yaml or .yml test files found in ${paths.map(displayText).join(', ')}`);
     }
     print(PRINTERS, format, report, io);
     return report.failed === 0 ? 0 : 1;

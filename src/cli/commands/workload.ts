@@ -164,7 +164,7 @@ async function exec(args: ParsedCommandArgs, io: CommandIO, ref: { namespace: st
     child.stdout!.on('data', (b: Buffer) => io.stdout.write(b));
     child.stderr!.on('data', (b: Buffer) => io.stderr.write(b));
     child.on('error', (e) => {
-      write(io.stderr, `tabby workload exec: ${e.message}`);
+      write(io.stderr, `error: ${e.message}`);
       resolve(EXIT.environment);
     });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : EXIT.failure)));

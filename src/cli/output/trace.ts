@@ -24,18 +24,50 @@ function where(d: { stage?: string; endpoint?: string }): string {
   return parts.length > 0 ? ` [at ${parts.join(', ')}]` : '';
 }
 
-export function describeDecision(d: Decision): string {
+/**
+ * The policy the trace considered last in `tier` before its end (the one the tier's end followed), if the trace
+ * is at hand. The decision itself names the first enforced policy that did not match (the calico-eval checker's
+ * convention, and the JSON contract); a person reading why a flow stopped wants the one just before the end.
+ */
+function lastConsidered(trace: readonly TraceStep[] | undefined, d: { tier: string; endpoint?: string; stage?: string }, endRef?: string): string | undefined {
+  if (!trace) return undefined;
+  const endpoint = d.endpoint ?? endRef;
+  const stage = d.stage ?? 'normal';
+  const steps = trace.filter((s) => s.tier === d.tier && s.policy !== undefined && s.action === 'NoMatch' &&
+    (endpoint === undefined || s.endpoint === endpoint) && s.stage === stage);
+  return steps[steps.length - 1]?.policy;
+}
+
+/**
+ * What the end of a tier did, as it happened (issue 12 §5): `Deny: end of tier default (no policy in the tier
+ * matched; last considered: allow-dns)` — not a line that reads as if the policy named had denied the flow.
+ */
+function endOfTier(action: string, tier: string, first: string | undefined, last: string | undefined): string {
+  const names = last !== undefined
+    ? `last considered: ${last}${first !== undefined && first !== last ? `, first: ${first}` : ''}`
+    : first !== undefined ? `first considered: ${first}` : '';
+  return `${action}: end of tier ${tier} (no policy in the tier matched${names ? `; ${names}` : ''})`;
+}
+
+/** The decision in a line; with the end's trace, an end of tier also names the policy considered last. */
+export function describeDecision(d: Decision, trace?: readonly TraceStep[], endRef?: string): string {
   if ('hostRule' in d) return `${d.action}: ${d.detail}${where(d)}`;
   if ('profile' in d) {
     if (d.profile === '__PROFILE__') return `${d.action}: no policy or profile allowed it (end of profiles)${where(d)}`;
     return `${d.action} by profile ${d.profile}, rule ${d.rule}${where(d)}`;
   }
-  const rule = d.rule === -1 ? `end of tier (first policy that did not match: ${d.policy})` : `${d.kind} ${d.policy}, rule ${d.rule}`;
-  return `${d.action} by tier ${d.tier}: ${rule}${where(d)}`;
+  if (d.rule === -1) return `${endOfTier(d.action, d.tier, d.policy, lastConsidered(trace, d, endRef))}${where(d)}`;
+  return `${d.action} by tier ${d.tier}: ${d.kind} ${d.policy}, rule ${d.rule}${where(d)}`;
 }
 
-function stepLine(step: TraceStep, endRef: string): string {
+function stepLine(step: TraceStep, endRef: string, trace: readonly TraceStep[]): string {
   const prefix = step.endpoint !== endRef || step.stage !== 'normal' ? `[${step.endpoint}${step.stage !== 'normal' ? ` ${step.stage}` : ''}] ` : '';
+  // The end of a tier is its own kind of step, not the policy the engine attributes it to.
+  if (step.rule === -1 && step.tier !== undefined && step.policy !== undefined && step.action !== 'NoMatch' && step.action !== 'Skip') {
+    const before = trace.slice(0, trace.indexOf(step));
+    const last = lastConsidered(before, { tier: step.tier, endpoint: step.endpoint, stage: step.stage });
+    return `    ${prefix}${endOfTier(step.action, step.tier, step.policy, last)}`;
+  }
   let what: string;
   if (step.hostRule) what = step.hostRule;
   else if (step.profile !== undefined) what = step.profile === '__PROFILE__' ? 'end of profiles' : `profile ${step.profile}`;
@@ -52,8 +84,8 @@ export function endLines(title: string, end: EndVerdict | null): string[] {
   if (!end) return [`  ${title}: not an endpoint, no policy of its own`];
   return [
     `  ${title} of ${displayText(end.endpoint)}: ${end.verdict}`,
-    ...end.trace.map((s) => stepLine(s, end.endpoint)),
-    `    → ${describeDecision(end.decision)}`,
+    ...end.trace.map((s) => stepLine(s, end.endpoint, end.trace)),
+    `    → ${describeDecision(end.decision, end.trace, end.endpoint)}`,
   ];
 }
 
