@@ -7,6 +7,7 @@ import { isDatastoreError } from '../../datastore/index.js';
 import { DATASTORE_OPTION, describeDatastoreError, kindArgument, NAMESPACE_OPTION, warnSkipped, withStore } from '../datastore-access.js';
 import { chooseFormat, outputOption, print } from '../output/printers.js';
 import { RESOURCE_PRINTERS } from '../output/resources.js';
+import { getWithDerived, listWithDerived } from '../derived-resources.js';
 
 export const command: CommandSpec = {
   name: 'get',
@@ -53,7 +54,7 @@ export const command: CommandSpec = {
         // A single missing name keeps its own exit code (3, not found) as before.
         for (const name of names) {
           try {
-            found.push(await store.get({ kind: info.key, name, ...(info.namespaced && { namespace }) }));
+            found.push(await getWithDerived(store, { kind: info.key, name, ...(info.namespaced && { namespace }) }));
           } catch (err) {
             if (names.length === 1 || !isDatastoreError(err) || err.code !== 'not-found') throw err;
             missing.push(describeDatastoreError(err));
@@ -61,7 +62,7 @@ export const command: CommandSpec = {
         }
       } else {
         for (const info of kinds) {
-          const { items, skipped } = await store.list({
+          const { items, skipped } = await listWithDerived(store, {
             kind: info.key,
             ...(info.namespaced && namespace !== undefined && { namespace }),
             ...(selector !== undefined && { labelSelector: selector }),
@@ -75,7 +76,7 @@ export const command: CommandSpec = {
         write(io.stderr, `No resources found${where}.`);
         return 0;
       }
-      if (found.length > 0 || format === 'json') print(RESOURCE_PRINTERS, format, { resources: found, single: names.length === 1 }, io);
+      if (found.length > 0 || format === 'json') print(RESOURCE_PRINTERS, format, { resources: found, single: names.length === 1, allNamespaces: all }, io);
       for (const message of missing) write(io.stderr, `tabby get: ${escapeControls(message)}`);
       return missing.length > 0 ? EXIT.failure : 0;
     });
