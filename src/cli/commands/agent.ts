@@ -11,7 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 
 import {
-  Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
+  Agent, AgentRunningError, flowtableSupport, lockAgent, runningAgent, type AgentOptions, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
@@ -19,7 +19,7 @@ import {
   type ParsedCommandArgs,
 } from '../command.js';
 import { displayText, escapeControls, formatIssue, quote, readTextFile } from '../../api/index.js';
-import { openDatastore, parseDatastoreLocation } from '../../datastore/index.js';
+import { openDatastore, parseDatastoreLocation, type DatastoreLocation } from '../../datastore/index.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { resolveSetting } from '../settings.js';
 import {
@@ -87,7 +87,9 @@ async function execFor(args: ParsedCommandArgs, io: CommandIO, node: string): Pr
 
 async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
   await requireDataplane();
+  const host = booleanOption(args, 'host-namespace');
   const exec = await execFor(args, io, node);
+  const netns = host ? undefined : nodeNetns(await naming(args, io), node);
   const nft = new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec });
   const offloading = booleanOption(args, 'flowtable-offload');
   if (offloading) {
@@ -106,12 +108,46 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
     throw new UsageError(`${loc.issues[0]!.message}${from}`);
   }
   const location = loc.value;
+  // One agent per node (agent/lock.ts): taken before anything is written, so a second agent changes nothing.
+  let lock: Awaited<ReturnType<typeof lockAgent>>;
+  try {
+    lock = await lockAgent(files.lock, node);
+  } catch (err) {
+    if (!(err instanceof AgentRunningError)) throw err;
+    const pid = err.pid !== undefined ? ` (pid ${err.pid})` : '';
+    throw new CliError(`an agent for node ${node} is already running${pid}; not starting a second one ` +
+      `(stop it first${err.pid !== undefined ? `: kill ${err.pid}` : ''}; its lock is ${files.lock})`, EXIT.alreadyExists);
+  }
+  try {
+    return await runLocked(args, io, node, { nft, offload, files, location, datastore: setting.value, netns });
+  } finally {
+    lock.release();
+  }
+}
+
+interface RunContext {
+  nft: NftTables;
+  offload: Pick<AgentOptions, 'flowtableOffload'>;
+  files: ReturnType<typeof agentFiles>;
+  location: DatastoreLocation;
+  datastore: string;
+  /** The node's namespace; undefined with --host-namespace. */
+  netns: string | undefined;
+}
+
+async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, ctx: RunContext): Promise<number> {
+  const { files, netns } = ctx;
   const log = (line: string): void => write(io.stderr, `tabby agent ${node}: ${line}`);
   let last = '';
+  // The node's namespace deleted under the agent (ip netns delete; tabby node delete stops the agent first):
+  // nothing is left to enforce, so the agent stops instead of retrying "cannot open /run/netns/…" for ever.
+  let gone!: () => void;
+  const nodeGone = new Promise<'gone'>((resolve) => { gone = () => resolve('gone'); });
   const agent = new Agent({
-    node, store: () => openDatastore(location), nft, statusFile: files.status, rulesFile: files.rules,
-    enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...offload,
+    node, store: () => openDatastore(ctx.location), nft: ctx.nft, statusFile: files.status, rulesFile: files.rules,
+    enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...ctx.offload,
     onSync: (s) => {
+      if (s.state === 'error' && netns !== undefined && !namespaceExists(netns)) gone();
       const line = s.state === 'error'
         ? `sync failed, retrying: ${s.lastError}`
         : `enforcing revision ${s.enforcedRevision} on ${s.endpoints} endpoint(s) (${s.lastSyncMs} ms)`;
@@ -119,25 +155,20 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
       last = line;
     },
   });
-  const stopped = new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const stopped = new Promise<'signal'>((resolve) => {
+    process.once('SIGINT', () => resolve('signal'));
+    process.once('SIGTERM', () => resolve('signal'));
   });
-  log(`watching ${setting.value}; status in ${files.status}`);
-  await Promise.race([agent.start(), stopped]);
-  await stopped;
+  log(`watching ${ctx.datastore}; status in ${files.status}`);
+  await Promise.race([agent.start(), stopped, nodeGone]);
+  const why = await Promise.race([stopped, nodeGone]);
   await agent.stop();
+  if (why === 'gone' || (netns !== undefined && !namespaceExists(netns))) {
+    log(`stopped: node ${node} no longer exists (network namespace ${netns} is gone, and its ruleset with it)`);
+    return why === 'gone' ? EXIT.notFound : EXIT.ok;
+  }
   log('stopped; the ruleset stays in the kernel');
   return EXIT.ok;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -171,7 +202,8 @@ async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Pro
     throw new CliError(`no agent status for node ${node} in ${dir} (start one with: tabby agent --node ${node}; ` +
       'or pass the --state-dir it uses)', EXIT.notFound);
   }
-  print(STATUS_PRINTERS, format, { ...s, running: s.state !== 'stopped' && alive(s.pid) }, io);
+  // Running: the status's pid still holds the node's agent lock — the same process, not a reused pid.
+  print(STATUS_PRINTERS, format, { ...s, running: s.state !== 'stopped' && runningAgent(files.lock) === s.pid }, io);
   return EXIT.ok;
 }
 
