@@ -7,6 +7,9 @@
 // a restarted agent refuses a store that is older or another store, keeping the ruleset, until the operator says
 // `--accept-store-reset` (issue 10 §1). A store that cannot be opened (unreachable, damaged) is retried, not fatal:
 // an agent that exits would stop reporting, and one that programs an empty store would open every port.
+//
+// One agent per node (dataplane/agent/lock.ts): a second `tabby agent --node N` refuses to start, naming the pid
+// of the one running (issue 12 §5); `tabby node delete N` stops it.
 
 import { mkdir } from 'node:fs/promises';
 
@@ -48,6 +51,7 @@ export const command: CommandSpec = {
     'tabby agent --node node1 &',
     'tabby agent --node node1 --accept-store-reset &   # after restoring the datastore from an older backup, on purpose',
     'tabby agent status --node node1',
+    'tabby agent --node node1      # while one runs: refused, "an agent for node node1 is already running (pid 4242)"',
     'tabby agent rules --node node1',
   ],
   options: {

@@ -15,13 +15,14 @@ export const command: CommandSpec = {
   usage: 'tabby get KIND[,KIND...] [NAME...] [-n NS | -A] [-l SELECTOR] [-o table|wide|yaml|json|name] [--datastore LOCATION]',
   examples: [
     'tabby get globalnetworkpolicies',
-    'tabby get np -A -o wide',
+    'tabby get np -A -o wide            # NAMESPACE NAME TIER ORDER SELECTOR (Kubernetes policies: order 1000)',
+    'tabby get wep -n prod -o wide      # stored endpoints and those Calico derives from pods',
     'tabby get gnp allow-dns -o yaml',
     'tabby get networkpolicy,networkset -n prod -l app=web',
   ],
   options: {
     namespace: NAMESPACE_OPTION,
-    'all-namespaces': { type: 'boolean', short: 'A', description: 'Namespaced kinds from every namespace' },
+    'all-namespaces': { type: 'boolean', short: 'A', description: 'Namespaced kinds from every namespace, with a NAMESPACE column' },
     selector: {
       type: 'string', short: 'l', valueName: 'SELECTOR',
       description: "Only objects whose labels match (kubectl syntax: 'app=web,env!=prod,tier in (a,b),!legacy')",
