@@ -4,10 +4,11 @@
 //   the process that wrote it (a reused pid), does not block;
 // - `tabby node delete N` stops N's agent (SIGTERM, waits), says so, and removes the agent's state files; a lock
 //   naming a process that is not a tabby agent of N gets no signal and the node is not deleted;
+// - an agent whose node namespace disappears under it (ip netns delete) stops, saying so, instead of retrying;
 // - `tabby node list -o json` returns objects (name, netns, agent);
 // - `tabby get wep -o wide` shows a workload made with `tabby workload create` (issue 12 §4).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -168,5 +169,16 @@ describe.skipIf(KERNEL_SKIP_REASON)('one agent per node; node delete stops it', 
     expect(again.code).toBe(0);
     expect(again.stdout).toBe('Deleted node node2\n');
     expect(readdirSync(state).filter((f) => f.startsWith('agent-node2'))).toEqual([]);
+  });
+
+  it('an agent whose node namespace is deleted under it stops instead of retrying', async () => {
+    expect((await tabby(['node', 'create', 'node3'])).code).toBe(0);
+    const a = agent('node3');
+    await inSync('node3', a.child.pid!);
+    // The namespace this test created, removed behind Tabby's back.
+    execFileSync('ip', ['netns', 'delete', `${prefix}n-node3`]);
+    expect(await a.exited).toBe(3);
+    expect(a.stderr()).toContain(`stopped: node node3 no longer exists (network namespace ${prefix}n-node3 is gone, and its ruleset with it)`);
+    expect(a.stderr()).not.toContain('the ruleset stays in the kernel');
   });
 });

@@ -129,6 +129,9 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
   }
 }
 
+/** How often a running agent checks that its node's namespace still exists (a stat of /run/netns/NAME). */
+const NETNS_CHECK_MS = 2000;
+
 interface RunContext {
   nft: NftTables;
   offload: Pick<AgentOptions, 'flowtableOffload'>;
@@ -145,8 +148,12 @@ async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, c
   let last = '';
   // The node's namespace deleted under the agent (ip netns delete; tabby node delete stops the agent first):
   // nothing is left to enforce, so the agent stops instead of retrying "cannot open /run/netns/…" for ever.
+  // Checked after every failed sync and every NETNS_CHECK_MS (a node without changes never syncs).
   let gone!: () => void;
   const nodeGone = new Promise<'gone'>((resolve) => { gone = () => resolve('gone'); });
+  const watchNetns = netns === undefined ? undefined : setInterval(() => {
+    if (!namespaceExists(netns)) gone();
+  }, NETNS_CHECK_MS);
   const agent = new Agent({
     node, store: () => openDatastore(ctx.location), nft: ctx.nft, statusFile: files.status, rulesFile: files.rules,
     enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...ctx.offload,
@@ -166,6 +173,7 @@ async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, c
   log(`watching ${ctx.datastore}; status in ${files.status}`);
   await Promise.race([agent.start(), stopped, nodeGone]);
   const why = await Promise.race([stopped, nodeGone]);
+  clearInterval(watchNetns);
   await agent.stop();
   if (why === 'gone' || (netns !== undefined && !namespaceExists(netns))) {
     log(`stopped: node ${node} no longer exists (network namespace ${netns} is gone, and its ruleset with it)`);
