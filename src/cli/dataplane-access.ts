@@ -65,13 +65,15 @@ export async function stateDir(args: ParsedCommandArgs, io: CommandIO): Promise<
  * valid node name may have 253 characters, and `agent-<name>.rules.json` would then pass the 255-byte file-name
  * limit (ENAMETOOLONG), so names over 120 characters become `_<hash>`, which no node name can equal.
  */
-export function agentFiles(dir: string, node: string): { status: string; rules: string; enforced: string } {
+export function agentFiles(dir: string, node: string): { status: string; rules: string; enforced: string; lock: string } {
   const key = nodeNameKey(nodeName(node));
   return {
     status: join(dir, `agent-${key}.json`),
     rules: join(dir, `agent-${key}.rules.json`),
     // What the node's kernel enforces (store and revision), for the "went back in time" check across restarts.
     enforced: join(dir, `agent-${key}.enforced.json`),
+    // One agent per node: held while it runs, naming its pid (dataplane/agent/lock.ts).
+    lock: join(dir, `agent-${key}.pid`),
   };
 }
 

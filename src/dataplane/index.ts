@@ -13,6 +13,7 @@ export { NftTables, FakeNft, NftError, isNftError, hostExec, netnsExec, netnsPat
 export { Renderer, Ruleset, type RenderOptions, type RuleMeaning, type Plan } from './render/index.js';
 export { names } from './render/index.js';
 export { Agent, type AgentOptions, type AgentState, type AgentStatus } from './agent.js';
+export { AgentRunningError, AgentStopError, lockAgent, runningAgent, stopAgent } from './agent/lock.js';
 export {
   adoptNode,
   adoptWorkload,

@@ -22,6 +22,8 @@ export {
 } from './stored-object.js';
 export { parseLabelSelector, type LabelMatcher } from './label-selector.js';
 export { FileStore, type FileStoreOptions, type StoreWarning } from './file/store.js';
+// The store's writer lock, also the lock that lets one agent at a time run for a node (dataplane/agent/lock.ts).
+export { FileLock, LockTimeoutError, lockOwner } from './file/lock.js';
 export {
   checkFileStore, repairFileStore, REVISION_MARGIN, type FileReport, type IntegrityReport, type RepairReport,
 } from './file/integrity.js';

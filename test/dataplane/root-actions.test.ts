@@ -524,7 +524,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('node delete, the create rollback and long n
     expect(made.code).toBe(0);
     expect(namespaceExists(`${prefix}n-${hex}`)).toBe(true);
     expect(namespaceExists(`${prefix}n-_${hex}`)).toBe(true);
-    expect(JSON.parse((await tabby(['node', 'list', '-o', 'json'], env)).stdout)).toContain(hex);
+    expect((JSON.parse((await tabby(['node', 'list', '-o', 'json'], env)).stdout) as Array<{ name: string }>).map((n) => n.name)).toContain(hex);
     expect((await tabby(['node', 'delete', hex], env)).code).toBe(0);
     expect(namespaceExists(`${prefix}n-_${hex}`)).toBe(true);
     expect((await tabby(['node', 'delete', long], env)).code).toBe(0);

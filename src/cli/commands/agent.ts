@@ -7,11 +7,14 @@
 // a restarted agent refuses a store that is older or another store, keeping the ruleset, until the operator says
 // `--accept-store-reset` (issue 10 §1). A store that cannot be opened (unreachable, damaged) is retried, not fatal:
 // an agent that exits would stop reporting, and one that programs an empty store would open every port.
+//
+// One agent per node (dataplane/agent/lock.ts): a second `tabby agent --node N` refuses to start, naming the pid
+// of the one running (issue 12 §5); `tabby node delete N` stops it.
 
 import { mkdir } from 'node:fs/promises';
 
 import {
-  Agent, flowtableSupport, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
+  Agent, AgentRunningError, flowtableSupport, lockAgent, runningAgent, type AgentOptions, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
@@ -19,7 +22,7 @@ import {
   type ParsedCommandArgs,
 } from '../command.js';
 import { displayText, escapeControls, formatIssue, quote, readTextFile } from '../../api/index.js';
-import { openDatastore } from '../../datastore/index.js';
+import { openDatastore, type DatastoreLocation, type OpenOptions } from '../../datastore/index.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { resolveDatastore } from '../settings.js';
 import {
@@ -48,6 +51,7 @@ export const command: CommandSpec = {
     'tabby agent --node node1 &',
     'tabby agent --node node1 --accept-store-reset &   # after restoring the datastore from an older backup, on purpose',
     'tabby agent status --node node1',
+    'tabby agent --node node1      # while one runs: refused, "an agent for node node1 is already running (pid 4242)"',
     'tabby agent rules --node node1',
   ],
   options: {
@@ -87,7 +91,9 @@ async function execFor(args: ParsedCommandArgs, io: CommandIO, node: string): Pr
 
 async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
   await requireDataplane();
+  const host = booleanOption(args, 'host-namespace');
   const exec = await execFor(args, io, node);
+  const netns = host ? undefined : nodeNetns(await naming(args, io), node);
   const nft = new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec });
   const offloading = booleanOption(args, 'flowtable-offload');
   if (offloading) {
@@ -100,12 +106,54 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
   await mkdir(dir, { recursive: true });
   const files = agentFiles(dir, node);
   const { setting, location, etcd } = await resolveDatastore(args, io);
+  // One agent per node (agent/lock.ts): taken before anything is written, so a second agent changes nothing.
+  let lock: Awaited<ReturnType<typeof lockAgent>>;
+  try {
+    lock = await lockAgent(files.lock, node);
+  } catch (err) {
+    if (!(err instanceof AgentRunningError)) throw err;
+    const pid = err.pid !== undefined ? ` (pid ${err.pid})` : '';
+    throw new CliError(`an agent for node ${node} is already running${pid}; not starting a second one ` +
+      `(stop it first${err.pid !== undefined ? `: kill ${err.pid}` : ''}; its lock is ${files.lock})`, EXIT.alreadyExists);
+  }
+  try {
+    return await runLocked(args, io, node, { nft, offload, files, location, etcd, datastore: setting.value, netns });
+  } finally {
+    lock.release();
+  }
+}
+
+/** How often a running agent checks that its node's namespace still exists (a stat of /run/netns/NAME). */
+const NETNS_CHECK_MS = 2000;
+
+interface RunContext {
+  nft: NftTables;
+  offload: Pick<AgentOptions, 'flowtableOffload'>;
+  files: ReturnType<typeof agentFiles>;
+  location: DatastoreLocation;
+  etcd: OpenOptions['etcd'];
+  datastore: string;
+  /** The node's namespace; undefined with --host-namespace. */
+  netns: string | undefined;
+}
+
+async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, ctx: RunContext): Promise<number> {
+  const { files, netns } = ctx;
   const log = (line: string): void => write(io.stderr, `tabby agent ${node}: ${line}`);
   let last = '';
+  // The node's namespace deleted under the agent (ip netns delete; tabby node delete stops the agent first):
+  // nothing is left to enforce, so the agent stops instead of retrying "cannot open /run/netns/…" for ever.
+  // Checked after every failed sync and every NETNS_CHECK_MS (a node without changes never syncs).
+  let gone!: () => void;
+  const nodeGone = new Promise<'gone'>((resolve) => { gone = () => resolve('gone'); });
+  const watchNetns = netns === undefined ? undefined : setInterval(() => {
+    if (!namespaceExists(netns)) gone();
+  }, NETNS_CHECK_MS);
   const agent = new Agent({
-    node, store: () => openDatastore(location, { etcd }), nft, statusFile: files.status, rulesFile: files.rules,
-    enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...offload,
+    node, store: () => openDatastore(ctx.location, { etcd: ctx.etcd }), nft: ctx.nft, statusFile: files.status, rulesFile: files.rules,
+    enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...ctx.offload,
     onSync: (s) => {
+      if (s.state === 'error' && netns !== undefined && !namespaceExists(netns)) gone();
       const line = s.state === 'error'
         ? `sync failed, retrying: ${s.lastError}`
         : `enforcing revision ${s.enforcedRevision} on ${s.endpoints} endpoint(s) (${s.lastSyncMs} ms)`;
@@ -113,25 +161,21 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
       last = line;
     },
   });
-  const stopped = new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const stopped = new Promise<'signal'>((resolve) => {
+    process.once('SIGINT', () => resolve('signal'));
+    process.once('SIGTERM', () => resolve('signal'));
   });
-  log(`watching ${setting.value}; status in ${files.status}`);
-  await Promise.race([agent.start(), stopped]);
-  await stopped;
+  log(`watching ${ctx.datastore}; status in ${files.status}`);
+  await Promise.race([agent.start(), stopped, nodeGone]);
+  const why = await Promise.race([stopped, nodeGone]);
+  clearInterval(watchNetns);
   await agent.stop();
+  if (why === 'gone' || (netns !== undefined && !namespaceExists(netns))) {
+    log(`stopped: node ${node} no longer exists (network namespace ${netns} is gone, and its ruleset with it)`);
+    return why === 'gone' ? EXIT.notFound : EXIT.ok;
+  }
   log('stopped; the ruleset stays in the kernel');
   return EXIT.ok;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -165,7 +209,8 @@ async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Pro
     throw new CliError(`no agent status for node ${node} in ${dir} (start one with: tabby agent --node ${node}; ` +
       'or pass the --state-dir it uses)', EXIT.notFound);
   }
-  print(STATUS_PRINTERS, format, { ...s, running: s.state !== 'stopped' && alive(s.pid) }, io);
+  // Running: the status's pid still holds the node's agent lock — the same process, not a reused pid.
+  print(STATUS_PRINTERS, format, { ...s, running: s.state !== 'stopped' && runningAgent(files.lock) === s.pid }, io);
   return EXIT.ok;
 }
 

@@ -16,6 +16,7 @@ import { parseResourceArguments, type ResourceRef } from '../resource-refs.js';
 import { GET_TEMPLATE_FORMATS, parseGetOutput, printResources, printsEmpty, WatchPrinter, type GetOutput } from '../output/get-output.js';
 import { outputOption } from '../output/printers.js';
 import { RESOURCE_PRINTERS } from '../output/resources.js';
+import { getWithDerived, listWithDerived } from '../derived-resources.js';
 
 /** What one `tabby get` reads: the kinds, where, which names, which labels. */
 interface Query {
@@ -35,7 +36,8 @@ export const command: CommandSpec = {
     '[-o table|wide|yaml|json|name|custom-columns=SPEC|jsonpath=TEMPLATE] [--datastore LOCATION]',
   examples: [
     'tabby get globalnetworkpolicies',
-    'tabby get np -A -o wide',
+    'tabby get np -A -o wide            # NAMESPACE NAME TIER ORDER SELECTOR (Kubernetes policies: order 1000)',
+    'tabby get wep -n prod -o wide      # stored endpoints and those Calico derives from pods',
     'tabby get gnp allow-dns -o yaml',
     'tabby get networkpolicy,networkset -n prod -l app=web --show-labels',
     'tabby get gnp -w',
@@ -46,7 +48,7 @@ export const command: CommandSpec = {
   ],
   options: {
     namespace: NAMESPACE_OPTION,
-    'all-namespaces': { type: 'boolean', short: 'A', description: 'Namespaced kinds from every namespace' },
+    'all-namespaces': { type: 'boolean', short: 'A', description: 'Namespaced kinds from every namespace, with a NAMESPACE column' },
     selector: {
       type: 'string', short: 'l', valueName: 'SELECTOR',
       description: "Only objects whose labels match (kubectl syntax: 'app=web,env!=prod,tier in (a,b),!legacy')",
@@ -99,7 +101,7 @@ async function listOnce(store: Datastore, query: Query, output: GetOutput, showL
     // A single missing name keeps its own exit code (3, not found) as before.
     for (const { info, name } of refs) {
       try {
-        found.push(await store.get({ kind: info.key, name, ...(info.namespaced && { namespace }) }));
+        found.push(await getWithDerived(store, { kind: info.key, name, ...(info.namespaced && { namespace }) }));
       } catch (err) {
         if (names.length === 1 || !isDatastoreError(err) || err.code !== 'not-found') throw err;
         missing.push(describeDatastoreError(err));
@@ -107,7 +109,7 @@ async function listOnce(store: Datastore, query: Query, output: GetOutput, showL
     }
   } else {
     for (const info of kinds) {
-      const { items, skipped } = await store.list({
+      const { items, skipped } = await listWithDerived(store, {
         kind: info.key,
         ...(info.namespaced && namespace !== undefined && { namespace }),
         ...(selector !== undefined && { labelSelector: selector }),
@@ -122,7 +124,7 @@ async function listOnce(store: Datastore, query: Query, output: GetOutput, showL
     return 0;
   }
   if (found.length > 0 || printsEmpty(output)) {
-    printResources(output, { resources: found, single: names.length === 1, ...(showLabels && { showLabels }) }, io);
+    printResources(output, { resources: found, single: names.length === 1, allNamespaces: namespace === undefined, ...(showLabels && { showLabels }) }, io);
   }
   for (const message of missing) write(io.stderr, `error: ${escapeControls(message)}`);
   return missing.length > 0 ? EXIT.failure : 0;
@@ -156,7 +158,7 @@ async function watchResources(
     const shown = new Map<string, Resource>();
     const listed: Resource[] = [];
     for (const info of kinds) {
-      const list = await store.list({
+      const list = await listWithDerived(store, {
         kind: info.key,
         ...(info.namespaced && namespace !== undefined && { namespace }),
         ...(query.selector !== undefined && { labelSelector: query.selector }),
@@ -173,7 +175,7 @@ async function watchResources(
     if (!flags.watchOnly && names.length > 0 && listed.length < names.length) {
       return listOnce(store, query, flags.output, flags.showLabels, io);
     }
-    const printer = new WatchPrinter(flags.output, { kinds: kinds.length, showLabels: flags.showLabels }, io);
+    const printer = new WatchPrinter(flags.output, { kinds: kinds.length, showLabels: flags.showLabels, allNamespaces: namespace === undefined }, io);
     if (!flags.watchOnly) printer.list(listed);
     if (interrupted) return EXIT.ok;
 

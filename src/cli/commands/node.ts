@@ -1,31 +1,59 @@
 // `tabby node create|delete|list|adopt`: nodes are network namespaces acting as hosts (src/dataplane/netns). `adopt`
-// marks a node namespace made by a release before ownership marks, after proving it a Tabby node.
+// marks a node namespace made by a release before ownership marks, after proving it a Tabby node. `delete` stops
+// the node's agent first (found by its lock in the state dir) and removes the agent's state files after.
 
-import { adoptNode, createNode, listNodes, Workloads } from '../../dataplane/index.js';
+import { rm } from 'node:fs/promises';
+
+import {
+  adoptNode, AgentStopError, createNode, listNodes, nodeNetns, runningAgent, stopAgent, Workloads, type Naming,
+} from '../../dataplane/index.js';
 import { CliError, EXIT, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
-import { naming, NETNS_PREFIX_OPTION, nodeName, requireDataplane } from '../dataplane-access.js';
+import {
+  agentFiles, naming, NETNS_PREFIX_OPTION, nodeName, requireDataplane, stateDir, STATE_DIR_OPTION,
+} from '../dataplane-access.js';
 import { issueLines } from '../output/issues.js';
 import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
 
-const LIST_PRINTERS = printerSet<string[], 'text' | 'json'>('text', {
-  text: linesPrinter((nodes) => (nodes.length === 0 ? 'No nodes (create one with: tabby node create NAME)' : nodes)),
+/** A node as `node list -o json` prints it (issue 12 §5: objects, not bare names). */
+interface NodeView {
+  name: string;
+  /** The network namespace acting as the node's host. */
+  netns: string;
+  /** The node's agent, as its lock in the state dir says (dataplane/agent/lock.ts). */
+  agent: { running: boolean; pid?: number };
+}
+
+const LIST_PRINTERS = printerSet<NodeView[], 'text' | 'json'>('text', {
+  text: linesPrinter((nodes) => (nodes.length === 0 ? 'No nodes (create one with: tabby node create NAME)' : nodes.map((n) => n.name))),
   json: jsonPrinter(),
 });
+
+/** How long `node delete` waits for the node's agent to stop after SIGTERM. */
+const AGENT_STOP_MS = 15_000;
+
+function nodeViews(n: Naming, dir: string): NodeView[] {
+  return listNodes(n).map((name) => {
+    const pid = runningAgent(agentFiles(dir, name).lock);
+    return { name, netns: nodeNetns(n, name), agent: pid === undefined ? { running: false } : { running: true, pid } };
+  });
+}
 
 export const command: CommandSpec = {
   name: 'node',
   summary: 'Create, delete, list or adopt nodes (network namespaces acting as hosts)',
-  usage: 'tabby node create|delete|adopt NAME | tabby node list [-o text|json] [--netns-prefix PREFIX] [--datastore LOCATION]',
+  usage: 'tabby node create|delete|adopt NAME | tabby node list [-o text|json] [--netns-prefix PREFIX] [--state-dir DIR] [--datastore LOCATION]',
   examples: [
     'tabby node create node1',
     'tabby node list',
-    'tabby node delete node1        # also deletes the workloads on it',
+    'tabby node list -o json        # [{"name": "node1", "netns": "tabby-n-node1", "agent": {"running": true, "pid": 4242}}]',
+    'tabby node delete node1        # also deletes its workloads, stops its agent and removes the agent\'s state files',
     'tabby node adopt node1         # mark a node made by a release before marks (then: tabby workload adopt)',
   ],
   options: {
     output: outputOption(LIST_PRINTERS, 'Output format of list'),
     'netns-prefix': NETNS_PREFIX_OPTION,
+    'state-dir': STATE_DIR_OPTION,
     datastore: DATASTORE_OPTION,
   },
   positionals: true,
@@ -36,7 +64,7 @@ export const command: CommandSpec = {
     switch (verb) {
       case 'list': {
         const format = chooseFormat(args, LIST_PRINTERS);
-        print(LIST_PRINTERS, format, listNodes(n), io);
+        print(LIST_PRINTERS, format, nodeViews(n, await stateDir(args, io)), io);
         return EXIT.ok;
       }
       case 'create': {
@@ -52,12 +80,27 @@ export const command: CommandSpec = {
         if (!name) throw new UsageError("missing node name (e.g. 'tabby node delete node1')");
         nodeName(name);
         await requireDataplane();
+        // The node's agent first: it would otherwise retry a namespace that is gone (issue 12 §5).
+        const files = agentFiles(await stateDir(args, io), name);
+        let stopped: { pid: number } | undefined;
+        try {
+          stopped = await stopAgent(files.lock, name, AGENT_STOP_MS);
+        } catch (err) {
+          if (err instanceof AgentStopError) throw new CliError(`${err.message}; node ${name} not deleted`);
+          throw err;
+        }
+        if (stopped) write(io.stdout, `Stopped the agent of node ${name} (pid ${stopped.pid})`);
         return withStore(args, io, async ({ store }) => {
           const res = await new Workloads({ store, prefix: n.prefix }).deleteNode(name);
           if (!res.ok) {
             throw new CliError(issueLines(res.issues).trimEnd(), res.issues[0]?.code === 'node.not-found' ? EXIT.notFound : EXIT.failure);
           }
           const { workloads: wl, refused } = res.value;
+          // What the agent kept about this node (status, rule IDs, enforced record, lock) describes a kernel table
+          // that is gone; a node created later under this name starts afresh. Unless an agent started meanwhile.
+          if (runningAgent(files.lock) === undefined) {
+            await Promise.all(Object.values(files).map((f) => rm(f, { force: true })));
+          }
           write(io.stdout, `Deleted node ${name}${wl.length > 0 ? ` and its workloads ${wl.join(', ')}` : ''}`);
           if (refused.length > 0) throw new CliError(refused.map((i) => i.message).join('; '));
           return EXIT.ok;

@@ -103,6 +103,8 @@ export interface WatchPrintOptions {
   /** How many kinds the command watches (table headers name the kind when several). */
   kinds: number;
   showLabels: boolean;
+  /** -A: a NAMESPACE column, as the listing's. */
+  allNamespaces: boolean;
 }
 
 /** Prints a watch: the objects listed first, then one event at a time, as `kubectl get -w`. */
@@ -155,7 +157,7 @@ export class WatchPrinter {
       cells = [columns.map((c) => c.header), ...asJson(items).items.map((o) => customColumnCells(columns, o))];
     } else {
       const wide = this.output.type === 'printer' && this.output.format === 'wide';
-      cells = tableCells(info, items, { wide, kinds: this.options.kinds, showLabels: this.options.showLabels });
+      cells = tableCells(info, items, { wide, kinds: this.options.kinds, showLabels: this.options.showLabels, allNamespaces: this.options.allNamespaces });
     }
     const rows = cells.map(printableRow);
     let widths = this.widths.get(key);

@@ -93,6 +93,42 @@ function self(): { start: string; boot: string } {
   return selfIdentity;
 }
 
+/** Whether the owner a lockfile names is gone (see the header); a file without a readable owner, once it is old. */
+function ownerIsStale(path: string, holderText: string): boolean {
+  const owner = parseOwner(holderText);
+  if (!owner) {
+    let mtime: number | undefined;
+    try {
+      mtime = statSync(path).mtimeMs;
+    } catch {
+      return false; // gone: the next attempt will find out
+    }
+    return Date.now() - mtime > UNNAMED_STALE_MS;
+  }
+  const me = self();
+  if (owner.boot !== '' && me.boot !== '' && owner.boot !== me.boot) return true; // written before a reboot
+  if (me.start === '') {
+    // No /proc: all we can ask is whether the pid exists.
+    try {
+      process.kill(owner.pid, 0);
+      return false;
+    } catch (err) {
+      return isErrno(err, 'ESRCH');
+    }
+  }
+  return processStart(owner.pid) !== owner.start;
+}
+
+/**
+ * The pid of the live process holding the lockfile at `path` (the same process that took it: same start time,
+ * same boot), or undefined when there is no lockfile or its owner is gone.
+ */
+export function lockOwner(path: string): number | undefined {
+  const text = readText(path);
+  if (text === undefined || ownerIsStale(path, text)) return undefined;
+  return parseOwner(text)?.pid;
+}
+
 export interface FileLockOptions {
   /** How long acquire waits for a live holder before failing with LockTimeoutError. */
   timeoutMs: number;
@@ -146,28 +182,7 @@ export class FileLock {
   }
 
   private isStale(holderText: string): boolean {
-    const owner = parseOwner(holderText);
-    if (!owner) {
-      let mtime: number | undefined;
-      try {
-        mtime = statSync(this.path).mtimeMs;
-      } catch {
-        return false; // gone: the next attempt will find out
-      }
-      return Date.now() - mtime > UNNAMED_STALE_MS;
-    }
-    const me = self();
-    if (owner.boot !== '' && me.boot !== '' && owner.boot !== me.boot) return true; // written before a reboot
-    if (me.start === '') {
-      // No /proc: all we can ask is whether the pid exists.
-      try {
-        process.kill(owner.pid, 0);
-        return false;
-      } catch (err) {
-        return isErrno(err, 'ESRCH');
-      }
-    }
-    return processStart(owner.pid) !== owner.start;
+    return ownerIsStale(this.path, holderText);
   }
 
   private async breakStale(staleText: string): Promise<void> {
