@@ -31,3 +31,4 @@ export {
   type VerdictChange,
   type VerdictSummary,
 } from './impact.js';
+export * from './lint/index.js';
