@@ -10,12 +10,14 @@
 //   settings:
 //     manyEndpoints: 2                            # "a policy selecting many endpoints" starts here
 //     stagedMaxAgeDays: 30                        # staged policies older than this are reported
+//     clusterDnsAddress: 10.96.0.10               # DNS probe target when no kube-dns pod is in the input
+//     apiServerAddress: 10.96.0.1                 # API-server probe target (TCP 443) for system endpoints
 //
 // Command-line flags win over the file: --enable/--disable replace its selection, --fail-on its failOn.
 
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 
-import type { Issue, SourcePosition } from '../../api/index.js';
+import { parseIp, type Issue, type SourcePosition } from '../../api/index.js';
 import { nearest } from './nearest.js';
 import { RULES } from './registry.js';
 import { SEVERITIES, type LintSettings, type Severity } from './types.js';
@@ -32,6 +34,8 @@ export interface LintConfig {
 
 const TOP_KEYS = ['enable', 'disable', 'severity', 'failOn', 'settings'] as const;
 const SETTING_KEYS = { manyEndpoints: { min: 1, max: 1_000_000 }, stagedMaxAgeDays: { min: 0, max: 36_500 } } as const;
+const ADDRESS_SETTINGS = ['clusterDnsAddress', 'apiServerAddress'] as const;
+const ALL_SETTINGS = [...Object.keys(SETTING_KEYS), ...ADDRESS_SETTINGS];
 
 export function parseLintConfig(
   text: string,
@@ -125,15 +129,22 @@ export function parseLintConfig(
       }
       case 'settings': {
         if (!isMap(value)) {
-          issue([key], value ?? keyNode, `expected a mapping with keys ${Object.keys(SETTING_KEYS).join(', ')}`);
+          issue([key], value ?? keyNode, `expected a mapping with keys ${ALL_SETTINGS.join(', ')}`);
           break;
         }
         const out: Partial<Omit<LintSettings, 'now'>> = {};
         for (const p of value.items) {
           const k = isScalar(p.key) ? String(p.key.value) : '';
+          if ((ADDRESS_SETTINGS as readonly string[]).includes(k)) {
+            const v = isScalar(p.value) ? p.value.value : undefined;
+            const ip = typeof v === 'string' ? parseIp(v) : undefined;
+            if (!ip) issue([key, k], (p.value as Node | null) ?? (p.key as Node), 'expected an IPv4 or IPv6 address');
+            else out[k as (typeof ADDRESS_SETTINGS)[number]] = v as string;
+            continue;
+          }
           const bounds = Object.hasOwn(SETTING_KEYS, k) ? SETTING_KEYS[k as keyof typeof SETTING_KEYS] : undefined;
           if (!bounds) {
-            issue([key, k], p.key as Node, `unknown setting '${k}'; allowed are ${Object.keys(SETTING_KEYS).join(', ')}`);
+            issue([key, k], p.key as Node, `unknown setting '${k}'; allowed are ${ALL_SETTINGS.join(', ')}`);
             continue;
           }
           const v = isScalar(p.value) ? p.value.value : undefined;

@@ -2,7 +2,7 @@
 // endpoint, in which tier and order, what a rule matches) and the resources it was loaded from, with their source
 // positions when they came from manifests. Built once per run; every rule reads it and none changes it.
 
-import { kindKeyOf, NAMESPACE_NAME_LABEL, type KindKey, type LoadedResource, type PathSegment, type Resource } from '../../api/index.js';
+import { kindKeyOf, NAME_LABEL, NAMESPACE_NAME_LABEL, type KindKey, type LoadedResource, type PathSegment, type Resource } from '../../api/index.js';
 import type { EndpointInfo, PolicyEngine } from '../../engine/index.js';
 import { RULES } from './registry.js';
 import {
@@ -81,11 +81,12 @@ function namespacesOf(resources: readonly LintResource[], endpoints: readonly En
   const out = new Map<string, NamespaceInfo>();
   for (const at of resources) {
     if (at.ref.kind !== 'Namespace') continue;
-    const labels = { [NAMESPACE_NAME_LABEL]: at.ref.name, ...(at.resource.metadata.labels ?? {}) };
+    // As the kns.<ns> profile gives them to selectors (§1.7): the Namespace's labels plus projectcalico.org/name.
+    const labels = { [NAMESPACE_NAME_LABEL]: at.ref.name, ...(at.resource.metadata.labels ?? {}), [NAME_LABEL]: at.ref.name };
     out.set(at.ref.name, { name: at.ref.name, labels, at });
   }
   const implied = (ns: string | undefined): void => {
-    if (ns !== undefined && !out.has(ns)) out.set(ns, { name: ns, labels: { [NAMESPACE_NAME_LABEL]: ns } });
+    if (ns !== undefined && !out.has(ns)) out.set(ns, { name: ns, labels: { [NAMESPACE_NAME_LABEL]: ns, [NAME_LABEL]: ns } });
   };
   for (const e of endpoints) implied(e.namespace);
   for (const at of resources) implied(at.ref.namespace);

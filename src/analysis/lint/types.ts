@@ -58,11 +58,20 @@ export interface LintSettings {
   manyEndpoints: number;
   /** A staged policy older than this many days counts as forgotten (default 30). */
   stagedMaxAgeDays: number;
+  /** Where DNS egress is probed when the input has no cluster DNS pod (k8s-app=kube-dns): the kube-dns address. */
+  clusterDnsAddress: string;
+  /** Where API-server egress is probed (TCP 443) for system endpoints: the API server's address as pods reach it. */
+  apiServerAddress: string;
   /** The clock the age rules use (an ISO time; default now): fixed in tests. */
   now: string;
 }
 
-export const DEFAULT_SETTINGS: Readonly<Omit<LintSettings, 'now'>> = { manyEndpoints: 2, stagedMaxAgeDays: 30 };
+export const DEFAULT_SETTINGS: Readonly<Omit<LintSettings, 'now'>> = {
+  manyEndpoints: 2,
+  stagedMaxAgeDays: 30,
+  clusterDnsAddress: '10.96.0.10',
+  apiServerAddress: '10.96.0.1',
+};
 
 /** What a check reads: the loaded engine and the resources it was loaded from. See context.ts. */
 export interface LintContext {
