@@ -30,6 +30,7 @@ export interface EmptySelector {
 }
 
 const IGNORED = new Set(['projectcalico.org/orchestrator']);
+const TEMPLATE = /\{\{[^{}]*\}\}|\$\{[^{}]*\}/;
 
 interface Universe {
   keys: Map<string, Set<string>>;
@@ -71,7 +72,7 @@ function scan(ctx: LintContext): EmptySelector[] {
   for (const lp of ctx.policies) {
     const c = lp.compiled;
     if (!c) continue;
-    if (ctx.endpoints.length > 0 && nontrivialSelector(lp) && ctx.engine.endpointsSelectedBy(c.id).length === 0) {
+    if (ctx.endpoints.length > 0 && nontrivialSelector(lp) && !TEMPLATE.test(c.selector) && ctx.engine.endpointsSelectedBy(c.id).length === 0) {
       const why = explain(c.selector, { ...u, keys: endpointUniverse }, 'endpoint');
       out.push({ lp, selector: c.selector, path: policySelectorPath(lp, why.field), reason: why.reason, ...(why.suggestion ? { suggestion: why.suggestion } : {}), networkSetOnly: false });
     }
@@ -82,6 +83,8 @@ function scan(ctx: LintContext): EmptySelector[] {
           for (const id of entity.ipSets) {
             const info = ipSets.get(id);
             if (!info || info.service !== undefined || (ctx.engine.ipSetMembers(id)?.length ?? 0) > 0) continue;
+            // A template placeholder is template-placeholder's finding; reporting it twice says nothing more.
+            if (TEMPLATE.test(info.selector)) continue;
             const why = explain(info.selector, u, 'endpoint or network set');
             const parsed = trySelector(info.selector);
             const plain = parsed.ok
