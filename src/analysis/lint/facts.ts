@@ -45,11 +45,19 @@ export function appliedTo(ctx: LintContext, lp: LintPolicy, direction: Direction
 
 /** The end of a flow that `direction` names: the source's egress or the destination's ingress. */
 export function probe(ctx: LintContext, from: FlowPeer, to: FlowPeer, protocol: string, port: number, direction: Direction): EndVerdict | undefined {
+  // One evaluation per flow and run: several policies of a tier select the same endpoints and ask the same probe.
+  let cache = probes.get(ctx);
+  if (!cache) probes.set(ctx, (cache = new Map()));
+  const key = JSON.stringify([from, to, protocol, port, direction]);
+  if (cache.has(key)) return cache.get(key);
   const flow: Flow = { from, to, protocol, port };
   const result = ctx.engine.evaluate(flow);
-  if (!result.ok) return undefined;
-  return (direction === 'egress' ? result.value.egress : result.value.ingress) ?? undefined;
+  const end = result.ok ? ((direction === 'egress' ? result.value.egress : result.value.ingress) ?? undefined) : undefined;
+  cache.set(key, end);
+  return end;
 }
+
+const probes = new WeakMap<LintContext, Map<string, EndVerdict | undefined>>();
 
 /** Whether an end was denied in `tier` (by a rule of it or its end-of-tier action), not elsewhere. */
 export function deniedInTier(end: EndVerdict | undefined, tier: string): boolean {
