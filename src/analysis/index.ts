@@ -45,3 +45,4 @@ export {
   type TierDescription,
   type TierPlacement,
 } from './describe.js';
+export * from './lint/index.js';

@@ -77,7 +77,7 @@ async function manifestResources(paths: readonly string[], io: CommandIO, verb: 
   return loaded.resources.map((r) => r.resource);
 }
 
-function engineOf(resources: readonly Resource[], io: CommandIO): PolicyEngine {
+export function engineOf(resources: readonly Resource[], io: CommandIO): PolicyEngine {
   const engine = new PolicyEngine();
   engine.load(resources);
   // What the engine reports now is about combinations (a pod's ServiceAccount missing from the manifests, a

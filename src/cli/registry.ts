@@ -32,6 +32,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   describe: () => import('./commands/describe.js'),
   help: () => import('./commands/help.js'),
   completion: () => import('./commands/completion.js'),
+  lint: () => import('./commands/lint.js'),
 };
 
 /**
