@@ -156,13 +156,15 @@ export function shadowAnalysis(engine: PolicyEngine, options: ShadowOptions = {}
         if (!tiers.some((t) => t.policies.some((p) => !p.staged))) continue;
         hooks++;
         const fams: Array<[4 | 6, IpAddr | undefined]> = addresses.length > 0 ? addresses.map((a) => [a.family, a]) : [[4, undefined], [6, undefined]];
-        for (const [family, address] of fams) {
+        for (const [k, [family, address]] of fams.entries()) {
+          // A dual-stack endpoint is walked once per family, and counted once.
+          const counted = k === 0 ? 1 : 0;
           const key = info.kind === 'HostEndpoint'
             ? `h|${info.ref}|${stage}|${direction}|${family}`
             : `w|${model.signature}|${family}|${address ? peers.projectionKey(address, namedPortsOf.get(formatIpText(info.ips, address)) ?? [], model.own) : ''}`;
           const g = groups.get(key);
-          if (g) g.endpoints++;
-          else groups.set(key, { hook: { info, stage, direction, tiers, family, address, model }, endpoints: 1 });
+          if (g) g.endpoints += counted;
+          else groups.set(key, { hook: { info, stage, direction, tiers, family, address, model }, endpoints: counted });
         }
       }
     }
