@@ -42,3 +42,4 @@ export {
 } from './shadow.js';
 export { serviceClasses, type ServiceClass } from './shadow-services.js';
 export { classProbes, decidedByEvaluate, neverDecided, ruleKey, shadowKey, type Probes, type RuleKey } from './shadow-reference.js';
+export * from './lint/index.js';

@@ -66,7 +66,7 @@ export async function loadEngine(paths: readonly string[], io: CommandIO, verb: 
   return engineOf(loaded.resources.map((r) => r.resource), io);
 }
 
-function engineOf(resources: readonly Resource[], io: CommandIO): PolicyEngine {
+export function engineOf(resources: readonly Resource[], io: CommandIO): PolicyEngine {
   const engine = new PolicyEngine();
   engine.load(resources);
   // What the engine reports now is about combinations (a pod's ServiceAccount missing from the manifests, a

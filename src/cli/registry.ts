@@ -27,6 +27,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   workload: () => import('./commands/workload.js'),
   datastore: () => import('./commands/datastore.js'),
   agent: () => import('./commands/agent.js'),
+  lint: () => import('./commands/lint.js'),
 };
 
 /** The command registered under `name`, loaded; undefined for a name no command has. */

@@ -18,6 +18,7 @@ export const OUTPUT_FORMATS = {
   json: 'JSON, a stable contract',
   name: 'kind.group/name per object, as kubectl prints them',
   csv: 'comma-separated values',
+  sarif: 'SARIF 2.1.0, for code scanning',
 } as const;
 
 export type OutputFormat = keyof typeof OUTPUT_FORMATS;
