@@ -6,7 +6,7 @@
 // services evaluations, which is why the analysis exists.
 //
 // Only workload endpoints: a host endpoint's hooks sit behind failsafe ports and fixed host rules (host-path.ts),
-// which the analysis does not model (see shadow.ts).
+// which the analysis does not model (see shadow.ts); compare with shadowAnalysis(engine, { workloadsOnly: true }).
 
 import type { Direction, Flow, PolicyEngine } from '../engine/index.js';
 import { externalPeers } from './external-peers.js';

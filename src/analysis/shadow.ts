@@ -98,6 +98,8 @@ export interface ShadowReport {
 
 export interface ShadowOptions {
   onProgress?: (done: number, total: number) => void;
+  /** Judge rules at workload hooks only (what the brute-force reference can probe, shadow-reference.ts). */
+  workloadsOnly?: boolean;
 }
 
 /** A peer address class: family, representative, address features, and named-port memberships (pseudo features). */
@@ -146,6 +148,7 @@ export function shadowAnalysis(engine: PolicyEngine, options: ShadowOptions = {}
   const groups = new Map<string, { hook: Hook; endpoints: number }>();
   let hooks = 0;
   for (const info of endpoints) {
+    if (options.workloadsOnly && info.kind !== 'WorkloadEndpoint') continue;
     const addresses = firstPerFamily(info.ips);
     for (const direction of ['ingress', 'egress'] as const) {
       const model = ends.of(info, direction);

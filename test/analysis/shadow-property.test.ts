@@ -154,7 +154,7 @@ describe('shadow analysis = brute force over the engine', () => {
     fc.assert(fc.property(clusterArb, (c) => {
       const engine = new PolicyEngine();
       engine.load(resources(c));
-      const report = shadowAnalysis(engine);
+      const report = shadowAnalysis(engine, { workloadsOnly: true });
       const classes = classProbes(engine);
       const probes: Probes = {
         addresses: [...classes.addresses, ...c.extraAddresses],
