@@ -128,9 +128,10 @@ describe('shadowed rules', () => {
       { action: 'Deny', protocol: 'TCP', destination: { ports: [8080] } },
       { action: 'Deny', protocol: 'TCP', destination: { ports: [8080, 9090] } },
     ] })]);
-    // web's http is 8080 and api's 9090: rule 1 is shadowed at both (api has no 8080 flows… it does: api:8080 is
-    // not its http, so rule 1 decides there).
+    // web's http is 8080, api's 9090: at api, TCP 8080 is not its http, so rule 1 decides there (and rule 2 too).
     expect(found(report, 'p', 'ingress', 1)).toBeUndefined();
+    expect(found(report, 'p', 'ingress', 2)).toBeUndefined();
+    // Only web: its 8080 is its http, taken by rule 0.
     const { report: one } = analyse([gnp('p', 10, { selector: "app == 'web'", ingress: [
       { action: 'Allow', protocol: 'TCP', destination: { ports: ['http'] } },
       { action: 'Deny', protocol: 'TCP', destination: { ports: [8080] } },
@@ -165,5 +166,25 @@ describe('unreachable rules', () => {
       { action: 'Allow', destination: { namespaceSelector: 'all()' } },
     ] })]);
     expect(report.rules.map((r) => [r.rule, r.status])).toEqual([[0, 'unreachable'], [1, 'unreachable']]);
+  });
+});
+
+describe('host endpoints', () => {
+  it('are judged per stage: a Deny after an Allow in the normal stage is shadowed; the other stages are apart', () => {
+    const objects = [
+      { apiVersion: V3, kind: 'HostEndpoint', metadata: { name: 'h1', labels: { role: 'host' } }, spec: { node: 'n1', interfaceName: 'eth0', expectedIPs: ['192.0.2.1'] } },
+      gnp('allow-ssh', 10, { selector: "role == 'host'", ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [22] } }] }),
+      gnp('deny-ssh', 20, { selector: "role == 'host'", ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [22] } }] }),
+      gnp('pre-dnat', 5, { selector: "role == 'host'", preDNAT: true, applyOnForward: true, ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [23] } }] }),
+    ].map((o) => {
+      const r = validateResource(o);
+      if (!r.ok) throw new Error(r.issues.map((i) => i.message).join('; '));
+      return r.value as Resource;
+    });
+    const engine = new PolicyEngine();
+    engine.load(objects);
+    const report = shadowAnalysis(engine);
+    expect(report.rules.map((r) => [r.policy.name, r.direction, r.rule, r.status])).toEqual([['deny-ssh', 'ingress', 0, 'shadowed']]);
+    expect(shadowAnalysis(engine, { workloadsOnly: true }).rules).toEqual([]);
   });
 });
