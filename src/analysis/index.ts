@@ -45,4 +45,15 @@ export {
   type TierDescription,
   type TierPlacement,
 } from './describe.js';
+export {
+  shadowAnalysis,
+  type Decider,
+  type OverriddenDeny,
+  type PolicyCoverage,
+  type RuleShadow,
+  type ShadowOptions,
+  type ShadowReport,
+} from './shadow.js';
+export { serviceClasses, type ServiceClass } from './shadow-services.js';
+export { classProbes, decidedByEvaluate, neverDecided, ruleKey, shadowKey, type Probes, type RuleKey } from './shadow-reference.js';
 export * from './lint/index.js';
