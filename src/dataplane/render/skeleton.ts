@@ -1,9 +1,10 @@
 // The static skeleton (dataplane.md §5.2): the base chains and their dispatch and fail-closed rules, installed
 // before anything else and kept while the agent is away. It depends on the settings only, never on the feed.
 //
-// Host endpoints (next) hook here too: their dispatch rules join these base chains (Felix's cali-from-host-endpoint
-// / cali-to-host-endpoint jumps), while their per-interface chains get a module of their own beside
-// workload-chains.ts.
+// Host endpoints hook here too: four base chains of their own (in-hep, out-hep, fwd-hep-in, fwd-hep-out) dispatch
+// every interface that is neither a workload's (cali*) nor lo through the maps hep-in/… (named interfaces) and
+// then to the *-any chains (the all-interfaces endpoint, or empty), Felix's cali-from-host-endpoint /
+// cali-to-host-endpoint trees. Their per-interface chains live in host-endpoint-chains.ts.
 
 import type { Chain, Rule } from '../nft/index.js';
 import {
@@ -14,7 +15,19 @@ import {
   CHAIN_IN_HOST,
   CHAIN_OUT_HOST,
   CHAIN_PRE_RAW,
+  CHAIN_FWD_HEP_IN,
+  CHAIN_FWD_HEP_OUT,
+  CHAIN_HEP_IN_ANY,
+  CHAIN_HEP_OUT_ANY,
+  CHAIN_HEPFW_IN_ANY,
+  CHAIN_HEPFW_OUT_ANY,
+  CHAIN_IN_HEP,
+  CHAIN_OUT_HEP,
   FLOWTABLE,
+  MAP_HEP_IN,
+  MAP_HEP_OUT,
+  MAP_HEPFW_IN,
+  MAP_HEPFW_OUT,
   MAP_WL_FROM,
   MAP_WL_TO,
   WORKLOAD_IFACE_PREFIX,
@@ -86,5 +99,42 @@ export function skeleton(opts: Settings, ids: RuleIds): ChainContent[] {
   out.push({ chain: base(CHAIN_OUT_HOST, 'output', 'filter'), rules: [
     r(CHAIN_OUT_HOST, `oifname ${cali} counter accept`, 'out-h', { what: 'host-to-workload', label: 'host to local workload' }),
   ] });
+  out.push(...hostEndpointDispatch(base, r, cali));
   return out;
+}
+
+/**
+ * The host-endpoint base chains. Each is its own base chain, so its verdict is ANDed with the workload chains'
+ * (an accept ends only its own base chain): a packet forwarded from eth0 to a pod passes fwd-hep-in (the host
+ * endpoint's applyOnForward ingress policy) and fwd-ingress (the pod's ingress policy), as Felix's FORWARD does
+ * (§3.8). Workload interfaces never reach a host endpoint chain (Felix sends cali* to the workload chains with a
+ * goto, dataplane.md §1.11), nor does lo (host to itself is not policed, engine host-path.ts). The dispatch is a
+ * goto, so a named interface's chain is the only one that runs for it, and the all-interfaces endpoint is the
+ * default (dataplane.md §1.12). With no host endpoint the maps and *-any chains are empty: nothing is policed.
+ */
+function hostEndpointDispatch(
+  base: (name: string, hook: Chain['hook'], priority: string) => Chain,
+  r: (chain: string, body: string, key: string, meaning: Meaning) => Rule,
+  cali: string,
+): ChainContent[] {
+  const d = (chain: string, side: 'iifname' | 'oifname', map: string, any: string, dir: 'ingress' | 'egress', key: string): ChainContent => ({
+    chain: base(chain, chain === CHAIN_IN_HEP ? 'input' : chain === CHAIN_OUT_HEP ? 'output' : 'forward',
+      chain === CHAIN_FWD_HEP_OUT ? 'filter + 6' : 'filter + 5'),
+    rules: [
+      r(chain, `${side} { "lo" } counter accept`, `${key}-lo`, { what: 'dispatch', direction: dir, label: 'loopback: no host endpoint' }),
+      r(chain, `${side} ${cali} counter accept`, `${key}-wl`, { what: 'dispatch', direction: dir, label: 'workload interface: workload chains police it' }),
+      r(chain, `counter ${side} vmap @${map}`, `${key}-map`, { what: 'dispatch', direction: dir, label: 'to host endpoint chain' }),
+      r(chain, `counter goto ${any}`, `${key}-any`, { what: 'dispatch', direction: dir, label: 'to all-interfaces host endpoint' }),
+    ],
+  });
+  return [
+    { chain: { type: 'chain', name: CHAIN_HEP_IN_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEP_OUT_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEPFW_IN_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEPFW_OUT_ANY }, rules: [] },
+    d(CHAIN_IN_HEP, 'iifname', MAP_HEP_IN, CHAIN_HEP_IN_ANY, 'ingress', 'hep-in'),
+    d(CHAIN_OUT_HEP, 'oifname', MAP_HEP_OUT, CHAIN_HEP_OUT_ANY, 'egress', 'hep-out'),
+    d(CHAIN_FWD_HEP_IN, 'iifname', MAP_HEPFW_IN, CHAIN_HEPFW_IN_ANY, 'ingress', 'hepfw-in'),
+    d(CHAIN_FWD_HEP_OUT, 'oifname', MAP_HEPFW_OUT, CHAIN_HEPFW_OUT_ANY, 'egress', 'hepfw-out'),
+  ];
 }
