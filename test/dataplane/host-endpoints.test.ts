@@ -3,14 +3,22 @@
 // the engine's verdict for the same datastore (`tabby explain`), so the kernel and the engine agree.
 // Run with: flock /tmp/tabby-netns.lock npx vitest run test/dataplane/host-endpoints.test.ts
 
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Resource } from '../../src/api/index.js';
 import { netnsExec } from '../../src/dataplane/nft/index.js';
-import { PolicyEngine, type Flow } from '../../src/engine/index.js';
+import { PolicyEngine, type EngineOptions, type Flow } from '../../src/engine/index.js';
 import { TestCluster } from './cluster.js';
 import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
 
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HOST = '172.31.0.2';
 const OUTSIDE = '172.31.0.1';
 const POD = '10.65.0.2';
@@ -51,8 +59,8 @@ describe.skipIf(KERNEL_SKIP_REASON !== undefined)('host endpoints on real traffi
   let hostRef: string | undefined;
 
   /** Each probe on real traffic, and the engine's verdict for it from the same datastore; both must match `want`. */
-  async function check(want: Record<string, boolean>, probes: Probe[]): Promise<void> {
-    const engine = new PolicyEngine();
+  async function check(want: Record<string, boolean>, probes: Probe[], options: EngineOptions = {}): Promise<void> {
+    const engine = new PolicyEngine(options);
     engine.load((await c.store.list()).items);
     const got: Record<string, boolean> = {};
     const explained: Record<string, boolean> = {};
@@ -171,31 +179,84 @@ describe.skipIf(KERNEL_SKIP_REASON !== undefined)('host endpoints on real traffi
       { what: 'host→pod:80', from: 'host', to: 'pod', port: 80 },
       { what: 'pod→outside:9090', from: 'pod', to: 'outside', port: 9090 },
     ]);
+    // A host endpoint naming eth0 takes it over from the all-interfaces one (its own policies: none selected, its
+    // profile allows), so the wildcard's deny no longer applies on eth0.
+    hostRef = 'eth0-named';
+    await put(hep('eth0-named', { interfaceName: 'eth0', profiles: ['host-open'] }, { role: 'named' }));
+    await check({ 'outside→host:8080': true }, [{ what: 'outside→host:8080', from: 'outside', to: 'host', port: 8080 }]);
+    await remove('HostEndpoint', 'eth0-named');
     await remove('GlobalNetworkPolicy', 'all-deny-8080');
     await remove('HostEndpoint', 'all-hep');
     await remove('Profile', 'host-open');
     hostRef = 'eth0-hep';
   });
 
-  it('lockout safety: deny-all on eth0 leaves SSH (22) reachable; the agent gone leaves the ruleset in force', async () => {
+  it('lockout safety: deny-all on eth0 leaves SSH (22) reachable; an agent stopped, or killed, leaves the ruleset in force', async () => {
     await put(
       hep('eth0-hep', { interfaceName: 'eth0', expectedIPs: [HOST] }),
       gnp('deny-all-host', { selector: 'role == "host"', types: ['Ingress', 'Egress'], ingress: [{ action: 'Deny' }], egress: [{ action: 'Deny' }] }),
     );
-    const want = { 'outside→host:22 (failsafe)': true, 'outside→host:8080': false, 'host→outside:9090': false, 'host→outside:2379 (failsafe)': true };
+    // The pod's traffic to its own host is DefaultEndpointToHostAction's (Accept here), not the host endpoint's
+    // ingress policy: dataplane.md §1.11's reading (Felix's INPUT sends cali* to cali-wl-to-host with a goto).
+    const want = {
+      'outside→host:22 (failsafe)': true, 'outside→host:8080': false, 'host→outside:9090': false, 'host→outside:2379 (failsafe)': true,
+      'pod→host:8080 (DefaultEndpointToHostAction Accept)': true,
+    };
     const lock: Probe[] = [
       { what: 'outside→host:22 (failsafe)', from: 'outside', to: 'host', port: 22 },
       { what: 'outside→host:8080', from: 'outside', to: 'host', port: 8080 },
       { what: 'host→outside:9090', from: 'host', to: 'outside', port: 9090 },
       { what: 'host→outside:2379 (failsafe)', from: 'host', to: 'outside', port: 2379 },
+      { what: 'pod→host:8080 (DefaultEndpointToHostAction Accept)', from: 'pod', to: 'host', port: 8080 },
     ];
     await check(want, lock);
     const ruleset = async (): Promise<string> =>
-      (await netnsExec(c.nodeNetns)(['sh', '-c', 'nft list table inet tabby | grep -v counter'])).stdout;
+      // Chains and rules as a sorted list of lines: a full replace by another process may order chains otherwise.
+      (await netnsExec(c.nodeNetns)(['sh', '-c', 'nft list table inet tabby | grep -v counter'])).stdout.split('\n').map((l) => l.trim()).sort().join('\n');
     const before = await ruleset();
     expect(before).toMatch(/chain hni-eth0/);
     await c.agent!.stop();
     expect(await ruleset()).toBe(before);
     await check(want, lock);
+
+    // A real agent process, SIGKILLed with the host policy in force: the table stays as it was (never allow-all,
+    // never a lock-out beyond the policy).
+    const stateDir = await mkdtemp(join(tmpdir(), 'tabby-hep-agent-'));
+    let child: ChildProcess | undefined;
+    try {
+      child = spawn(process.execPath, [
+        join(repoRoot, 'node_modules/.bin/vite-node'), join(repoRoot, 'test/dataplane/run-cli.ts'),
+        'agent', '--node', c.node, '--datastore', `file:${c.dir}`, '--state-dir', stateDir, '--netns-prefix', c.prefix,
+      ], { stdio: ['ignore', 'ignore', 'pipe'], cwd: repoRoot });
+      const revision = await c.store.revision();
+      let synced = false;
+      for (let i = 0; i < 600 && !synced; i++) {
+        const s = JSON.parse(await readFile(join(stateDir, `agent-${c.node}.json`), 'utf8').catch(() => '{"enforcedRevision":-1}')) as { enforcedRevision: number };
+        synced = s.enforcedRevision >= revision;
+        if (!synced) await sleep(50);
+      }
+      expect(synced).toBe(true);
+      child.kill('SIGKILL');
+      await new Promise((r) => child!.once('exit', r));
+      expect(await ruleset()).toBe(before);
+      await check(want, lock);
+    } finally {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('DefaultEndpointToHostAction Drop: a pod cannot open connections to its own host, whatever the host endpoint allows', async () => {
+    await c.startAgent({ engine: { defaultEndpointToHostAction: 'Drop' } });
+    await remove('GlobalNetworkPolicy', 'deny-all-host');
+    await put(
+      { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'host-open' }, spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } } as unknown as Resource,
+      hep('eth0-hep', { interfaceName: 'eth0', expectedIPs: [HOST], profiles: ['host-open'] }),
+    );
+    await check({ 'pod→host:8080': false, 'outside→host:8080': true, 'pod→outside:9090': true }, [
+      { what: 'pod→host:8080', from: 'pod', to: 'host', port: 8080 },
+      { what: 'outside→host:8080', from: 'outside', to: 'host', port: 8080 },
+      { what: 'pod→outside:9090', from: 'pod', to: 'outside', port: 9090 },
+    ], { defaultEndpointToHostAction: 'Drop' });
   });
 });
