@@ -191,6 +191,67 @@ describe.skipIf(KERNEL_SKIP_REASON !== undefined)('host endpoints on real traffi
     hostRef = 'eth0-hep';
   });
 
+  it('preDNAT policies decide before DNAT (a port forward set up with nft) and fall through when they do not', async () => {
+    await put(
+      { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'host-open' }, spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } } as unknown as Resource,
+      hep('eth0-hep', { interfaceName: 'eth0', expectedIPs: [HOST], profiles: ['host-open'] }),
+      gnp('pre-deny', {
+        selector: 'role == "host"', preDNAT: true, applyOnForward: true, types: ['Ingress'],
+        ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [8080, 8888] } }],
+      }),
+    );
+    hostRef = 'eth0-hep';
+    await check({ 'outside→host:8080': false, 'outside→host:8081': true, 'host→outside:9090': true }, [
+      { what: 'outside→host:8080', from: 'outside', to: 'host', port: 8080 },
+      { what: 'outside→host:8081', from: 'outside', to: 'host', port: 8081 },
+      { what: 'host→outside:9090', from: 'host', to: 'outside', port: 9090 },
+    ]);
+    // A port forward on the node (as kube-proxy's DNAT would be): host:8888 and :8889 → pod:80. The preDNAT policy
+    // sees the original port, so 8888 is denied and 8889 reaches the pod. (The engine does not model DNAT, so
+    // these are checked in the kernel only.)
+    const nat = ['add table ip tbnat', 'add chain ip tbnat pre { type nat hook prerouting priority dstnat; }',
+      `add rule ip tbnat pre tcp dport { 8888, 8889 } dnat to ${POD}:80`].join('\n');
+    const res = await netnsExec(c.nodeNetns)(['nft', '-f', '-'], nat + '\n');
+    expect(res.code, res.stderr).toBe(0);
+    try {
+      await c.serve('pod', 'tcp', 80);
+      expect((await c.connect('outside', 'tcp', HOST, 8888, { timeoutMs: 700 })).ok).toBe(false);
+      expect((await c.connect('outside', 'tcp', HOST, 8889, { timeoutMs: 700 })).ok).toBe(true);
+      // A preDNAT Allow accepts for the host endpoint's later stages: an applyOnForward deny of port 80 (after
+      // DNAT) does not see 8889 once a preDNAT policy allows it, and does see it otherwise.
+      await put(gnp('fwd-deny-80', { selector: 'role == "host"', applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [80] } }] }));
+      expect((await c.connect('outside', 'tcp', HOST, 8889, { timeoutMs: 700 })).ok).toBe(false);
+      await put(gnp('pre-allow-8889', { selector: 'role == "host"', order: 1, preDNAT: true, applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [8889] } }] }));
+      expect((await c.connect('outside', 'tcp', HOST, 8889, { timeoutMs: 700 })).ok).toBe(true);
+    } finally {
+      await netnsExec(c.nodeNetns)(['nft', 'delete', 'table', 'ip', 'tbnat']);
+      await remove('GlobalNetworkPolicy', 'pre-deny', 'fwd-deny-80', 'pre-allow-8889');
+    }
+  });
+
+  it('doNotTrack policies: notrack + accept in the raw table, both directions, failsafes still first', async () => {
+    await put(
+      hep('eth0-hep', { interfaceName: 'eth0', expectedIPs: [HOST] }),
+      gnp('untracked-8080', {
+        selector: 'role == "host"', doNotTrack: true, applyOnForward: true, types: ['Ingress', 'Egress'],
+        ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [8080] } }],
+        egress: [{ action: 'Allow', protocol: 'TCP', source: { ports: [8080] } }],
+      }),
+    );
+    await remove('Profile', 'host-open');
+    await check({ 'outside→host:8080': true, 'outside→host:8081': false, 'outside→host:22 (failsafe)': true }, [
+      { what: 'outside→host:8080', from: 'outside', to: 'host', port: 8080 },
+      { what: 'outside→host:8081', from: 'outside', to: 'host', port: 8081 },
+      { what: 'outside→host:22 (failsafe)', from: 'outside', to: 'host', port: 22 },
+    ]);
+    // The 8080 flow went untracked: the notrack chains counted its packets, both ways.
+    for (const chain of ['raw-notrack-in', 'raw-notrack-out']) {
+      const listed = (await netnsExec(c.nodeNetns)(['nft', 'list', 'chain', 'inet', 'tabby', chain])).stdout;
+      expect(Number(/packets (\d+)/.exec(listed)?.[1] ?? 0), chain).toBeGreaterThan(0);
+    }
+    await remove('GlobalNetworkPolicy', 'untracked-8080');
+  });
+
   it('lockout safety: deny-all on eth0 leaves SSH (22) reachable; an agent stopped, or killed, leaves the ruleset in force', async () => {
     await put(
       hep('eth0-hep', { interfaceName: 'eth0', expectedIPs: [HOST] }),

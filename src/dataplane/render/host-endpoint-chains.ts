@@ -22,7 +22,9 @@ import type { DirectionalPolicies, EndpointInfo, EndpointRef, FailsafePort } fro
 import type { Chain } from '../nft/index.js';
 import { policyKey, type FeedState } from './feed-state.js';
 import {
-  CHAIN_FAILSAFE_IN, CHAIN_FAILSAFE_OUT, CHAIN_HEP_IN_ANY, CHAIN_HEP_OUT_ANY, CHAIN_HEPFW_IN_ANY, CHAIN_HEPFW_OUT_ANY,
+  CHAIN_FAILSAFE_IN, CHAIN_FAILSAFE_OUT, CHAIN_FAILSAFE_RAW_IN, CHAIN_FAILSAFE_RAW_OUT, CHAIN_HEP_IN_ANY, CHAIN_HEP_OUT_ANY,
+  CHAIN_HEP_PRE_ANY, CHAIN_HEP_RAW_IN_ANY, CHAIN_HEP_RAW_OUT_ANY, CHAIN_HEPFW_IN_ANY, CHAIN_HEPFW_OUT_ANY, HEP_ACCEPT_MARK,
+  MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT,
   hostEndpointChain, hostTierChain, MAP_HEP_IN, MAP_HEP_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT, profileChain, type Dir, type HostStage,
 } from './names.js';
 import type { Settings } from './options.js';
@@ -39,7 +41,11 @@ export interface LocalHostEndpoint {
   info: EndpointInfo;
   normal: DirectionalPolicies;
   forward: DirectionalPolicies;
+  preDNAT: DirectionalPolicies;
+  untracked: DirectionalPolicies;
 }
+
+const STAGES: readonly HostStage[] = ['untracked', 'preDNAT', 'normal', 'forward'];
 
 interface Services {
   opts: Settings;
@@ -61,14 +67,21 @@ interface InterfaceUse {
   maps: Array<{ map: string; key: string }>;
 }
 
+// preDNAT has no egress (§3.8: egress rules are ignored); its entries are never used.
 const ANY: Record<HostStage, Record<Dir, string>> = {
   normal: { ingress: CHAIN_HEP_IN_ANY, egress: CHAIN_HEP_OUT_ANY },
   forward: { ingress: CHAIN_HEPFW_IN_ANY, egress: CHAIN_HEPFW_OUT_ANY },
+  preDNAT: { ingress: CHAIN_HEP_PRE_ANY, egress: '' },
+  untracked: { ingress: CHAIN_HEP_RAW_IN_ANY, egress: CHAIN_HEP_RAW_OUT_ANY },
 };
 const MAP: Record<HostStage, Record<Dir, string>> = {
   normal: { ingress: MAP_HEP_IN, egress: MAP_HEP_OUT },
   forward: { ingress: MAP_HEPFW_IN, egress: MAP_HEPFW_OUT },
+  preDNAT: { ingress: MAP_HEP_PRE, egress: '' },
+  untracked: { ingress: MAP_HEP_RAW_IN, egress: MAP_HEP_RAW_OUT },
 };
+const SET_MARK = `meta mark set meta mark or ${HEP_ACCEPT_MARK}`;
+const CLEAR_MARK = `meta mark set meta mark and 0xfffeffff`;
 
 /** One failsafe entry as nft matches: `ip saddr 10.0.0.0/8 tcp dport 22` (the CIDR on the remote side). */
 function failsafeMatch(fp: FailsafePort, remote: 'saddr' | 'daddr'): string {
@@ -120,6 +133,21 @@ export class HostEndpointChains {
     };
     chain(CHAIN_FAILSAFE_IN, opts.failsafeInboundHostPorts, 'saddr', 'inbound');
     chain(CHAIN_FAILSAFE_OUT, opts.failsafeOutboundHostPorts, 'daddr', 'outbound');
+    // The raw table runs before conntrack: a reply is not "established" there, so the raw copies also accept the
+    // replies of the other direction's failsafe flows by source port (static.go failsafeInChain, §1.11).
+    const reverse = (fp: FailsafePort, remote: 'saddr' | 'daddr'): string => failsafeMatch(fp, remote).replace(' dport ', ' sport ');
+    const raw = (name: string, own: readonly FailsafePort[], other: readonly FailsafePort[], remote: 'saddr' | 'daddr', dir: 'inbound' | 'outbound'): void => {
+      ruleset.setChain({ type: 'chain', name }, [
+        ...own.map((fp) => ids.rule(name, `${failsafeMatch(fp, remote)} counter accept`,
+          { what: 'failsafe', action: 'Allow', label: `failsafe ${dir} ${fp.protocol}:${fp.port}${fp.net ? ` from ${fp.net}` : ''}` },
+          `fs|${dir}|${fp.protocol}|${fp.port}|${fp.net ?? ''}`)),
+        ...other.map((fp) => ids.rule(name, `${reverse(fp, remote)} counter accept`,
+          { what: 'failsafe', action: 'Allow', label: `failsafe ${dir} reply from ${fp.protocol}:${fp.port}` },
+          `fs-rev|${dir}|${fp.protocol}|${fp.port}|${fp.net ?? ''}`)),
+      ]);
+    };
+    raw(CHAIN_FAILSAFE_RAW_IN, opts.failsafeInboundHostPorts, opts.failsafeOutboundHostPorts, 'saddr', 'inbound');
+    raw(CHAIN_FAILSAFE_RAW_OUT, opts.failsafeOutboundHostPorts, opts.failsafeInboundHostPorts, 'daddr', 'outbound');
   }
 
   /** The governing endpoint of each interface: the lowest ref among those naming it (endpoint_mgr.go). */
@@ -142,7 +170,7 @@ export class HostEndpointChains {
     for (const [iface, ref] of this.governing()) {
       const ep = this.endpoints.get(ref)!;
       const use: InterfaceUse = { ref, own: new Set(), shared: new Map(), policies: new Set(), maps: [] };
-      for (const stage of ['normal', 'forward'] as const) {
+      for (const stage of STAGES) {
         for (const dir of DIRS) written.push(...this.stageChains(ep, iface, stage, dir, use));
       }
       next.set(iface, use);
@@ -157,8 +185,9 @@ export class HostEndpointChains {
         else ruleset.setMapElement(map, `"${iface}"`, `goto ${key}`);
       }
     }
-    for (const stage of ['normal', 'forward'] as const) {
+    for (const stage of STAGES) {
       for (const dir of DIRS) {
+        if (ANY[stage][dir] === '') continue;
         const target = anyRules[MAP[stage][dir]];
         const name = ANY[stage][dir];
         ruleset.setChain({ type: 'chain', name }, target === undefined ? [] : [
@@ -195,21 +224,38 @@ export class HostEndpointChains {
   private stageChains(ep: LocalHostEndpoint, iface: string, stage: HostStage, dir: Dir, use: InterfaceUse): Array<{ chain: Chain; body: ChainBody }> {
     const { feed, writer, ids, verdicts } = this.s;
     const tiers = ep[stage][dir];
-    // §3.8: forwarded traffic is allowed when no applyOnForward policy applies: no chain, no dispatch entry.
-    if (stage === 'forward' && !tiers.some((t) => t.policies.some((p) => !p.staged))) return [];
+    // §3.8: preDNAT policies have no egress; untracked policy on an all-interfaces endpoint is ignored
+    // (endpoint_mgr.go), as the engine says.
+    if (stage === 'preDNAT' && dir === 'egress') return [];
+    if (stage === 'untracked' && iface === '*') return [];
+    // Forward, preDNAT and untracked chains exist only while a policy of theirs applies: without one, forwarded
+    // traffic is allowed and the other two fall through to the later stages.
+    if (stage !== 'normal' && !tiers.some((t) => t.policies.some((p) => !p.staged))) return [];
     const out: Array<{ chain: Chain; body: ChainBody }> = [];
     const epChain = hostEndpointChain(stage, dir, iface);
     const body = emptyBody();
     const rules = body.rules;
     const sk = `hep|${stage}`;
-    rules.push(
-      ids.rule(epChain, 'ct state established,related counter accept', { what: 'conntrack', label: 'conntrack established,related' }, 'ct|est'),
-      ids.rule(epChain, 'ct state invalid counter drop', { what: 'conntrack', label: 'conntrack invalid' }, 'ct|inv'),
-    );
-    if (stage === 'normal') {
+    if (stage !== 'untracked') {
+      rules.push(
+        ids.rule(epChain, 'ct state established,related counter accept', { what: 'conntrack', label: 'conntrack established,related' }, 'ct|est'),
+        ids.rule(epChain, 'ct state invalid counter drop', { what: 'conntrack', label: 'conntrack invalid' }, 'ct|inv'),
+      );
+    }
+    if (stage !== 'forward') {
       // Failsafes before any policy (static.go failsafeInChain / failsafeOutChain), never for forwarded traffic.
-      const fs = dir === 'ingress' ? CHAIN_FAILSAFE_IN : CHAIN_FAILSAFE_OUT;
+      // In the preDNAT and untracked stages their accept ends only that table's chain, unmarked: the filter
+      // stage polices the packet again, and its failsafes let it through.
+      const fs = stage === 'untracked' ? (dir === 'ingress' ? CHAIN_FAILSAFE_RAW_IN : CHAIN_FAILSAFE_RAW_OUT)
+        : dir === 'ingress' ? CHAIN_FAILSAFE_IN : CHAIN_FAILSAFE_OUT;
       rules.push(ids.rule(epChain, `counter jump ${fs}`, { what: 'failsafe', direction: dir, label: 'failsafe ports' }, `${sk}|fs|${dir}`));
+    }
+    const marking = stage === 'preDNAT' || stage === 'untracked';
+    if (marking) {
+      // An Allow below accepts with the mark set: the later stages of this endpoint accept the packet, and the
+      // raw-notrack chains untrack it (Allow = NOTRACK + ACCEPT in the raw table). No verdict: the mark is
+      // cleared again and the packet falls through (the tiers' defaultAction is Pass here, §3.8).
+      rules.push(ids.rule(epChain, `counter ${SET_MARK}`, { what: 'dispatch', direction: dir, label: `${stage} policy: mark an Allow` }, `${sk}|mark|${dir}`));
     }
     for (const tier of tiers) {
       const enforced = tier.policies.filter((p) => !p.staged);
@@ -239,6 +285,9 @@ export class HostEndpointChains {
       out.push({ chain: { type: 'chain', name: tChain }, body: tBody });
       rules.push(ids.rule(epChain, `counter jump ${tChain}`,
         { what: 'tier-jump', direction: dir, tier: tier.tier, label: `tier ${tier.tier}` }, `tj|${tier.tier}|${dir}`));
+    }
+    if (marking) {
+      rules.push(ids.rule(epChain, `counter ${CLEAR_MARK}`, { what: 'dispatch', direction: dir, label: `${stage} policy: no verdict, fall through` }, `${sk}|unmark|${dir}`));
     }
     if (stage === 'normal') {
       for (const profile of ep.info.profiles) {

@@ -127,8 +127,30 @@ export const CHAIN_HEPFW_OUT_ANY = 'hepfw-out-any';
 export const CHAIN_FAILSAFE_IN = 'failsafe-in';
 export const CHAIN_FAILSAFE_OUT = 'failsafe-out';
 
-export type HostStage = 'normal' | 'forward';
-const S: Record<HostStage, string> = { normal: 'n', forward: 'f' };
+/** preDNAT (prerouting, mangle priority, before DNAT) and untracked (raw priority, before conntrack) stages. */
+export const CHAIN_PRE_HEP = 'pre-hep';
+export const CHAIN_RAW_HEP_IN = 'raw-hep-in';
+export const CHAIN_RAW_HEP_OUT = 'raw-hep-out';
+export const CHAIN_RAW_NOTRACK_IN = 'raw-notrack-in';
+export const CHAIN_RAW_NOTRACK_OUT = 'raw-notrack-out';
+export const MAP_HEP_PRE = 'hep-pre';
+export const MAP_HEP_RAW_IN = 'hep-raw-in';
+export const MAP_HEP_RAW_OUT = 'hep-raw-out';
+export const CHAIN_HEP_PRE_ANY = 'hep-pre-any';
+export const CHAIN_HEP_RAW_IN_ANY = 'hep-raw-in-any';
+export const CHAIN_HEP_RAW_OUT_ANY = 'hep-raw-out-any';
+/** Failsafes of the raw table: also the reverse direction (replies from the other list's ports), §1.11. */
+export const CHAIN_FAILSAFE_RAW_IN = 'failsafe-raw-in';
+export const CHAIN_FAILSAFE_RAW_OUT = 'failsafe-raw-out';
+/**
+ * The packet-mark bit that says "a host endpoint's untracked or preDNAT policy allowed this packet": the later
+ * stages of that host endpoint accept it (Felix's accept mark; its default bit, 0x10000 of IptablesMarkMask
+ * 0xffff0000, clear of kube-proxy's 0x4000/0x8000). The raw-notrack chains untrack what the raw stage marked.
+ */
+export const HEP_ACCEPT_MARK = '0x00010000';
+
+export type HostStage = 'normal' | 'forward' | 'preDNAT' | 'untracked';
+const S: Record<HostStage, string> = { normal: 'n', forward: 'f', preDNAT: 'p', untracked: 'u' };
 
 /**
  * A host endpoint's chain for one stage and direction: `hni-<iface>` (traffic to the host arriving on iface,

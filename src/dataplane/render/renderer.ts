@@ -25,15 +25,17 @@
 //   drop, Log = NFLOG (group 3) and continue.
 // Only chains and sets that a local endpoint needs are programmed (Felix programs only referenced chains).
 //
-// Host endpoints of this node (host-endpoint-chains.ts): the normal stage (to and from the host, failsafes first)
-// and the forward stage (applyOnForward); the untracked and preDNAT stages are not programmed yet.
+// Host endpoints of this node (host-endpoint-chains.ts): the normal stage (to and from the host, failsafes first),
+// the forward stage (applyOnForward), preDNAT (prerouting, before DNAT) and untracked (raw: notrack + accept).
 //
 // What it does not do: reading the kernel, deciding when to sync.
 
 import type { EndpointRef, EngineChange } from '../../engine/index.js';
 import { FeedState, policyKey } from './feed-state.js';
 import { HostEndpointChains } from './host-endpoint-chains.js';
-import { FLOWTABLE, MAP_HEP_IN, MAP_HEP_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT, MAP_WL_FROM, MAP_WL_TO } from './names.js';
+import {
+  FLOWTABLE, MAP_HEP_IN, MAP_HEP_OUT, MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT, MAP_WL_FROM, MAP_WL_TO,
+} from './names.js';
 import { withDefaults, type RenderOptions, type Settings } from './options.js';
 import { RuleWriter } from './policy-rules.js';
 import { RuleIds, type RuleMeaning } from './rule-ids.js';
@@ -78,7 +80,7 @@ export class Renderer {
     for (const { chain, rules } of this.skeleton()) this.ruleset.setChain(chain, rules);
     this.ruleset.setMap({ type: 'map', name: MAP_WL_FROM, keyType: 'ifname', valueType: 'verdict' });
     this.ruleset.setMap({ type: 'map', name: MAP_WL_TO, keyType: 'ifname', valueType: 'verdict' });
-    for (const name of [MAP_HEP_IN, MAP_HEP_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT]) {
+    for (const name of [MAP_HEP_IN, MAP_HEP_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT, MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT]) {
       this.ruleset.setMap({ type: 'map', name, keyType: 'ifname', valueType: 'verdict' });
     }
     this.hosts = new HostEndpointChains(services);
@@ -121,7 +123,10 @@ export class Renderer {
             // §3.8: this node's host endpoints with an interface name ('*' included); see host-endpoint-chains.ts.
             if (ep.node === this.opts.node && ep.interfaceName) {
               const none = { ingress: [], egress: [] };
-              this.hosts.set(ep.ref, { info: ep, normal: c.stages.normal ?? none, forward: c.stages.forward ?? none });
+              this.hosts.set(ep.ref, {
+                info: ep, normal: c.stages.normal ?? none, forward: c.stages.forward ?? none,
+                preDNAT: c.stages.preDNAT ?? none, untracked: c.stages.untracked ?? none,
+              });
             } else if (this.hosts.has(ep.ref)) {
               this.hosts.set(ep.ref, undefined);
             }

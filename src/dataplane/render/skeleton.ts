@@ -28,6 +28,8 @@ import {
   MAP_HEP_OUT,
   MAP_HEPFW_IN,
   MAP_HEPFW_OUT,
+  CHAIN_PRE_HEP, CHAIN_RAW_HEP_IN, CHAIN_RAW_HEP_OUT, CHAIN_RAW_NOTRACK_IN, CHAIN_RAW_NOTRACK_OUT,
+  CHAIN_HEP_PRE_ANY, CHAIN_HEP_RAW_IN_ANY, CHAIN_HEP_RAW_OUT_ANY, MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT, HEP_ACCEPT_MARK,
   MAP_WL_FROM,
   MAP_WL_TO,
   WORKLOAD_IFACE_PREFIX,
@@ -117,24 +119,44 @@ function hostEndpointDispatch(
   r: (chain: string, body: string, key: string, meaning: Meaning) => Rule,
   cali: string,
 ): ChainContent[] {
-  const d = (chain: string, side: 'iifname' | 'oifname', map: string, any: string, dir: 'ingress' | 'egress', key: string): ChainContent => ({
-    chain: base(chain, chain === CHAIN_IN_HEP ? 'input' : chain === CHAIN_OUT_HEP ? 'output' : 'forward',
-      chain === CHAIN_FWD_HEP_OUT ? 'filter + 6' : 'filter + 5'),
+  const HOOKS: Record<string, [Chain['hook'], string]> = {
+    [CHAIN_IN_HEP]: ['input', 'filter + 5'], [CHAIN_OUT_HEP]: ['output', 'filter + 5'],
+    [CHAIN_FWD_HEP_IN]: ['forward', 'filter + 5'], [CHAIN_FWD_HEP_OUT]: ['forward', 'filter + 6'],
+    // preDNAT: prerouting before DNAT (dstnat, −100); untracked: before conntrack (−200), after anti-spoofing.
+    [CHAIN_PRE_HEP]: ['prerouting', 'mangle'], [CHAIN_RAW_HEP_IN]: ['prerouting', 'raw + 1'], [CHAIN_RAW_HEP_OUT]: ['output', 'raw + 1'],
+  };
+  const marked = `meta mark and ${HEP_ACCEPT_MARK} == ${HEP_ACCEPT_MARK}`;
+  const d = (chain: string, side: 'iifname' | 'oifname', map: string, any: string, dir: 'ingress' | 'egress', key: string, acceptMarked = false): ChainContent => ({
+    chain: base(chain, HOOKS[chain]![0], HOOKS[chain]![1]),
     rules: [
       r(chain, `${side} { "lo" } counter accept`, `${key}-lo`, { what: 'dispatch', direction: dir, label: 'loopback: no host endpoint' }),
       r(chain, `${side} ${cali} counter accept`, `${key}-wl`, { what: 'dispatch', direction: dir, label: 'workload interface: workload chains police it' }),
+      // An untracked or preDNAT Allow of this host endpoint accepts the packet for its later stages (§3.8).
+      ...(acceptMarked ? [r(chain, `${marked} counter accept`, `${key}-mark`, { what: 'dispatch', direction: dir, label: 'accepted by untracked or preDNAT policy' })] : []),
       r(chain, `counter ${side} vmap @${map}`, `${key}-map`, { what: 'dispatch', direction: dir, label: 'to host endpoint chain' }),
       r(chain, `counter goto ${any}`, `${key}-any`, { what: 'dispatch', direction: dir, label: 'to all-interfaces host endpoint' }),
     ],
+  });
+  const notrack = (chain: string, hook: Chain['hook'], key: string): ChainContent => ({
+    chain: base(chain, hook, 'raw + 2'),
+    rules: [r(chain, `${marked} counter notrack`, key, { what: 'dispatch', label: 'untracked policy allowed: notrack' })],
   });
   return [
     { chain: { type: 'chain', name: CHAIN_HEP_IN_ANY }, rules: [] },
     { chain: { type: 'chain', name: CHAIN_HEP_OUT_ANY }, rules: [] },
     { chain: { type: 'chain', name: CHAIN_HEPFW_IN_ANY }, rules: [] },
     { chain: { type: 'chain', name: CHAIN_HEPFW_OUT_ANY }, rules: [] },
-    d(CHAIN_IN_HEP, 'iifname', MAP_HEP_IN, CHAIN_HEP_IN_ANY, 'ingress', 'hep-in'),
-    d(CHAIN_OUT_HEP, 'oifname', MAP_HEP_OUT, CHAIN_HEP_OUT_ANY, 'egress', 'hep-out'),
-    d(CHAIN_FWD_HEP_IN, 'iifname', MAP_HEPFW_IN, CHAIN_HEPFW_IN_ANY, 'ingress', 'hepfw-in'),
+    { chain: { type: 'chain', name: CHAIN_HEP_PRE_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEP_RAW_IN_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEP_RAW_OUT_ANY }, rules: [] },
+    d(CHAIN_RAW_HEP_IN, 'iifname', MAP_HEP_RAW_IN, CHAIN_HEP_RAW_IN_ANY, 'ingress', 'hep-raw-in'),
+    d(CHAIN_RAW_HEP_OUT, 'oifname', MAP_HEP_RAW_OUT, CHAIN_HEP_RAW_OUT_ANY, 'egress', 'hep-raw-out'),
+    notrack(CHAIN_RAW_NOTRACK_IN, 'prerouting', 'notrack-in'),
+    notrack(CHAIN_RAW_NOTRACK_OUT, 'output', 'notrack-out'),
+    d(CHAIN_PRE_HEP, 'iifname', MAP_HEP_PRE, CHAIN_HEP_PRE_ANY, 'ingress', 'hep-pre', true),
+    d(CHAIN_IN_HEP, 'iifname', MAP_HEP_IN, CHAIN_HEP_IN_ANY, 'ingress', 'hep-in', true),
+    d(CHAIN_OUT_HEP, 'oifname', MAP_HEP_OUT, CHAIN_HEP_OUT_ANY, 'egress', 'hep-out', true),
+    d(CHAIN_FWD_HEP_IN, 'iifname', MAP_HEPFW_IN, CHAIN_HEPFW_IN_ANY, 'ingress', 'hepfw-in', true),
     d(CHAIN_FWD_HEP_OUT, 'oifname', MAP_HEPFW_OUT, CHAIN_HEPFW_OUT_ANY, 'egress', 'hepfw-out'),
   ];
 }
