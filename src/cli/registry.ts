@@ -27,6 +27,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   label: () => import('./commands/label.js'),
   node: () => import('./commands/node.js'),
   workload: () => import('./commands/workload.js'),
+  external: () => import('./commands/external.js'),
   datastore: () => import('./commands/datastore.js'),
   agent: () => import('./commands/agent.js'),
   describe: () => import('./commands/describe.js'),

@@ -18,7 +18,10 @@ export {
   adoptNode,
   adoptWorkload,
   createNode,
+  getNode,
   listNodes,
+  nodeExecArgv,
+  type NodeView,
   NETNS_ANNOTATION,
   DEFAULT_PREFIX,
   Workloads,
@@ -43,6 +46,9 @@ export {
   unmarkedMessage,
 } from './netns/namespace.js';
 export { netnsPrefixProblem, nodeNameKey, nodeNetns, vethName, workloadNetns, type Naming } from './netns/topology.js';
+export {
+  deleteOutside, outsideExecArgv, outsideNetns, OUTSIDE_IPV4, OUTSIDE_IPV6, UPLINK_IFACE, UPLINK_IPV4_NET, UPLINK_IPV6_NET, type Uplink,
+} from './netns/uplink.js';
 export { ProbeAgent, rawSendSupport, type ProbeProtocol, type ProbeResult } from './probe/agent.js';
 export { ArrivalCounter, PROBE_TABLE, type WatchedFlow } from './probe/arrivals.js';
 export { rawPayload, rawProbeGap, type RawFlow } from './probe/raw-packet.js';

@@ -50,6 +50,7 @@ import {
   workloadNetns,
   type Naming,
 } from './netns/topology.js';
+import { createUplink, deleteOutsideIfUnused, inspectUplink, type Uplink } from './netns/uplink.js';
 import { hostExec, netnsExec, netnsPath, type Exec } from './nft/exec.js';
 import { NftTables } from './nft/nftables.js';
 import { Renderer } from './render/renderer.js';
@@ -168,6 +169,8 @@ export class Workloads {
       }
     }
     await deleteOwnedNamespace(netns, this.exec);
+    // The uplink's veth went with the node namespace; the outside network goes with the last node (uplink.ts).
+    await deleteOutsideIfUnused(this.naming, this.exec);
     return { ok: true, value: { workloads: deleted, refused } };
   }
 
@@ -410,13 +413,18 @@ export class Workloads {
  * Creates a node: its namespace acting as a host, with the fail-closed skeleton installed so workloads are
  * dropped until an agent programs them. Needs no datastore.
  */
-export async function createNode(naming: Naming, node: string, exec: Exec = hostExec): Promise<Result<{ netns: string }>> {
+export async function createNode(
+  naming: Naming, node: string, exec: Exec = hostExec, options: { uplink?: boolean } = {},
+): Promise<Result<{ netns: string; uplink?: Uplink }>> {
   const bad = checkNodeName(node, []);
   if (bad) return { ok: false, issues: [bad] };
   const netns = nodeNetns(naming, node);
   if (namespaceExists(netns)) return { ok: false, issues: [issue('node.exists', [], `node ${node} already exists (namespace ${netns})`)] };
   await createNodeNetwork(netns, undefined, exec);
+  let uplink: Uplink | undefined;
   try {
+    // One node of this process at a time picks its uplink address (the lowest free one, netns/uplink.ts).
+    if (options.uplink !== false) uplink = await serially(() => createUplink(naming, netns, exec));
     const renderer = new Renderer({ node });
     renderer.settle();
     const nft = new NftTables({ family: TABLE_FAMILY, table: TABLE_NAME, exec: netnsExec(netns, exec) });
@@ -425,7 +433,40 @@ export async function createNode(naming: Naming, node: string, exec: Exec = host
     await deleteNamespace(netns, exec);
     throw e;
   }
-  return { ok: true, value: { netns } };
+  return { ok: true, value: { netns, ...(uplink ? { uplink } : {}) } };
+}
+
+let uplinkQueue: Promise<unknown> = Promise.resolve();
+function serially<T>(f: () => Promise<T>): Promise<T> {
+  const next = uplinkQueue.then(f, f);
+  uplinkQueue = next.catch(() => undefined);
+  return next;
+}
+
+export interface NodeView {
+  name: string;
+  namespace: string;
+  /** Null for a node made before uplinks (or with `uplink: false`). */
+  uplink: Uplink | null;
+}
+
+/** What `tabby node get` shows: the node's namespace (proven Tabby's) and its uplink. */
+export async function getNode(naming: Naming, node: string, exec: Exec = hostExec): Promise<Result<NodeView>> {
+  const bad = checkNodeName(node, []);
+  if (bad) return { ok: false, issues: [bad] };
+  const netns = nodeNetns(naming, node);
+  if (!namespaceExists(netns)) return { ok: false, issues: [issue('node.not-found', [], `node ${node} does not exist (see 'tabby node list')`)] };
+  if (!(await namespaceOwned(netns, exec))) {
+    return { ok: false, issues: [issue('node.not-owned', [], unmarkedMessage(netns, `not reading it (if an earlier tabby made it: tabby node adopt ${node})`))] };
+  }
+  return { ok: true, value: { name: node, namespace: netns, uplink: (await inspectUplink(naming, netns, exec)) ?? null } };
+}
+
+/** The argv that runs `argv` in node `node`'s namespace (the host), only when Tabby's mark proves it Tabby's. */
+export async function nodeExecArgv(naming: Naming, node: string, argv: readonly string[], exec: Exec = hostExec): Promise<Result<string[]>> {
+  const res = await getNode(naming, node, exec);
+  if (!res.ok) return res;
+  return { ok: true, value: ['nsenter', `--net=${netnsPath(res.value.namespace)}`, '--', ...argv] };
 }
 
 /**

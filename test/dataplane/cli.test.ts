@@ -21,7 +21,7 @@ function tabby(args: string[], env: Record<string, string>): Promise<CliRun> {
 describe('dataplane command usage (no root needed)', () => {
   const env = { TABBY_DATASTORE: 'file:/nonexistent-tabby-test', TABBY_NETNS_PREFIX: 'tbtusage-' };
   it.each([
-    [['node'], /missing subcommand: create, delete, list or adopt/],
+    [['node'], /missing subcommand: create, delete, get, exec, list or adopt/],
     [['node', 'frob'], /unknown subcommand 'frob'/],
     [['workload', 'create', 'x/a'], /missing --node/],
     [['workload', 'create', 'x/a', '--node', 'n1', '--port', 'http'], /port 'http' is not NAME:PORT/],

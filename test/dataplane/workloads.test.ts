@@ -39,7 +39,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('nodes and workloads in network namespaces',
 
   it('creates a node with forwarding on and the fail-closed skeleton installed', async () => {
     const res = await wl.createNode('node1');
-    expect(res).toEqual({ ok: true, value: { netns: `${prefix}n-node1` } });
+    expect(res).toMatchObject({ ok: true, value: { netns: `${prefix}n-node1`, uplink: { interface: 'eth0' } } });
     expect(wl.nodes()).toEqual(['node1']);
     const fwd = await netnsExec(`${prefix}n-node1`)(['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']);
     expect(fwd.stdout.split('\n').slice(0, 2)).toEqual(['1', '1']);

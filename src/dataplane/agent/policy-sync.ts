@@ -13,7 +13,8 @@ export type SyncResult =
   | { ok: false; full: boolean; error: string; retryOffload: boolean };
 
 export type PolicyRenderOptions = Omit<RenderOptions,
-  'node' | 'defaultEndpointToHostAction' | 'allowVXLANPacketsFromWorkloads' | 'allowIPIPPacketsFromWorkloads' | 'vxlanPort'>;
+  'node' | 'defaultEndpointToHostAction' | 'allowVXLANPacketsFromWorkloads' | 'allowIPIPPacketsFromWorkloads' | 'vxlanPort' |
+  'failsafeInboundHostPorts' | 'failsafeOutboundHostPorts'>;
 
 export class PolicySync {
   readonly renderer: Renderer;
@@ -32,6 +33,8 @@ export class PolicySync {
       ...(engine.allowVXLANPacketsFromWorkloads !== undefined ? { allowVXLANPacketsFromWorkloads: engine.allowVXLANPacketsFromWorkloads } : {}),
       ...(engine.allowIPIPPacketsFromWorkloads !== undefined ? { allowIPIPPacketsFromWorkloads: engine.allowIPIPPacketsFromWorkloads } : {}),
       ...(engine.vxlanPort !== undefined ? { vxlanPort: engine.vxlanPort } : {}),
+      ...(engine.failsafeInboundHostPorts !== undefined ? { failsafeInboundHostPorts: engine.failsafeInboundHostPorts } : {}),
+      ...(engine.failsafeOutboundHostPorts !== undefined ? { failsafeOutboundHostPorts: engine.failsafeOutboundHostPorts } : {}),
       ...(offload ? { flowtableOffload: true } : {}),
     });
   }

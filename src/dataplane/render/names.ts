@@ -107,3 +107,63 @@ const setNames: Record<'net' | 'ip-port', Record<4 | 6, Map<string, string>>> = 
   net: { 4: new Map(), 6: new Map() },
   'ip-port': { 4: new Map(), 6: new Map() },
 };
+
+/** Host endpoints (dataplane.md §1.12, §5.7): base chains, one per hook, ahead of nothing Tabby's workloads need. */
+export const CHAIN_IN_HEP = 'in-hep';
+export const CHAIN_OUT_HEP = 'out-hep';
+export const CHAIN_FWD_HEP_IN = 'fwd-hep-in';
+export const CHAIN_FWD_HEP_OUT = 'fwd-hep-out';
+/** Dispatch maps `ifname : verdict` for host endpoints with a named interface (Felix cali-from/to-host-endpoint). */
+export const MAP_HEP_IN = 'hep-in';
+export const MAP_HEP_OUT = 'hep-out';
+export const MAP_HEPFW_IN = 'hepfw-in';
+export const MAP_HEPFW_OUT = 'hepfw-out';
+/** The default of each dispatch: empty, or a goto to the all-interfaces (`*`) host endpoint's chain. */
+export const CHAIN_HEP_IN_ANY = 'hep-in-any';
+export const CHAIN_HEP_OUT_ANY = 'hep-out-any';
+export const CHAIN_HEPFW_IN_ANY = 'hepfw-in-any';
+export const CHAIN_HEPFW_OUT_ANY = 'hepfw-out-any';
+/** Failsafe chains (Felix cali-failsafe-in / -out): FailsafeInboundHostPorts / FailsafeOutboundHostPorts. */
+export const CHAIN_FAILSAFE_IN = 'failsafe-in';
+export const CHAIN_FAILSAFE_OUT = 'failsafe-out';
+
+/** preDNAT (prerouting, mangle priority, before DNAT) and untracked (raw priority, before conntrack) stages. */
+export const CHAIN_PRE_HEP = 'pre-hep';
+export const CHAIN_RAW_HEP_IN = 'raw-hep-in';
+export const CHAIN_RAW_HEP_OUT = 'raw-hep-out';
+export const CHAIN_RAW_NOTRACK_IN = 'raw-notrack-in';
+export const CHAIN_RAW_NOTRACK_OUT = 'raw-notrack-out';
+export const MAP_HEP_PRE = 'hep-pre';
+export const MAP_HEP_RAW_IN = 'hep-raw-in';
+export const MAP_HEP_RAW_OUT = 'hep-raw-out';
+export const CHAIN_HEP_PRE_ANY = 'hep-pre-any';
+export const CHAIN_HEP_RAW_IN_ANY = 'hep-raw-in-any';
+export const CHAIN_HEP_RAW_OUT_ANY = 'hep-raw-out-any';
+/** Failsafes of the raw table: also the reverse direction (replies from the other list's ports), §1.11. */
+export const CHAIN_FAILSAFE_RAW_IN = 'failsafe-raw-in';
+export const CHAIN_FAILSAFE_RAW_OUT = 'failsafe-raw-out';
+/**
+ * The packet-mark bit that says "a host endpoint's untracked or preDNAT policy allowed this packet": the later
+ * stages of that host endpoint accept it (Felix's accept mark; its default bit, 0x10000 of IptablesMarkMask
+ * 0xffff0000, clear of kube-proxy's 0x4000/0x8000). The raw-notrack chains untrack what the raw stage marked.
+ */
+export const HEP_ACCEPT_MARK = '0x00010000';
+
+export type HostStage = 'normal' | 'forward' | 'preDNAT' | 'untracked';
+const S: Record<HostStage, string> = { normal: 'n', forward: 'f', preDNAT: 'p', untracked: 'u' };
+
+/**
+ * A host endpoint's chain for one stage and direction: `hni-<iface>` (traffic to the host arriving on iface,
+ * Felix `cali-fh-`), `hne-<iface>` (from the host, `cali-th-`), `hfi-`/`hfe-` (forwarded through it, `cali-fhfw-`
+ * / `cali-thfw-`). The all-interfaces endpoint (`*`) has `hni.all` etc.: no named interface gives a name without
+ * the `-`.
+ */
+export function hostEndpointChain(stage: HostStage, dir: Dir, iface: string): string {
+  return iface === '*' ? `h${S[stage]}${D[dir]}.all` : bounded(`h${S[stage]}${D[dir]}-`, iface, `hep|${stage}|${iface}`);
+}
+
+/** `thni-<iface>.<tier>` …: one tier of a host endpoint's policy list (tier names hold no `.`). */
+export function hostTierChain(stage: HostStage, dir: Dir, iface: string, tier: string): string {
+  const key = iface === '*' ? '*all' : iface;
+  return bounded(`th${S[stage]}${D[dir]}-`, `${key}.${tier}`, `hep-tier|${stage}|${iface}|${tier}`);
+}

@@ -1,5 +1,7 @@
 // The renderer's settings (FelixConfiguration fields that change what is programmed) and their defaults.
 
+import { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND, type FailsafePort } from '../../engine/index.js';
+
 export interface RenderOptions {
   /** The node whose workload endpoints are rendered (EndpointInfo.node). */
   node: string;
@@ -19,6 +21,10 @@ export interface RenderOptions {
    * `fwd-offload` base chain after both policy chains that offloads established TCP and UDP flows. Default false.
    */
   flowtableOffload?: boolean;
+  /** FelixConfiguration FailsafeInboundHostPorts (§3.8); default Felix's (engine options.ts). */
+  failsafeInboundHostPorts?: readonly FailsafePort[];
+  /** FelixConfiguration FailsafeOutboundHostPorts. */
+  failsafeOutboundHostPorts?: readonly FailsafePort[];
 }
 
 export type Settings = Required<RenderOptions>;
@@ -33,6 +39,8 @@ export function withDefaults(options: RenderOptions): Settings {
     flowLogs: false,
     logGroup: 3,
     flowtableOffload: false,
+    failsafeInboundHostPorts: DEFAULT_FAILSAFE_INBOUND,
+    failsafeOutboundHostPorts: DEFAULT_FAILSAFE_OUTBOUND,
     ...options,
   };
 }

@@ -25,13 +25,17 @@
 //   drop, Log = NFLOG (group 3) and continue.
 // Only chains and sets that a local endpoint needs are programmed (Felix programs only referenced chains).
 //
-// What it does not do: host endpoints (their chains get a module beside workload-chains.ts, fed from the
-// `endpoint-updated` changes of kind HostEndpoint that apply() skips today), reading the kernel, deciding when
-// to sync.
+// Host endpoints of this node (host-endpoint-chains.ts): the normal stage (to and from the host, failsafes first),
+// the forward stage (applyOnForward), preDNAT (prerouting, before DNAT) and untracked (raw: notrack + accept).
+//
+// What it does not do: reading the kernel, deciding when to sync.
 
 import type { EndpointRef, EngineChange } from '../../engine/index.js';
 import { FeedState, policyKey } from './feed-state.js';
-import { FLOWTABLE, MAP_WL_FROM, MAP_WL_TO } from './names.js';
+import { HostEndpointChains } from './host-endpoint-chains.js';
+import {
+  FLOWTABLE, MAP_HEP_IN, MAP_HEP_OUT, MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT, MAP_WL_FROM, MAP_WL_TO,
+} from './names.js';
 import { withDefaults, type RenderOptions, type Settings } from './options.js';
 import { RuleWriter } from './policy-rules.js';
 import { RuleIds, type RuleMeaning } from './rule-ids.js';
@@ -55,6 +59,7 @@ export class Renderer {
   private readonly refs: SetReferences;
   private readonly shared: SharedChains;
   private readonly workloads: WorkloadChains;
+  private readonly hosts: HostEndpointChains;
 
   private readonly dirtyPolicies = new Set<string>();
   private readonly dirtyProfiles = new Set<string>();
@@ -67,13 +72,18 @@ export class Renderer {
     const writer = new RuleWriter(this.feed, this.ids, verdicts);
     this.refs = new SetReferences(this.ruleset, this.feed);
     this.shared = new SharedChains(this.feed, writer, this.ids, this.refs);
-    this.workloads = new WorkloadChains({
+    const services = {
       opts: this.opts, feed: this.feed, ruleset: this.ruleset, refs: this.refs, shared: this.shared, writer, ids: this.ids, verdicts,
-    });
+    };
+    this.workloads = new WorkloadChains(services);
     if (this.opts.flowtableOffload) this.ruleset.setFlowtable({ name: FLOWTABLE, priority: 0 });
     for (const { chain, rules } of this.skeleton()) this.ruleset.setChain(chain, rules);
     this.ruleset.setMap({ type: 'map', name: MAP_WL_FROM, keyType: 'ifname', valueType: 'verdict' });
     this.ruleset.setMap({ type: 'map', name: MAP_WL_TO, keyType: 'ifname', valueType: 'verdict' });
+    for (const name of [MAP_HEP_IN, MAP_HEP_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT, MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT]) {
+      this.ruleset.setMap({ type: 'map', name, keyType: 'ifname', valueType: 'verdict' });
+    }
+    this.hosts = new HostEndpointChains(services);
   }
 
 
@@ -109,6 +119,19 @@ export class Renderer {
           break;
         case 'endpoint-updated': {
           const ep = c.endpoint;
+          if (ep.kind === 'HostEndpoint') {
+            // §3.8: this node's host endpoints with an interface name ('*' included); see host-endpoint-chains.ts.
+            if (ep.node === this.opts.node && ep.interfaceName) {
+              const none = { ingress: [], egress: [] };
+              this.hosts.set(ep.ref, {
+                info: ep, normal: c.stages.normal ?? none, forward: c.stages.forward ?? none,
+                preDNAT: c.stages.preDNAT ?? none, untracked: c.stages.untracked ?? none,
+              });
+            } else if (this.hosts.has(ep.ref)) {
+              this.hosts.set(ep.ref, undefined);
+            }
+            break;
+          }
           const local = ep.kind === 'WorkloadEndpoint' && ep.node === this.opts.node && ep.interfaceName;
           if (local) {
             this.workloads.set(ep.ref, { info: ep, policies: c.stages.normal ?? { ingress: [], egress: [] } });
@@ -119,6 +142,7 @@ export class Renderer {
         }
         case 'endpoint-removed':
           if (this.workloads.has(c.ref)) this.workloads.set(c.ref, undefined);
+          if (this.hosts.has(c.ref)) this.hosts.set(c.ref, undefined);
           break;
       }
     }
@@ -137,18 +161,20 @@ export class Renderer {
     for (const id of this.dirtyIpsets) {
       for (const chain of this.refs.flips(id)) {
         if (this.shared.has(chain)) sharedDirty.add(chain);
-        else this.workloads.chainChanged(chain);
+        else if (!this.workloads.chainChanged(chain)) this.hosts.chainChanged(chain);
       }
     }
     for (const key of this.dirtyPolicies) {
       for (const chain of this.shared.chainsOfPolicy(key)) sharedDirty.add(chain);
       this.workloads.policyChanged(key);
+      this.hosts.policyChanged(key);
     }
     this.dirtyPolicies.clear();
     for (const name of this.dirtyProfiles) for (const chain of this.shared.chainsOfProfile(name)) sharedDirty.add(chain);
     this.dirtyProfiles.clear();
     for (const chain of sharedDirty) this.shared.render(chain);
     this.workloads.render();
+    this.hosts.render();
     for (const id of this.dirtyIpsets) this.refs.refresh(id);
     this.dirtyIpsets.clear();
   }

@@ -14,7 +14,7 @@ export interface RuleMeaning {
   what:
     | 'policy-rule' | 'profile-rule' | 'end-of-tier' | 'no-profile' | 'tier-jump' | 'policy-jump' | 'profile-jump'
     | 'missing-profile' | 'conntrack' | 'workload-encap' | 'dispatch' | 'unknown-interface' | 'anti-spoofing'
-    | 'endpoint-to-host' | 'host-to-workload' | 'icmpv6-router' | 'flow-offload';
+    | 'endpoint-to-host' | 'host-to-workload' | 'icmpv6-router' | 'flow-offload' | 'failsafe';
   direction?: Dir;
   tier?: string;
   policy?: { kind: PolicyKind; namespace?: string; name: string; ref: string };

@@ -1,9 +1,10 @@
 // The static skeleton (dataplane.md §5.2): the base chains and their dispatch and fail-closed rules, installed
 // before anything else and kept while the agent is away. It depends on the settings only, never on the feed.
 //
-// Host endpoints (next) hook here too: their dispatch rules join these base chains (Felix's cali-from-host-endpoint
-// / cali-to-host-endpoint jumps), while their per-interface chains get a module of their own beside
-// workload-chains.ts.
+// Host endpoints hook here too: four base chains of their own (in-hep, out-hep, fwd-hep-in, fwd-hep-out) dispatch
+// every interface that is neither a workload's (cali*) nor lo through the maps hep-in/… (named interfaces) and
+// then to the *-any chains (the all-interfaces endpoint, or empty), Felix's cali-from-host-endpoint /
+// cali-to-host-endpoint trees. Their per-interface chains live in host-endpoint-chains.ts.
 
 import type { Chain, Rule } from '../nft/index.js';
 import {
@@ -14,7 +15,21 @@ import {
   CHAIN_IN_HOST,
   CHAIN_OUT_HOST,
   CHAIN_PRE_RAW,
+  CHAIN_FWD_HEP_IN,
+  CHAIN_FWD_HEP_OUT,
+  CHAIN_HEP_IN_ANY,
+  CHAIN_HEP_OUT_ANY,
+  CHAIN_HEPFW_IN_ANY,
+  CHAIN_HEPFW_OUT_ANY,
+  CHAIN_IN_HEP,
+  CHAIN_OUT_HEP,
   FLOWTABLE,
+  MAP_HEP_IN,
+  MAP_HEP_OUT,
+  MAP_HEPFW_IN,
+  MAP_HEPFW_OUT,
+  CHAIN_PRE_HEP, CHAIN_RAW_HEP_IN, CHAIN_RAW_HEP_OUT, CHAIN_RAW_NOTRACK_IN, CHAIN_RAW_NOTRACK_OUT,
+  CHAIN_HEP_PRE_ANY, CHAIN_HEP_RAW_IN_ANY, CHAIN_HEP_RAW_OUT_ANY, MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT, HEP_ACCEPT_MARK,
   MAP_WL_FROM,
   MAP_WL_TO,
   WORKLOAD_IFACE_PREFIX,
@@ -86,5 +101,62 @@ export function skeleton(opts: Settings, ids: RuleIds): ChainContent[] {
   out.push({ chain: base(CHAIN_OUT_HOST, 'output', 'filter'), rules: [
     r(CHAIN_OUT_HOST, `oifname ${cali} counter accept`, 'out-h', { what: 'host-to-workload', label: 'host to local workload' }),
   ] });
+  out.push(...hostEndpointDispatch(base, r, cali));
   return out;
+}
+
+/**
+ * The host-endpoint base chains. Each is its own base chain, so its verdict is ANDed with the workload chains'
+ * (an accept ends only its own base chain): a packet forwarded from eth0 to a pod passes fwd-hep-in (the host
+ * endpoint's applyOnForward ingress policy) and fwd-ingress (the pod's ingress policy), as Felix's FORWARD does
+ * (§3.8). Workload interfaces never reach a host endpoint chain (Felix sends cali* to the workload chains with a
+ * goto, dataplane.md §1.11), nor does lo (host to itself is not policed, engine host-path.ts). The dispatch is a
+ * goto, so a named interface's chain is the only one that runs for it, and the all-interfaces endpoint is the
+ * default (dataplane.md §1.12). With no host endpoint the maps and *-any chains are empty: nothing is policed.
+ */
+function hostEndpointDispatch(
+  base: (name: string, hook: Chain['hook'], priority: string) => Chain,
+  r: (chain: string, body: string, key: string, meaning: Meaning) => Rule,
+  cali: string,
+): ChainContent[] {
+  const HOOKS: Record<string, [Chain['hook'], string]> = {
+    [CHAIN_IN_HEP]: ['input', 'filter + 5'], [CHAIN_OUT_HEP]: ['output', 'filter + 5'],
+    [CHAIN_FWD_HEP_IN]: ['forward', 'filter + 5'], [CHAIN_FWD_HEP_OUT]: ['forward', 'filter + 6'],
+    // preDNAT: prerouting before DNAT (dstnat, −100); untracked: before conntrack (−200), after anti-spoofing.
+    [CHAIN_PRE_HEP]: ['prerouting', 'mangle'], [CHAIN_RAW_HEP_IN]: ['prerouting', 'raw + 1'], [CHAIN_RAW_HEP_OUT]: ['output', 'raw + 1'],
+  };
+  const marked = `meta mark and ${HEP_ACCEPT_MARK} == ${HEP_ACCEPT_MARK}`;
+  const d = (chain: string, side: 'iifname' | 'oifname', map: string, any: string, dir: 'ingress' | 'egress', key: string, acceptMarked = false): ChainContent => ({
+    chain: base(chain, HOOKS[chain]![0], HOOKS[chain]![1]),
+    rules: [
+      r(chain, `${side} { "lo" } counter accept`, `${key}-lo`, { what: 'dispatch', direction: dir, label: 'loopback: no host endpoint' }),
+      r(chain, `${side} ${cali} counter accept`, `${key}-wl`, { what: 'dispatch', direction: dir, label: 'workload interface: workload chains police it' }),
+      // An untracked or preDNAT Allow of this host endpoint accepts the packet for its later stages (§3.8).
+      ...(acceptMarked ? [r(chain, `${marked} counter accept`, `${key}-mark`, { what: 'dispatch', direction: dir, label: 'accepted by untracked or preDNAT policy' })] : []),
+      r(chain, `counter ${side} vmap @${map}`, `${key}-map`, { what: 'dispatch', direction: dir, label: 'to host endpoint chain' }),
+      r(chain, `counter goto ${any}`, `${key}-any`, { what: 'dispatch', direction: dir, label: 'to all-interfaces host endpoint' }),
+    ],
+  });
+  const notrack = (chain: string, hook: Chain['hook'], key: string): ChainContent => ({
+    chain: base(chain, hook, 'raw + 2'),
+    rules: [r(chain, `${marked} counter notrack`, key, { what: 'dispatch', label: 'untracked policy allowed: notrack' })],
+  });
+  return [
+    { chain: { type: 'chain', name: CHAIN_HEP_IN_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEP_OUT_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEPFW_IN_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEPFW_OUT_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEP_PRE_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEP_RAW_IN_ANY }, rules: [] },
+    { chain: { type: 'chain', name: CHAIN_HEP_RAW_OUT_ANY }, rules: [] },
+    d(CHAIN_RAW_HEP_IN, 'iifname', MAP_HEP_RAW_IN, CHAIN_HEP_RAW_IN_ANY, 'ingress', 'hep-raw-in'),
+    d(CHAIN_RAW_HEP_OUT, 'oifname', MAP_HEP_RAW_OUT, CHAIN_HEP_RAW_OUT_ANY, 'egress', 'hep-raw-out'),
+    notrack(CHAIN_RAW_NOTRACK_IN, 'prerouting', 'notrack-in'),
+    notrack(CHAIN_RAW_NOTRACK_OUT, 'output', 'notrack-out'),
+    d(CHAIN_PRE_HEP, 'iifname', MAP_HEP_PRE, CHAIN_HEP_PRE_ANY, 'ingress', 'hep-pre', true),
+    d(CHAIN_IN_HEP, 'iifname', MAP_HEP_IN, CHAIN_HEP_IN_ANY, 'ingress', 'hep-in', true),
+    d(CHAIN_OUT_HEP, 'oifname', MAP_HEP_OUT, CHAIN_HEP_OUT_ANY, 'egress', 'hep-out', true),
+    d(CHAIN_FWD_HEP_IN, 'iifname', MAP_HEPFW_IN, CHAIN_HEPFW_IN_ANY, 'ingress', 'hepfw-in', true),
+    d(CHAIN_FWD_HEP_OUT, 'oifname', MAP_HEPFW_OUT, CHAIN_HEPFW_OUT_ANY, 'egress', 'hepfw-out'),
+  ];
 }

@@ -1,0 +1,100 @@
+// Issue 17 §1: a node's uplink eth0 to the shared outside namespace — `tabby node create|get|exec|delete` and
+// `tabby external exec|delete` through the CLI, real traffic between the outside network and two nodes' hosts.
+// Run with: flock /tmp/tabby-netns.lock npx vitest run test/dataplane/node-uplink.test.ts
+
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createNode, namespaceExists, namespaceOwned, ProbeAgent } from '../../src/dataplane/index.js';
+import { captureCli, type CliRun } from '../cli/captureCli.js';
+import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+describe.skipIf(KERNEL_SKIP_REASON !== undefined)('node uplinks and the outside network', () => {
+  const prefix = uniquePrefix();
+  const env = { TABBY_NETNS_PREFIX: prefix, TABBY_DATASTORE: `file:/tmp/${prefix}store` };
+  const tabby = (args: string[]): Promise<CliRun> => captureCli(args, { env: { ...process.env, ...env }, cwd: repoRoot });
+  const agents: ProbeAgent[] = [];
+
+  beforeAll(async () => {
+    await sweepStaleTestNamespaces();
+  });
+  afterAll(async () => {
+    for (const a of agents) await a.stop().catch(() => undefined);
+    await sweepPrefix(prefix);
+  });
+
+  it('creates nodes with uplinks, reports them, and carries traffic outside ↔ host', async () => {
+    const a = await tabby(['node', 'create', 'alpha']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/uplink eth0 172\.31\.0\.2\/16 fd00:ab::2\/64/);
+    expect((await tabby(['node', 'create', 'beta'])).code).toBe(0);
+    const outside = `${prefix}x`;
+    expect(await namespaceOwned(outside)).toBe(true);
+
+    const got = await tabby(['node', 'get', 'beta', '-o', 'json']);
+    expect(got.code, got.stderr).toBe(0);
+    expect(JSON.parse(got.stdout)).toEqual({
+      name: 'beta', namespace: `${prefix}n-beta`,
+      uplink: { interface: 'eth0', addresses: ['172.31.0.3/16', 'fd00:ab::3/64'], outsideNamespace: outside, outsideInterface: expect.stringMatching(/^tu[0-9a-f]{11}$/) },
+    });
+    expect((await tabby(['node', 'get', 'beta'])).stdout).toMatch(/Uplink: +eth0 172\.31\.0\.3\/16/);
+    expect((await tabby(['node', 'get', 'gamma'])).code).toBe(3);
+
+    // `node exec` runs in the host's namespace; `external exec` in the outside one.
+    const inNode = await tabby(['node', 'exec', 'alpha', '--', 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+    expect(inNode.code, inNode.stderr).toBe(0);
+    expect(inNode.stdout).toMatch(/172\.31\.0\.2\/16/);
+    const inOutside = await tabby(['external', 'exec', '--', 'ip', '-o', '-4', 'addr', 'show', 'dev', 'br0']);
+    expect(inOutside.stdout).toMatch(/172\.31\.0\.1\/16/);
+    expect((await tabby(['node', 'exec', 'alpha', '--', 'sh', '-c', 'exit 4'])).code).toBe(4);
+
+    // Real traffic: outside → each host, host → host over the bridge, host → outside; IPv4 and IPv6.
+    const hostA = await ProbeAgent.start(`${prefix}n-alpha`);
+    const hostB = await ProbeAgent.start(`${prefix}n-beta`);
+    const ext = await ProbeAgent.start(outside);
+    agents.push(hostA, hostB, ext);
+    await hostA.listen('tcp', 8080);
+    await hostB.listen('tcp', 8080);
+    await ext.listen('tcp', 9090);
+    expect((await ext.connect('tcp', '172.31.0.2', 8080)).ok).toBe(true);
+    expect((await ext.connect('tcp', 'fd00:ab::3', 8080)).ok).toBe(true);
+    expect((await hostA.connect('tcp', '172.31.0.3', 8080)).ok).toBe(true);
+    expect((await hostB.connect('tcp', '172.31.0.1', 9090)).ok).toBe(true);
+    expect((await ext.connect('tcp', '172.31.0.2', 8081, 500)).ok).toBe(false);
+  });
+
+  it('a node made without an uplink keeps working and says so', async () => {
+    const res = await createNode({ prefix }, 'legacy', undefined, { uplink: false });
+    expect(res.ok).toBe(true);
+    const got = await tabby(['node', 'get', 'legacy', '-o', 'json']);
+    expect(JSON.parse(got.stdout)).toMatchObject({ name: 'legacy', uplink: null });
+    expect((await tabby(['node', 'get', 'legacy'])).stdout).toMatch(/Uplink: +none/);
+  });
+
+  it('node delete removes the uplink; the outside network goes with the last node; external delete', async () => {
+    const outside = `${prefix}x`;
+    for (const a of agents.splice(0)) await a.stop();
+    expect((await tabby(['node', 'delete', 'alpha'])).code).toBe(0);
+    expect(namespaceExists(`${prefix}n-alpha`)).toBe(false);
+    const peers = await tabby(['external', 'exec', '--', 'ip', '-o', 'link', 'show', 'master', 'br0']);
+    expect(peers.stdout.trim().split('\n')).toHaveLength(1);
+    expect((await tabby(['node', 'delete', 'legacy'])).code).toBe(0);
+    expect(namespaceExists(outside)).toBe(true);
+    expect((await tabby(['node', 'delete', 'beta'])).code).toBe(0);
+    expect(namespaceExists(outside)).toBe(false);
+    expect((await tabby(['external', 'exec', '--', 'true'])).code).toBe(3);
+
+    expect((await tabby(['node', 'create', 'delta'])).code).toBe(0);
+    const del = await tabby(['external', 'delete']);
+    expect(del.code, del.stderr).toBe(0);
+    expect(namespaceExists(outside)).toBe(false);
+    expect((await tabby(['external', 'delete'])).code).toBe(3);
+    // The node lives on without its uplink.
+    expect(JSON.parse((await tabby(['node', 'get', 'delta', '-o', 'json'])).stdout)).toMatchObject({ uplink: null });
+    expect((await tabby(['node', 'delete', 'delta'])).code).toBe(0);
+  });
+});
