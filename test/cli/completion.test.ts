@@ -116,7 +116,7 @@ describe('tabby completion bash', () => {
   it('rejects an unknown shell (exit 2)', async () => {
     const run = await captureCli(['completion', 'tcsh']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe("tabby completion: unsupported shell 'tcsh': bash, zsh or fish\n");
+    expect(run.stderr).toBe("error: unsupported shell 'tcsh': bash, zsh or fish\n");
   });
 
   it('-h after -- is a word to complete, not a request for help', async () => {

@@ -38,7 +38,7 @@ describe('calicoctl configuration: which source wins', () => {
   it('ETCD_ENDPOINTS selects etcd (exit 6 on a closed port, naming it)', async () => {
     const r = await captureCli(['get', 'gnp'], { env: env({ ETCD_ENDPOINTS: 'http://127.0.0.1:1' }) });
     expect(r.code).toBe(6);
-    expect(r.stderr).toMatch(/^tabby get: datastore unavailable at etcd:\/\/127\.0\.0\.1:1: /);
+    expect(r.stderr).toMatch(/^error: datastore unavailable at etcd:\/\/127\.0\.0\.1:1: /);
   });
 
   it('CALICO_ETCD_ENDPOINTS is read before ETCD_ENDPOINTS (envconfig prefix "calico")', async () => {
@@ -217,7 +217,7 @@ describe('calicoctl configuration: errors', () => {
     const noCert = join(root, 'no-cert.pem');
     const r = await captureCli(['get', 'gnp'], { env: env({ ETCD_ENDPOINTS: DEAD, ETCD_CERT_FILE: noCert, ETCD_KEY_FILE: missing }) });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`tabby get: ETCD_CERT_FILE: cannot read ${noCert}: no such file or directory (the etcd client certificate)`);
+    expect(r.stderr.trim()).toBe(`error: ETCD_CERT_FILE: cannot read ${noCert}: no such file or directory (the etcd client certificate)`);
     const cert = file('garbage.pem', 'not a certificate\n');
     const g = await captureCli(['get', 'gnp'], { env: env({ ETCD_ENDPOINTS: DEAD, ETCD_CA_CERT_FILE: cert }) });
     expect(g.code).toBe(1);

@@ -125,7 +125,7 @@ describe.skipIf(skip !== undefined)('etcd over TLS with client certificates, thr
     const missing = join(root, 'missing-key.pem');
     const r = await captureCli(['get', 'gnp'], { env: tlsEnv({ ETCD_KEY_FILE: missing }) });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`tabby get: ETCD_KEY_FILE: cannot read ${missing}: no such file or directory (the etcd client key)`);
+    expect(r.stderr.trim()).toBe(`error: ETCD_KEY_FILE: cannot read ${missing}: no such file or directory (the etcd client key)`);
     const cfg = configFile({ etcdEndpoints: httpsEndpoint(), etcdCertFile: certs.clientCert, etcdKeyFile: missing });
     const f = await captureCli(['get', 'gnp', '--config', cfg], { env: env() });
     expect(f.code).toBe(1);

@@ -212,7 +212,7 @@ describe('tabby describe from the datastore, and its errors', () => {
   it('not found: exit 3 naming the object; unknown kind: exit 2 with a suggestion; no name: exit 2', async () => {
     const missing = await describeF('gnp', 'nope');
     expect(missing.code).toBe(3);
-    expect(missing.stderr).toBe('tabby describe: GlobalNetworkPolicy "nope" not found (tabby get globalnetworkpolicy lists what exists)\n');
+    expect(missing.stderr).toBe('error: GlobalNetworkPolicy "nope" not found (tabby get globalnetworkpolicy lists what exists)\n');
     const typo = await describeF('globalnetworkpolcy', 'web-in');
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("did you mean 'globalnetworkpolicy'?");

@@ -82,7 +82,7 @@ describe('tabby get NAME -w on a missing name', () => {
     expect(one.code).toBe(3);
     const some = await captureCli(['get', 'gnp', 'a', 'nope', '-w'], { env: { TABBY_DATASTORE: loc } });
     expect(some).toMatchObject({ code: 1, stdout: 'NAME\na\n' });
-    expect(some.stderr).toMatch(/^tabby get: resource does not exist: GlobalNetworkPolicy\(nope\)/);
+    expect(some.stderr).toMatch(/^error: resource does not exist: GlobalNetworkPolicy\(nope\)/);
   });
 });
 

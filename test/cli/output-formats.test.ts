@@ -96,7 +96,7 @@ describe('tabby get -o custom-columns', () => {
     expect(bad.stderr).toMatch(/number of headers \(2\) and field specifications \(1\) don't match/);
     const missing = await get('gnp', '-o', 'custom-columns-file=nope.txt');
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^tabby get: cannot read template file nope\.txt: ENOENT\n$/);
+    expect(missing.stderr).toMatch(/^error: cannot read template file nope\.txt: ENOENT\n$/);
   });
 });
 

@@ -12,7 +12,7 @@ describe('did you mean', () => {
     const run = await captureCli(['aply']);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe("tabby: unknown command 'aply'; did you mean 'apply'? (run 'tabby --help' for the list)\n");
+    expect(run.stderr).toBe("error: unknown command 'aply'; did you mean 'apply'? (run 'tabby --help' for the list)\n");
   });
 
   it('counts a swap of neighbours as one edit and offers prefixes, as cobra does', async () => {
@@ -28,7 +28,7 @@ describe('did you mean', () => {
   it('says nothing when no command is near, and never echoes a control character', async () => {
     const far = await captureCli(['frobnicate']);
     expect(far.code).toBe(2);
-    expect(far.stderr).toBe("tabby: unknown command 'frobnicate' (run 'tabby --help' for the list)\n");
+    expect(far.stderr).toBe("error: unknown command 'frobnicate' (run 'tabby --help' for the list)\n");
     const hostile = await captureCli(['ap\u001b[2J']);
     expect(hostile.code).toBe(2);
     expect(hostile.stderr).not.toContain('\u001b');
@@ -49,12 +49,12 @@ describe('did you mean', () => {
   it("suggests the command's own flags: --dry-rn → --dry-run (exit 2)", async () => {
     const run = await captureCli(['delete', '--dry-rn', 'gnp', 'x']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe("tabby delete: unknown flag '--dry-rn'; did you mean '--dry-run'? (see 'tabby delete --help')\n");
+    expect(run.stderr).toBe("error: unknown flag '--dry-rn'; did you mean '--dry-run'? (see 'tabby delete --help')\n");
     expect((await captureCli(['get', '--namspace=prod', 'np'])).stderr)
-      .toBe("tabby get: unknown flag '--namspace'; did you mean '--namespace'? (see 'tabby get --help')\n");
+      .toBe("error: unknown flag '--namspace'; did you mean '--namespace'? (see 'tabby get --help')\n");
     // get has no --dry-run: no flag of get is near it.
-    expect((await captureCli(['get', '--dry-run', 'np'])).stderr).toBe("tabby get: unknown flag '--dry-run' (see 'tabby get --help')\n");
-    expect((await captureCli(['validate', '-x'])).stderr).toBe("tabby validate: unknown flag '-x' (see 'tabby validate --help')\n");
+    expect((await captureCli(['get', '--dry-run', 'np'])).stderr).toBe("error: unknown flag '--dry-run' (see 'tabby get --help')\n");
+    expect((await captureCli(['validate', '-x'])).stderr).toBe("error: unknown flag '-x' (see 'tabby validate --help')\n");
   });
 
   it('measures edits as Damerau-Levenshtein (optimal string alignment)', () => {
@@ -91,6 +91,6 @@ describe('tabby help', () => {
     const run = await captureCli(['help', 'descibe']);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe("tabby help: unknown command 'descibe'; did you mean 'describe'? (run 'tabby --help' for the list)\n");
+    expect(run.stderr).toBe("error: unknown command 'descibe'; did you mean 'describe'? (run 'tabby --help' for the list)\n");
   });
 });
