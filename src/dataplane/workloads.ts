@@ -431,6 +431,8 @@ export async function createNode(
     await nft.run(renderer.ruleset.plan({ full: true }).tx);
   } catch (e) {
     await deleteNamespace(netns, exec);
+    // The outside network goes with its last node, also when this node was to be its first (as node delete does).
+    if (options.uplink !== false) await deleteOutsideIfUnused(naming, exec).catch(() => undefined);
     throw e;
   }
   return { ok: true, value: { netns, ...(uplink ? { uplink } : {}) } };

@@ -90,7 +90,7 @@ describe('tabby completion bash', () => {
       [['tabby', 'ap'], ['apply']],
       [['tabby', 'de'], ['delete', 'demo', 'describe']],
       [['tabby', 'delete', '--dry'], ['--dry-run']],
-      [['tabby', 'get', '--'], ['--all-namespaces', '--datastore', '--help', '--namespace', '--output', '--selector']],
+      [['tabby', 'get', '--'], ['--all-namespaces', '--config', '--datastore', '--help', '--namespace', '--output', '--selector', '--show-labels', '--watch', '--watch-only']],
       [['tabby', 'describe', 'globalnetworkp'], ['globalnetworkpolicies', 'globalnetworkpolicy']],
       [['tabby', 'get', '-o', ''], ['json', 'name', 'table', 'wide', 'yaml']],
       [['tabby', 'policies-for', '-o', ''], ['json', 'text']],

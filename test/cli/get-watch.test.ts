@@ -146,7 +146,7 @@ for (const s of storesUnderTest(root, 'get-watch')) {
       // -l: kept listed; old starts matching; kept stops matching (printed once more, as a delete); old deleted.
       expect(lines(l).map((x) => x.split('/')[1])).toEqual(['kept', 'old', 'kept', 'old']);
       await until('the warning', () => w.stderr().includes('garbage'), 20_000);
-      expect(w.stderr()).toMatch(/^Warning: skipped the stored object "[^"]*globalnetworkpolicies\/garbage": invalid stored object: .+$/m);
+      expect(w.stderr()).toMatch(/^warning: skipped the stored object "[^"]*globalnetworkpolicies\/garbage": invalid stored object: .+$/m);
       for (const p of [w, l]) {
         p.proc.kill('SIGINT');
         expect(await p.exited).toEqual({ code: 0, signal: null });

@@ -258,10 +258,10 @@ describe('every error message is printed escaped, wherever it was built (main.ts
     expect(out.code).toBe(2);
     expectPrintable(out);
     expect(out.stderr).toBe('error: unsupported output format "x\\u202e\\u001b[31m\\nERROR forged": allowed are ' +
-      'table, wide, yaml, json, name\n');
+      'table, wide, yaml, json, name, custom-columns=…, custom-columns-file=…, jsonpath=…, jsonpath-file=…\n');
     // A printable value keeps the quotes it always had.
     expect((await tabby(['get', 'gnp', '-o', 'xml', '--datastore', store])).stderr)
-      .toBe("error: unsupported output format 'xml': allowed are table, wide, yaml, json, name\n");
+      .toBe("error: unsupported output format 'xml': allowed are table, wide, yaml, json, name, custom-columns=…, custom-columns-file=…, jsonpath=…, jsonpath-file=…\n");
 
     const kind = await tabby(['get', `gnp${EVIL}`, '--datastore', store]);
     expect(kind.code).toBe(2);

@@ -59,8 +59,12 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('tabby get --show-labels', () => {
   it('adds LABELS as kubectl: k=v pairs sorted by key, or <none>', async () => {
     const pods = await get('pods', '--show-labels');
-    expect(pods.stdout.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+LABELS$/);
-    expect(pods.stdout).toMatch(/^default\s+web\s+app=web$/m);
+    // NAMESPACE only with -A, as kubectl.
+    expect(pods.stdout.split('\n')[0]).toMatch(/^NAME\s+STATUS\s+LABELS$/);
+    expect(pods.stdout).toMatch(/^web\s+\S+\s+app=web$/m);
+    const everywhere = await get('pods', '-A', '--show-labels');
+    expect(everywhere.stdout.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+STATUS\s+LABELS$/);
+    expect(everywhere.stdout).toMatch(/^default\s+web\s+\S+\s+app=web$/m);
     const gnps = await get('gnp', 'allow-dns', '--show-labels');
     expect(gnps.stdout).toMatch(/^allow-dns\s+app\.kubernetes\.io\/name=dns,projectcalico\.org\/tier=default,team=net$/m);
     const ns = await get('namespaces', '--show-labels');

@@ -36,7 +36,7 @@ describe('the printer registry', () => {
       const bad = await captureCli([...argv, '-o', 'xml']);
       expect(bad.code).toBe(2);
       expect(bad.stdout).toBe('');
-      const m = /^tabby \S+: unsupported output format 'xml': allowed are ([a-z, ]+)\n$/.exec(bad.stderr);
+      const m = /^error: unsupported output format 'xml': allowed are ([a-z, ]+)\n$/.exec(bad.stderr);
       expect(m, bad.stderr).not.toBeNull();
       const allowed = m![1]!.split(', ');
       for (const f of allowed) expect(Object.keys(OUTPUT_FORMATS)).toContain(f);

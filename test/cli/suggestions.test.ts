@@ -39,7 +39,7 @@ describe('did you mean', () => {
     for (const verb of ['get', 'delete', 'describe']) {
       const run = await captureCli([verb, 'globalnetworkpolcy', 'x', '--datastore', 'file:/nonexistent/never-created']);
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(new RegExp(`^tabby ${verb}: unknown resource type 'globalnetworkpolcy'; did you mean 'globalnetworkpolicy'\\? \\(known: `));
+      expect(run.stderr).toMatch(new RegExp(`^error: unknown resource type 'globalnetworkpolcy'; did you mean 'globalnetworkpolicy'\\? \\(known: `));
     }
     // A kind is offered once, by its nearest name (not globalnetworkpolicy and globalnetworkpolicies both).
     expect((await captureCli(['get', 'hostendpont'])).stderr).toContain("did you mean 'hostendpoint'? (known:");
