@@ -97,3 +97,20 @@ async function derivedNamed(store: Datastore, key: ResourceKey): Promise<Resourc
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * `resources` plus the objects Calico derives from them that none of them already is (a stored object of that kind
+ * and name wins), for commands that work on a loaded set rather than the store (`describe profile kns.shop`).
+ */
+export function withDerived(resources: readonly Resource[]): Resource[] {
+  const taken = new Set(resources.map((r) => `${r.kind}/${identity(r)}`));
+  const derived: Resource[] = [];
+  for (const r of resources) {
+    const d = derive(r);
+    if (d && !taken.has(`${d.kind}/${identity(d)}`)) {
+      taken.add(`${d.kind}/${identity(d)}`);
+      derived.push(d);
+    }
+  }
+  return [...resources, ...derived];
+}

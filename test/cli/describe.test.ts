@@ -195,6 +195,14 @@ describe('tabby describe an endpoint, a tier, a network set', () => {
     expect(run.stdout).toContain('Nets:         203.0.113.0/24\n');
     expect(run.stdout).toContain('Selected by:  1 rule\n  GlobalNetworkPolicy a-first  egress rule 0 (destination)\n');
   });
+
+  it('a profile Calico derives from a Namespace (kns.*), as tabby get lists it, though none is stored', async () => {
+    const run = await describeF('profile', 'kns.shop');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Name:\s+kns\.shop$/m);
+    expect(run.stdout).toContain('"pcns.team": "blue"');
+    expect((await describeF('profile', 'kns.nope')).code).toBe(3);
+  });
 });
 
 describe('tabby describe from the datastore, and its errors', () => {

@@ -12,6 +12,7 @@ import { CliError, EXIT, stringOption, UsageError, type CommandSpec } from '../c
 import { NETNS_PREFIX_OPTION, STATE_DIR_OPTION } from '../dataplane-access.js';
 import { DATASTORE_OPTION, kindArgument, NAMESPACE_OPTION } from '../datastore-access.js';
 import { ENGINE_FILENAME_OPTION, loadInputFrom } from '../engine-input.js';
+import { withDerived } from '../derived-resources.js';
 import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
 import { policyRuleHits, policyRuleKey, type HitCounts, type RuleHits } from '../rule-hits.js';
 import { reportLines as policiesForLines } from './policies-for.js';
@@ -69,7 +70,8 @@ export const command: CommandSpec = {
     }
     const format = chooseFormat(args, PRINTERS);
     const { engine, resources } = await loadInputFrom(args, io, 'describe', used);
-    const result = describeResource(engine, resources, { kind: kind.key, name, ...(namespace !== undefined && { namespace }) });
+    // Also what Calico derives (kns.*/ksa.* profiles, a pod's endpoint), as `tabby get` lists it: derived-resources.ts.
+    const result = describeResource(engine, withDerived(resources), { kind: kind.key, name, ...(namespace !== undefined && { namespace }) });
     if (!result.ok) {
       throw new CliError(`${result.issues[0]!.message} (tabby get ${kind.cliNames[0]!}${kind.namespaced ? ' -A' : ''} lists what exists)`, EXIT.notFound);
     }
