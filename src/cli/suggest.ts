@@ -67,3 +67,8 @@ export function didYouMean(typed: string, candidates: Iterable<string>, groups?:
   const list = found.length === 1 ? found[0]! : `${found.slice(0, -1).join(', ')} or ${found[found.length - 1]!}`;
   return `; did you mean ${list}?`;
 }
+
+/** `unknown subcommand 'stauts'; did you mean 'status'?: run, status or rules` — the subcommands in `list` order. */
+export function unknownSubcommand(typed: string, subcommands: readonly string[], listed: string): string {
+  return `unknown subcommand '${typed}'${didYouMean(typed, subcommands)}: ${listed}`;
+}

@@ -57,6 +57,19 @@ describe('did you mean', () => {
     expect((await captureCli(['validate', '-x'])).stderr).toBe("error: unknown flag '-x' (see 'tabby validate --help')\n");
   });
 
+  it('suggests subcommands: agent stauts → status, node delet → delete, datastore chek → check (exit 2)', async () => {
+    const agent = await captureCli(['agent', 'stauts', '--node', 'n1']);
+    expect(agent.code).toBe(2);
+    expect(agent.stderr).toBe("error: unknown subcommand 'stauts'; did you mean 'status'?: run (the default), status or rules\n");
+    for (const [argv, near] of [[['node', 'delet', 'n1'], 'delete'], [['workload', 'exce', 'a/b'], 'exec'], [['datastore', 'chek'], 'check'],
+      [['external', 'exe'], 'exec']] as const) {
+      const run = await captureCli([...argv]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`did you mean '${near}'?`);
+    }
+    expect((await captureCli(['datastore', 'frobnicate'])).stderr).toBe("error: unknown subcommand 'frobnicate': check or repair\n");
+  });
+
   it('measures edits as Damerau-Levenshtein (optimal string alignment)', () => {
     expect(editDistance('aply', 'apply')).toBe(1);
     expect(editDistance('aplpy', 'apply')).toBe(1);

@@ -21,6 +21,7 @@ import {
   booleanOption, CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
+import { unknownSubcommand } from '../suggest.js';
 import { displayText, escapeControls, formatIssue, quote, readTextFile } from '../../api/index.js';
 import { openDatastore, type DatastoreLocation, type OpenOptions } from '../../datastore/index.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
@@ -73,7 +74,7 @@ export const command: CommandSpec = {
       case 'run': return run(args, io, node);
       case 'status': return status(args, io, node);
       case 'rules': return rules(args, io, node);
-      default: throw new UsageError(`unknown subcommand '${verb}': run (the default), status or rules`);
+      default: throw new UsageError(unknownSubcommand(verb, ['run', 'status', 'rules'], 'run (the default), status or rules'));
     }
   },
 };

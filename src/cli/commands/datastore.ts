@@ -8,6 +8,7 @@ import {
   type RepairReport, type SkippedObject,
 } from '../../datastore/index.js';
 import { booleanOption, CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec } from '../command.js';
+import { unknownSubcommand } from '../suggest.js';
 import { DATASTORE_OPTION, toCliError } from '../datastore-access.js';
 import { chooseFormat, jsonPrinter, outputOption, print, printerSet, type PrintStreams } from '../output/printers.js';
 import { resolveDatastore, type ResolvedDatastore } from '../settings.js';
@@ -114,7 +115,7 @@ export const command: CommandSpec = {
     if (verb !== 'check' && verb !== 'repair') {
       throw new UsageError(verb === undefined
         ? "missing subcommand: check or repair (see 'tabby datastore --help')"
-        : `unknown subcommand '${verb}': check or repair`);
+        : unknownSubcommand(verb, ['check', 'repair'], 'check or repair'));
     }
     const format = chooseFormat(args, CHECK_PRINTERS);
     const resolved = await resolveDatastore(args, io);

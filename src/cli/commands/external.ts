@@ -4,6 +4,7 @@
 
 import { deleteOutside, NetnsError, outsideExecArgv, outsideNetns, unmarkedMessage } from '../../dataplane/index.js';
 import { CliError, EXIT, UsageError, write, type CommandSpec } from '../command.js';
+import { unknownSubcommand } from '../suggest.js';
 import { naming, NETNS_PREFIX_OPTION, requireDataplane } from '../dataplane-access.js';
 import { runArgv } from '../spawn-argv.js';
 
@@ -46,7 +47,7 @@ export const command: CommandSpec = {
       default:
         throw new UsageError(verb === undefined
           ? "missing subcommand: exec or delete (see 'tabby external --help')"
-          : `unknown subcommand '${verb}': exec or delete`);
+          : unknownSubcommand(verb, ['exec', 'delete'], 'exec or delete'));
     }
   },
 };

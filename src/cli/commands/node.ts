@@ -10,6 +10,7 @@ import {
   type Naming, type NodeView,
 } from '../../dataplane/index.js';
 import { CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec, type ParsedCommandArgs } from '../command.js';
+import { unknownSubcommand } from '../suggest.js';
 import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
 import {
   agentFiles, naming, NETNS_PREFIX_OPTION, nodeName, requireDataplane, stateDir, STATE_DIR_OPTION,
@@ -154,7 +155,7 @@ export const command: CommandSpec = {
       default:
         throw new UsageError(verb === undefined
           ? "missing subcommand: create, delete, get, exec, list or adopt (see 'tabby node --help')"
-          : `unknown subcommand '${verb}': create, delete, get, exec, list or adopt`);
+          : unknownSubcommand(verb, ['create', 'delete', 'get', 'exec', 'list', 'adopt'], 'create, delete, get, exec, list or adopt'));
     }
   },
 };

@@ -10,6 +10,7 @@ import {
   CliError, EXIT, stringListOption, stringOption, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
+import { unknownSubcommand } from '../suggest.js';
 import { DATASTORE_OPTION, withStore } from '../datastore-access.js';
 import { naming, NETNS_PREFIX_OPTION, NODE_OPTION, nodeOption, requireDataplane, workloadRef } from '../dataplane-access.js';
 import { chooseFormat, jsonPrinter, outputOption, print, printerSet } from '../output/printers.js';
@@ -72,7 +73,7 @@ export const command: CommandSpec = {
       default:
         throw new UsageError(verb === undefined
           ? "missing subcommand: create, delete, exec, get or adopt (see 'tabby workload --help')"
-          : `unknown subcommand '${verb}': create, delete, exec, get or adopt`);
+          : unknownSubcommand(verb, ['create', 'delete', 'exec', 'get', 'adopt'], 'create, delete, exec, get or adopt'));
     }
   },
 };
