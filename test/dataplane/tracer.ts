@@ -18,6 +18,11 @@ export interface Packet {
   dport: number;
   /** Conntrack state: the first packet of a connection is `new`. */
   ct: 'new' | 'established';
+  /**
+   * The packet mark (default 0). Only host-endpoint stages before forward (preDNAT, untracked) set a bit, which the
+   * forward dispatch reads (render/skeleton.ts); a workload's forwarded packet arrives with none.
+   */
+  mark?: number;
   /** ICMP / ICMPv6 packets. */
   icmpType?: number;
   icmpCode?: number;
@@ -165,6 +170,14 @@ export class Tracer {
             need((p.proto === protoOf(next())) !== n);
           } else if (what === 'nfproto') {
             need(next() === (p.family === 4 ? 'ipv4' : 'ipv6'));
+          } else if (what === 'mark') {
+            // `meta mark and MASK == VALUE`, the one mark match the renderer emits.
+            if (next() !== 'and') throw new Error(`tracer: meta mark in ${text}`);
+            const mask = Number(next());
+            const n = neg();
+            if (!n && next() !== '==') throw new Error(`tracer: meta mark in ${text}`);
+            const value = Number(next());
+            need((((p.mark ?? 0) & mask) === value) !== n);
           } else {
             throw new Error(`tracer: meta ${what} in ${text}`);
           }
