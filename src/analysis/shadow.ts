@@ -57,6 +57,11 @@ export interface RuleShadow {
   status: 'shadowed' | 'unreachable';
   /** Unreachable: why the rule's own match is empty. */
   reason?: string;
+  /**
+   * The rule names a Kubernetes Service (`services`), which Tabby does not model: on a real cluster it may match, so
+   * "unreachable" here says only that Tabby cannot tell.
+   */
+  unmodelled?: boolean;
   /** Shadowed: the rules (and ends of tier) that decide the flows the rule matches, in the order first met. */
   shadowedBy: Decider[];
   /** Every one of them ends those flows as the rule would (it is redundant); false: the rule's action never happens. */
@@ -329,7 +334,10 @@ export function shadowAnalysis(engine: PolicyEngine, options: ShadowOptions = {}
     if (s.decides) continue;
     const base = { policy: s.policy, tier: s.tier, direction: s.direction, rule: s.rule.index, action, endpoints: s.endpoints };
     if (!s.matchedSomewhere) {
-      out.push({ ...base, status: 'unreachable', reason: unreachableReason(engine, s.rule, s.endpoints), shadowedBy: [], sameAction: false });
+      out.push({
+        ...base, status: 'unreachable', reason: unreachableReason(engine, s.rule, s.endpoints), shadowedBy: [], sameAction: false,
+        ...(s.rule.neverMatches === 'services' && { unmodelled: true }),
+      });
       continue;
     }
     const by = [...s.shadowers].sort((a, b) => a - b).map((d) => deciders[d]!);

@@ -84,7 +84,9 @@ function endQuietlyOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(EXIT.ok);
-      throw err;
+      // Any other failed write (ENOSPC on 2>/dev/full, EIO): one line where it can still go, never a stack.
+      try { process.stderr.write(`error: cannot write output: ${escapeControls(err.code ?? err.message)}\n`); } catch { /* stderr is the one failing */ }
+      process.exit(EXIT.failure);
     });
   }
 }

@@ -4,7 +4,7 @@
 // both tools (kubectl: "'app' already has a value (web), and --overwrite is false"): exit 1, nothing written.
 // --dry-run prints the diff and the reachability impact — a label decides which policies select an endpoint.
 
-import { displayText, resourceRef, type Resource } from '../../api/index.js';
+import { displayText, escapeControls, isPrintable, quote, resourceRef, type Resource } from '../../api/index.js';
 import { booleanOption, CliError, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, NAMESPACE_OPTION } from '../datastore-access.js';
 import { runEdits } from '../resource-edit.js';
@@ -18,7 +18,10 @@ function isChange(arg: string): boolean {
 }
 
 function parseChange(arg: string): LabelChange {
-  if (arg.endsWith('-') && !arg.includes('=')) return { op: 'remove', key: arg.slice(0, -1) };
+  if (arg.endsWith('-') && !arg.includes('=')) {
+    if (arg === '-') throw new UsageError(`'-' names no label: give key- to remove one (e.g. app-)`);
+    return { op: 'remove', key: arg.slice(0, -1) };
+  }
   const eq = arg.indexOf('=');
   if (eq <= 0) throw new UsageError(`'${arg}' is neither key=value nor key- (e.g. app=web to set, app- to remove)`);
   return { op: 'set', key: arg.slice(0, eq), value: arg.slice(eq + 1) };
@@ -62,7 +65,7 @@ export const command: CommandSpec = {
       const labels = { ...(cur.metadata.labels ?? {}) };
       for (const c of changes) {
         if (c.op === 'remove') {
-          if (!Object.hasOwn(labels, c.key)) mine.push(`label '${c.key}' not found on ${who}`);
+          if (!Object.hasOwn(labels, c.key)) mine.push(`label ${isPrintable(c.key) ? `'${c.key}'` : quote(c.key)} not found on ${escapeControls(who)}`);
           delete labels[c.key];
         } else {
           const old = Object.hasOwn(labels, c.key) ? labels[c.key] : undefined;

@@ -123,7 +123,11 @@ export const command: CommandSpec = {
 
 /** The manifests with their positions (refused whole when any has a problem), or the datastore's objects. */
 async function lintInput(paths: readonly string[], args: ParsedCommandArgs, io: CommandIO): Promise<LintInput> {
-  if (paths.length === 0) return (await datastoreResources(args, io)).map((resource) => ({ resource }));
+  if (paths.length === 0) {
+    // lint's --config is its own (.tabby-lint.yaml), never calicoctl's CalicoAPIConfig (registry.ts gives lint none).
+    const { config: _lintConfig, ...values } = args.values;
+    return (await datastoreResources({ ...args, values }, io)).map((resource) => ({ resource }));
+  }
   const loaded = await loadResources(paths, { stdin: io.stdin, cwd: io.cwd });
   if (loaded.issues.length > 0) {
     write(io.stderr, issueLines(sortIssues(loaded.issues)));

@@ -26,6 +26,23 @@ function patchType(text: string | undefined): PatchType {
   throw new UsageError(`unsupported patch type '${text}': allowed are merge (RFC 7386, the default) and json (RFC 6902)`);
 }
 
+/** Deeper than any field of any kind; the merge and compare of json-patch.ts recurse once per level. */
+const MAX_PATCH_DEPTH = 64;
+
+function depthOf(value: unknown): number {
+  // Iterative: the value may be deep enough to overflow a recursive walk.
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    max = Math.max(max, d);
+    if (max > MAX_PATCH_DEPTH) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 function parsePatch(text: string, type: PatchType): unknown {
   let patch: unknown;
   try {
@@ -33,6 +50,7 @@ function parsePatch(text: string, type: PatchType): unknown {
   } catch (err) {
     throw new UsageError(`the patch is not valid JSON: ${(err as Error).message}`);
   }
+  if (depthOf(patch) > MAX_PATCH_DEPTH) throw new UsageError(`the patch nests deeper than ${MAX_PATCH_DEPTH} levels; no resource field is that deep`);
   if (type === 'merge' && (typeof patch !== 'object' || patch === null || Array.isArray(patch))) {
     throw new UsageError(`a merge patch is a JSON object (e.g. {"spec":{"order":50}})${Array.isArray(patch) ? '; a list of operations is --type json' : ''}`);
   }

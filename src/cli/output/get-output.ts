@@ -5,7 +5,7 @@
 // event (yaml documents separated by `---`); name prints one `kind.group/name` line; a jsonpath template is run
 // once per object; custom columns print one row per event under the header.
 
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { escapeControls, kindInfoOf, type KindInfo, type Resource } from '../../api/index.js';
@@ -33,6 +33,8 @@ async function readTemplateFile(path: string, cwd: string): Promise<string> {
   const full = resolve(cwd, path);
   let handle;
   try {
+    // Checked before opening: opening a FIFO blocks until a writer comes; then again on the opened file.
+    if (!(await stat(full)).isFile()) throw new CliError(`template file ${path}: not a regular file`);
     handle = await open(full, 'r');
     const st = await handle.stat();
     if (!st.isFile()) throw new CliError(`template file ${path}: not a regular file`);

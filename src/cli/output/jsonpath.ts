@@ -232,6 +232,16 @@ function parseFilter(text: string, column: number): Filter {
 
 /** Parses a kubectl JSONPath template; throws JsonPathError naming the problem. */
 export function parseJsonPath(source: string): JsonPathTemplate {
+  try {
+    return parseTemplate(source);
+  } catch (err) {
+    // Nesting deep enough to exhaust the stack (filters in filters) is a bad template, not a bug.
+    if (err instanceof RangeError) throw new JsonPathError('the template nests too deeply');
+    throw err;
+  }
+}
+
+function parseTemplate(source: string): JsonPathTemplate {
   const stack: Node[][] = [[]];
   let i = 0;
   while (i < source.length) {

@@ -60,6 +60,9 @@ export function isAgentOf(pid: number, node: string): boolean {
   const argv = readProc(pid, 'cmdline')?.split('\0') ?? [];
   const at = argv.indexOf('agent');
   if (at < 0) return false;
+  // The program must be Tabby's CLI (dist/cli/main.js, src/cli/main.ts under vite-node, an installed `tabby`, or
+  // the test suites' runner test/dataplane/run-cli.ts), not any `… agent --node N` (puppet agent, another daemon).
+  if (!argv.slice(0, at).some((a) => /(^|\/)(cli\/main\.[jt]s|tabby|dataplane\/run-cli\.ts)$/.test(a))) return false;
   const rest = argv.slice(at + 1);
   return rest.some((a, i) => (a === '--node' && rest[i + 1] === node) || a === `--node=${node}`);
 }

@@ -61,6 +61,8 @@ function draft(context: LintContext, r: RuleShadow): FindingDraft | undefined {
   const where = `${r.endpoints} endpoint${r.endpoints === 1 ? '' : 's'}`;
   const name = ruleName(r.direction, r.rule);
   if (r.status === 'unreachable') {
+    // A `services` rule may well match on a real cluster (Tabby models no Service objects): not a mistake to report.
+    if (r.unmodelled) return undefined;
     return { at: p.at, path: rulePath(r.policy, r.direction, r.rule), message: `${name} (${r.action}) can never decide a flow: ${r.reason}`,
       fix: 'Correct the rule\'s match (a selector, net or port that exists) or delete the rule.' };
   }
