@@ -322,6 +322,33 @@ describe('tabby lint: every rule, positive and negative, in text, json and sarif
   });
 });
 
+describe('tabby lint: what the engine cannot prove is not reported', () => {
+  // Regression: DNS (or API-server egress) allowed through `services` was reported as blocked, because the engine
+  // has no Service objects and such a rule never matches there; in a cluster it does.
+  const viaService = (selector: string, port: number, service: string): string => gnp('allow-via-service',
+    `  order: 100\n  selector: ${selector}\n  types: [Egress]\n  egress:\n    - action: Allow\n      protocol: ${port === 53 ? 'UDP' : 'TCP'}\n` +
+    `      destination: {services: {name: ${service}, namespace: ${service === 'kube-dns' ? 'kube-system' : 'default'}}}`);
+
+  it('a default deny whose DNS is allowed by a services rule first: no default-deny-without-dns', async () => {
+    const deny = gnp('default-deny', "  order: 1000\n  selector: projectcalico.org/namespace not in {'kube-system'}\n  types: [Ingress, Egress]");
+    const without = await lint(['-f', manifest(CLUSTER), '-f', manifest(deny), '--enable', 'default-deny-without-dns']);
+    expect(without.code).toBe(1);
+    const run = await lint(['-f', manifest(CLUSTER), '-f', manifest(`${viaService("projectcalico.org/namespace not in {'kube-system'}", 53, 'kube-dns')}\n---\n${deny}`),
+      '--enable', 'default-deny-without-dns']);
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toBe('');
+  });
+
+  it('system endpoints whose API-server egress a services rule allows first: only the DNS problem is reported', async () => {
+    const deny = gnp('default-deny', '  order: 1000\n  selector: all()\n  types: [Ingress, Egress]');
+    const run = await lint(['-f', manifest(CLUSTER), '-f', manifest(`${viaService('all()', 443, 'kubernetes')}\n---\n${deny}`),
+      '--enable', 'default-deny-system-namespace']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/DNS lookups \(UDP 53 in from a workload\) are denied/);
+    expect(run.stdout).not.toMatch(/API-server egress/);
+  });
+});
+
 describe('tabby lint on the seeds\' recommended setups', () => {
   it('examples/ (default deny + allow-dns, frontend/backend with egress, a tier with Pass): no warning or error', async () => {
     const run = await lint(['-f', examples, '-o', 'json']);

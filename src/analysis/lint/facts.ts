@@ -43,6 +43,31 @@ export function appliedTo(ctx: LintContext, lp: LintPolicy, direction: Direction
   return out;
 }
 
+/**
+ * Whether an enforced policy in `tiers` up to and including `tier` holds a `direction` Allow rule with a `services`
+ * clause. Tabby has no Service objects, so such a rule never matches in the engine (engine types.ts neverMatches),
+ * but in a cluster it may allow exactly the probed flow (DNS through `services: {name: kube-dns}`): a finding
+ * built on that probe would not be proven, so the rules that probe leave such endpoints out.
+ */
+export function servicesRuleMayAllow(ctx: LintContext, tiers: readonly AppliedTier[], tier: string, direction: Direction): boolean {
+  let byId = compiledById.get(ctx);
+  if (!byId) {
+    byId = new Map(ctx.policies.flatMap((lp) => (lp.compiled ? [[`${lp.compiled.id.kind}/${lp.compiled.id.ref}`, lp.compiled] as const] : [])));
+    compiledById.set(ctx, byId);
+  }
+  for (const t of tiers) {
+    for (const p of t.policies) {
+      if (p.staged) continue;
+      const c = byId.get(`${p.id.kind}/${p.id.ref}`);
+      if (c?.rules[direction].some((r) => r.action === 'Allow' && r.neverMatches === 'services')) return true;
+    }
+    if (t.tier === tier) break;
+  }
+  return false;
+}
+
+const compiledById = new WeakMap<LintContext, Map<string, NonNullable<LintPolicy['compiled']>>>();
+
 /** The end of a flow that `direction` names: the source's egress or the destination's ingress. */
 export function probe(ctx: LintContext, from: FlowPeer, to: FlowPeer, protocol: string, port: number, direction: Direction): EndVerdict | undefined {
   // One evaluation per flow and run: several policies of a tier select the same endpoints and ask the same probe.

@@ -5,7 +5,7 @@
 // not police (§3.7); the engine's host-to-local-workload rule decides them, so they need no check here.)
 
 import type { Direction, EndpointInfo } from '../../../engine/index.js';
-import { appliedTo, deniedInTier, dnsEndpoints, enforced, isSystemEndpoint, probe, selectorPath, someEndpoints } from '../facts.js';
+import { appliedTo, deniedInTier, dnsEndpoints, enforced, isSystemEndpoint, probe, selectorPath, servicesRuleMayAllow, someEndpoints } from '../facts.js';
 import type { FindingDraft, LintRule } from '../types.js';
 
 export const rule: LintRule = {
@@ -45,7 +45,9 @@ spec:
       const hit: EndpointInfo[] = [];
       const check = (direction: Direction, what: string, test: (e: EndpointInfo) => boolean): void => {
         const applied = appliedTo(ctx, lp, direction).filter((a) => a.tier.defaultAction === 'Deny' && isSystemEndpoint(a.endpoint));
-        const blocked = applied.filter((a) => test(a.endpoint)).map((a) => a.endpoint);
+        // Not proven where an Allow rule naming a Service comes first (Services are not modelled).
+        const blocked = applied.filter((a) => !servicesRuleMayAllow(ctx, a.tiers, lp.compiled.tier, direction) && test(a.endpoint))
+          .map((a) => a.endpoint);
         if (blocked.length === 0) return;
         problems.push(`${what} for ${someEndpoints(blocked)}`);
         hit.push(...blocked);

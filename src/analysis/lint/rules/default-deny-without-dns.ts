@@ -3,7 +3,7 @@
 // address when the input has no DNS pod) is evaluated from each endpoint the policy selects, and reported when
 // it is denied in the policy's own tier — by its end-of-tier drop (§3.3) or by a rule of that tier.
 
-import { appliedTo, deniedInTier, dnsEndpoints, enforced, probe, selectorPath, someEndpoints } from '../facts.js';
+import { appliedTo, deniedInTier, dnsEndpoints, enforced, probe, selectorPath, servicesRuleMayAllow, someEndpoints } from '../facts.js';
 import type { FindingDraft, LintRule } from '../types.js';
 
 export const rule: LintRule = {
@@ -16,7 +16,8 @@ export const rule: LintRule = {
     'the cluster DNS, every name lookup of those workloads fails and almost everything else fails with it. Tabby ' +
     'evaluates the DNS flow from each selected endpoint to a cluster DNS pod (k8s-app=kube-dns) — or to ' +
     'settings.clusterDnsAddress when no DNS pod is in the input — and reports the policy when the flow is denied ' +
-    'in its tier.',
+    'in its tier. An endpoint for which an Allow rule naming a Service (`destination.services`) comes first is left ' +
+    'out: Tabby models no Service objects, so it cannot prove that rule does not allow the lookup.',
   bad: `apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata:
@@ -59,7 +60,9 @@ spec:
       const applied = appliedTo(ctx, lp, 'egress').filter((a) => a.tier.defaultAction === 'Deny' && !dnsRefs.has(a.endpoint.ref));
       if (applied.length < ctx.settings.manyEndpoints) continue;
       const target = dns[0];
-      const blocked = applied.filter(({ endpoint }) =>
+      // An endpoint whose DNS an Allow rule naming a Service may allow is not proven blocked (Services are not
+      // modelled): left out rather than reported.
+      const blocked = applied.filter(({ endpoint, tiers }) => !servicesRuleMayAllow(ctx, tiers, lp.compiled.tier, 'egress') &&
         deniedInTier(probe(ctx, endpoint.ref, target ? target.ref : { ip: ctx.settings.clusterDnsAddress }, 'UDP', 53, 'egress'), lp.compiled.tier));
       if (blocked.length === 0) continue;
       const where = target ? `${target.ref} (${target.ips[0] ?? 'no address'})` : ctx.settings.clusterDnsAddress;
