@@ -146,18 +146,29 @@ export class Workloads {
    * created, and of the endpoints naming the node only those whose namespace is absent or whose veth the kernel
    * proves ends on this node.
    */
-  async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[] }>> {
+  /**
+   * Why `deleteNode(node)` would refuse (a bad name, a namespace Tabby did not mark, no such node), or undefined:
+   * asked before anything is stopped or removed, so a refused delete leaves the node's agent running.
+   */
+  async nodeDeletionRefusal(node: string): Promise<Issue | undefined> {
     const bad = checkNodeName(node, []);
-    if (bad) return { ok: false, issues: [bad] };
+    if (bad) return bad;
     const netns = this.nodeNetns(node);
     if (namespaceExists(netns) && !(await namespaceOwned(netns, this.exec))) {
       const why = unmarkedMessage(netns, `not deleting it (if an earlier tabby made it: tabby node adopt ${node})`);
-      return { ok: false, issues: [issue('node.not-owned', [], why)] };
+      return issue('node.not-owned', [], why);
     }
+    if (!namespaceExists(netns) && !(await this.list()).some((w) => w.node === node)) {
+      return issue('node.not-found', [], `node ${node} does not exist (see 'tabby node list')`);
+    }
+    return undefined;
+  }
+
+  async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[] }>> {
+    const refusal = await this.nodeDeletionRefusal(node);
+    if (refusal) return { ok: false, issues: [refusal] };
+    const netns = this.nodeNetns(node);
     const views = (await this.list()).filter((w) => w.node === node);
-    if (!namespaceExists(netns) && views.length === 0) {
-      return { ok: false, issues: [issue('node.not-found', [], `node ${node} does not exist (see 'tabby node list')`)] };
-    }
     const deleted: string[] = [];
     const refused: Issue[] = [];
     for (const w of views) {

@@ -171,6 +171,23 @@ describe.skipIf(KERNEL_SKIP_REASON)('one agent per node; node delete stops it', 
     expect(readdirSync(state).filter((f) => f.startsWith('agent-node2'))).toEqual([]);
   });
 
+  it('a node delete that is refused (the namespace lost its mark) leaves the node\'s agent running', async () => {
+    expect((await tabby(['node', 'create', 'node4'])).code).toBe(0);
+    const a = agent('node4');
+    await inSync('node4', a.child.pid!);
+    // The mark removed behind Tabby's back: the namespace is no longer provably Tabby's, so nothing may be stopped.
+    execFileSync('ip', ['-n', `${prefix}n-node4`, 'link', 'set', 'dev', 'lo', 'alias', '']);
+    const del = await tabby(['node', 'delete', 'node4']);
+    expect(del.code).toBe(1);
+    expect(del.stderr).toContain('not deleting it');
+    expect(del.stdout).not.toContain('Stopped the agent');
+    expect(a.child.exitCode).toBeNull();
+    expect(await status('node4')).toMatchObject({ pid: a.child.pid, running: true });
+    a.child.kill('SIGTERM');
+    await a.exited;
+    execFileSync('ip', ['netns', 'delete', `${prefix}n-node4`]);
+  });
+
   it('an agent whose node namespace is deleted under it stops instead of retrying', async () => {
     expect((await tabby(['node', 'create', 'node3'])).code).toBe(0);
     const a = agent('node3');

@@ -101,18 +101,22 @@ export const command: CommandSpec = {
         if (!name) throw new UsageError("missing node name (e.g. 'tabby node delete node1')");
         nodeName(name);
         await requireDataplane();
-        // The node's agent first: it would otherwise retry a namespace that is gone (issue 12 §5).
         const files = agentFiles(await stateDir(args, io), name);
-        let stopped: { pid: number } | undefined;
-        try {
-          stopped = await stopAgent(files.lock, name, AGENT_STOP_MS);
-        } catch (err) {
-          if (err instanceof AgentStopError) throw new CliError(`${err.message}; node ${name} not deleted`);
-          throw err;
-        }
-        if (stopped) write(io.stdout, `Stopped the agent of node ${name} (pid ${stopped.pid})`);
         return withStore(args, io, async ({ store }) => {
-          const res = await new Workloads({ store, prefix: n.prefix }).deleteNode(name);
+          const workloads = new Workloads({ store, prefix: n.prefix });
+          // A delete that would be refused (an unmarked namespace, no such node) stops nothing.
+          const refusal = await workloads.nodeDeletionRefusal(name);
+          if (refusal) throw new CliError(issueLines([refusal]).trimEnd(), refusal.code === 'node.not-found' ? EXIT.notFound : EXIT.failure);
+          // Then the node's agent: it would otherwise retry a namespace that is gone (issue 12 §5).
+          let stopped: { pid: number } | undefined;
+          try {
+            stopped = await stopAgent(files.lock, name, AGENT_STOP_MS);
+          } catch (err) {
+            if (err instanceof AgentStopError) throw new CliError(`${err.message}; node ${name} not deleted`);
+            throw err;
+          }
+          if (stopped) write(io.stdout, `Stopped the agent of node ${name} (pid ${stopped.pid})`);
+          const res = await workloads.deleteNode(name);
           if (!res.ok) {
             throw new CliError(issueLines(res.issues).trimEnd(), res.issues[0]?.code === 'node.not-found' ? EXIT.notFound : EXIT.failure);
           }
