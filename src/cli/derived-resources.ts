@@ -11,7 +11,9 @@ import {
   kindInfo, namespaceProfile, podToWorkloadEndpoint, serviceAccountProfile, type KindKey, type Namespace, type Pod,
   type Resource, type ResourceKey, type ServiceAccount,
 } from '../api/index.js';
-import { isDatastoreError, parseLabelSelector, type Datastore, type ListOptions, type ResourceList } from '../datastore/index.js';
+import {
+  isDatastoreError, parseLabelSelector, type Datastore, type ListOptions, type ResourceList, type WatchEvent,
+} from '../datastore/index.js';
 
 /** The kinds whose objects Calico derives from others, and from which kinds. */
 const DERIVED_FROM: Partial<Record<KindKey, KindKey[]>> = {
@@ -113,4 +115,75 @@ export function withDerived(resources: readonly Resource[]): Resource[] {
     }
   }
   return [...resources, ...derived];
+}
+
+/** A watch event of a derived object: what `get -w` prints for it. */
+export type DerivedEvent =
+  | { type: 'upsert'; resource: Resource }
+  | { type: 'delete'; previous: Resource };
+
+const keyOf = (r: Resource): string => `${r.kind}/${identity(r)}`;
+
+/**
+ * The derived objects of a `get -w`: a Pod's endpoint changes with its Pod, a `kns.*`/`ksa.*` profile with its
+ * Namespace/ServiceAccount. `prime` lists the sources once (at their own revisions); `onEvent` turns an event of
+ * a source kind into the event of what it derives. A stored object of the derived kind and name wins, as in
+ * listWithDerived: while one exists, its derived namesake's events are not reported.
+ */
+export class DerivedWatch {
+  /** Source key → the object it derived, as last reported. */
+  private readonly derived = new Map<string, Resource>();
+  private readonly stored = new Set<string>();
+  private readonly revisions = new Map<KindKey, number>();
+
+  constructor(private readonly kinds: readonly KindKey[]) {}
+
+  /** The source kinds the watch must follow (Pod for WorkloadEndpoint, Namespace and ServiceAccount for Profile). */
+  get sourceKinds(): KindKey[] {
+    return [...new Set(this.kinds.flatMap((k) => DERIVED_FROM[k] ?? []))];
+  }
+
+  async prime(store: Datastore, namespace: string | undefined): Promise<void> {
+    for (const kind of this.kinds) {
+      if (!DERIVED_FROM[kind]) continue;
+      const scoped = kindInfo(kind).namespaced && namespace !== undefined ? { namespace } : {};
+      for (const r of (await store.list({ kind, ...scoped })).items) this.stored.add(keyOf(r));
+      for (const source of DERIVED_FROM[kind]!) {
+        const list = await store.list({ kind: source, ...scoped });
+        this.revisions.set(source, list.revision);
+        for (const r of list.items) {
+          const d = derive(r);
+          if (d) this.derived.set(keyOf(r), d);
+        }
+      }
+    }
+  }
+
+  /** Notes a stored object of a derived kind (it hides its derived namesake), from the watch's own events. */
+  noteStored(event: WatchEvent): void {
+    if (event.type === 'upsert' && DERIVED_FROM[event.resource.kind]) this.stored.add(keyOf(event.resource));
+    if (event.type === 'delete' && DERIVED_FROM[event.key.kind]) {
+      this.stored.delete(`${event.key.kind}/${event.key.namespace ?? ''}/${event.key.name}`);
+    }
+  }
+
+  /** The derived events an event of a source kind makes (none, one, or a delete then an add when it was renamed). */
+  onEvent(event: WatchEvent): DerivedEvent[] {
+    if (event.type !== 'upsert' && event.type !== 'delete') return [];
+    const kind = event.type === 'upsert' ? event.resource.kind : event.key.kind;
+    const listedAt = this.revisions.get(kind);
+    if (listedAt === undefined || event.revision <= listedAt) return [];
+    const sourceKey = event.type === 'upsert' ? keyOf(event.resource)
+      : `${event.key.kind}/${event.key.namespace ?? ''}/${event.key.name}`;
+    const before = this.derived.get(sourceKey);
+    const after = event.type === 'upsert' ? derive(event.resource) : undefined;
+    if (after) this.derived.set(sourceKey, after);
+    else this.derived.delete(sourceKey);
+    const visible = (r: Resource | undefined): r is Resource => r !== undefined && !this.stored.has(keyOf(r));
+    const out: DerivedEvent[] = [];
+    // A pod that lost its address derives no endpoint, and one that moved node another name: the old one goes.
+    if (visible(before) && (!after || keyOf(after) !== keyOf(before))) out.push({ type: 'delete', previous: before });
+    if (visible(after)) out.push({ type: 'upsert', resource: after });
+    return out;
+  }
 }

@@ -86,6 +86,37 @@ describe('tabby get NAME -w on a missing name', () => {
   });
 });
 
+describe('tabby get -w on what Calico derives', () => {
+  it('a pod\'s endpoint and a namespace\'s kns. profile change with their sources; a stored profile of the name wins', async () => {
+    const loc = `file:${join(root, 'derived')}`;
+    const pod = (ip: string | undefined) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
+      spec: { nodeName: 'n1', containers: [{ name: 'c' }] }, ...(ip ? { status: { podIP: ip } } : {}),
+    });
+    const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    expect((await apply(loc, ns('shop'))).code).toBe(0);
+    const weps = watch(['wep', '-n', 'shop', '-w', '-o', 'name'], loc);
+    const profiles = watch(['profiles', '-w', '-o', 'name'], loc);
+    await until('the profile listing', () => lines(profiles).length >= 1, 20_000);
+    // The endpoint listing is empty (prints nothing), so a first pod shows the endpoint watch is running.
+    expect((await apply(loc, pod('10.1.0.5'))).code).toBe(0);
+    await until('the endpoint', () => lines(weps).length >= 1, 20_000);
+    expect((await apply(loc, pod(undefined))).code).toBe(0); // the pod lost its address: no endpoint any more
+    expect((await apply(loc, ns('blog'))).code).toBe(0);
+    // A stored Profile named kns.audit hides the one a later Namespace audit derives.
+    expect((await apply(loc, { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'kns.audit' }, spec: {} })).code).toBe(0);
+    expect((await apply(loc, ns('audit'))).code).toBe(0);
+    await tabby(loc, 'delete', 'namespace', 'blog');
+    await until('the events', () => lines(weps).length >= 2 && lines(profiles).length >= 4, 20_000);
+    const endpoint = 'workloadendpoint.projectcalico.org/n1-k8s-web-eth0';
+    expect(lines(weps)).toEqual([endpoint, endpoint]);
+    expect(lines(profiles)).toEqual(['profile.projectcalico.org/kns.shop', 'profile.projectcalico.org/kns.blog',
+      'profile.projectcalico.org/kns.audit', 'profile.projectcalico.org/kns.blog']);
+    await interrupt(weps);
+    await interrupt(profiles);
+  }, 60_000);
+});
+
 for (const s of storesUnderTest(root, 'get-watch')) {
   describe.skipIf(s.skip !== undefined)(`tabby get -w: ${s.name}`, () => {
     it('lists, then prints one row per event without the header again; a deleted row is printed again; Ctrl-C exits 0', async () => {

@@ -16,7 +16,7 @@ import { parseResourceArguments, type ResourceRef } from '../resource-refs.js';
 import { GET_TEMPLATE_FORMATS, parseGetOutput, printResources, printsEmpty, WatchPrinter, type GetOutput } from '../output/get-output.js';
 import { outputOption } from '../output/printers.js';
 import { RESOURCE_PRINTERS } from '../output/resources.js';
-import { getWithDerived, listWithDerived } from '../derived-resources.js';
+import { DerivedWatch, getWithDerived, listWithDerived } from '../derived-resources.js';
 
 /** What one `tabby get` reads: the kinds, where, which names, which labels. */
 interface Query {
@@ -179,8 +179,11 @@ async function watchResources(
     if (!flags.watchOnly) printer.list(listed);
     if (interrupted) return EXIT.ok;
 
+    // What Calico derives (a pod's endpoint, kns./ksa. profiles) changes with its source objects, watched too.
+    const derived = new DerivedWatch(kinds.map((k) => k.key));
+    await derived.prime(store, namespace);
     const fromRevision = Math.min(...listedAt.values());
-    const only = kinds.length === 1 ? kinds[0]! : undefined;
+    const only = kinds.length === 1 && derived.sourceKinds.length === 0 ? kinds[0]! : undefined;
     const watch = store.watch({
       ...(only && { kind: only.key }),
       ...(only?.namespaced && namespace !== undefined && { namespace }),
@@ -196,19 +199,30 @@ async function watchResources(
         if (kind === undefined || (byKey.has(kind) && event.revision > listedAt.get(kind)!)) warnSkipped(io, [event.skipped]);
         continue;
       }
-      const key = event.type === 'upsert' ? keyOfResource(event.resource, kindInfoOf(event.resource)) : event.key;
-      const info = byKey.get(key.kind);
-      if (!inScope(info, key.namespace, key.name) || event.revision <= listedAt.get(info.key)!) continue;
-      const k = keyText(key);
-      if (event.type === 'delete') {
-        const last = event.previous ?? shown.get(k);
-        if (shown.delete(k) && last) printer.event(last);
-      } else if (matcher(event.resource.metadata.labels)) {
-        shown.set(k, event.resource);
-        printer.event(event.resource);
-      } else if (shown.delete(k)) {
-        // It no longer matches -l: gone from this watch's view, printed once more as a delete is.
-        printer.event(event.resource);
+      derived.noteStored(event);
+      const updates: Array<{ key: ResourceKey; resource: Resource | undefined; previous: Resource | undefined }> =
+        derived.onEvent(event).map((d) => d.type === 'upsert'
+          ? { key: keyOfResource(d.resource, kindInfoOf(d.resource)), resource: d.resource, previous: undefined }
+          : { key: keyOfResource(d.previous, kindInfoOf(d.previous)), resource: undefined, previous: d.previous });
+      if (updates.length === 0) {
+        const key = event.type === 'upsert' ? keyOfResource(event.resource, kindInfoOf(event.resource)) : event.key;
+        const info = byKey.get(key.kind);
+        if (!inScope(info, key.namespace, key.name) || event.revision <= listedAt.get(info.key)!) continue;
+        updates.push(event.type === 'upsert' ? { key, resource: event.resource, previous: undefined } : { key, resource: undefined, previous: event.previous });
+      }
+      for (const { key, resource, previous } of updates) {
+        if (!inScope(byKey.get(key.kind), key.namespace, key.name)) continue;
+        const k = keyText(key);
+        if (resource === undefined) {
+          const last = previous ?? shown.get(k);
+          if (shown.delete(k) && last) printer.event(last);
+        } else if (matcher(resource.metadata.labels)) {
+          shown.set(k, resource);
+          printer.event(resource);
+        } else if (shown.delete(k)) {
+          // It no longer matches -l: gone from this watch's view, printed once more as a delete is.
+          printer.event(resource);
+        }
       }
     }
     return EXIT.ok;
