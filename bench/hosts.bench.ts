@@ -285,18 +285,23 @@ try {
     return r.connections / (r.ms / 1000);
   };
   if (CONN_ROUNDS > 0) {
-    /** The late allow rule's packet counters on `node` (the rule naming the ports under test). */
-    const lateHits = async (node: string): Promise<number> => {
+    /** The packets counted by the late allow rule (the last ingress rule of the last policy) on `node`. */
+    const lateHits = async (node: string, policy: string): Promise<number> => {
+      const agent = agents[nodes.indexOf(node as typeof nodes[number])]!;
+      const ids = agent.ruleMeanings().filter((m) => m.what === 'policy-rule' && m.policy?.name === policy && m.direction === 'ingress' && m.index === 1).map((m) => m.id);
+      if (ids.length === 0) throw new Error(`no rule ID for ${policy}'s ingress rule 1 on ${node}`);
       const listed = await mustRun(workloads.nodeNetns(node), ['nft', 'list', 'table', 'inet', 'tabby']);
-      return listed.split('\n').filter((l) => l.includes(`${IPERF_PORT}, ${LISTEN_PORT}`))
+      return listed.split('\n').filter((l) => ids.some((id) => l.includes(`comment "${id} `)))
         .reduce((n, l) => n + Number(/packets (\d+)/.exec(l)?.[1] ?? 0), 0);
     };
-    const hitsBefore = { fwd: await lateHits('fwd'), host: await lateHits('host') };
+    const lastFwd = `fwd-${POLICIES - 1}`;
+    const lastHost = `host-${POLICIES - 1}`;
+    const hitsBefore = { fwd: await lateHits('fwd', lastFwd), host: await lateHits('host', lastHost) };
     const fwdRate = await paired(CONN_ROUNDS, ['fwd', 'one', 'bare'], (node) => rate(podIp[node]!));
     const hostRate = await paired(CONN_ROUNDS, ['host', 'one', 'bare'], (node) => rate(uplinkIp[node]!));
     const made = CONN_ROUNDS * CONNECTIONS;
-    const hits = { fwd: (await lateHits('fwd')) - hitsBefore.fwd, host: (await lateHits('host')) - hitsBefore.host };
-    process.stderr.write(`late allow rule (last rule of policy ${POLICIES}): fwd ${hits.fwd} packets for ${made} forwarded connections, ` +
+    const hits = { fwd: (await lateHits('fwd', lastFwd)) - hitsBefore.fwd, host: (await lateHits('host', lastHost)) - hitsBefore.host };
+    process.stderr.write(`late allow rule (the last rule of the last of ${POLICIES} policies) counted: fwd ${hits.fwd} packets for ${made} forwarded connections, ` +
       `host ${hits.host} packets for ${made} host connections\n`);
     for (const [what, byNode, policed, kind] of [
       ['connections/s outside→pod, forwarded', fwdRate, 'fwd', 'applyOnForward'],
