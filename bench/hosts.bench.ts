@@ -15,9 +15,10 @@
 //   connections/s outside → workload, forwarded through fwd vs bare (each SYN walks the 500 policies)
 //   connections/s outside → a listener on the host of host vs bare (the same, in input)
 //   and each of those against one (the host endpoint with one policy) as a reference.
-// Sizes: TABBY_BENCH_HOST_POLICIES (500); iperf3: TABBY_BENCH_IPERF_ROUNDS (7) paired rounds of
-// TABBY_BENCH_IPERF_SECONDS (5); connections: TABBY_BENCH_CONN_ROUNDS (7) rounds of TABBY_BENCH_CONNECTIONS (2000)
-// connections, TABBY_BENCH_CONN_CONCURRENCY (4) at a time.
+// Sizes: TABBY_BENCH_HOST_POLICIES (500); iperf3: TABBY_BENCH_IPERF_ROUNDS (11) paired rounds of
+// TABBY_BENCH_IPERF_SECONDS (3); connections: TABBY_BENCH_CONN_ROUNDS (21) rounds of TABBY_BENCH_CONNECTIONS (500)
+// connections, TABBY_BENCH_CONN_CONCURRENCY (4) at a time. Short rounds, many of them: on a shared machine the
+// load drifts within seconds, and the two halves of a pair should see the same load.
 // Run: npm run bench -- hosts   (root; under `flock /tmp/tabby-netns.lock` on a shared machine)
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,10 +35,10 @@ import {
 } from '../src/dataplane/index.js';
 
 const POLICIES = Number(process.env.TABBY_BENCH_HOST_POLICIES ?? 500);
-const IPERF_ROUNDS = Number(process.env.TABBY_BENCH_IPERF_ROUNDS ?? 7);
-const IPERF_SECONDS = Number(process.env.TABBY_BENCH_IPERF_SECONDS ?? 5);
-const CONN_ROUNDS = Number(process.env.TABBY_BENCH_CONN_ROUNDS ?? 7);
-const CONNECTIONS = Number(process.env.TABBY_BENCH_CONNECTIONS ?? 2000);
+const IPERF_ROUNDS = Number(process.env.TABBY_BENCH_IPERF_ROUNDS ?? 11);
+const IPERF_SECONDS = Number(process.env.TABBY_BENCH_IPERF_SECONDS ?? 3);
+const CONN_ROUNDS = Number(process.env.TABBY_BENCH_CONN_ROUNDS ?? 21);
+const CONNECTIONS = Number(process.env.TABBY_BENCH_CONNECTIONS ?? 500);
 const CONCURRENCY = Number(process.env.TABBY_BENCH_CONN_CONCURRENCY ?? 4);
 const IPERF_PORT = 5201;
 const LISTEN_PORT = 8080;
@@ -168,7 +169,8 @@ const rows: Array<[string, string, string, string, string]> = [];
 let failed = false;
 try {
   process.stderr.write(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
-  store = await FileStore.open({ dir, pollIntervalMs: 50 });
+  // The agents idle through the measurements; a slow poll keeps their share of the CPU small.
+  store = await FileStore.open({ dir, pollIntervalMs: 500 });
   const workloads = new Workloads({ store, prefix });
   const nodes = ['fwd', 'host', 'one', 'bare'] as const;
   const uplinkIp: Record<string, string> = {};
@@ -319,6 +321,7 @@ try {
         perSec(median(byNode[policed]!)), perSec(median(byNode.one!)), ratio(median(vsOne))]);
     }
   }
+  process.stderr.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 } catch (e) {
   failed = true;
   process.stderr.write(`hosts bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
