@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import type { GlobalNetworkPolicy, HostEndpoint, IPPool, Rule } from '../src/api/index.js';
 import { FileStore } from '../src/datastore/index.js';
 import {
-  Agent, getNode, namespaceSupport, netnsExec, netnsPath, NftTables, outsideNetns, sweepNamespaces, Workloads,
+  Agent, getNode, listNamespaces, namespaceSupport, netnsExec, netnsPath, NftTables, outsideNetns, sweepNamespaces, Workloads,
 } from '../src/dataplane/index.js';
 
 const POLICIES = Number(process.env.TABBY_BENCH_HOST_POLICIES ?? 500);
@@ -109,19 +109,30 @@ const hep = (node: string, role: string, ip: string): HostEndpoint => ({
 // Set-up. Everything lives under one prefix and goes on exit, on an error, or on SIGINT/SIGTERM.
 
 const prefix = `tbhb${process.pid}-`;
+// What an earlier run left when it was SIGKILLed (its process gone): the same sweep, by its prefix.
+for (const pid of new Set(listNamespaces('tbhb').map((n) => Number(/^tbhb(\d+)-/.exec(n)?.[1])))) {
+  if (!Number.isInteger(pid) || pid === process.pid) continue;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    await sweepNamespaces(`tbhb${pid}-`);
+  }
+}
 const dir = await mkdtemp(join(tmpdir(), 'tabby-hosts-bench-'));
 const children = new Set<ChildProcess>();
 const agents: Agent[] = [];
 let store: FileStore | undefined;
-let cleaned = false;
-async function cleanup(): Promise<void> {
-  if (cleaned) return;
-  cleaned = true;
-  for (const child of children) child.kill('SIGKILL');
-  await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));
-  await store?.close().catch(() => undefined);
-  await sweepNamespaces(prefix).catch((e: unknown) => process.stderr.write(`cleanup: ${String(e)}\n`));
-  await rm(dir, { recursive: true, force: true });
+let cleaning: Promise<void> | undefined;
+/** Once, however many callers (the signal handler and the main flow's finally may both be waiting on it). */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));
+    await store?.close().catch(() => undefined);
+    await sweepNamespaces(prefix).catch((e: unknown) => process.stderr.write(`cleanup: ${String(e)}\n`));
+    await rm(dir, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => { void cleanup().finally(() => process.exit(130)); });
