@@ -11,7 +11,7 @@ const REQUIRED = [
   { command: 'ip', pkg: 'iproute2', why: 'network namespaces and veth pairs for workloads' },
   { command: 'etcd', pkg: 'etcd-server', why: 'the etcd datastore and its tests' },
   { command: 'etcdctl', pkg: 'etcd-client', why: 'etcd cluster membership in tests' },
-  { command: 'iperf3', pkg: 'iperf3', why: 'the dataplane throughput benchmark' },
+  { command: 'iperf3', pkg: 'iperf3', why: 'the dataplane and hosts throughput benchmarks' },
   { command: 'openssl', pkg: 'openssl', why: 'the certificates of the etcd TLS tests' },
   { command: 'zsh', pkg: 'zsh', why: 'the zsh completion test (tabby completion zsh)' },
   { command: 'fish', pkg: 'fish', why: 'the fish completion test (tabby completion fish)' },
