@@ -69,15 +69,18 @@ export class FelixSettingsIndex {
     this.nodeCache.clear();
   }
 
-  /** The settings on `node` (undefined: the cluster-wide ones), each with its source. */
-  effective(node: string | undefined): EffectiveFelixConfiguration {
-    const k = node ?? '';
+  /**
+   * The settings on `node` (undefined: the cluster-wide ones), each with its source; with `overrides` false, what
+   * the FelixConfigurations alone say (to tell a user which stored value an option overrides).
+   */
+  effective(node: string | undefined, overrides = true): EffectiveFelixConfiguration {
+    const k = `${overrides ? 'o' : 'd'}${node ?? ''}`;
     let e = this.effectiveCache.get(k);
     if (!e) {
       const resources: FelixConfiguration[] = [...this.configs].map(([name, spec]) => ({
         apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name }, spec,
       }));
-      e = effectiveFelixConfiguration(resources, node, this.overrides);
+      e = effectiveFelixConfiguration(resources, node, overrides ? this.overrides : {});
       this.effectiveCache.set(k, e);
     }
     return e;

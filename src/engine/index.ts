@@ -88,10 +88,11 @@ export class PolicyEngine {
 
   /**
    * The FelixConfiguration settings in force on a node, each with its source: an engine option, FelixConfiguration
-   * node.<node>, default, or the built-in default (api/felix-configuration.ts).
+   * node.<node>, default, or the built-in default (api/felix-configuration.ts). `overrides: false` leaves the engine
+   * options out: what the stored FelixConfigurations alone say.
    */
-  felixSettings(node?: string): EffectiveFelixConfiguration {
-    return this.felix.effective(node);
+  felixSettings(node?: string, options: { overrides?: boolean } = {}): EffectiveFelixConfiguration {
+    return this.felix.effective(node, options.overrides ?? true);
   }
 
   /** The settings verdicts use on a node (undefined: the cluster-wide ones), in the engine's form. */
