@@ -21,6 +21,7 @@ import {
   checkNodeName,
   checkWorkloadName,
   K8S_CORE_API_VERSION,
+  nodeFelixConfigurationName,
   type IPPool,
   type Issue,
   type Labels,
@@ -146,7 +147,7 @@ export class Workloads {
    * created, and of the endpoints naming the node only those whose namespace is absent or whose veth the kernel
    * proves ends on this node.
    */
-  async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[] }>> {
+  async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[]; felixConfiguration?: string }>> {
     const bad = checkNodeName(node, []);
     if (bad) return { ok: false, issues: [bad] };
     const netns = this.nodeNetns(node);
@@ -171,7 +172,14 @@ export class Workloads {
     await deleteOwnedNamespace(netns, this.exec);
     // The uplink's veth went with the node namespace; the outside network goes with the last node (uplink.ts).
     await deleteOutsideIfUnused(this.naming, this.exec);
-    return { ok: true, value: { workloads: deleted, refused } };
+    // Calico deletes a node's own FelixConfiguration (node.<name>) with the node; a node created later under this
+    // name starts from `default`.
+    const own = nodeFelixConfigurationName(node);
+    const felixDeleted = await this.store.delete({ kind: 'FelixConfiguration', name: own }).then(() => true, (err: unknown) => {
+      if (isNotFound(err)) return false;
+      throw err;
+    });
+    return { ok: true, value: { workloads: deleted, refused, ...(felixDeleted ? { felixConfiguration: own } : {}) } };
   }
 
   /** Marks a node namespace made by a release before marks, after proving it Tabby's (`adoptNode`). */

@@ -108,17 +108,20 @@ describe('FelixConfiguration in the manifests', () => {
   });
 
   it('the matrix keeps nodes apart that only their FelixConfiguration tells apart', async () => {
-    const m = await tabby(['matrix', '--port', '22', '--endpoints-only', '-o', 'csv', '-f', hosts, '-f', felix]);
-    expect(m.code).toBe(0);
-    const rows = new Map(m.stdout.trim().split('\n').slice(1).map((l) => [l.split(',')[0], l.split(',').slice(1)]));
-    const header = m.stdout.split('\n')[0]!.split(',').slice(1);
-    const cell = (from: string, to: string): string => rows.get(from)![header.indexOf(to)]!;
-    // pod → own host: Accept on n1, Drop on n2 (default); both hosts deny all but failsafes (22 only on n2).
-    expect(cell('shop/web', 'hep:n1-eth0')).not.toBe(cell('shop/api', 'hep:n2-eth0'));
-    const udp = await tabby(['matrix', '--protocol', 'UDP', '--port', '4789', '--endpoints-only', '-o', 'csv', '-f', hosts, '-f', felix]);
-    const urows = new Map(udp.stdout.trim().split('\n').slice(1).map((l) => [l.split(',')[0], l.split(',').slice(1)]));
-    const uheader = udp.stdout.split('\n')[0]!.split(',').slice(1);
-    expect(urows.get('shop/web')![uheader.indexOf('shop/api')]).not.toBe(urows.get('shop/api')![uheader.indexOf('shop/web')]);
+    /** One cell of a CSV matrix: from the row's endpoint to the column's. */
+    const csvMatrix = async (protocol: string, port: string): Promise<(from: string, to: string) => string> => {
+      const m = await tabby(['matrix', '--protocol', protocol, '--port', port, '--endpoints-only', '-o', 'csv', '-f', hosts, '-f', felix]);
+      expect(m.code).toBe(0);
+      const [head, ...lines] = m.stdout.trim().split('\n').map((l) => l.split(','));
+      const rows = new Map(lines.map((l) => [l[0], l.slice(1)]));
+      return (from, to) => rows.get(from)![head!.slice(1).indexOf(to)]!;
+    };
+    // pod → own host: Accept on n1 (node.n1), Drop on n2 (default).
+    const tcp = await csvMatrix('TCP', '22');
+    expect(tcp('shop/web', 'hep:n1-eth0')).not.toBe(tcp('shop/api', 'hep:n2-eth0'));
+    // VXLAN from workloads: dropped on n1 only.
+    const udp = await csvMatrix('UDP', '4789');
+    expect(udp('shop/web', 'shop/api')).not.toBe(udp('shop/api', 'shop/web'));
   });
 
   it('tabby test reads them from its resources', async () => {

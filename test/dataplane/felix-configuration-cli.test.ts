@@ -1,6 +1,6 @@
 // `tabby agent` and FelixConfiguration through the CLI: the override flags are checked before anything runs; a real
 // agent process says once on stderr which flag overrides which stored value, and `tabby agent status` names each
-// setting's source, following a FelixConfiguration applied while it runs.
+// setting's source, following a FelixConfiguration applied while it runs; `tabby node delete` deletes node.<name>.
 // Run with: flock /tmp/tabby-netns.lock npx vitest run test/dataplane/felix-configuration-cli.test.ts
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -103,5 +103,10 @@ describe.skipIf(KERNEL_SKIP_REASON)('tabby agent with FelixConfiguration', () =>
 
     agent.kill('SIGTERM');
     await new Promise((r) => agent!.once('exit', r));
+
+    // As Calico does, deleting the node deletes its own FelixConfiguration; default stays.
+    const del = await tabby(['node', 'delete', 'node1'], env);
+    expect(del.stdout).toBe('Deleted node node1\nDeleted FelixConfiguration node.node1 (Calico deletes a node\'s own with the node)\n');
+    expect((await tabby(['get', 'felixconfig'], env)).stdout).toBe('NAME\ndefault\n');
   }, 60_000);
 });
