@@ -13,7 +13,7 @@
 // Everything here is plain data; the CLI prints it and adds what only a running agent knows (hit counts).
 
 import {
-  builtinTier, FELIX_SETTING_NAMES, formatSettingValue, kindInfo, kindKeyOf, type FelixConfiguration, type Issue, type KindKey,
+  builtinTier, describeSource, FELIX_SETTING_NAMES, formatSettingValue, kindInfo, kindKeyOf, type FelixConfiguration, type Issue, type KindKey,
   type Resource, type Result,
 } from '../api/index.js';
 import {
@@ -283,6 +283,7 @@ export function describeResource(engine: PolicyEngine, resources: readonly Resou
     case 'Pod':
     case 'WorkloadEndpoint':
     case 'HostEndpoint': {
+      if (r.kind === 'HostEndpoint') notes.push(...failsafeNotes(engine, r.spec.node));
       const report = policiesFor(engine, endpointRefOf(r));
       return { ok: true, value: { about: 'endpoint', object, endpoint: report.ok ? report.value : null, notes } };
     }
@@ -302,6 +303,16 @@ export function describeResource(engine: PolicyEngine, resources: readonly Resou
     default:
       return { ok: true, value: { about: 'object', object, spec: (r as { spec?: unknown }).spec ?? null, notes } };
   }
+}
+
+/** The failsafe ports before a host endpoint's policy (§3.8), as its node's FelixConfiguration sets them. */
+function failsafeNotes(engine: PolicyEngine, node: string | undefined): string[] {
+  const settings = engine.felixSettings(node);
+  return (['failsafeInboundHostPorts', 'failsafeOutboundHostPorts'] as const).map((name) => {
+    const { value, source } = settings[name];
+    return `${name === 'failsafeInboundHostPorts' ? 'failsafe inbound' : 'failsafe outbound'} (before any policy): ` +
+      `${formatSettingValue(value)} (${describeSource(source)})`;
+  });
 }
 
 /** Which nodes a FelixConfiguration configures, and which of its fields Tabby applies there (api/felix-configuration.ts). */

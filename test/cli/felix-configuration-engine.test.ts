@@ -124,6 +124,14 @@ describe('FelixConfiguration in the manifests', () => {
     expect(udp('shop/web', 'shop/api')).not.toBe(udp('shop/api', 'shop/web'));
   });
 
+  it('describe of a host endpoint shows the failsafes of its node and where they come from', async () => {
+    const d = await tabby(['describe', 'hep', 'n1-eth0', '-f', hosts, '-f', felix]);
+    expect(d.stdout).toContain('Note: failsafe inbound (before any policy): tcp:2222 (FelixConfiguration node.n1)\n');
+    expect(d.stdout).toContain('Note: failsafe outbound (before any policy): udp:53,udp:67,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667 (built-in default)\n');
+    const n2 = await tabby(['describe', 'hep', 'n2-eth0', '-f', hosts, '-f', felix]);
+    expect(n2.stdout).toContain('Note: failsafe inbound (before any policy): tcp:22,udp:68,tcp:179,');
+  });
+
   it('tabby test reads them from its resources', async () => {
     const file = join(root, 'failsafe.test.yaml');
     writeFileSync(file, `name: failsafe moved to 2222 on n1
