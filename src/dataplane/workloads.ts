@@ -21,6 +21,7 @@ import {
   checkNodeName,
   checkWorkloadName,
   K8S_CORE_API_VERSION,
+  nodeFelixConfigurationName,
   type IPPool,
   type Issue,
   type Labels,
@@ -142,11 +143,6 @@ export class Workloads {
   }
 
   /**
-   * Deletes a node with every workload on it (endpoints, addresses, namespaces): only a node namespace Tabby
-   * created, and of the endpoints naming the node only those whose namespace is absent or whose veth the kernel
-   * proves ends on this node.
-   */
-  /**
    * Why `deleteNode(node)` would refuse (a bad name, a namespace Tabby did not mark, no such node), or undefined:
    * asked before anything is stopped or removed, so a refused delete leaves the node's agent running.
    */
@@ -164,7 +160,12 @@ export class Workloads {
     return undefined;
   }
 
-  async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[] }>> {
+  /**
+   * Deletes a node with every workload on it (endpoints, addresses, namespaces): only a node namespace Tabby
+   * created, and of the endpoints naming the node only those whose namespace is absent or whose veth the kernel
+   * proves ends on this node.
+   */
+  async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[]; felixConfiguration?: string }>> {
     const refusal = await this.nodeDeletionRefusal(node);
     if (refusal) return { ok: false, issues: [refusal] };
     const netns = this.nodeNetns(node);
@@ -182,7 +183,14 @@ export class Workloads {
     await deleteOwnedNamespace(netns, this.exec);
     // The uplink's veth went with the node namespace; the outside network goes with the last node (uplink.ts).
     await deleteOutsideIfUnused(this.naming, this.exec);
-    return { ok: true, value: { workloads: deleted, refused } };
+    // Calico deletes a node's own FelixConfiguration (node.<name>) with the node; a node created later under this
+    // name starts from `default`.
+    const own = nodeFelixConfigurationName(node);
+    const felixDeleted = await this.store.delete({ kind: 'FelixConfiguration', name: own }).then(() => true, (err: unknown) => {
+      if (isNotFound(err)) return false;
+      throw err;
+    });
+    return { ok: true, value: { workloads: deleted, refused, ...(felixDeleted ? { felixConfiguration: own } : {}) } };
   }
 
   /** Marks a node namespace made by a release before marks, after proving it Tabby's (`adoptNode`). */
