@@ -272,9 +272,13 @@ function nodesWithHostEndpoints(...sides: Side[]): string[] {
   return [...nodes].sort();
 }
 
+const isHostEndpoint = (r: Resource): boolean => r.kind === 'HostEndpoint';
+
 /** The critical flows the change from `before` to `after` cuts (see the header). */
 export function lockoutCheck(before: readonly Resource[], after: readonly Resource[], options: LockoutOptions = {}): LockoutReport {
   const flows = options.flows ? [...options.flows] : criticalFlows();
+  // No host endpoint on either side: no host is policed, nothing to build engines for.
+  if (!before.some(isHostEndpoint) && !after.some(isHostEndpoint)) return { nodes: [], flows, checked: 0, cut: [] };
   const b = new Side(before, options);
   const a = new Side(after, options);
   const nodes = nodesWithHostEndpoints(b, a);
@@ -318,6 +322,7 @@ function redecide(after: Side, old: CriticalFlowStatus, cur: CriticalFlowStatus)
  */
 export function cutCriticalFlows(resources: readonly Resource[], options: LockoutOptions = {}, engine?: PolicyEngine): CriticalFlowStatus[] {
   const flows = options.flows ? [...options.flows] : criticalFlows();
+  if (!resources.some(isHostEndpoint)) return [];
   const side = new Side(resources, options, options.engineOptionsFor ? undefined : engine);
   const nodes = nodesWithHostEndpoints(side);
   return [...statuses(side, side, flows, nodes).values()].filter((s) => s.verdict === 'Deny');
