@@ -41,6 +41,7 @@ import {
   type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
+import { LOCKOUT_OPTIONS, resolveLockoutFlows } from '../lockout.js';
 import { datastoreResources, ENGINE_FILENAME_OPTION, engineOf, engineSourcePaths } from '../engine-input.js';
 import { issueLines, sortIssues } from '../output/issues.js';
 import { chooseFormat, jsonPrinter, outputOption, print, printerSet } from '../output/printers.js';
@@ -88,6 +89,7 @@ export const command: CommandSpec = {
     },
     explain: { type: 'string', valueName: 'ID', description: 'Print what a rule finds, why, a bad and a good example, and the fix' },
     'list-rules': { type: 'boolean', description: 'List every rule with its ID, severity and title' },
+    'lockout-ports': LOCKOUT_OPTIONS['lockout-ports'],
   },
   positionals: true,
   async run(args, io) {
@@ -109,7 +111,8 @@ export const command: CommandSpec = {
 
     const input = await lintInput(paths, args, io);
     const engine = engineOf(input.map((r) => r.resource), io);
-    const context = buildLintContext(engine, input, config.settings ?? {});
+    const lockoutFlows = await resolveLockoutFlows(args, io);
+    const context = buildLintContext(engine, input, { ...config.settings, lockoutFlows });
     const started = Date.now();
     const report = runLint(context, chosen.rules, {
       onRule: (i, total, rule) => {
