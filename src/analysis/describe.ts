@@ -12,7 +12,10 @@
 //
 // Everything here is plain data; the CLI prints it and adds what only a running agent knows (hit counts).
 
-import { builtinTier, kindInfo, kindKeyOf, type Issue, type KindKey, type Resource, type Result } from '../api/index.js';
+import {
+  builtinTier, FELIX_SETTING_NAMES, formatSettingValue, kindInfo, kindKeyOf, type FelixConfiguration, type Issue, type KindKey,
+  type Resource, type Result,
+} from '../api/index.js';
 import {
   comparePolicies, protocolName, type CompiledPolicy, type CompiledRule, type Direction, type EntityMatch, type IpSetInfo,
   type PolicyEngine, type PolicyKind,
@@ -293,7 +296,30 @@ export function describeResource(engine: PolicyEngine, resources: readonly Resou
       const networkSet = set ? { nets: set.nets, labels: sortedLabels(set.labels), selectedBy: rulesSelecting(engine, set.labels) } : null;
       return { ok: true, value: { about: 'network-set', object, networkSet, notes } };
     }
+    case 'FelixConfiguration':
+      notes.push(...felixConfigurationNotes(r as FelixConfiguration));
+      return { ok: true, value: { about: 'object', object, spec: (r as { spec?: unknown }).spec ?? null, notes } };
     default:
       return { ok: true, value: { about: 'object', object, spec: (r as { spec?: unknown }).spec ?? null, notes } };
   }
+}
+
+/** Which nodes a FelixConfiguration configures, and which of its fields Tabby applies there (api/felix-configuration.ts). */
+function felixConfigurationNotes(config: FelixConfiguration): string[] {
+  const name = config.metadata.name;
+  const node = name.startsWith('node.') ? name.slice('node.'.length) : undefined;
+  if (name !== 'default' && node === undefined) {
+    return ['applies to no node: Felix reads only FelixConfiguration default and node.<nodename>'];
+  }
+  const spec = config.spec ?? {};
+  const known = new Set<string>(FELIX_SETTING_NAMES);
+  const applied = Object.keys(spec).filter((f) => known.has(f));
+  const ignored = Object.keys(spec).filter((f) => !known.has(f));
+  const notes = [node === undefined
+    ? 'applies to every node, for each field that the node\'s FelixConfiguration node.<nodename> does not set'
+    : `applies to node ${node}, over FelixConfiguration default, field by field`];
+  notes.push(applied.length === 0 ? 'sets no field Tabby applies'
+    : `Tabby applies: ${applied.map((f) => `${f}=${formatSettingValue(spec[f])}`).join('; ')}`);
+  if (ignored.length > 0) notes.push(`stored, not applied by Tabby: ${ignored.join(', ')}`);
+  return notes;
 }

@@ -11,6 +11,7 @@ export { copyResource } from './copy.js';
 export { checkNodeName, checkWorkloadName, nodeNameProblems } from './names.js';
 export { applyDefaults, BUILTIN_TIERS, builtinTier, DEFAULT_TIER_NAME, type BuiltinTier } from './defaults.js';
 export { validateResource } from './validate/index.js';
+export * from './felix-configuration.js';
 export * from './load/index.js';
 export * from './kubernetes/index.js';
 export * from './metadata-strip.js';

@@ -26,6 +26,7 @@ export type KindKey =
   | 'WorkloadEndpoint'
   | 'Profile'
   | 'IPPool'
+  | 'FelixConfiguration'
   | 'KubernetesNetworkPolicy'
   | 'Namespace'
   | 'ServiceAccount'
@@ -108,6 +109,12 @@ export const KINDS: readonly KindInfo[] = [
   {
     ...CALICO, key: 'IPPool', kind: 'IPPool', plural: 'ippools', namespaced: false, policy: false,
     staged: false, shortKind: 'ippool', cliNames: ['ippool', 'ippools', 'pool', 'pools'],
+  },
+  {
+    // calicoctl's aliases (resourcemgr/felixconfig.go): felixconfiguration, felixconfig and their plurals.
+    ...CALICO, key: 'FelixConfiguration', kind: 'FelixConfiguration', plural: 'felixconfigurations', namespaced: false,
+    policy: false, staged: false, shortKind: 'felixconfig',
+    cliNames: ['felixconfiguration', 'felixconfigurations', 'felixconfig', 'felixconfigs'],
   },
   {
     key: 'KubernetesNetworkPolicy', kind: 'NetworkPolicy', apiVersion: K8S_NETWORKING_API_VERSION,

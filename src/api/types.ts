@@ -285,6 +285,43 @@ export interface IPPool {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// FelixConfiguration (felixconfig.go): the per-cluster (`default`) and per-node (`node.<name>`) settings of the
+// dataplane. Tabby applies the fields named in api/felix-configuration.ts; the rest of Calico's spec is accepted
+// and stored unchanged (typed below as an open record), so a manifest calicoctl accepts round-trips.
+
+/** ProtoPort: a failsafe entry. calicoctl's validator wants the protocol in upper case. */
+export interface ProtoPort {
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  port: number;
+  /** A CIDR: only traffic from (inbound) or to (outbound) it. */
+  net?: string;
+}
+
+export interface FelixConfigurationSpec {
+  failsafeInboundHostPorts?: ProtoPort[];
+  failsafeOutboundHostPorts?: ProtoPort[];
+  defaultEndpointToHostAction?: 'Drop' | 'Accept' | 'Return';
+  allowVXLANPacketsFromWorkloads?: boolean;
+  allowIPIPPacketsFromWorkloads?: boolean;
+  vxlanPort?: number;
+  /** Flow-log settings, stored for the flow-log work (Go metav1.Duration: `15s`, `1m30s`). */
+  flowLogsFlushInterval?: string;
+  flowLogsCollectorDebugTrace?: boolean;
+  flowLogsGoldmaneServer?: string;
+  flowLogsLocalReporter?: 'Disabled' | 'Enabled';
+  flowLogsPolicyEvaluationMode?: 'None' | 'Continuous';
+  /** Every other FelixConfigurationSpec field, as validated (validate/felixConfiguration.ts). */
+  [field: string]: unknown;
+}
+
+export interface FelixConfiguration {
+  apiVersion: typeof CALICO_API_VERSION;
+  kind: 'FelixConfiguration';
+  metadata: ObjectMeta;
+  spec: FelixConfigurationSpec;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Kubernetes objects (networking.k8s.io/v1 and core v1)
 
 export interface LabelSelectorRequirement {
@@ -408,7 +445,8 @@ export type CalicoResource =
   | HostEndpoint
   | WorkloadEndpoint
   | Profile
-  | IPPool;
+  | IPPool
+  | FelixConfiguration;
 
 export type KubernetesResource = K8sNetworkPolicy | Namespace | ServiceAccount | Pod;
 

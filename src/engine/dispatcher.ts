@@ -235,6 +235,8 @@ export class Dispatcher {
       case 'StagedKubernetesNetworkPolicy':
         return this.kubernetesPolicy(resource, source, label, fail);
       case 'IPPool':
+      // Settings, not part of the policy model: they reach the engine as EngineOptions (api/felix-configuration.ts).
+      case 'FelixConfiguration':
         return undefined;
     }
   }

@@ -32,7 +32,7 @@ import type {
 
 export * from './types.js';
 export type { EngineOptions, FailsafePort } from './options.js';
-export { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND } from './options.js';
+export { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND, engineOptionsFromFelix, failsafePortOf } from './options.js';
 export { ruleForFamily, ruleMatches, type Packet, type IpSetMembership } from './rule-match.js';
 export { compareTiers, comparePolicies, type TierMeta } from './policy-sorter.js';
 export { protocolName, protocolNumber } from './protocol.js';

@@ -169,6 +169,9 @@ function kindColumns(info: KindInfo): KindColumns {
         wide: [NAME, workload, node, networks, iface, { header: 'PROFILES', value: (r) => list(spec(r).profiles), shrink: true }, { header: 'NATS', value: nats, shrink: true }],
       };
     }
+    // calicoctl resourcemgr/felixconfig.go: NAME in both tables.
+    case 'FelixConfiguration':
+      return { table: [NAME], wide: [NAME] };
     case 'Profile':
       return { table: [NAME], wide: [NAME, { header: 'LABELS', value: (r) => labelsText(spec(r).labelsToApply as Record<string, string> | undefined), shrink: true }] };
     case 'Pod': {
