@@ -60,6 +60,7 @@ export * from './lint/index.js';
 export { decisionText } from './decision-text.js';
 export {
   cutCriticalFlows,
+  felixEngineOptions,
   lockoutCheck,
   type CriticalFlowStatus,
   type LockoutFinding,
@@ -70,6 +71,7 @@ export {
 export {
   criticalFlows,
   DEFAULT_CRITICAL_FLOWS,
+  mergeFlows,
   flowLabel,
   parseLockoutPorts,
   type CriticalDirection,

@@ -69,7 +69,12 @@ export function parseLockoutPorts(text: string, origin: string): Result<Critical
 
 /** The flows to check: the defaults, then the listed ones that are not already among them. */
 export function criticalFlows(extra: readonly CriticalFlow[] = []): CriticalFlow[] {
-  const out = [...DEFAULT_CRITICAL_FLOWS];
+  return mergeFlows(DEFAULT_CRITICAL_FLOWS, extra);
+}
+
+/** `base`, then each of `extra` whose (direction, protocol, port) is not yet there. */
+export function mergeFlows(base: readonly CriticalFlow[], extra: readonly CriticalFlow[]): CriticalFlow[] {
+  const out = [...base];
   const key = (f: CriticalFlow) => `${f.direction}/${f.protocol}/${f.port}`;
   const seen = new Set(out.map(key));
   for (const f of extra) {

@@ -21,28 +21,78 @@
 // Not modelled: replies (a doNotTrack egress allow whose replies no untracked ingress rule allows still counts as
 // open), staged policies (enforced verdicts only), source ports. Pure: no I/O.
 
-import type { Resource } from '../api/index.js';
+import { effectiveFelixConfiguration, formatProtoPort, type ProtoPort, type Resource } from '../api/index.js';
 import {
   PolicyEngine,
   type Decision,
   type EndVerdict,
   type EndpointInfo,
   type EngineOptions,
+  type FailsafePort,
   type Flow,
   type FlowPeer,
   type TraceStep,
   type Verdict,
 } from '../engine/index.js';
 import { externalPeers } from './external-peers.js';
-import { criticalFlows, type CriticalFlow } from './lockout-flows.js';
+import { criticalFlows, mergeFlows, type CriticalFlow } from './lockout-flows.js';
 
 export interface LockoutOptions {
   /** The flows to check (default: criticalFlows(), Tabby's defaults). */
   flows?: readonly CriticalFlow[];
+  /**
+   * Read each side's FelixConfigurations (`default`, `node.<name>`): every node is evaluated with its own failsafe
+   * ports and DefaultEndpointToHostAction, and the failsafe ports they list become critical flows too.
+   */
+  felixConfiguration?: boolean;
   /** The FelixConfiguration settings a node is evaluated with, per side (default: `engine` for every node). */
   engineOptionsFor?: (resources: readonly Resource[], node: string) => EngineOptions;
-  /** The settings when engineOptionsFor is not given. */
+  /** The settings when neither felixConfiguration nor engineOptionsFor applies. */
   engine?: EngineOptions;
+}
+
+const isFelixConfiguration = (r: Resource): boolean => r.kind === 'FelixConfiguration';
+
+function failsafePort(p: ProtoPort): FailsafePort {
+  // Felix's ProtoPort protocol defaults to TCP.
+  const protocol = (p.protocol ?? 'TCP').toLowerCase() as FailsafePort['protocol'];
+  return p.net !== undefined ? { protocol, port: p.port, net: p.net } : { protocol, port: p.port };
+}
+
+/** The engine settings a node's effective FelixConfiguration gives (src/api/felix-configuration.ts). */
+export function felixEngineOptions(resources: readonly Resource[], node: string): EngineOptions {
+  const fc = effectiveFelixConfiguration(resources, node);
+  return {
+    failsafeInboundHostPorts: fc.failsafeInboundHostPorts.value.map(failsafePort),
+    failsafeOutboundHostPorts: fc.failsafeOutboundHostPorts.value.map(failsafePort),
+    defaultEndpointToHostAction: fc.defaultEndpointToHostAction.value,
+    allowVXLANPacketsFromWorkloads: fc.allowVXLANPacketsFromWorkloads.value,
+    allowIPIPPacketsFromWorkloads: fc.allowIPIPPacketsFromWorkloads.value,
+    vxlanPort: fc.vxlanPort.value,
+  };
+}
+
+/** The failsafe ports FelixConfigurations list (not the built-in ones): the user's own critical flows. */
+function felixListedFlows(sides: ReadonlyArray<readonly Resource[]>): CriticalFlow[] {
+  const out: CriticalFlow[] = [];
+  for (const resources of sides) {
+    for (const r of resources) {
+      if (!isFelixConfiguration(r)) continue;
+      const spec = (r as { spec?: { failsafeInboundHostPorts?: ProtoPort[]; failsafeOutboundHostPorts?: ProtoPort[] } }).spec ?? {};
+      const origin = `FelixConfiguration ${r.metadata.name}`;
+      for (const [list, direction] of [[spec.failsafeInboundHostPorts, 'inbound'], [spec.failsafeOutboundHostPorts, 'outbound']] as const) {
+        for (const p of list ?? []) {
+          out.push({ name: `failsafe ${formatProtoPort(p)}`, direction, protocol: p.protocol ?? 'TCP', port: p.port, origin });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function flowsFor(options: LockoutOptions, sides: ReadonlyArray<readonly Resource[]>): CriticalFlow[] {
+  const base = options.flows ? [...options.flows] : criticalFlows();
+  return options.felixConfiguration ? mergeFlows(base, felixListedFlows(sides)) : base;
 }
 
 export type LockoutPeerKind = 'outside' | 'node' | 'workloads' | 'dns-pods';
@@ -103,8 +153,11 @@ class Side {
   }
 
   engineFor(node: string): PolicyEngine {
-    if (!this.options.engineOptionsFor) return (this.base ??= this.load(this.options.engine ?? {}));
-    const opts = this.options.engineOptionsFor(this.resources, node);
+    // Without a FelixConfiguration on this side its nodes run on the defaults: one engine for all.
+    const perNode = this.options.engineOptionsFor ??
+      (this.options.felixConfiguration && this.resources.some(isFelixConfiguration) ? felixEngineOptions : undefined);
+    if (!perNode) return (this.base ??= this.load(this.options.engine ?? {}));
+    const opts = perNode(this.resources, node);
     const key = JSON.stringify(opts);
     let engine = this.engines.get(key);
     if (!engine) this.engines.set(key, (engine = this.load(opts)));
@@ -276,7 +329,7 @@ const isHostEndpoint = (r: Resource): boolean => r.kind === 'HostEndpoint';
 
 /** The critical flows the change from `before` to `after` cuts (see the header). */
 export function lockoutCheck(before: readonly Resource[], after: readonly Resource[], options: LockoutOptions = {}): LockoutReport {
-  const flows = options.flows ? [...options.flows] : criticalFlows();
+  const flows = flowsFor(options, [before, after]);
   // No host endpoint on either side: no host is policed, nothing to build engines for.
   if (!before.some(isHostEndpoint) && !after.some(isHostEndpoint)) return { nodes: [], flows, checked: 0, cut: [] };
   const b = new Side(before, options);
@@ -321,9 +374,9 @@ function redecide(after: Side, old: CriticalFlowStatus, cur: CriticalFlowStatus)
  * flow, peer group) that no member gets through. `engine` is reused when the options are uniform.
  */
 export function cutCriticalFlows(resources: readonly Resource[], options: LockoutOptions = {}, engine?: PolicyEngine): CriticalFlowStatus[] {
-  const flows = options.flows ? [...options.flows] : criticalFlows();
+  const flows = flowsFor(options, [resources]);
   if (!resources.some(isHostEndpoint)) return [];
-  const side = new Side(resources, options, options.engineOptionsFor ? undefined : engine);
+  const side = new Side(resources, options, engine);
   const nodes = nodesWithHostEndpoints(side);
   return [...statuses(side, side, flows, nodes).values()].filter((s) => s.verdict === 'Deny');
 }

@@ -49,7 +49,7 @@ export async function lockoutPolicy(args: ParsedCommandArgs, io: CommandIO): Pro
 }
 
 export function runLockoutCheck(before: readonly Resource[], after: readonly Resource[], policy: LockoutPolicy): LockoutReport {
-  return lockoutCheck(before, after, { flows: policy.flows });
+  return lockoutCheck(before, after, { flows: policy.flows, felixConfiguration: true });
 }
 
 /** `node n1 eth0 (hep:n1-eth0): kubelet (TCP 10250 inbound) from outside …, e.g. 1.0.0.1: cut by …` */
