@@ -62,6 +62,7 @@ export {
   cutCriticalFlows,
   felixEngineOptions,
   lockoutCheck,
+  type CriticalFlowPlace,
   type CriticalFlowStatus,
   type LockoutFinding,
   type LockoutOptions,

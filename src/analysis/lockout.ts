@@ -97,37 +97,32 @@ function flowsFor(options: LockoutOptions, sides: ReadonlyArray<readonly Resourc
 
 export type LockoutPeerKind = 'outside' | 'node' | 'workloads' | 'dns-pods';
 
-/** One critical flow of one node's interface, decided on one side. */
-export interface CriticalFlowStatus {
+/** Which flow of which node, interface and peer group a status or finding is about. */
+export interface CriticalFlowPlace {
   node: string;
   /** `eth0`, `*` (every interface no host endpoint names), or `hep:<name>` for an expectedIPs-only endpoint. */
   interface: string;
-  /** The host endpoint governing the interface on this side; null when none does (the host is not policed). */
+  /** The host endpoint governing the interface (after the change, for a finding); null when none does (not policed). */
   hostEndpoint: string | null;
   flow: CriticalFlow;
   peerKind: LockoutPeerKind;
-  /** `outside (every outside address class)`, `node n2 (172.31.0.3)`, `the node's workloads`, … */
+  /** `outside (every outside address class)`, `node n2 (172.31.0.3)`, `the node's workloads (e.g. ns/pod)`, … */
   peer: string;
-  verdict: Verdict;
-  /** The flow shown: the member that got through, or (denied) the first member tried. */
+  /** The member flow shown: the one that got through (before, for a finding), or the first tried when none did. */
   from: string;
   to: string;
+}
+
+/** One critical flow of one node's interface, decided on one side. */
+export interface CriticalFlowStatus extends CriticalFlowPlace {
+  verdict: Verdict;
   /** The deciding step of the end that decided (the host's end for host rules). */
   decision: Decision;
   trace: TraceStep[];
 }
 
 /** A critical flow the change cuts: allowed before, denied after. */
-export interface LockoutFinding {
-  node: string;
-  interface: string;
-  hostEndpoint: string | null;
-  flow: CriticalFlow;
-  peerKind: LockoutPeerKind;
-  peer: string;
-  /** The member evaluated: the one that got through before, decided again after. */
-  from: string;
-  to: string;
+export interface LockoutFinding extends CriticalFlowPlace {
   before: { verdict: 'Allow'; decision: Decision };
   after: { verdict: 'Deny'; decision: Decision; trace: TraceStep[] };
 }

@@ -26,6 +26,19 @@ function rulePath(d: PolicyDecision, s: CriticalFlowStatus): PathSegment[] {
   return ['spec', hostEnd === inbound ? 'ingress' : 'egress', d.rule];
 }
 
+/** The node interface both examples protect. */
+const HOST_ENDPOINT = `apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata:
+  name: node-1-eth0
+  labels: {role: node}
+spec:
+  node: node-1
+  interfaceName: eth0
+  expectedIPs: [192.0.2.10]
+---
+`;
+
 export const rule: LintRule = {
   id: 'host-critical-flow-cut',
   severity: 'warning',
@@ -40,34 +53,14 @@ export const rule: LintRule = {
     'pods — with failsafes, doNotTrack, preDNAT and applyOnForward policies, and reports the flows nobody gets ' +
     'through, naming the rule that denies them. `tabby apply` refuses a change that causes this (exit 11) unless ' +
     '--allow-lockout is given; extra ports come from the lockoutPorts setting (--lockout-ports).',
-  bad: `apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata:
-  name: node-1-eth0
-  labels: {role: node}
-spec:
-  node: node-1
-  interfaceName: eth0
-  expectedIPs: [192.0.2.10]
----
-apiVersion: projectcalico.org/v3
+  bad: `${HOST_ENDPOINT}apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata:
   name: deny-all-hosts
 spec:
   selector: role == 'node'
   types: [Ingress, Egress]`,
-  good: `apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata:
-  name: node-1-eth0
-  labels: {role: node}
-spec:
-  node: node-1
-  interfaceName: eth0
-  expectedIPs: [192.0.2.10]
----
-apiVersion: projectcalico.org/v3
+  good: `${HOST_ENDPOINT}apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata:
   name: allow-node-critical
