@@ -36,6 +36,7 @@ import {
 } from '../engine/index.js';
 import { externalPeers } from './external-peers.js';
 import { criticalFlows, mergeFlows, type CriticalFlow } from './lockout-flows.js';
+import { HostVerdictMemo } from './lockout-memo.js';
 
 export interface LockoutOptions {
   /** The flows to check (default: criticalFlows(), Tabby's defaults). */
@@ -108,6 +109,8 @@ export interface CriticalFlowPlace {
   peerKind: LockoutPeerKind;
   /** `outside (every outside address class)`, `node n2 (172.31.0.3)`, `the node's workloads (e.g. ns/pod)`, … */
   peer: string;
+  /** For the `node` group: the other nodes the status or finding is about (denied, or cut), by name. */
+  peerNodes?: string[];
   /** The member flow shown: the one that got through (before, for a finding), or the first tried when none did. */
   from: string;
   to: string;
@@ -142,6 +145,7 @@ const UNPOLICED: Decision = { action: 'Allow', hostRule: 'no-policy', rule: -1, 
 class Side {
   private readonly engines = new Map<string, PolicyEngine>();
   private base: PolicyEngine | undefined;
+  private hasFelixConfiguration: boolean | undefined;
 
   constructor(readonly resources: readonly Resource[], private readonly options: LockoutOptions, base?: PolicyEngine) {
     this.base = base;
@@ -149,8 +153,9 @@ class Side {
 
   engineFor(node: string): PolicyEngine {
     // Without a FelixConfiguration on this side its nodes run on the defaults: one engine for all.
+    this.hasFelixConfiguration ??= this.resources.some(isFelixConfiguration);
     const perNode = this.options.engineOptionsFor ??
-      (this.options.felixConfiguration && this.resources.some(isFelixConfiguration) ? felixEngineOptions : undefined);
+      (this.options.felixConfiguration && this.hasFelixConfiguration ? felixEngineOptions : undefined);
     if (!perNode) return (this.base ??= this.load(this.options.engine ?? {}));
     const opts = perNode(this.resources, node);
     const key = JSON.stringify(opts);
@@ -164,11 +169,40 @@ class Side {
     return this.base ?? this.engines.values().next().value ?? this.engineFor('');
   }
 
+  private index: EndpointIndex | undefined;
+
+  /** The endpoints the check reads, indexed once (engine.endpoints() builds every endpoint's info afresh). */
+  endpoints(): EndpointIndex {
+    if (this.index) return this.index;
+    const index: EndpointIndex = { hosts: new Map(), nodePeers: [], firstPod: new Map(), dnsPods: [] };
+    for (const e of this.any().endpoints()) {
+      if (e.node === undefined) continue;
+      if (e.kind === 'HostEndpoint') index.hosts.set(e.node, [...(index.hosts.get(e.node) ?? []), e]);
+      else if (!index.firstPod.has(e.node)) index.firstPod.set(e.node, e);
+      if (e.kind === 'WorkloadEndpoint' && e.labels['k8s-app'] === 'kube-dns') index.dnsPods.push(e);
+    }
+    for (const [node, heps] of [...index.hosts].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const ips = [...new Set(heps.flatMap((h) => h.ips))];
+      if (ips.length > 0) index.nodePeers.push({ node, label: `node ${node} (${ips.join(', ')})`, members: ips.map((ip) => ({ ip })) });
+    }
+    return (this.index = index);
+  }
+
   private load(opts: EngineOptions): PolicyEngine {
     const engine = new PolicyEngine(opts);
     engine.load(this.resources);
     return engine;
   }
+}
+
+interface EndpointIndex {
+  /** Host endpoints by node. */
+  hosts: Map<string, EndpointInfo[]>;
+  /** Each node with addresses (its host endpoints' expectedIPs), sorted by node: the peers of the other nodes. */
+  nodePeers: Array<{ node: string; label: string; members: FlowPeer[] }>;
+  /** One workload per node (DefaultEndpointToHostAction is the same for all of them). */
+  firstPod: Map<string, EndpointInfo>;
+  dnsPods: EndpointInfo[];
 }
 
 function byName(a: EndpointInfo, b: EndpointInfo): number {
@@ -198,7 +232,7 @@ interface Group {
   kind: LockoutPeerKind;
   label: string;
   /** The other end of each member flow. */
-  members: FlowPeer[];
+  members: readonly FlowPeer[];
   /** Judge only the host's end (inbound from a node or a local pod). */
   hostEndOnly: boolean;
 }
@@ -237,76 +271,162 @@ function evaluateMember(engine: PolicyEngine, hep: EndpointInfo, flow: CriticalF
 function groupsFor(side: Side, node: string, flow: CriticalFlow, outside: readonly FlowPeer[]): Group[] {
   const groups: Group[] = [];
   if (outside.length > 0) {
-    groups.push({ key: 'outside', kind: 'outside', label: 'outside (every outside address class)', members: [...outside], hostEndOnly: false });
+    groups.push({ key: 'outside', kind: 'outside', label: 'outside (every outside address class)', members: outside, hostEndOnly: false });
   }
-  const endpoints = side.any().endpoints();
-  const others = new Map<string, string[]>();
-  for (const e of endpoints) {
-    if (e.kind !== 'HostEndpoint' || e.node === undefined || e.node === node) continue;
-    others.set(e.node, [...(others.get(e.node) ?? []), ...e.ips]);
-  }
-  for (const [other, ips] of [...others].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const unique = [...new Set(ips)];
-    if (unique.length === 0) continue;
-    groups.push({
-      key: `node:${other}`, kind: 'node', label: `node ${other} (${unique.join(', ')})`,
-      members: unique.map((ip) => ({ ip })), hostEndOnly: flow.direction === 'inbound',
-    });
+  const index = side.endpoints();
+  if (index.nodePeers.some((p) => p.node !== node)) {
+    // Each other node is a peer of its own (statuses keeps one verdict per node): no members here.
+    groups.push({ key: 'nodes', kind: 'node', label: 'other nodes', members: [], hostEndOnly: flow.direction === 'inbound' });
   }
   if (flow.direction === 'inbound') {
     // DefaultEndpointToHostAction is the same for every pod of the node: one pod stands for all.
-    const pod = endpoints.find((e) => e.kind === 'WorkloadEndpoint' && e.node === node);
+    const pod = index.firstPod.get(node);
     if (pod) groups.push({ key: 'workloads', kind: 'workloads', label: `the node's workloads (e.g. ${pod.ref})`, members: [pod.ref], hostEndOnly: true });
   } else if (flow.name === 'DNS' && flow.port === 53) {
-    const dns = endpoints.filter((e) => e.kind === 'WorkloadEndpoint' && e.labels['k8s-app'] === 'kube-dns');
+    const dns = index.dnsPods;
     if (dns.length > 0) groups.push({ key: 'dns-pods', kind: 'dns-pods', label: 'the cluster DNS pods (k8s-app=kube-dns)', members: dns.map((d) => d.ref), hostEndOnly: false });
   }
   return groups;
 }
 
+interface GroupVerdict {
+  verdict: Verdict;
+  /** The member that got through, or the first one that could carry the flow; undefined when none could. */
+  shown: FlowPeer | undefined;
+}
+
+/** Open when any member gets through (the header). */
+function decideGroup(members: readonly FlowPeer[], decide: (peer: FlowPeer) => Verdict | undefined): GroupVerdict {
+  let out: GroupVerdict = { verdict: 'Deny', shown: undefined };
+  for (const peer of members) {
+    const v = decide(peer);
+    if (v === undefined) continue;
+    if (v === 'Allow') return { verdict: 'Allow', shown: peer };
+    if (out.shown === undefined) out = { verdict: v, shown: peer };
+  }
+  return out;
+}
+
+/** The other nodes' verdicts, by node: the member each was decided on, and whether it got through. */
+interface NodeVerdicts {
+  peers: Map<string, { label: string; peer: FlowPeer; verdict: Verdict }>;
+}
+
+/** A status whose decision and trace are evaluated only when reported (most statuses are only compared). */
+interface LazyStatus extends CriticalFlowPlace {
+  verdict: Verdict;
+  /** For the `node` group: each other node's verdict. */
+  nodes?: NodeVerdicts;
+  /** The member shown (or `peer`), decided in full. */
+  resolve(peer?: FlowPeer): Member;
+}
+
+const MAX_NAMED_NODES = 3;
+
+/** `node n2 (172.31.0.3)`, or `3 other nodes: n2 (…), n3 (…), n4 (…)`, `… and 96 more`. */
+function nodesLabel(labels: readonly string[]): string {
+  if (labels.length === 1) return `node ${labels[0]}`;
+  const more = labels.length > MAX_NAMED_NODES ? ` and ${labels.length - MAX_NAMED_NODES} more` : '';
+  return `${labels.length} other nodes: ${labels.slice(0, MAX_NAMED_NODES).join(', ')}${more}`;
+}
+
 /** The status of every (node, interface, flow, peer group) on one side, keyed for comparison. */
-function statuses(side: Side, other: Side, flows: readonly CriticalFlow[], nodes: readonly string[]): Map<string, CriticalFlowStatus> {
-  const out = new Map<string, CriticalFlowStatus>();
+function statuses(side: Side, other: Side, flows: readonly CriticalFlow[], nodes: readonly string[]): Map<string, LazyStatus> {
+  const out = new Map<string, LazyStatus>();
   const outsideCache = new Map<string, FlowPeer[]>();
+  const engineIds = new Map<PolicyEngine, number>();
+  const idOf = (e: PolicyEngine): number => engineIds.get(e) ?? (engineIds.set(e, engineIds.size), engineIds.size - 1);
+  const memos = new Map<PolicyEngine, HostVerdictMemo>();
+  // Host endpoints with the same host key decide alike towards bare addresses (lockout-memo.ts): the outside
+  // group and the vector over every node's addresses are computed once per key.
+  const outsideVerdicts = new Map<string, GroupVerdict>();
+  const nodeVectors = new Map<string, GroupVerdict[]>();
+  const nodePeers = side.endpoints().nodePeers;
   for (const node of nodes) {
     const engine = side.engineFor(node);
-    const hepsHere = engine.endpoints().filter((e) => e.kind === 'HostEndpoint' && e.node === node);
-    const hepsThere = other.any().endpoints().filter((e) => e.kind === 'HostEndpoint' && e.node === node);
+    const otherEngine = other.engineFor(node);
+    let memo = memos.get(engine);
+    if (!memo) memos.set(engine, (memo = new HostVerdictMemo(engine)));
+    const hepsHere = side.endpoints().hosts.get(node) ?? [];
+    const hepsThere = other.endpoints().hosts.get(node) ?? [];
     const interfaces = [...new Set([...hepsHere, ...hepsThere].map(interfaceKey))].sort();
     const families = familiesOf([...hepsHere, ...hepsThere]);
-    const famKey = `${families.join(',')}|${node}`;
-    let outside = outsideCache.get(famKey);
+    const cacheKey = `${families.join(',')}|${idOf(engine)}|${idOf(otherEngine)}`;
+    let outside = outsideCache.get(cacheKey);
     if (!outside) {
       // Both sides' classes, so before and after are compared on the same addresses.
-      outside = externalPeers([engine, other.engineFor(node)], families).map((p) => ({ ip: p.address }));
-      outsideCache.set(famKey, outside);
+      outside = externalPeers([engine, otherEngine], families).map((p) => ({ ip: p.address }));
+      outsideCache.set(cacheKey, outside);
     }
     for (const iface of interfaces) {
       const hep = governing(hepsHere, iface);
       for (const flow of flows) {
+        const flowKey = `${flow.direction}/${flow.protocol}/${flow.port}`;
         for (const group of groupsFor(side, node, flow, outside)) {
-          const key = `${node}\u0000${iface}\u0000${flow.direction}/${flow.protocol}/${flow.port}\u0000${group.key}`;
-          const base = { node, interface: iface, hostEndpoint: hep?.ref ?? null, flow, peerKind: group.kind, peer: group.label };
+          const key = `${node}\u0000${iface}\u0000${flowKey}\u0000${group.key}`;
+          const inbound = flow.direction === 'inbound';
+          const place = (peer: FlowPeer | undefined, label: string) => {
+            const p = peer === undefined ? '' : peerText(peer);
+            const host = hep?.ref ?? `node ${node}`;
+            return {
+              node, interface: iface, hostEndpoint: hep?.ref ?? null, flow, peerKind: group.kind, peer: label,
+              from: inbound ? p : host, to: inbound ? host : p,
+            };
+          };
+          const others = group.kind === 'node' ? nodePeers.filter((p) => p.node !== node) : [];
           if (!hep) {
-            const member = peerText(group.members[0]!);
-            const [from, to] = flow.direction === 'inbound' ? [member, `node ${node}`] : [`node ${node}`, member];
-            out.set(key, { ...base, verdict: 'Allow', from, to, decision: UNPOLICED, trace: [] });
+            const first = group.kind === 'node' ? others[0]!.members[0]! : group.members[0]!;
+            const base = place(first, group.kind === 'node' ? nodesLabel(others.map((o) => o.label.slice('node '.length))) : group.label);
+            const unpoliced = (peer?: FlowPeer): Member => {
+              const p = place(peer ?? first, base.peer);
+              return { verdict: 'Allow', from: p.from, to: p.to, decision: UNPOLICED, trace: [] };
+            };
+            const status: LazyStatus = { ...base, verdict: 'Allow', resolve: unpoliced };
+            if (group.kind === 'node') {
+              status.nodes = { peers: new Map(others.map((o) => [o.node, { label: o.label, peer: o.members[0]!, verdict: 'Allow' as Verdict }])) };
+            }
+            out.set(key, status);
             continue;
           }
-          let first: Member | undefined;
-          let open: Member | undefined;
-          for (const peer of group.members) {
-            const m = evaluateMember(engine, hep, flow, peer, group.hostEndOnly);
-            if (!m) continue;
-            first ??= m;
-            if (m.verdict === 'Allow') {
-              open = m;
-              break;
-            }
+          const decide = (peer: FlowPeer): Verdict | undefined => {
+            const full = () => evaluateMember(engine, hep, flow, peer, group.hostEndOnly)?.verdict;
+            // Bare addresses are decided by the host endpoint alone: remembered by what its rules tell apart.
+            return typeof peer === 'string' ? full() : memo.verdict(hep, flow, peer.ip, full);
+          };
+          const resolve = (peer: FlowPeer): Member => evaluateMember(engine, hep, flow, peer, group.hostEndOnly)!;
+          if (group.kind === 'node') {
+            const vectorKey = `${idOf(engine)}|${flowKey}|${group.hostEndOnly}|${memo.hostKey(hep, flow)}`;
+            let vector = nodeVectors.get(vectorKey);
+            if (!vector) nodeVectors.set(vectorKey, (vector = nodePeers.map((p) => decideGroup(p.members, decide))));
+            const peers = new Map<string, { label: string; peer: FlowPeer; verdict: Verdict }>();
+            nodePeers.forEach((p, i) => {
+              const v = vector![i]!;
+              if (p.node !== node && v.shown !== undefined) peers.set(p.node, { label: p.label, peer: v.shown, verdict: v.verdict });
+            });
+            const denied = [...peers.values()].filter((p) => p.verdict === 'Deny');
+            const shown = denied[0] ?? [...peers.values()][0];
+            if (!shown) continue;
+            const label = nodesLabel((denied.length > 0 ? denied : [...peers.values()]).map((p) => p.label.slice('node '.length)));
+            out.set(key, {
+              ...place(shown.peer, label), verdict: denied.length > 0 ? 'Deny' : 'Allow', nodes: { peers },
+              resolve: (peer) => resolve(peer ?? shown.peer),
+            });
+            continue;
           }
-          const shown = open ?? first;
-          if (!shown) continue;
-          out.set(key, { ...base, verdict: shown.verdict, from: shown.from, to: shown.to, decision: shown.decision, trace: shown.trace });
+          // The outside group is the same list for every node on these engines: decided once per host key.
+          const groupKey = group.kind === 'outside' ? `${idOf(engine)}|${idOf(otherEngine)}|${flowKey}|${memo.hostKey(hep, flow)}` : undefined;
+          let found = groupKey === undefined ? undefined : outsideVerdicts.get(groupKey);
+          if (!found) {
+            found = decideGroup(group.members, decide);
+            if (groupKey !== undefined) outsideVerdicts.set(groupKey, found);
+          }
+          const member = found.shown;
+          if (!member) continue;
+          let resolved: Member | undefined;
+          out.set(key, {
+            ...place(member, group.label), verdict: found.verdict,
+            resolve: (peer) => (peer !== undefined ? resolve(peer) : (resolved ??= resolve(member))),
+          });
         }
       }
     }
@@ -314,9 +434,18 @@ function statuses(side: Side, other: Side, flows: readonly CriticalFlow[], nodes
   return out;
 }
 
+function materialize(s: LazyStatus): CriticalFlowStatus {
+  const m = s.resolve();
+  return {
+    node: s.node, interface: s.interface, hostEndpoint: s.hostEndpoint, flow: s.flow, peerKind: s.peerKind, peer: s.peer,
+    ...(s.nodes && { peerNodes: [...s.nodes.peers].filter(([, p]) => p.verdict === s.verdict).map(([n]) => n) }),
+    from: s.from, to: s.to, verdict: s.verdict, decision: m.decision, trace: m.trace,
+  };
+}
+
 function nodesWithHostEndpoints(...sides: Side[]): string[] {
   const nodes = new Set<string>();
-  for (const s of sides) for (const e of s.any().endpoints()) if (e.kind === 'HostEndpoint' && e.node !== undefined) nodes.add(e.node);
+  for (const s of sides) for (const node of s.endpoints().hosts.keys()) nodes.add(node);
   return [...nodes].sort();
 }
 
@@ -338,40 +467,55 @@ export function lockoutCheck(before: readonly Resource[], after: readonly Resour
     const cur = now.get(key);
     if (!cur) continue;
     checked++;
+    if (old.nodes && cur.nodes) {
+      // Per node: those that got through before and not after.
+      const lost = [...old.nodes.peers].filter(([n, p]) => p.verdict === 'Allow' && cur.nodes!.peers.get(n)?.verdict === 'Deny');
+      if (lost.length === 0) continue;
+      const [, was0] = lost[0]!;
+      const now0 = cur.nodes.peers.get(lost[0]![0])!;
+      const after = cur.resolve(now0.peer);
+      cut.push({
+        node: old.node, interface: old.interface, hostEndpoint: cur.hostEndpoint, flow: old.flow, peerKind: 'node',
+        peer: nodesLabel(lost.map(([n]) => cur.nodes!.peers.get(n)!.label.slice('node '.length))), peerNodes: lost.map(([n]) => n),
+        from: after.from, to: after.to,
+        before: { verdict: 'Allow', decision: old.resolve(was0.peer).decision },
+        after: { verdict: 'Deny', decision: after.decision, trace: after.trace },
+      });
+      continue;
+    }
     if (old.verdict !== 'Allow' || cur.verdict !== 'Deny') continue;
     // The member that got through before, decided again on the after side, names the rule that now stops it.
     const again = redecide(a, old, cur);
     cut.push({
       node: old.node, interface: old.interface, hostEndpoint: cur.hostEndpoint, flow: old.flow, peerKind: old.peerKind,
       peer: old.peer, from: again.from, to: again.to,
-      before: { verdict: 'Allow', decision: old.decision },
+      before: { verdict: 'Allow', decision: old.resolve().decision },
       after: { verdict: 'Deny', decision: again.decision, trace: again.trace },
     });
   }
   return { nodes, flows, checked, cut };
 }
 
-function redecide(after: Side, old: CriticalFlowStatus, cur: CriticalFlowStatus): Member {
-  if (cur.hostEndpoint === null) return cur;
+function redecide(after: Side, old: LazyStatus, cur: LazyStatus): Member {
+  const fallback = (): Member => cur.resolve();
+  if (cur.hostEndpoint === null) return fallback();
   const engine = after.engineFor(old.node);
-  const hep = engine.endpoint(cur.hostEndpoint);
   const inbound = old.flow.direction === 'inbound';
   const peer = inbound ? old.from : old.to;
-  if (!hep) return cur;
   const asPeer: FlowPeer = engine.endpoint(peer) ? peer : { ip: peer };
-  const hostEndOnly = (old.peerKind === 'node' || old.peerKind === 'workloads') && inbound;
-  const m = evaluateMember(engine, hep, old.flow, asPeer, hostEndOnly);
-  return m && m.verdict === 'Deny' ? m : cur;
+  const m = cur.resolve(asPeer);
+  return m && m.verdict === 'Deny' ? m : fallback();
 }
 
 /**
  * The critical flows already cut in one resource set (what `tabby lint` warns about): every (node, interface,
- * flow, peer group) that no member gets through. `engine` is reused when the options are uniform.
+ * flow, peer group) that no member gets through, and every other node that does not get through. `engine` is
+ * reused when the options are uniform.
  */
 export function cutCriticalFlows(resources: readonly Resource[], options: LockoutOptions = {}, engine?: PolicyEngine): CriticalFlowStatus[] {
   const flows = flowsFor(options, [resources]);
   if (!resources.some(isHostEndpoint)) return [];
   const side = new Side(resources, options, engine);
   const nodes = nodesWithHostEndpoints(side);
-  return [...statuses(side, side, flows, nodes).values()].filter((s) => s.verdict === 'Deny');
+  return [...statuses(side, side, flows, nodes).values()].filter((s) => s.verdict === 'Deny').map(materialize);
 }
