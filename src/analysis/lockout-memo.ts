@@ -17,6 +17,8 @@ import type { CriticalFlow } from './lockout-flows.js';
 interface Relevant {
   /** Small: keys are built per peer, and a signature's JSON is kilobytes. */
   id: number;
+  /** The nets as written (canonical CIDRs), beside their parsed form. */
+  netTexts: string[];
   nets: IpNet[];
   ipSets: string[];
   namedPortSets: string[];
@@ -75,11 +77,17 @@ export class HostVerdictMemo {
       }
       const s = this.engine.settings;
       for (const fp of [...s.failsafeInboundHostPorts, ...s.failsafeOutboundHostPorts]) if (fp.net !== undefined) addNet(fp.net);
-      rel = { id: this.bySignature.size, nets: [...nets.values()], ipSets: [...ipSets].sort(), namedPortSets: [...namedPortSets].sort() };
+      rel = { id: this.bySignature.size, netTexts: [...nets.keys()], nets: [...nets.values()], ipSets: [...ipSets].sort(), namedPortSets: [...namedPortSets].sort() };
       this.bySignature.set(signature, rel);
     }
     this.relevant.set(hep.ref, rel);
     return rel;
+  }
+
+  /** The nets and IP sets a host endpoint's rules (and the failsafe nets) read of the peer's address. */
+  relevantTo(hep: EndpointInfo): { nets: readonly string[]; ipSets: readonly string[] } {
+    const rel = this.relevantFor(hep);
+    return { nets: rel.netTexts, ipSets: rel.ipSets };
   }
 
   private project(rel: Relevant, ip: IpAddr | undefined, flow: CriticalFlow): string {

@@ -34,7 +34,7 @@ import {
   type TraceStep,
   type Verdict,
 } from '../engine/index.js';
-import { externalPeers } from './external-peers.js';
+import { externalPeersOf } from './external-peers.js';
 import { criticalFlows, mergeFlows, type CriticalFlow } from './lockout-flows.js';
 import { HostVerdictMemo } from './lockout-memo.js';
 
@@ -147,8 +147,11 @@ class Side {
   private base: PolicyEngine | undefined;
   private hasFelixConfiguration: boolean | undefined;
 
-  constructor(readonly resources: readonly Resource[], private readonly options: LockoutOptions, base?: PolicyEngine) {
+  constructor(
+    readonly resources: readonly Resource[], private readonly options: LockoutOptions, base?: PolicyEngine, endpoints?: readonly EndpointInfo[],
+  ) {
     this.base = base;
+    this.listed = endpoints;
   }
 
   engineFor(node: string): PolicyEngine {
@@ -170,12 +173,18 @@ class Side {
   }
 
   private index: EndpointIndex | undefined;
+  private listed: readonly EndpointInfo[] | undefined;
+
+  /** Every endpoint, once (or as the caller already listed them). */
+  list(): readonly EndpointInfo[] {
+    return (this.listed ??= this.any().endpoints());
+  }
 
   /** The endpoints the check reads, indexed once (engine.endpoints() builds every endpoint's info afresh). */
   endpoints(): EndpointIndex {
     if (this.index) return this.index;
     const index: EndpointIndex = { hosts: new Map(), nodePeers: [], firstPod: new Map(), dnsPods: [] };
-    for (const e of this.any().endpoints()) {
+    for (const e of this.list()) {
       if (e.node === undefined) continue;
       if (e.kind === 'HostEndpoint') index.hosts.set(e.node, [...(index.hosts.get(e.node) ?? []), e]);
       else if (!index.firstPod.has(e.node)) index.firstPod.set(e.node, e);
@@ -330,6 +339,34 @@ function nodesLabel(labels: readonly string[]): string {
   return `${labels.length} other nodes: ${labels.slice(0, MAX_NAMED_NODES).join(', ')}${more}`;
 }
 
+/**
+ * One representative of every outside class the host endpoints of both sides can tell apart: the nets their rules
+ * and the failsafe ports name, and the network-set nets in the IP sets their rules name (lockout-memo.ts says why
+ * nothing else matters). Both sides' classes, so before and after are compared on the same addresses; far fewer
+ * than all the cluster's classes (the lint bench: 2,515 there, a handful here).
+ */
+function outsideClasses(sides: ReadonlyArray<readonly [Side, PolicyEngine, HostVerdictMemo]>, families: ReadonlyArray<4 | 6>): FlowPeer[] {
+  const owned = new Set<string>();
+  for (const [side] of sides) for (const e of side.list()) for (const ip of e.ips) owned.add(ip);
+  const cidrs: Array<[string, string]> = [];
+  for (const [side, engine, memo] of sides) {
+    for (const heps of side.endpoints().hosts.values()) {
+      for (const hep of heps) {
+        const { nets, ipSets } = memo.relevantTo(hep);
+        for (const net of nets) cidrs.push([net, hep.ref]);
+        for (const id of ipSets) {
+          for (const member of engine.ipSetMembers(id) ?? []) {
+            // Endpoint addresses are never outside; a network set's nets are.
+            const address = member.replace(/\/(32|128)$/, '');
+            if (!owned.has(address)) cidrs.push([member, `IP set ${id}`]);
+          }
+        }
+      }
+    }
+  }
+  return externalPeersOf(cidrs, owned, families).map((p) => ({ ip: p.address }));
+}
+
 /** The status of every (node, interface, flow, peer group) on one side, keyed for comparison. */
 function statuses(side: Side, other: Side, flows: readonly CriticalFlow[], nodes: readonly string[]): Map<string, LazyStatus> {
   const out = new Map<string, LazyStatus>();
@@ -354,8 +391,9 @@ function statuses(side: Side, other: Side, flows: readonly CriticalFlow[], nodes
     const cacheKey = `${families.join(',')}|${idOf(engine)}|${idOf(otherEngine)}`;
     let outside = outsideCache.get(cacheKey);
     if (!outside) {
-      // Both sides' classes, so before and after are compared on the same addresses.
-      outside = externalPeers([engine, otherEngine], families).map((p) => ({ ip: p.address }));
+      let otherMemo = memos.get(otherEngine);
+      if (!otherMemo) memos.set(otherEngine, (otherMemo = new HostVerdictMemo(otherEngine)));
+      outside = outsideClasses([[side, engine, memo], [other, otherEngine, otherMemo]], families);
       outsideCache.set(cacheKey, outside);
     }
     for (const iface of interfaces) {
@@ -512,10 +550,12 @@ function redecide(after: Side, old: LazyStatus, cur: LazyStatus): Member {
  * flow, peer group) that no member gets through, and every other node that does not get through. `engine` is
  * reused when the options are uniform.
  */
-export function cutCriticalFlows(resources: readonly Resource[], options: LockoutOptions = {}, engine?: PolicyEngine): CriticalFlowStatus[] {
+export function cutCriticalFlows(
+  resources: readonly Resource[], options: LockoutOptions = {}, engine?: PolicyEngine, endpoints?: readonly EndpointInfo[],
+): CriticalFlowStatus[] {
   const flows = flowsFor(options, [resources]);
   if (!resources.some(isHostEndpoint)) return [];
-  const side = new Side(resources, options, engine);
+  const side = new Side(resources, options, engine, engine ? endpoints : undefined);
   const nodes = nodesWithHostEndpoints(side);
   return [...statuses(side, side, flows, nodes).values()].filter((s) => s.verdict === 'Deny').map(materialize);
 }

@@ -92,7 +92,7 @@ spec:
     'its port to the FelixConfiguration failsafe ports.',
   check(ctx) {
     const flows = ctx.settings.lockoutFlows ? [...ctx.settings.lockoutFlows] : criticalFlows();
-    const cut = cutCriticalFlows(ctx.resources.map((r) => r.resource), { flows, engine: ctx.engine.settings, felixConfiguration: true }, ctx.engine);
+    const cut = cutCriticalFlows(ctx.resources.map((r) => r.resource), { flows, engine: ctx.engine.settings, felixConfiguration: true }, ctx.engine, ctx.endpoints);
     // One finding per (node, interface, flow, deciding rule): the peers it is cut from are listed in it.
     const groups = new Map<string, CriticalFlowStatus[]>();
     for (const s of cut) {
