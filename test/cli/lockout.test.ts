@@ -316,6 +316,34 @@ describe('--allow-lockout, --dry-run and the other writes', () => {
     expect((JSON.parse(get.stdout) as { metadata: { labels: Record<string, string> } }).metadata.labels.role).toBe('node');
   });
 
+  it('creating the first host endpoint of a node, with no policy for it: fail closed but for the failsafes — refused', async () => {
+    const store = await storeWith(HOSTS);
+    const hep = `apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: n3-eth0}
+spec: {node: n3, interfaceName: eth0, expectedIPs: [172.31.0.4]}`;
+    const run = await tabby(['create', '-f', file(hep), '--datastore', store]);
+    expect(run.code, run.stderr).toBe(EXIT.lockout);
+    expect(run.stderr).toContain('nothing was created');
+    expect(run.stderr).toContain('node n3 eth0 (hep:n3-eth0): kubelet (TCP 10250 inbound) from outside (every outside address class), e.g. 1.0.0.1: ' +
+      'cut by no policy or profile allowing it (end of profiles)');
+    // The other nodes lose n3 as a peer too: their BGP to it is no failsafe problem (179 is one), but their DNS over TCP to it is.
+    expect(run.stderr).toContain('node n3 eth0 (hep:n3-eth0): kubelet (TCP 10250 inbound) from 2 other nodes: n1 (172.31.0.2), n2 (172.31.0.3)');
+  });
+
+  it("a named interface's host endpoint deleted: the node's all-interfaces (*) host endpoint takes eth0 over", async () => {
+    const star = `apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: n1-all, labels: {role: strict}}
+spec: {node: n1, interfaceName: "*"}`;
+    const store = await storeWith(HOSTS, star);
+    const run = await tabby(['delete', 'hep', 'n1-eth0', '--datastore', store, '--dry-run', '-o', 'json']);
+    expect(run.code, run.stdout).toBe(EXIT.lockout);
+    const out = JSON.parse(run.stdout) as { lockout: { cut: Array<{ node: string; interface: string; hostEndpoint: string; flow: { port: number } }> } };
+    const kubelet = out.lockout.cut.find((c) => c.node === 'n1' && c.interface === 'eth0' && c.flow.port === 10250);
+    expect(kubelet?.hostEndpoint).toBe('hep:n1-all');
+  });
+
   it('a store without host endpoints: no lockout section, writes as before', async () => {
     const store = await storeWith(DENY_ALL.replace("role == 'node'", 'all()'));
     const run = await tabby(['apply', '-f', file(DENY_ALL), '--datastore', store, '--dry-run']);
