@@ -160,7 +160,10 @@ export function parseProtoPortList(text: string): { ok: true; value: ProtoPort[]
     const p: ProtoPort = { protocol: (m[1] ?? 'tcp').toUpperCase() as 'TCP' | 'UDP' | 'SCTP', port };
     if (m[2] !== undefined) {
       const net = m[2].replace(/^\[|\]$/g, '');
-      if (!parseCidrOrIp(net)) return { ok: false, message: `${JSON.stringify(entry)}: ${JSON.stringify(net)} is not an IP or CIDR` };
+      if (!parseCidrOrIp(net)) {
+        const why = /^[a-z]+$/i.test(net) ? 'is not a protocol a failsafe entry takes (tcp, udp or sctp)' : 'is not an IP or CIDR';
+        return { ok: false, message: `${JSON.stringify(entry)}: ${JSON.stringify(net)} ${why}` };
+      }
       p.net = net;
     }
     out.push(p);

@@ -30,9 +30,20 @@ export interface EngineOptions {
   vxlanPort?: number;
   /** How converted Kubernetes NetworkPolicies are named: `v3.32` keeps the name, `knp.default` prefixes it. */
   kubernetesPolicyNaming?: 'v3.32' | 'knp.default';
+  /**
+   * Where each FelixConfiguration option above was set (`--failsafe-inbound-host-ports`), for the sources the
+   * engine reports (felixSettings). The options override the datastore's FelixConfigurations, as Felix's
+   * environment overrides them.
+   */
+  optionSources?: Partial<Record<FelixOptionName, string>>;
 }
 
-export type ResolvedOptions = Required<EngineOptions>;
+/** The EngineOptions that are FelixConfiguration settings. */
+export type FelixOptionName =
+  | 'failsafeInboundHostPorts' | 'failsafeOutboundHostPorts' | 'defaultEndpointToHostAction'
+  | 'allowVXLANPacketsFromWorkloads' | 'allowIPIPPacketsFromWorkloads' | 'vxlanPort';
+
+export type ResolvedOptions = Required<Omit<EngineOptions, 'optionSources'>>;
 
 /** An api ProtoPort (upper-case protocol, as calicoctl stores it) as the engine's FailsafePort. */
 export function failsafePortOf(p: ProtoPort): FailsafePort {

@@ -18,11 +18,12 @@ import {
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
-  booleanOption, CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec,
+  booleanOption, CliError, EXIT, stringOption, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
 import { unknownSubcommand } from '../suggest.js';
-import { displayText, escapeControls, formatIssue, quote, readTextFile } from '../../api/index.js';
+import { displayText, escapeControls, formatIssue, parseProtoPortList, quote, readTextFile } from '../../api/index.js';
+import { failsafePortOf, type EngineOptions } from '../../engine/index.js';
 import { openDatastore, type DatastoreLocation, type OpenOptions } from '../../datastore/index.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { resolveDatastore } from '../settings.js';
@@ -47,11 +48,14 @@ const RULES_PRINTERS = printerSet<{ table: ListedTable; meanings: Map<string, Ru
 export const command: CommandSpec = {
   name: 'agent',
   summary: "Enforce policy on a node with nftables; show an agent's status or its live rules",
-  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--accept-store-reset] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
+  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--accept-store-reset] ' +
+    '[--failsafe-inbound-host-ports LIST] [--failsafe-outbound-host-ports LIST] [--default-endpoint-to-host-action Drop|Accept|Return] ' +
+    '| status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
   examples: [
     'tabby agent --node node1 &',
     'tabby agent --node node1 --accept-store-reset &   # after restoring the datastore from an older backup, on purpose',
-    'tabby agent status --node node1',
+    'tabby agent status --node node1   # which FelixConfiguration each setting comes from, among the rest',
+    'tabby agent --node node1 --failsafe-inbound-host-ports tcp:22,tcp:10.0.0.0/8:2222 &   # over FelixConfiguration',
     'tabby agent --node node1      # while one runs: refused, "an agent for node node1 is already running (pid 4242)"',
     'tabby agent rules --node node1',
   ],
@@ -60,6 +64,9 @@ export const command: CommandSpec = {
     'host-namespace': { type: 'boolean', description: "Program this process's own network namespace (a real host), not a node's" },
     'flowtable-offload': { type: 'boolean', description: "Forward established TCP/UDP flows of the node's workloads through an nftables flowtable (Felix's NFTablesFlowTableOffload; kernel CONFIG_NF_FLOW_TABLE)" },
     'accept-store-reset': { type: 'boolean', description: 'Enforce the datastore as it is now even if it is older than (or another store than) what this node enforces; without it such a store is refused and the ruleset kept' },
+    'failsafe-inbound-host-ports': { type: 'string', valueName: 'LIST', description: "FailsafeInboundHostPorts over the datastore's FelixConfiguration: [tcp|udp|sctp:][CIDR:]PORT,… or none (Felix's FELIX_FAILSAFEINBOUNDHOSTPORTS form)" },
+    'failsafe-outbound-host-ports': { type: 'string', valueName: 'LIST', description: "FailsafeOutboundHostPorts over the datastore's FelixConfiguration, in the same form" },
+    'default-endpoint-to-host-action': { type: 'string', valueName: 'ACTION', description: "DefaultEndpointToHostAction over the datastore's FelixConfiguration: Drop, Accept or Return" },
     output: outputOption(STATUS_PRINTERS, 'Output format of status and rules'),
     'state-dir': STATE_DIR_OPTION,
     'netns-prefix': NETNS_PREFIX_OPTION,
@@ -90,7 +97,35 @@ async function execFor(args: ParsedCommandArgs, io: CommandIO, node: string): Pr
   return netnsExec(netns);
 }
 
+/**
+ * The FelixConfiguration flags: engine options that override the datastore (Felix's environment variables), each
+ * labelled with its flag for the agent's log and status.
+ */
+function felixOverrides(args: ParsedCommandArgs): EngineOptions {
+  const out: EngineOptions = {};
+  const sources: NonNullable<EngineOptions['optionSources']> = {};
+  for (const [flag, field] of [['failsafe-inbound-host-ports', 'failsafeInboundHostPorts'], ['failsafe-outbound-host-ports', 'failsafeOutboundHostPorts']] as const) {
+    const text = stringOption(args, flag);
+    if (text === undefined) continue;
+    const parsed = parseProtoPortList(text);
+    if (!parsed.ok) throw new UsageError(`--${flag}: ${parsed.message}`);
+    out[field] = parsed.value.map(failsafePortOf);
+    sources[field] = `--${flag}`;
+  }
+  const action = stringOption(args, 'default-endpoint-to-host-action');
+  if (action !== undefined) {
+    if (action !== 'Drop' && action !== 'Accept' && action !== 'Return') {
+      throw new UsageError(`--default-endpoint-to-host-action: ${JSON.stringify(action)} is not Drop, Accept or Return (case-sensitive, as in FelixConfiguration)`);
+    }
+    out.defaultEndpointToHostAction = action;
+    sources.defaultEndpointToHostAction = '--default-endpoint-to-host-action';
+  }
+  if (Object.keys(sources).length > 0) out.optionSources = sources;
+  return out;
+}
+
 async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
+  const engine = felixOverrides(args);
   await requireDataplane();
   const host = booleanOption(args, 'host-namespace');
   const exec = await execFor(args, io, node);
@@ -118,7 +153,7 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
       `(stop it first${err.pid !== undefined ? `: kill ${err.pid}` : ''}; its lock is ${files.lock})`, EXIT.alreadyExists);
   }
   try {
-    return await runLocked(args, io, node, { nft, offload, files, location, etcd, datastore: setting.value, netns });
+    return await runLocked(args, io, node, { nft, offload, files, location, etcd, datastore: setting.value, netns, engine });
   } finally {
     lock.release();
   }
@@ -136,6 +171,8 @@ interface RunContext {
   datastore: string;
   /** The node's namespace; undefined with --host-namespace. */
   netns: string | undefined;
+  /** FelixConfiguration settings from the command line, over the datastore's. */
+  engine: EngineOptions;
 }
 
 async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, ctx: RunContext): Promise<number> {
@@ -152,7 +189,7 @@ async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, c
   }, NETNS_CHECK_MS);
   const agent = new Agent({
     node, store: () => openDatastore(ctx.location, { etcd: ctx.etcd }), nft: ctx.nft, statusFile: files.status, rulesFile: files.rules,
-    enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...ctx.offload,
+    enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...ctx.offload, engine: ctx.engine,
     onSync: (s) => {
       if (s.state === 'error' && netns !== undefined && !namespaceExists(netns)) gone();
       const line = s.state === 'error'
@@ -235,6 +272,12 @@ function statusLines(s: AgentStatus & { running: boolean }): string {
   const lines = rows.map(([k, v]) => `${(k + ':').padEnd(19)}${v}`);
   // Keys come from the store: quoted, so a key holding a newline or an escape cannot forge a line of output.
   for (const o of s.skipped ?? []) lines.push(`  ${quote(o.key)}: ${escapeControls(o.reason)}`);
+  if (s.settings) {
+    // Which FelixConfiguration (or flag, or default) each enforced setting comes from.
+    lines.push('Settings:');
+    const width = Math.max(...s.settings.map((x) => x.name.length));
+    for (const x of s.settings) lines.push(`  ${x.name.padEnd(width)}  ${escapeControls(x.value)}  (${escapeControls(x.source)})`);
+  }
   return lines.join('\n');
 }
 

@@ -122,8 +122,8 @@ export class HostEndpointChains {
     return true;
   }
 
-  /** The failsafe chains, from the settings (FailsafeInboundHostPorts / FailsafeOutboundHostPorts). */
-  private renderFailsafes(): void {
+  /** The failsafe chains, from the settings (FailsafeInboundHostPorts / FailsafeOutboundHostPorts); again when they change. */
+  renderFailsafes(): void {
     const { opts, ids, ruleset } = this.s;
     const chain = (name: string, ports: readonly FailsafePort[], remote: 'saddr' | 'daddr', dir: 'inbound' | 'outbound'): void => {
       ruleset.setChain({ type: 'chain', name }, ports.map((fp) => {

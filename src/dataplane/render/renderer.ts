@@ -36,7 +36,7 @@ import { HostEndpointChains } from './host-endpoint-chains.js';
 import {
   FLOWTABLE, MAP_HEP_IN, MAP_HEP_OUT, MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT, MAP_WL_FROM, MAP_WL_TO,
 } from './names.js';
-import { withDefaults, type RenderOptions, type Settings } from './options.js';
+import { withDefaults, type FelixRenderSettings, type RenderOptions, type Settings } from './options.js';
 import { RuleWriter } from './policy-rules.js';
 import { RuleIds, type RuleMeaning } from './rule-ids.js';
 import { Ruleset, type ChainContent } from './ruleset.js';
@@ -46,7 +46,7 @@ import { skeleton } from './skeleton.js';
 import { Verdicts } from './verdicts.js';
 import { WorkloadChains } from './workload-chains.js';
 
-export type { RenderOptions } from './options.js';
+export type { FelixRenderSettings, RenderOptions } from './options.js';
 export type { RuleMeaning } from './rule-ids.js';
 
 export class Renderer {
@@ -86,6 +86,38 @@ export class Renderer {
     this.hosts = new HostEndpointChains(services);
   }
 
+
+  /**
+   * FelixConfiguration changed (the agent applies it live): the chains its fields shape are written again — the
+   * skeleton's in-host chain (DefaultEndpointToHostAction), the failsafe chains, and every local workload's
+   * egress chain (its VXLAN / IP-in-IP drops). The next plan carries them in one transaction. Returns the fields
+   * that changed.
+   */
+  updateSettings(next: FelixRenderSettings): Array<keyof FelixRenderSettings> {
+    const changed = (Object.keys(next) as Array<keyof FelixRenderSettings>)
+      .filter((k) => JSON.stringify(this.opts[k]) !== JSON.stringify(next[k]));
+    if (changed.length === 0) return changed;
+    // One settings object is shared by every part of the renderer (services.opts, Verdicts): updated in place.
+    Object.assign(this.opts, next);
+    if (changed.includes('defaultEndpointToHostAction')) {
+      for (const { chain, rules } of this.skeleton()) this.ruleset.setChain(chain, rules);
+    }
+    if (changed.includes('failsafeInboundHostPorts') || changed.includes('failsafeOutboundHostPorts')) this.hosts.renderFailsafes();
+    if (changed.some((k) => k === 'allowVXLANPacketsFromWorkloads' || k === 'allowIPIPPacketsFromWorkloads' || k === 'vxlanPort')) {
+      this.workloads.invalidateAll();
+    }
+    return changed;
+  }
+
+  /** The FelixConfiguration settings rendered now. */
+  felixSettings(): FelixRenderSettings {
+    const o = this.opts;
+    return {
+      defaultEndpointToHostAction: o.defaultEndpointToHostAction, allowVXLANPacketsFromWorkloads: o.allowVXLANPacketsFromWorkloads,
+      allowIPIPPacketsFromWorkloads: o.allowIPIPPacketsFromWorkloads, vxlanPort: o.vxlanPort,
+      failsafeInboundHostPorts: o.failsafeInboundHostPorts, failsafeOutboundHostPorts: o.failsafeOutboundHostPorts,
+    };
+  }
 
   /** The static skeleton (§5.2): installed before anything else and kept while the agent is away. */
   skeleton(): ChainContent[] {
