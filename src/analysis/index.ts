@@ -60,7 +60,6 @@ export * from './lint/index.js';
 export { decisionText } from './decision-text.js';
 export {
   cutCriticalFlows,
-  felixEngineOptions,
   lockoutCheck,
   type CriticalFlowPlace,
   type CriticalFlowStatus,

@@ -6,9 +6,10 @@
 // by the host endpoint's own stages alone (host-path.ts: untracked, preDNAT and normal, failsafe ports first).
 // What those read of the packet's addresses is the rules' nets / notNets, the IP sets and named-port IP sets
 // they name, and the failsafe nets — nothing else. So two flows whose host endpoints have the same policies per
-// stage and the same profiles (the signature), with the same flow (protocol, port, direction) and whose peer and
-// own addresses fall in the same of those nets and sets, have the same verdict. Only the verdict is shared; the
-// decision and trace a report shows are evaluated for the one flow shown (they name the endpoint).
+// stage, the same profiles and the same node settings (the signature: the failsafe ports are the node's own),
+// with the same flow (protocol, port, direction) and whose peer and own addresses fall in the same of those nets
+// and sets, have the same verdict. Only the verdict is shared; the decision and trace a report shows are
+// evaluated for the one flow shown (they name the endpoint).
 
 import { parseCidrOrIp, parseIp, type IpAddr, type IpNet } from '../api/index.js';
 import type { CompiledRule, EndpointInfo, PolicyEngine, Verdict } from '../engine/index.js';
@@ -46,7 +47,9 @@ export class HostVerdictMemo {
     const cached = this.relevant.get(hep.ref);
     if (cached) return cached;
     const stages = this.engine.stagesFor(hep.ref) ?? {};
-    const signature = JSON.stringify([stages, hep.profiles]);
+    // The node's own FelixConfiguration settings (failsafe ports) decide too: part of the signature.
+    const { sourceOf: _sources, ...settings } = this.engine.nodeSettings(hep.node);
+    const signature = JSON.stringify([stages, hep.profiles, settings]);
     let rel = this.bySignature.get(signature);
     if (!rel) {
       const nets = new Map<string, IpNet>();
@@ -75,8 +78,7 @@ export class HostVerdictMemo {
         const profile = this.engine.profile(name);
         for (const rule of [...profile.rules.ingress, ...profile.rules.egress]) addRule(rule);
       }
-      const s = this.engine.settings;
-      for (const fp of [...s.failsafeInboundHostPorts, ...s.failsafeOutboundHostPorts]) if (fp.net !== undefined) addNet(fp.net);
+      for (const fp of [...settings.failsafeInboundHostPorts, ...settings.failsafeOutboundHostPorts]) if (fp.net !== undefined) addNet(fp.net);
       rel = { id: this.bySignature.size, netTexts: [...nets.keys()], nets: [...nets.values()], ipSets: [...ipSets].sort(), namedPortSets: [...namedPortSets].sort() };
       this.bySignature.set(signature, rel);
     }

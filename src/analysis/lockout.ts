@@ -21,14 +21,13 @@
 // Not modelled: replies (a doNotTrack egress allow whose replies no untracked ingress rule allows still counts as
 // open), staged policies (enforced verdicts only), source ports. Pure: no I/O.
 
-import { effectiveFelixConfiguration, formatProtoPort, type ProtoPort, type Resource } from '../api/index.js';
+import { formatProtoPort, type ProtoPort, type Resource } from '../api/index.js';
 import {
   PolicyEngine,
   type Decision,
   type EndVerdict,
   type EndpointInfo,
   type EngineOptions,
-  type FailsafePort,
   type Flow,
   type FlowPeer,
   type TraceStep,
@@ -42,36 +41,15 @@ export interface LockoutOptions {
   /** The flows to check (default: criticalFlows(), Tabby's defaults). */
   flows?: readonly CriticalFlow[];
   /**
-   * Read each side's FelixConfigurations (`default`, `node.<name>`): every node is evaluated with its own failsafe
-   * ports and DefaultEndpointToHostAction, and the failsafe ports they list become critical flows too.
+   * The failsafe ports the FelixConfigurations of either side list become critical flows too. (Each node is
+   * always evaluated with its own FelixConfiguration, `node.<name>` over `default`: the engine applies them.)
    */
   felixConfiguration?: boolean;
-  /** The FelixConfiguration settings a node is evaluated with, per side (default: `engine` for every node). */
-  engineOptionsFor?: (resources: readonly Resource[], node: string) => EngineOptions;
-  /** The settings when neither felixConfiguration nor engineOptionsFor applies. */
+  /** Engine options: they override the FelixConfigurations, as `tabby agent` flags do. */
   engine?: EngineOptions;
 }
 
 const isFelixConfiguration = (r: Resource): boolean => r.kind === 'FelixConfiguration';
-
-function failsafePort(p: ProtoPort): FailsafePort {
-  // Felix's ProtoPort protocol defaults to TCP.
-  const protocol = (p.protocol ?? 'TCP').toLowerCase() as FailsafePort['protocol'];
-  return p.net !== undefined ? { protocol, port: p.port, net: p.net } : { protocol, port: p.port };
-}
-
-/** The engine settings a node's effective FelixConfiguration gives (src/api/felix-configuration.ts). */
-export function felixEngineOptions(resources: readonly Resource[], node: string): EngineOptions {
-  const fc = effectiveFelixConfiguration(resources, node);
-  return {
-    failsafeInboundHostPorts: fc.failsafeInboundHostPorts.value.map(failsafePort),
-    failsafeOutboundHostPorts: fc.failsafeOutboundHostPorts.value.map(failsafePort),
-    defaultEndpointToHostAction: fc.defaultEndpointToHostAction.value,
-    allowVXLANPacketsFromWorkloads: fc.allowVXLANPacketsFromWorkloads.value,
-    allowIPIPPacketsFromWorkloads: fc.allowIPIPPacketsFromWorkloads.value,
-    vxlanPort: fc.vxlanPort.value,
-  };
-}
 
 /** The failsafe ports FelixConfigurations list (not the built-in ones): the user's own critical flows. */
 function felixListedFlows(sides: ReadonlyArray<readonly Resource[]>): CriticalFlow[] {
@@ -141,35 +119,23 @@ export interface LockoutReport {
 
 const UNPOLICED: Decision = { action: 'Allow', hostRule: 'no-policy', rule: -1, detail: 'no host endpoint: the host is not policed' };
 
-/** One side: its resources and an engine per distinct option set (most clusters: one). */
+/** One side: its resources and its engine (which applies each node's FelixConfiguration itself). */
 class Side {
-  private readonly engines = new Map<string, PolicyEngine>();
-  private base: PolicyEngine | undefined;
-  private hasFelixConfiguration: boolean | undefined;
+  private engine: PolicyEngine | undefined;
 
   constructor(
     readonly resources: readonly Resource[], private readonly options: LockoutOptions, base?: PolicyEngine, endpoints?: readonly EndpointInfo[],
   ) {
-    this.base = base;
+    this.engine = base;
     this.listed = endpoints;
   }
 
-  engineFor(node: string): PolicyEngine {
-    // Without a FelixConfiguration on this side its nodes run on the defaults: one engine for all.
-    this.hasFelixConfiguration ??= this.resources.some(isFelixConfiguration);
-    const perNode = this.options.engineOptionsFor ??
-      (this.options.felixConfiguration && this.hasFelixConfiguration ? felixEngineOptions : undefined);
-    if (!perNode) return (this.base ??= this.load(this.options.engine ?? {}));
-    const opts = perNode(this.resources, node);
-    const key = JSON.stringify(opts);
-    let engine = this.engines.get(key);
-    if (!engine) this.engines.set(key, (engine = this.load(opts)));
-    return engine;
-  }
-
-  /** An engine for reading endpoints (which do not depend on options). */
-  any(): PolicyEngine {
-    return this.base ?? this.engines.values().next().value ?? this.engineFor('');
+  get policy(): PolicyEngine {
+    if (!this.engine) {
+      this.engine = new PolicyEngine(this.options.engine ?? {});
+      this.engine.load(this.resources);
+    }
+    return this.engine;
   }
 
   private index: EndpointIndex | undefined;
@@ -177,7 +143,7 @@ class Side {
 
   /** Every endpoint, once (or as the caller already listed them). */
   list(): readonly EndpointInfo[] {
-    return (this.listed ??= this.any().endpoints());
+    return (this.listed ??= this.policy.endpoints());
   }
 
   /** The endpoints the check reads, indexed once (engine.endpoints() builds every endpoint's info afresh). */
@@ -195,12 +161,6 @@ class Side {
       if (ips.length > 0) index.nodePeers.push({ node, label: `node ${node} (${ips.join(', ')})`, members: ips.map((ip) => ({ ip })) });
     }
     return (this.index = index);
-  }
-
-  private load(opts: EngineOptions): PolicyEngine {
-    const engine = new PolicyEngine(opts);
-    engine.load(this.resources);
-    return engine;
   }
 }
 
@@ -371,28 +331,23 @@ function outsideClasses(sides: ReadonlyArray<readonly [Side, PolicyEngine, HostV
 function statuses(side: Side, other: Side, flows: readonly CriticalFlow[], nodes: readonly string[]): Map<string, LazyStatus> {
   const out = new Map<string, LazyStatus>();
   const outsideCache = new Map<string, FlowPeer[]>();
-  const engineIds = new Map<PolicyEngine, number>();
-  const idOf = (e: PolicyEngine): number => engineIds.get(e) ?? (engineIds.set(e, engineIds.size), engineIds.size - 1);
-  const memos = new Map<PolicyEngine, HostVerdictMemo>();
+  const engine = side.policy;
+  const otherEngine = other.policy;
+  const memo = new HostVerdictMemo(engine);
+  const otherMemo = other === side ? memo : new HostVerdictMemo(otherEngine);
   // Host endpoints with the same host key decide alike towards bare addresses (lockout-memo.ts): the outside
   // group and the vector over every node's addresses are computed once per key.
   const outsideVerdicts = new Map<string, GroupVerdict>();
   const nodeVectors = new Map<string, GroupVerdict[]>();
   const nodePeers = side.endpoints().nodePeers;
   for (const node of nodes) {
-    const engine = side.engineFor(node);
-    const otherEngine = other.engineFor(node);
-    let memo = memos.get(engine);
-    if (!memo) memos.set(engine, (memo = new HostVerdictMemo(engine)));
     const hepsHere = side.endpoints().hosts.get(node) ?? [];
     const hepsThere = other.endpoints().hosts.get(node) ?? [];
     const interfaces = [...new Set([...hepsHere, ...hepsThere].map(interfaceKey))].sort();
     const families = familiesOf([...hepsHere, ...hepsThere]);
-    const cacheKey = `${families.join(',')}|${idOf(engine)}|${idOf(otherEngine)}`;
+    const cacheKey = families.join(',');
     let outside = outsideCache.get(cacheKey);
     if (!outside) {
-      let otherMemo = memos.get(otherEngine);
-      if (!otherMemo) memos.set(otherEngine, (otherMemo = new HostVerdictMemo(otherEngine)));
       outside = outsideClasses([[side, engine, memo], [other, otherEngine, otherMemo]], families);
       outsideCache.set(cacheKey, outside);
     }
@@ -433,7 +388,7 @@ function statuses(side: Side, other: Side, flows: readonly CriticalFlow[], nodes
           };
           const resolve = (peer: FlowPeer): Member => evaluateMember(engine, hep, flow, peer, group.hostEndOnly)!;
           if (group.kind === 'node') {
-            const vectorKey = `${idOf(engine)}|${flowKey}|${group.hostEndOnly}|${memo.hostKey(hep, flow)}`;
+            const vectorKey = `${flowKey}|${group.hostEndOnly}|${memo.hostKey(hep, flow)}`;
             let vector = nodeVectors.get(vectorKey);
             if (!vector) nodeVectors.set(vectorKey, (vector = nodePeers.map((p) => decideGroup(p.members, decide))));
             const peers = new Map<string, { label: string; peer: FlowPeer; verdict: Verdict }>();
@@ -452,7 +407,7 @@ function statuses(side: Side, other: Side, flows: readonly CriticalFlow[], nodes
             continue;
           }
           // The outside group is the same list for every node on these engines: decided once per host key.
-          const groupKey = group.kind === 'outside' ? `${idOf(engine)}|${idOf(otherEngine)}|${flowKey}|${memo.hostKey(hep, flow)}` : undefined;
+          const groupKey = group.kind === 'outside' ? `${flowKey}|${memo.hostKey(hep, flow)}` : undefined;
           let found = groupKey === undefined ? undefined : outsideVerdicts.get(groupKey);
           if (!found) {
             found = decideGroup(group.members, decide);
@@ -537,7 +492,7 @@ export function lockoutCheck(before: readonly Resource[], after: readonly Resour
 function redecide(after: Side, old: LazyStatus, cur: LazyStatus): Member {
   const fallback = (): Member => cur.resolve();
   if (cur.hostEndpoint === null) return fallback();
-  const engine = after.engineFor(old.node);
+  const engine = after.policy;
   const inbound = old.flow.direction === 'inbound';
   const peer = inbound ? old.from : old.to;
   const asPeer: FlowPeer = engine.endpoint(peer) ? peer : { ip: peer };

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { criticalFlows, cutCriticalFlows, externalPeers, felixEngineOptions, lockoutCheck } from '../../src/analysis/index.js';
+import { criticalFlows, cutCriticalFlows, externalPeers, lockoutCheck } from '../../src/analysis/index.js';
 import type { Resource } from '../../src/api/index.js';
 import { PolicyEngine } from '../../src/engine/index.js';
 
@@ -37,13 +37,15 @@ const RESOURCES: Resource[] = [
     ],
   }),
   r('FelixConfiguration', 'default', { failsafeInboundHostPorts: [{ protocol: 'TCP', port: 22, net: '198.51.100.0/24' }], failsafeOutboundHostPorts: [] }),
+  // d and e share their policies; d's own failsafes keep its kubelet open (the memo must tell them apart).
+  r('FelixConfiguration', 'node.d', { failsafeInboundHostPorts: [{ protocol: 'TCP', port: 10250 }, { protocol: 'TCP', port: 22, net: '10.0.1.0/24' }] }),
 ];
 
 /** Every (node, flow, outside | node:<name>) that engine.evaluate() denies for all its addresses. */
 function bruteForce(resources: readonly Resource[], classesAlso: readonly Resource[] = resources): Set<string> {
   const denied = new Set<string>();
   const load = (rs: readonly Resource[]): PolicyEngine => {
-    const e = new PolicyEngine(felixEngineOptions(rs, 'a'));
+    const e = new PolicyEngine();
     e.load(rs);
     return e;
   };
@@ -79,6 +81,8 @@ describe('the lockout check', () => {
     }
     const want = bruteForce(RESOURCES);
     expect(want.size).toBeGreaterThan(20);
+    expect(want.has('d inbound/TCP/10250 outside')).toBe(false);
+    expect(want.has('e inbound/TCP/10250 node:a')).toBe(true);
     expect([...got].sort()).toEqual([...want].sort());
   });
 

@@ -219,7 +219,7 @@ spec: {defaultEndpointToHostAction: Drop}`;
     expect(run.code, run.stderr).toBe(EXIT.lockout);
     expect(run.stderr).toMatch(/on node n1; nothing was applied/);
     expect(run.stderr).toContain("node n1 eth0 (hep:n1-eth0): kubelet (TCP 10250 inbound) from the node's workloads (e.g. shop/web): " +
-      'cut by endpoint-to-host (workload to its own host: DefaultEndpointToHostAction Drop)');
+      'cut by endpoint-to-host (workload to its own host: DefaultEndpointToHostAction Drop per FelixConfiguration node.n1)');
     const get = await tabby(['get', 'felixconfiguration', '--datastore', store, '-o', 'name']);
     expect(get.stdout).not.toContain('node.n1');
   });
