@@ -20,7 +20,7 @@ export const command: CommandSpec = {
   ],
   options: {
     filename: FILENAME_OPTION,
-    'dry-run': { type: 'boolean', description: 'Validate and print what would change (a diff per object) and which flows between existing endpoints become allowed or denied; write nothing' },
+    'dry-run': { type: 'boolean', description: 'Validate and print what would change (a diff per object), which flows between existing endpoints become allowed or denied, and which critical host flows the lockout check finds cut; write nothing' },
     output: DRY_RUN_OUTPUT_OPTION,
     ...LOCKOUT_OPTIONS,
     datastore: DATASTORE_OPTION,
