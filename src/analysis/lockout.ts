@@ -6,11 +6,13 @@
 // before and denied after, with the rule that now denies it and the trace.
 //
 // Who talks to the host, in groups (a group is open when any of its members gets through):
-//   * outside: one representative address of every outside class the policies of either side tell apart
-//     (external-peers.ts; failsafe `net` entries are classes too). Restricting SSH to an admin network is not a
+//   * outside: one representative address of every outside class the host endpoints' rules of either side tell
+//     apart (outsideClasses; failsafe `net` entries are classes too). Restricting SSH to an admin network is not a
 //     lockout — the admin network still gets in — but denying it from every class is.
-//   * each other node, at its host endpoints' expectedIPs: losing one kubelet, etcd peer or BGP session is a cut.
-//     Inbound, only the node's own ingress end is judged (the other node's egress is its own outbound flow).
+//   * the other nodes, at their host endpoints' expectedIPs, one verdict per node: losing one kubelet, etcd peer
+//     or BGP session is a cut. Inbound, only the node's own ingress end is judged (the other node's egress is its
+//     own outbound flow).
+// Each node is evaluated with its own FelixConfiguration (the engine applies `node.<name>` over `default`).
 //   * the node's own workloads (inbound): the part the host decides, DefaultEndpointToHostAction (§3.7); a pod's
 //     own egress policy is the pod's business, not a host lockout.
 //   * the cluster DNS pods (k8s-app=kube-dns), for outbound DNS, when the input has them.
