@@ -10,7 +10,7 @@ import {
   type CriticalFlow, type LockoutFinding, type LockoutReport,
 } from '../analysis/index.js';
 import { escapeControls, type Resource } from '../api/index.js';
-import { CliError, EXIT, UsageError, write, type CommandIO, type ParsedCommandArgs } from './command.js';
+import { CliError, EXIT, stringOption, UsageError, write, type CommandIO, type ParsedCommandArgs } from './command.js';
 import { resolveSetting, SETTINGS } from './settings.js';
 
 /** Lines of findings printed; the JSON lists every one. */
@@ -29,11 +29,15 @@ export const LOCKOUT_OPTIONS = {
 
 export interface LockoutPolicy {
   allow: boolean;
-  flows: CriticalFlow[];
+  /**
+   * The flows, resolved on first use: only a check with host endpoints to check reads the setting (and so
+   * config.yaml, which a user writing to a store named by --datastore may not be allowed to read).
+   */
+  flows: () => Promise<CriticalFlow[]>;
 }
 
 /** The critical flows from the defaults and the lockoutPorts setting. */
-export async function resolveLockoutFlows(args: ParsedCommandArgs, io: CommandIO): Promise<CriticalFlow[]> {
+async function resolveLockoutFlows(args: ParsedCommandArgs, io: CommandIO): Promise<CriticalFlow[]> {
   const setting = await resolveSetting('lockoutPorts', args, io);
   if (setting.value.trim() === '') return criticalFlows();
   const parsed = parseLockoutPorts(setting.value, setting.origin);
@@ -45,11 +49,19 @@ export async function resolveLockoutFlows(args: ParsedCommandArgs, io: CommandIO
 }
 
 export async function lockoutPolicy(args: ParsedCommandArgs, io: CommandIO): Promise<LockoutPolicy> {
-  return { allow: args.values['allow-lockout'] === true, flows: await resolveLockoutFlows(args, io) };
+  let flows: Promise<CriticalFlow[]> | undefined;
+  const policy: LockoutPolicy = { allow: args.values['allow-lockout'] === true, flows: () => (flows ??= resolveLockoutFlows(args, io)) };
+  // A flag or variable is checked at once (a typo is a usage error even when no host endpoint needs it); only
+  // config.yaml waits until a check needs it.
+  if (stringOption(args, 'lockout-ports') !== undefined || (io.env[SETTINGS.lockoutPorts.env] ?? '') !== '') await policy.flows();
+  return policy;
 }
 
-export function runLockoutCheck(before: readonly Resource[], after: readonly Resource[], policy: LockoutPolicy): LockoutReport {
-  return lockoutCheck(before, after, { flows: policy.flows, felixConfiguration: true });
+const hasHostEndpoint = (rs: readonly Resource[]): boolean => rs.some((r) => r.kind === 'HostEndpoint');
+
+export async function runLockoutCheck(before: readonly Resource[], after: readonly Resource[], policy: LockoutPolicy): Promise<LockoutReport> {
+  if (!hasHostEndpoint(before) && !hasHostEndpoint(after)) return { nodes: [], flows: [], checked: 0, cut: [] };
+  return lockoutCheck(before, after, { flows: await policy.flows(), felixConfiguration: true });
 }
 
 /** `node n1 eth0 (hep:n1-eth0): kubelet (TCP 10250 inbound) from outside …, e.g. 1.0.0.1: cut by …` */

@@ -20,7 +20,7 @@ interface DryRunReport {
   changes: Awaited<ReturnType<typeof planChanges>>;
   impact: ReturnType<typeof reachabilityImpact>;
   scope: 'all' | 'before-first-failure';
-  lockout: ReturnType<typeof runLockoutCheck>;
+  lockout: Awaited<ReturnType<typeof runLockoutCheck>>;
   policy: LockoutPolicy;
 }
 
@@ -178,7 +178,7 @@ export async function checkLockout(
   io: CommandIO,
 ): Promise<void> {
   const { before, after } = await impactSets(store, changes);
-  enforceLockout(runLockoutCheck(before, after, policy), policy, past, io);
+  enforceLockout(await runLockoutCheck(before, after, policy), policy, past, io);
 }
 
 /**
@@ -195,7 +195,7 @@ export async function printPreview(
 ): Promise<number> {
   const { before, after } = await impactSets(store, changes);
   const impact = reachabilityImpact(before, after);
-  const lockout = runLockoutCheck(before, after, policy);
+  const lockout = await runLockoutCheck(before, after, policy);
   const scope = effectiveChanges(changes).length < changes.length ? 'before-first-failure' : 'all';
   print(DRY_RUN_PRINTERS, format, { changes, impact, scope, lockout, policy }, io);
   const failed = changes.find((c) => c.error);

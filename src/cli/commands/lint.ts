@@ -41,7 +41,7 @@ import {
   type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
-import { LOCKOUT_OPTIONS, resolveLockoutFlows } from '../lockout.js';
+import { LOCKOUT_OPTIONS, lockoutPolicy } from '../lockout.js';
 import { datastoreResources, ENGINE_FILENAME_OPTION, engineOf, engineSourcePaths } from '../engine-input.js';
 import { issueLines, sortIssues } from '../output/issues.js';
 import { chooseFormat, jsonPrinter, outputOption, print, printerSet } from '../output/printers.js';
@@ -111,8 +111,10 @@ export const command: CommandSpec = {
 
     const input = await lintInput(paths, args, io);
     const engine = engineOf(input.map((r) => r.resource), io);
-    const lockoutFlows = await resolveLockoutFlows(args, io);
-    const context = buildLintContext(engine, input, { ...config.settings, lockoutFlows });
+    // The lockoutPorts setting (perhaps config.yaml) is read only when a host endpoint needs it.
+    const lockout = await lockoutPolicy(args, io);
+    const lockoutFlows = input.some((r) => r.resource.kind === 'HostEndpoint') ? await lockout.flows() : undefined;
+    const context = buildLintContext(engine, input, { ...config.settings, ...(lockoutFlows && { lockoutFlows }) });
     const started = Date.now();
     const report = runLint(context, chosen.rules, {
       onRule: (i, total, rule) => {
