@@ -57,3 +57,23 @@ export {
 export { serviceClasses, type ServiceClass } from './shadow-services.js';
 export { classProbes, decidedByEvaluate, neverDecided, ruleKey, shadowKey, type Probes, type RuleKey } from './shadow-reference.js';
 export * from './lint/index.js';
+export { decisionText } from './decision-text.js';
+export {
+  cutCriticalFlows,
+  lockoutCheck,
+  type CriticalFlowPlace,
+  type CriticalFlowStatus,
+  type LockoutFinding,
+  type LockoutOptions,
+  type LockoutPeerKind,
+  type LockoutReport,
+} from './lockout.js';
+export {
+  criticalFlows,
+  DEFAULT_CRITICAL_FLOWS,
+  mergeFlows,
+  flowLabel,
+  parseLockoutPorts,
+  type CriticalDirection,
+  type CriticalFlow,
+} from './lockout-flows.js';

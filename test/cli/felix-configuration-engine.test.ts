@@ -152,15 +152,15 @@ for (const s of storesUnderTest(root, 'felixconfiguration engine')) {
     let location: string;
     beforeAll(async () => {
       location = s.location();
-      expect(await tabby(['apply', '-f', hosts, '--datastore', location])).toMatchObject({ code: 0 });
+      expect(await tabby(['apply', '-f', hosts, '--allow-lockout', '--datastore', location])).toMatchObject({ code: 0 });
     });
 
     it('explain follows what is stored, change by change', async () => {
       const ask = [...explain('192.168.1.9', 'hep:n1-eth0', '22'), '--datastore', location];
       expect(verdict(await tabby(ask))).toBe('Allow');
-      expect((await tabby(['apply', '-f', felix, '--datastore', location])).code).toBe(0);
+      expect((await tabby(['apply', '-f', felix, '--allow-lockout', '--datastore', location])).code).toBe(0);
       expect(verdict(await tabby(ask))).toBe('Deny');
-      expect((await tabby(['delete', 'felixconfig', 'node.n1', '--datastore', location])).code).toBe(0);
+      expect((await tabby(['delete', 'felixconfig', 'node.n1', '--allow-lockout', '--datastore', location])).code).toBe(0);
       expect(verdict(await tabby(ask))).toBe('Allow');
       const pod = await tabby([...explain('shop/web', 'hep:n1-eth0', '80'), '--datastore', location]);
       expect(pod.stdout).toContain('DefaultEndpointToHostAction Drop per FelixConfiguration default');

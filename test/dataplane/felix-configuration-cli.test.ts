@@ -73,7 +73,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('tabby agent with FelixConfiguration', () =>
       'apiVersion: projectcalico.org/v3', 'kind: FelixConfiguration', 'metadata: {name: default}',
       'spec: {failsafeInboundHostPorts: [{protocol: TCP, port: 2222}], defaultEndpointToHostAction: Drop}', '',
     ].join('\n'));
-    expect((await tabby(['apply', '-f', join(dir, 'felix.yaml')], env)).code).toBe(0);
+    expect((await tabby(['apply', '-f', join(dir, 'felix.yaml'), '--allow-lockout'], env)).code).toBe(0);
     agent = spawn(process.execPath, [join(repoRoot, 'node_modules/.bin/vite-node'), join(repoRoot, 'test/dataplane/run-cli.ts'),
       'agent', '--node', 'node1', '--failsafe-inbound-host-ports', 'tcp:22,tcp:10.0.0.0/8:2022'],
     { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -94,7 +94,7 @@ describe.skipIf(KERNEL_SKIP_REASON)('tabby agent with FelixConfiguration', () =>
       'apiVersion: projectcalico.org/v3', 'kind: FelixConfiguration', 'metadata: {name: node.node1}',
       'spec: {defaultEndpointToHostAction: Accept}', '',
     ].join('\n'));
-    expect((await tabby(['apply', '-f', join(dir, 'node1.yaml')], env)).code).toBe(0);
+    expect((await tabby(['apply', '-f', join(dir, 'node1.yaml'), '--allow-lockout'], env)).code).toBe(0);
     await until('the node\'s FelixConfiguration', async () =>
       (await status()).settings?.find((s) => s.name === 'defaultEndpointToHostAction')?.source === 'FelixConfiguration node.node1');
     expect(stderr).toContain('tabby agent node1: FelixConfiguration changed, applied: defaultEndpointToHostAction = Accept (FelixConfiguration node.node1)\n');

@@ -41,6 +41,7 @@ import {
   type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
+import { LOCKOUT_OPTIONS, lockoutPolicy } from '../lockout.js';
 import { datastoreResources, ENGINE_FILENAME_OPTION, engineOf, engineSourcePaths } from '../engine-input.js';
 import { issueLines, sortIssues } from '../output/issues.js';
 import { chooseFormat, jsonPrinter, outputOption, print, printerSet } from '../output/printers.js';
@@ -88,6 +89,7 @@ export const command: CommandSpec = {
     },
     explain: { type: 'string', valueName: 'ID', description: 'Print what a rule finds, why, a bad and a good example, and the fix' },
     'list-rules': { type: 'boolean', description: 'List every rule with its ID, severity and title' },
+    'lockout-ports': LOCKOUT_OPTIONS['lockout-ports'],
   },
   positionals: true,
   async run(args, io) {
@@ -109,7 +111,10 @@ export const command: CommandSpec = {
 
     const input = await lintInput(paths, args, io);
     const engine = engineOf(input.map((r) => r.resource), io);
-    const context = buildLintContext(engine, input, config.settings ?? {});
+    // The lockoutPorts setting (perhaps config.yaml) is read only when a host endpoint needs it.
+    const lockout = await lockoutPolicy(args, io);
+    const lockoutFlows = input.some((r) => r.resource.kind === 'HostEndpoint') ? await lockout.flows() : undefined;
+    const context = buildLintContext(engine, input, { ...config.settings, ...(lockoutFlows && { lockoutFlows }) });
     const started = Date.now();
     const report = runLint(context, chosen.rules, {
       onRule: (i, total, rule) => {
