@@ -11,7 +11,9 @@
 //              ("no profile matched": a host endpoint with no policy and no profile drops all but failsafe).
 //   hfi-/hfe-: ct established,related accept · ct invalid drop · jump thf…-<tier> per tier; no profiles, no final
 //              drop, no failsafes; written (and dispatched to) only when an applyOnForward policy applies — "if no
-//              forward policy applies, forwarded traffic is allowed".
+//              forward policy applies, forwarded traffic is allowed". A named interface whose forward, preDNAT or
+//              untracked stage has no policy still gets its map element, a bare `accept`, so the `*` endpoint's
+//              chain of that stage never polices an interface a named endpoint owns.
 //
 // Which host endpoint governs an interface (endpoint_mgr.go): a named interface's endpoints, the alphabetically
 // first ref winning; the all-interfaces endpoint likewise. Endpoints with expectedIPs and no interface name are not
@@ -64,7 +66,8 @@ interface InterfaceUse {
   own: Set<string>;
   shared: Map<string, SharedSource>;
   policies: Set<string>;
-  maps: Array<{ map: string; key: string }>;
+  /** Dispatch map → the verdict of this interface's element: `goto <chain>`, or `accept` for a stage it owns empty. */
+  maps: Array<{ map: string; verdict: string }>;
 }
 
 // preDNAT has no egress (§3.8: egress rules are ignored); its entries are never used.
@@ -180,9 +183,9 @@ export class HostEndpointChains {
     for (const { chain, body } of written) refs.writeChain(chain, body);
     const anyRules: Record<string, string | undefined> = {};
     for (const [iface, use] of next) {
-      for (const { map, key } of use.maps) {
-        if (iface === '*') anyRules[map] = key;
-        else ruleset.setMapElement(map, `"${iface}"`, `goto ${key}`);
+      for (const { map, verdict } of use.maps) {
+        if (iface === '*') anyRules[map] = verdict;
+        else ruleset.setMapElement(map, `"${iface}"`, verdict);
       }
     }
     for (const stage of STAGES) {
@@ -191,7 +194,7 @@ export class HostEndpointChains {
         const target = anyRules[MAP[stage][dir]];
         const name = ANY[stage][dir];
         ruleset.setChain({ type: 'chain', name }, target === undefined ? [] : [
-          this.s.ids.rule(name, `counter goto ${target}`, { what: 'dispatch', direction: dir, label: 'all-interfaces host endpoint' }, `hep-any|${stage}|${dir}`),
+          this.s.ids.rule(name, `counter ${target}`, { what: 'dispatch', direction: dir, label: 'all-interfaces host endpoint' }, `hep-any|${stage}|${dir}`),
         ]);
       }
     }
@@ -229,8 +232,14 @@ export class HostEndpointChains {
     if (stage === 'preDNAT' && dir === 'egress') return [];
     if (stage === 'untracked' && iface === '*') return [];
     // Forward, preDNAT and untracked chains exist only while a policy of theirs applies: without one, forwarded
-    // traffic is allowed and the other two fall through to the later stages.
-    if (stage !== 'normal' && !tiers.some((t) => t.policies.some((p) => !p.staged))) return [];
+    // traffic is allowed and the other two fall through to the later stages. A named interface still gets its
+    // map element, `accept` (which ends only this stage's base chain): its host endpoint owns the interface in
+    // every stage (endpoint_mgr.go resolves an interface to one endpoint, the engine's primaryHostEndpoint), so
+    // the all-interfaces endpoint's chain of that stage must not police it.
+    if (stage !== 'normal' && !tiers.some((t) => t.policies.some((p) => !p.staged))) {
+      if (iface !== '*') use.maps.push({ map: MAP[stage][dir], verdict: 'accept' });
+      return [];
+    }
     const out: Array<{ chain: Chain; body: ChainBody }> = [];
     const epChain = hostEndpointChain(stage, dir, iface);
     const body = emptyBody();
@@ -300,7 +309,7 @@ export class HostEndpointChains {
         { what: 'no-profile', direction: dir, action: 'Deny', label: 'no profile matched' }, `nop|${dir}`));
     }
     use.own.add(epChain);
-    use.maps.push({ map: MAP[stage][dir], key: epChain });
+    use.maps.push({ map: MAP[stage][dir], verdict: `goto ${epChain}` });
     out.unshift({ chain: { type: 'chain', name: epChain }, body });
     return out;
   }
