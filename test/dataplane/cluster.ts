@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { FileStore } from '../../src/datastore/index.js';
 import { Agent, type AgentOptions } from '../../src/dataplane/agent.js';
-import { deleteNamespace } from '../../src/dataplane/netns/namespace.js';
+import { deleteNamespace, interfaceAddresses } from '../../src/dataplane/netns/namespace.js';
 import { createWorkloadNetwork, workloadMac } from '../../src/dataplane/netns/topology.js';
 import { inspectUplink, outsideNetns, type Uplink } from '../../src/dataplane/netns/uplink.js';
 import { NftTables, netnsExec } from '../../src/dataplane/nft/index.js';
@@ -86,7 +86,10 @@ export class TestCluster {
   }
 
   async startAgent(options: Partial<AgentOptions> = {}, node = this.node): Promise<Agent> {
-    const agent = new Agent({ node, store: this.store, nft: this.nft(node), ...options });
+    const agent = new Agent({
+      node, store: this.store, nft: this.nft(node),
+      hostInterfaces: { read: () => interfaceAddresses(netnsExec(this.netnsOf(node))), pollMs: 500 }, ...options,
+    });
     this.nodeAgents.set(node, agent);
     if (node === this.node) this.agent = agent;
     await agent.start();

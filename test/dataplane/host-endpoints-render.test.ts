@@ -138,3 +138,39 @@ describe('a named host endpoint owns its interface in every stage', () => {
     expect(new Tracer(nft.state!).forward({ ...packet, iif: 'eth0', oif: 'eth0' }).verdict).toBe('accept');
   });
 });
+
+describe('a host endpoint with expectedIPs and no interface name', () => {
+  const hepOf = (name: string, spec: Record<string, unknown>): Resource =>
+    ({ apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name, labels: { role: 'host' } }, spec: { node: 'node1', ...spec } }) as unknown as Resource;
+
+  it('governs the interfaces holding one of them (never lo or a workload veth); the first ref wins over a named endpoint', async () => {
+    const engine = new PolicyEngine();
+    engine.load([hepOf('b-by-ip', { expectedIPs: ['172.31.0.2', 'fd00:ab::2'] }), PROFILE]);
+    const r = new Renderer({ node: 'node1' });
+    const nft = new FakeNft();
+    r.apply(engine.flush());
+    await sync(r, nft);
+    const elements = (): string[] => [...nft.state!.maps.get('hep-in')!.elements].map(([k, v]) => `${k}:${v.value}`).sort();
+    expect(elements()).toEqual([]);
+    r.setHostInterfaces(new Map([
+      ['lo', ['127.0.0.1', '172.31.0.2']], ['cali1234', ['172.31.0.2']], ['eth0', ['172.31.0.2']], ['eth1', ['FD00:AB:0::2']], ['eth2', ['10.9.9.9']],
+    ]));
+    await sync(r, nft);
+    expect(elements()).toEqual(['"eth0":goto hni-eth0', '"eth1":goto hni-eth1']);
+    // A named endpoint whose name sorts first takes eth0; one that sorts after does not.
+    engine.apply({ type: 'upsert', resource: hepOf('a-named', { interfaceName: 'eth0', profiles: ['open'] }) });
+    engine.apply({ type: 'upsert', resource: hepOf('c-named', { interfaceName: 'eth1', profiles: ['open'] }) });
+    r.apply(engine.flush());
+    await sync(r, nft);
+    expect(nft.state!.chains.get('hni-eth0')!.rules.some((x) => x.rule.includes('ri-open'))).toBe(true);
+    expect(nft.state!.chains.get('hni-eth1')!.rules.some((x) => x.rule.includes('ri-open'))).toBe(false);
+    // The address leaves eth1: its chains go.
+    r.setHostInterfaces(new Map([['eth0', ['172.31.0.2']], ['eth1', []]]));
+    await sync(r, nft);
+    expect(elements()).toEqual(['"eth0":goto hni-eth0', '"eth1":goto hni-eth1']);
+    engine.apply({ type: 'delete', key: { kind: 'HostEndpoint', name: 'c-named' } as never });
+    r.apply(engine.flush());
+    await sync(r, nft);
+    expect(elements()).toEqual(['"eth0":goto hni-eth0']);
+  });
+});
