@@ -27,11 +27,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 import { podToWorkloadEndpoint, type HostEndpoint, type Pod, type Resource, type WorkloadEndpoint } from '../../src/api/index.js';
-import { PolicyEngine, protocolNumber, type Flow } from '../../src/engine/index.js';
 import { netnsExec } from '../../src/dataplane/nft/index.js';
 import { rawSendSupport } from '../../src/dataplane/probe/agent.js';
-import { rawProbeGap } from '../../src/dataplane/probe/raw-packet.js';
 import { hostEndpointChain, hostTierChain, type HostStage } from '../../src/dataplane/render/names.js';
+import {
+  family, mismatchesOf, newTotals, runFlows, runnableOf, skipIn, skippedText, type CorpusFlow, type Peer, type Runnable,
+} from './calico-eval-flows.js';
 import { TestCluster } from './cluster.js';
 import { corpusDir, corpusFiles } from '../conformance-corpus.js';
 import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
@@ -42,16 +43,6 @@ const SKIP = KERNEL_SKIP_REASON;
 /** The corpus's stand-ins for the FV nodes' Docker addresses (calico-eval README, "Conventions"). */
 const FV_NODE_ADDRESSES: Readonly<Record<string, string>> = { 'felix-0': '172.17.0.2', 'felix-1': '172.17.0.3' };
 
-type Peer = string | { ip: string };
-interface CorpusFlow {
-  from: Peer;
-  to: Peer;
-  protocol: string | number;
-  port?: number;
-  srcPort?: number;
-  icmp?: { type?: number; code?: number };
-  expect: 'Allow' | 'Deny';
-}
 interface Applied {
   endpoint: string;
   stage?: HostStage;
@@ -74,12 +65,8 @@ const scenarios: Scenario[] = corpusFiles('calico-eval', /^\d{3}-.*\.yaml$/).map
 const RAW_SKIP = SKIP ? undefined : await rawSendSupport();
 if (RAW_SKIP) process.stderr.write(`calico-eval hosts: raw-IP-protocol flows skipped: ${RAW_SKIP}\n`);
 
-const totals = { flows: 0, passed: 0, raw: 0, applied: 0, appliedPassed: 0, skipped: new Map<string, number>() };
-function skip(reason: string): void {
-  totals.skipped.set(reason, (totals.skipped.get(reason) ?? 0) + 1);
-}
-
-const family = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
+const totals = { ...newTotals(), applied: 0, appliedPassed: 0 };
+const skip = (reason: string): void => skipIn(totals, reason);
 
 /** Every node a scenario places something on: host endpoints' spec.node, pods' spec.nodeName, WEPs' spec.node. */
 function nodesOf(resources: readonly Resource[]): string[] {
@@ -136,10 +123,9 @@ describe.skipIf(SKIP)('calico-eval host-endpoint scenarios on real traffic (two 
     await sweepStaleTestNamespaces();
   });
   afterAll(async () => {
-    const skipped = [...totals.skipped].map(([k, v]) => `${v} ${k}`).join(', ');
     process.stdout.write(`calico-eval host endpoints, real traffic: ${totals.passed}/${totals.flows} flows passed (${totals.raw} of them ` +
       `raw IP) and ${totals.appliedPassed}/${totals.applied} applied-order expectations in ${scenarios.length} scenarios; ` +
-      `skipped: ${skipped || 'none'}\n`);
+      `skipped: ${skippedText(totals)}\n`);
     await sweepPrefix(prefix);
   });
 
@@ -154,17 +140,6 @@ describe.skipIf(SKIP)('calico-eval host-endpoint scenarios on real traffic (two 
     }, 180_000);
   });
 });
-
-type Runnable = {
-  flow: CorpusFlow;
-  kind: 'tcp' | 'udp' | 'raw';
-  protocol: number;
-  family: 4 | 6;
-  src: string;
-  dst: string;
-  srcKey: string;
-  dstKey: string;
-};
 
 const nodeKey = (node: string): string => `node:${node}`;
 const OUTSIDE = 'outside';
@@ -189,8 +164,6 @@ async function runScenario(cluster: TestCluster, s: Scenario): Promise<string[]>
   const runnable: Runnable[] = [];
   const peerAddresses = new Set<string>();
   for (const flow of flows) {
-    const num = protocolNumber(flow.protocol);
-    if (num === undefined) { skip('unknown protocol'); continue; }
     const side = (p: Peer): { key: string; addresses: string[] } | string => {
       if (typeof p !== 'string') {
         const node = nodeOfAddress(p.ip);
@@ -212,19 +185,11 @@ async function runScenario(cluster: TestCluster, s: Scenario): Promise<string[]>
     if (typeof from === 'string') { skip(from); continue; }
     if (typeof to === 'string') { skip(to); continue; }
     if (from.key === to.key) { skip('self'); continue; }
-    const fam = ([4, 6] as const).find((f) => from.addresses.some((a) => family(a) === f) && to.addresses.some((a) => family(a) === f));
-    if (!fam) { skip('no common address family'); continue; }
-    const kind = num === 6 ? 'tcp' : num === 17 ? 'udp' : 'raw';
-    if (kind === 'raw') {
-      const gap = rawProbeGap({ family: fam, protocol: num, ...(flow.icmp ? { icmp: flow.icmp } : {}) });
-      if (gap) { skip(gap); continue; }
-      if (RAW_SKIP) { skip(`${num === 1 || num === 58 ? 'ICMP' : 'raw IP protocol'} (socat missing)`); continue; }
-    }
-    const src = from.addresses.find((a) => family(a) === fam)!;
-    const dst = to.addresses.find((a) => family(a) === fam)!;
-    if (from.key === OUTSIDE) peerAddresses.add(src);
-    if (to.key === OUTSIDE) peerAddresses.add(dst);
-    runnable.push({ flow, kind, protocol: num, family: fam, src, dst, srcKey: from.key, dstKey: to.key });
+    const r = runnableOf(flow, from, to, RAW_SKIP);
+    if (typeof r === 'string') { skip(r); continue; }
+    if (from.key === OUTSIDE) peerAddresses.add(r.src);
+    if (to.key === OUTSIDE) peerAddresses.add(r.dst);
+    runnable.push(r);
   }
 
   // Namespaces: workloads on their nodes, the hosts themselves, the outside network with the peers' addresses.
@@ -248,57 +213,10 @@ async function runScenario(cluster: TestCluster, s: Scenario): Promise<string[]>
   const mismatches: string[] = [];
   for (const a of s.applied) mismatches.push(...(await checkApplied(cluster, heps, a)));
 
-  const sockets = runnable.filter((r): r is Runnable & { kind: 'tcp' | 'udp' } => r.kind !== 'raw');
-  const raws = runnable.filter((r) => r.kind === 'raw');
-  await Promise.all(sockets.map((r) => cluster.serve(r.dstKey, r.kind, r.flow.port ?? 0)));
-  const results: Array<{ r: Runnable; ok: boolean; error?: string }> = [];
-  const probe = async (r: (typeof sockets)[number]): Promise<void> => {
-    const res = await cluster.connect(r.srcKey, r.kind, r.dst, r.flow.port ?? 0, {
-      timeoutMs: 1000, srcAddress: r.src, ...(r.flow.srcPort !== undefined ? { srcPort: r.flow.srcPort } : {}),
-    });
-    results.push({ r, ok: res.ok, ...(res.error !== undefined ? { error: res.error } : {}) });
-  };
-  // Raw packets of one protocol between one pair of hosts share a conntrack entry (a bare IP protocol is tracked by
-  // addresses alone), so an allowed 253 packet one way would make the next one back a "reply". Each flow is to be a
-  // fresh connection: such flows go in later batches, after the nodes' entries for them expired (the nodes'
-  // generic and ICMP conntrack timeouts are set to 1 s below, in their own namespaces only).
-  const batches: Runnable[][] = [];
-  for (const r of raws) {
-    const pair = (x: Runnable): string => `${x.protocol}|${[x.src, x.dst].sort().join('|')}`;
-    let batch = batches.find((b) => !b.some((x) => pair(x) === pair(r)));
-    if (!batch) batches.push((batch = []));
-    batch.push(r);
-  }
-  const rawRun = async (): Promise<void> => {
-    for (const [n, batch] of batches.entries()) {
-      if (n > 0) await new Promise((resolve) => setTimeout(resolve, 1500));
-      const arrived = await cluster.rawFlows(batch.map((r) => ({
-        from: r.srcKey, to: r.dstKey,
-        flow: { family: r.family, protocol: r.protocol, src: r.src, dst: r.dst, ...(r.flow.icmp ? { icmp: r.flow.icmp } : {}) },
-      })));
-      batch.forEach((r, i) => results.push({ r, ok: arrived[i]!, ...(arrived[i] ? {} : { error: 'not seen at the destination' }) }));
-    }
-  };
-  await Promise.all([rawRun(), ...sockets.filter((r) => r.flow.srcPort === undefined).map(probe)]);
-  for (const r of sockets.filter((x) => x.flow.srcPort !== undefined)) await probe(r);
-
-  let engine: PolicyEngine | undefined;
-  for (const { r, ok, error } of results) {
-    totals.flows++;
-    if (r.kind === 'raw') totals.raw++;
-    if (ok === (r.flow.expect === 'Allow')) {
-      totals.passed++;
-      continue;
-    }
-    if (!engine) {
-      engine = new PolicyEngine();
-      engine.load((await cluster.store.list()).items);
-    }
-    const verdict = engine.evaluate(r.flow as unknown as Flow);
-    const what = r.kind === 'raw' ? `protocol ${r.protocol}` : `${r.kind}/${r.flow.port}`;
-    mismatches.push(`${JSON.stringify(r.flow.from)} → ${JSON.stringify(r.flow.to)} ${what} (${r.src} → ${r.dst}): expected ` +
-      `${r.flow.expect}, got ${ok ? 'Allow' : `Deny (${error})`}; engine says ${verdict.ok ? verdict.value.verdict : 'error'}`);
-  }
+  // Raw flows of one protocol between one pair of hosts are kept apart (runFlows), past the 1 s conntrack
+  // timeouts set above, so each is a fresh flow.
+  const results = await runFlows(cluster, runnable, { separateRawPairs: true, rawGapMs: 1500 });
+  mismatches.push(...(await mismatchesOf(cluster, results, totals)));
   return mismatches;
 }
 

@@ -227,3 +227,15 @@ export async function interfaceAddresses(exec: Exec = hostExec): Promise<Map<str
   }
   return map;
 }
+
+/** The JSON array an `ip -j …` command prints; undefined when it fails or prints something else. */
+export async function ipJson<T>(exec: Exec, argv: readonly string[]): Promise<T[] | undefined> {
+  const res = await exec(argv);
+  if (res.code !== 0) return undefined;
+  try {
+    const parsed = JSON.parse(res.stdout) as unknown;
+    return Array.isArray(parsed) ? (parsed as T[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -21,7 +21,7 @@
 // on br0, and a redirect would teach A to bypass the router (and arrive at A's host endpoint as a stray ICMP).
 
 import { hostExec, netnsPath, type Exec } from '../nft/exec.js';
-import { mustRun, namespaceOwned, NetnsError } from './namespace.js';
+import { ipJson, mustRun, namespaceOwned, NetnsError } from './namespace.js';
 import { OUTSIDE_BRIDGE, UPLINK_IFACE, uplinkPeerName } from './uplink.js';
 
 /** A node's uplink as the kernel shows it: the outside namespace its eth0 ends in, and eth0's global addresses. */
@@ -33,17 +33,6 @@ export interface ProvenUplink {
 
 interface IpLink { ifindex: number; link_index?: number; link_netnsid?: number; linkinfo?: { info_kind?: string } }
 interface AddrInfo { local?: string; scope?: string; family?: string }
-
-async function ipJson<T>(exec: Exec, argv: readonly string[]): Promise<T[] | undefined> {
-  const res = await exec(argv);
-  if (res.code !== 0) return undefined;
-  try {
-    const parsed = JSON.parse(res.stdout) as unknown;
-    return Array.isArray(parsed) ? (parsed as T[]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const ADDRESS = /^[0-9a-fA-F:.]+$/;
 

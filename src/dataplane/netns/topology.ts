@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { checkNodeName, checkWorkloadName, vethNameForWorkload } from '../../api/index.js';
 import { hostExec, netnsExec, netnsPath, type Exec } from '../nft/exec.js';
 import {
-  createNamespace, deleteNamespace, deleteOwnedNamespace, mustRun, namespaceExists, namespaceOwned, NetnsError,
+  createNamespace, deleteNamespace, deleteOwnedNamespace, ipJson, mustRun, namespaceExists, namespaceOwned, NetnsError,
   unmarkedMessage, validNetnsName, type OwnedDeletion,
 } from './namespace.js';
 import { routeFromOutside, unrouteFromOutside } from './outside-routes.js';
@@ -242,17 +242,6 @@ interface IpLink {
   link_index?: number;
   link_netnsid?: number;
   linkinfo?: { info_kind?: string };
-}
-
-async function ipJson<T>(exec: Exec, argv: readonly string[]): Promise<T[] | undefined> {
-  const res = await exec(argv);
-  if (res.code !== 0) return undefined;
-  try {
-    const parsed = JSON.parse(res.stdout) as unknown;
-    return Array.isArray(parsed) ? (parsed as T[]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The name of the namespace with id `nsid` as namespace `from` numbers them (`ip netns list-id`). */
