@@ -10,6 +10,7 @@
 //                                time, skips malformed objects, reports datastore health
 //   agent/policy-sync.ts         engine change feed → renderer → one nft transaction per batch
 //   agent/offload.ts             the flowtable's devices (opt-in offload)
+//   hostInterfaces (option)      the node's interfaces and addresses, polled: HostEndpoints given by expectedIPs
 //   agent/status.ts              status file, rule-ID file, the enforced record
 //
 // Design
