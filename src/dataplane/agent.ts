@@ -10,6 +10,7 @@
 //                                time, skips malformed objects, reports datastore health
 //   agent/policy-sync.ts         engine change feed → renderer → one nft transaction per batch
 //   agent/offload.ts             the flowtable's devices (opt-in offload)
+//   hostInterfaces (option)      the node's interfaces and addresses, polled: HostEndpoints given by expectedIPs
 //   agent/status.ts              status file, rule-ID file, the enforced record
 //
 // Design
@@ -75,6 +76,13 @@ export interface AgentOptions {
    * node's interfaces at each sync, because the kernel refuses a transaction that names a missing device.
    */
   flowtableOffload?: { interfaces: () => Promise<ReadonlySet<string>> };
+  /**
+   * The node's interfaces and their addresses (netns/namespace.ts interfaceAddresses): what resolves a
+   * HostEndpoint with expectedIPs and no interfaceName to the interfaces holding one of them (Felix's
+   * endpoint_mgr.go, fed by its interface monitor). Read before the first sync and every `pollMs` (default 2 s)
+   * after; a change re-renders the host endpoints. Without it such endpoints govern no interface.
+   */
+  hostInterfaces?: { read: () => Promise<ReadonlyMap<string, readonly string[]>>; pollMs?: number };
   /** Called after every sync attempt (tests, benches). */
   onSync?: (status: AgentStatus) => void;
   log?: (line: string) => void;
@@ -112,6 +120,8 @@ export class Agent {
   private settings: AgentSetting[] | undefined;
   /** Overridden fields whose stored value has been reported as not applied (once per field and value). */
   private readonly overrideNoted = new Map<string, string>();
+  private interfacesSeen = '';
+  private interfacePoll: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: AgentOptions) {
     this.opts = options;
@@ -197,12 +207,39 @@ export class Agent {
       onStatus: () => this.writeStatus(),
       log: (line) => this.log(line),
     });
+    if (this.opts.hostInterfaces) {
+      await this.readInterfaces();
+      const every = this.opts.hostInterfaces.pollMs ?? 2000;
+      if (every > 0) {
+        this.interfacePoll = setInterval(() => {
+          void this.readInterfaces().then((changed) => { if (changed) this.syncer?.requestBatch(0); });
+        }, every);
+        this.interfacePoll.unref?.();
+      }
+    }
     this.syncer.start();
     await this.firstSync.promise;
   }
 
+  /** Hands the node's interfaces to the renderer; true when they changed. A failed read keeps the last ones. */
+  private async readInterfaces(): Promise<boolean> {
+    let interfaces: ReadonlyMap<string, readonly string[]>;
+    try {
+      interfaces = await this.opts.hostInterfaces!.read();
+    } catch (err) {
+      this.log(`host interfaces unchanged: cannot list them: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+    const seen = JSON.stringify([...interfaces].map(([i, as]) => [i, [...as].sort()]).sort());
+    if (seen === this.interfacesSeen) return false;
+    this.interfacesSeen = seen;
+    this.policy.renderer.setHostInterfaces(interfaces);
+    return true;
+  }
+
   /** Stops watching. The ruleset stays in the kernel (fail closed). */
   async stop(): Promise<void> {
+    clearInterval(this.interfacePoll);
     await this.syncer?.stop();
     this.own.state = 'stopped';
     await this.writeStatus();

@@ -37,6 +37,7 @@ export {
   deleteOwnedNamespace,
   flowtableSupport,
   linkNames,
+  interfaceAddresses,
   listNamespaces,
   namespaceExists,
   namespaceOwned,

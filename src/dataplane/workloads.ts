@@ -51,6 +51,7 @@ import {
   workloadNetns,
   type Naming,
 } from './netns/topology.js';
+import { flushOutsideRoutesVia, provenUplink } from './netns/outside-routes.js';
 import { createUplink, deleteOutsideIfUnused, inspectUplink, type Uplink } from './netns/uplink.js';
 import { hostExec, netnsExec, netnsPath, type Exec } from './nft/exec.js';
 import { NftTables } from './nft/nftables.js';
@@ -180,7 +181,10 @@ export class Workloads {
         if (res.value.endpoint || res.value.namespace) deleted.push(`${w.namespace}/${w.name}`);
       }
     }
+    const uplink = namespaceExists(netns) ? await provenUplink(netns, this.exec) : undefined;
     await deleteOwnedNamespace(netns, this.exec);
+    // Routes via the node's uplink would send its old pods' addresses to whoever takes the address next.
+    if (uplink) await flushOutsideRoutesVia(uplink.outside, [uplink.ipv4, uplink.ipv6].filter((a): a is string => a !== undefined), this.exec);
     // The uplink's veth went with the node namespace; the outside network goes with the last node (uplink.ts).
     await deleteOutsideIfUnused(this.naming, this.exec);
     // Calico deletes a node's own FelixConfiguration (node.<name>) with the node; a node created later under this
@@ -444,6 +448,8 @@ export async function createNode(
   try {
     // One node of this process at a time picks its uplink address (the lowest free one, netns/uplink.ts).
     if (options.uplink !== false) uplink = await serially(() => createUplink(naming, netns, exec));
+    // An earlier node with this address may have left routes via it (removed without `node delete`).
+    if (uplink) await flushOutsideRoutesVia(uplink.outsideNamespace, uplink.addresses.map((a) => a.split('/')[0]!), exec);
     const renderer = new Renderer({ node });
     renderer.settle();
     const nft = new NftTables({ family: TABLE_FAMILY, table: TABLE_NAME, exec: netnsExec(netns, exec) });

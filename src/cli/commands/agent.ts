@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 
 import {
-  Agent, AgentRunningError, flowtableSupport, lockAgent, runningAgent, type AgentOptions, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
+  Agent, AgentRunningError, flowtableSupport, lockAgent, runningAgent, type AgentOptions, hostExec, interfaceAddresses, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
@@ -137,7 +137,11 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
     const why = await flowtableSupport();
     if (why) throw new CliError(`--flowtable-offload: ${why}`, EXIT.unavailable);
   }
-  const offload = offloading ? { flowtableOffload: { interfaces: () => linkNames(exec) } } : {};
+  const offload = {
+    ...(offloading ? { flowtableOffload: { interfaces: () => linkNames(exec) } } : {}),
+    // HostEndpoints given by expectedIPs resolve to the node's interfaces holding them (agent.ts).
+    hostInterfaces: { read: () => interfaceAddresses(exec) },
+  };
   const dir = await stateDir(args, io);
   await mkdir(dir, { recursive: true });
   const files = agentFiles(dir, node);
@@ -164,7 +168,7 @@ const NETNS_CHECK_MS = 2000;
 
 interface RunContext {
   nft: NftTables;
-  offload: Pick<AgentOptions, 'flowtableOffload'>;
+  offload: Pick<AgentOptions, 'flowtableOffload' | 'hostInterfaces'>;
   files: ReturnType<typeof agentFiles>;
   location: DatastoreLocation;
   etcd: OpenOptions['etcd'];

@@ -25,7 +25,8 @@
 //   drop, Log = NFLOG (group 3) and continue.
 // Only chains and sets that a local endpoint needs are programmed (Felix programs only referenced chains).
 //
-// Host endpoints of this node (host-endpoint-chains.ts): the normal stage (to and from the host, failsafes first),
+// Host endpoints of this node (host-endpoint-chains.ts; by interface name, `*`, or expectedIPs resolved to the
+// interfaces holding them): the normal stage (to and from the host, failsafes first),
 // the forward stage (applyOnForward), preDNAT (prerouting, before DNAT) and untracked (raw: notrack + accept).
 //
 // What it does not do: reading the kernel, deciding when to sync.
@@ -152,8 +153,9 @@ export class Renderer {
         case 'endpoint-updated': {
           const ep = c.endpoint;
           if (ep.kind === 'HostEndpoint') {
-            // §3.8: this node's host endpoints with an interface name ('*' included); see host-endpoint-chains.ts.
-            if (ep.node === this.opts.node && ep.interfaceName) {
+            // §3.8: this node's host endpoints with an interface name ('*' included) or expected IPs (resolved
+            // to the interfaces holding them, setHostInterfaces); see host-endpoint-chains.ts.
+            if (ep.node === this.opts.node && (ep.interfaceName || ep.ips.length > 0)) {
               const none = { ingress: [], egress: [] };
               this.hosts.set(ep.ref, {
                 info: ep, normal: c.stages.normal ?? none, forward: c.stages.forward ?? none,
@@ -178,6 +180,14 @@ export class Renderer {
           break;
       }
     }
+  }
+
+  /**
+   * The node's interfaces and their addresses (the agent reads them from the node): a host endpoint with
+   * expectedIPs and no interface name governs the interfaces holding one of them (§3.8). Cheap when unchanged.
+   */
+  setHostInterfaces(interfaces: ReadonlyMap<string, readonly string[]>): void {
+    this.hosts.setInterfaces(interfaces);
   }
 
   /** Local workload endpoints currently rendered: interface → endpoint ref. */
