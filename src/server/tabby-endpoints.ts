@@ -1,0 +1,80 @@
+// Tabby's own endpoints beside the Kubernetes API, under /tabby/v1 (not a Kubernetes group: their answers are
+// not resources, and kubectl never looks there). Each answers with the JSON the CLI prints with `-o json`, over
+// the datastore's current objects (read per request, as the CLI reads them per command).
+//   POST /tabby/v1/explain   {"from": "ns/pod" | "hep:name" | IP, "to": …, "protocol"?, "port"?, "srcPort"?,
+//                             "icmp"?: {"type", "code"?}, "ipVersion"?: 4|6}  →  tabby explain -o json
+// Authorization: verb `create` on resource `explain` in API group `tabby` (as a SubjectAccessReview is a create),
+// through the same hook as every resource request.
+
+import { Hono } from 'hono';
+import type { HttpBindings } from '@hono/node-server';
+
+import { PolicyEngine, type Flow, type FlowPeer } from '../engine/index.js';
+import type { Authorizer } from './authorization.js';
+import { attributesFor, forbiddenMessage } from './authorization.js';
+import { MAX_BODY_BYTES, parseJsonBody, readBody } from './body.js';
+import type { ApiContext } from './request.js';
+import { badRequest, StatusError, toStatusError } from './status.js';
+import type { UserInfo } from './token-file.js';
+
+type Env = { Bindings: HttpBindings; Variables: { user: UserInfo } };
+
+async function authorizeTabby(authorizer: Authorizer, user: UserInfo, resource: string): Promise<void> {
+  const a = attributesFor(user, { verb: 'create', apiGroup: 'tabby', resource, subresource: '', namespace: '', name: '' });
+  const d = await authorizer.authorize(a);
+  if (!d.allowed) throw new StatusError(403, 'Forbidden', forbiddenMessage(a, d.reason), { group: 'tabby', kind: resource });
+}
+
+async function engineOf(ctx: ApiContext): Promise<PolicyEngine> {
+  const engine = new PolicyEngine();
+  engine.load((await ctx.store.list()).items);
+  return engine;
+}
+
+function peerOf(v: unknown, field: string): FlowPeer {
+  if (typeof v === 'string' && v !== '') {
+    // As `tabby explain --from`: an address stands for itself here; ns/name and hep:name name endpoints.
+    return /^[0-9.]+$|:/.test(v) && !v.startsWith('hep:') ? { ip: v } : v;
+  }
+  throw badRequest(`${field} must be namespace/name, hep:<name> or an IP address`);
+}
+
+function flowOf(body: unknown): Flow {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a JSON object describing the flow');
+  const b = body as Record<string, unknown>;
+  const flow: Flow = { from: peerOf(b.from, 'from'), to: peerOf(b.to, 'to'), protocol: (b.protocol as string | number | undefined) ?? 'TCP' };
+  for (const k of ['port', 'srcPort'] as const) {
+    if (b[k] === undefined) continue;
+    if (typeof b[k] !== 'number' || !Number.isInteger(b[k]) || (b[k] as number) < 0 || (b[k] as number) > 65535) throw badRequest(`${k} must be a port number from 0 to 65535`);
+    flow[k] = b[k] as number;
+  }
+  if (b.icmp !== undefined) flow.icmp = b.icmp as Flow['icmp'] & object;
+  if (b.ipVersion !== undefined) {
+    if (b.ipVersion !== 4 && b.ipVersion !== 6) throw badRequest('ipVersion is 4 or 6');
+    flow.ipVersion = b.ipVersion;
+  }
+  return flow;
+}
+
+export function tabbyRoutes(ctx: ApiContext): Hono<Env> {
+  const app = new Hono<Env>();
+  const fail = (err: unknown): Response => {
+    const s = toStatusError(err);
+    return new Response(JSON.stringify(s.toStatus()), { status: s.code, headers: { 'content-type': 'application/json' } });
+  };
+  app.post('/explain', async (c) => {
+    try {
+      await authorizeTabby(ctx.authorizer, c.get('user'), 'explain');
+      const flow = flowOf(parseJsonBody(await readBody(c.req.raw, MAX_BODY_BYTES)));
+      const result = (await engineOf(ctx)).evaluate(flow);
+      if (!result.ok) {
+        const notFound = result.issues.every((i) => i.code === 'flow.unknown-endpoint');
+        throw new StatusError(notFound ? 404 : 422, notFound ? 'NotFound' : 'Invalid', result.issues.map((i) => i.message).join('; '));
+      }
+      return c.json(result.value);
+    } catch (err) {
+      return fail(err);
+    }
+  });
+  return app;
+}

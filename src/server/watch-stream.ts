@@ -1,0 +1,144 @@
+// `?watch=true`: the datastore's watch as Kubernetes watch events, one JSON object per line
+// (`{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":…}`), streamed until the client goes away or
+// timeoutSeconds passes.
+//
+//   resourceVersion absent, '' or '0'  every current object as ADDED, then changes (the store's initial listing)
+//   resourceVersion N                  changes after N; history compacted away → an ERROR event with a 410
+//                                      Expired Status ("too old resource version"), and the client lists again
+//
+// Selectors are applied per event, as the API server's watch cache applies them: an object that stops matching
+// is sent as DELETED, one that starts matching as ADDED. Which objects matched before the watch began is taken
+// from a listing made as it starts (for a watch from N that is the state now, not at N; the difference is an
+// extra ADDED or DELETED for an object whose labels changed since N). Every event of a tiered kind is checked
+// with the authorizer for its tier, so a watch never carries an object the caller may not read.
+
+import { keyOf, keyPath, type WatchEvent } from '../datastore/index.js';
+import type { Resource } from '../api/index.js';
+import { mayRead } from './access.js';
+import type { ApiContext, ResourceRequest } from './request.js';
+import type { ObjectFilter } from './selectors.js';
+import { badRequest, toStatusError } from './status.js';
+import { toTable, wantsTable } from './table.js';
+
+type EventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+/** The API server's default --min-request-timeout: a watch without timeoutSeconds ends after 30 minutes. */
+const DEFAULT_TIMEOUT_S = 1800;
+/** How often a watch that asked for bookmarks gets one (the API server sends about one a minute). */
+const BOOKMARK_INTERVAL_MS = 10_000;
+
+function fromRevisionOf(req: ResourceRequest): number | undefined {
+  const rv = req.query.get('resourceVersion');
+  if (rv === null || rv === '' || rv === '0') return undefined;
+  if (!/^[0-9]{1,15}$/.test(rv)) throw badRequest(`resourceVersion ${JSON.stringify(rv)} is not a resource version this server issued (a decimal number)`);
+  return Number(rv);
+}
+
+function timeoutOf(req: ResourceRequest): number {
+  const t = req.query.get('timeoutSeconds');
+  if (t === null) return DEFAULT_TIMEOUT_S;
+  if (!/^[0-9]{1,9}$/.test(t)) throw badRequest(`timeoutSeconds must be a whole number of seconds, not ${JSON.stringify(t)}`);
+  return Number(t);
+}
+
+export async function watchResponse(ctx: ApiContext, req: ResourceRequest, filter: ObjectFilter): Promise<Response> {
+  const fromRevision = fromRevisionOf(req);
+  const timeoutMs = timeoutOf(req) * 1000;
+  const bookmarks = req.query.get('allowWatchBookmarks') === 'true';
+  const table = wantsTable(req.accept);
+  const { info, namespace } = req.target;
+  const visible = new Set<string>();
+  if (fromRevision !== undefined) {
+    const now = await ctx.store.list({ kind: info.key, ...(namespace !== undefined && { namespace }) });
+    for (const r of now.items) if (filter.matches(r)) visible.add(keyPath(keyOf(r)));
+  }
+  const watch = ctx.store.watch({ kind: info.key, ...(namespace !== undefined && { namespace }), ...(fromRevision !== undefined && { fromRevision }) });
+  const encoder = new TextEncoder();
+  let lastRevision = fromRevision ?? 0;
+  let timers: NodeJS.Timeout[] = [];
+  const stop = (): void => {
+    for (const t of timers) clearTimeout(t);
+    timers = [];
+    void watch.close();
+  };
+
+  const frame = (type: EventType, object: unknown): Uint8Array => {
+    const obj = table && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')
+      ? toTable(info.key, [object as Resource], (object as Resource).metadata.resourceVersion, req.query.get('includeObject') ?? 'Object')
+      : object;
+    return encoder.encode(JSON.stringify({ type, object: obj }) + '\n');
+  };
+  const bookmark = (): Uint8Array => frame('BOOKMARK', { kind: info.kind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(lastRevision) } });
+
+  /** The events one store event becomes for this watcher (none, or one). */
+  const translate = async (event: WatchEvent): Promise<Uint8Array | undefined> => {
+    switch (event.type) {
+      case 'upsert': {
+        const r = event.resource;
+        const path = keyPath(keyOf(r));
+        const was = visible.has(path);
+        const is = filter.matches(r) && await mayRead(ctx, req, 'watch', r);
+        if (is) visible.add(path);
+        else visible.delete(path);
+        if (is) return frame(was ? 'MODIFIED' : 'ADDED', r);
+        return was ? frame('DELETED', r) : undefined;
+      }
+      case 'delete': {
+        const path = keyPath(event.key);
+        if (!visible.delete(path)) return undefined;
+        const gone: Resource = event.previous
+          ? { ...event.previous, metadata: { ...event.previous.metadata, resourceVersion: String(event.revision) } }
+          : { apiVersion: info.apiVersion, kind: info.kind, metadata: { name: event.key.name, ...(event.key.namespace !== undefined && { namespace: event.key.namespace }), resourceVersion: String(event.revision) } } as Resource;
+        return frame('DELETED', gone);
+      }
+      case 'synced':
+        return bookmarks ? bookmark() : undefined;
+      case 'skipped':
+        return undefined; // never served (datastore.ts SkippedObject); `tabby datastore check` reports it
+    }
+  };
+
+  const iterator = watch[Symbol.asyncIterator]();
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.signal.addEventListener('abort', stop, { once: true });
+      timers.push(setTimeout(() => { stop(); }, timeoutMs));
+      if (bookmarks) {
+        const tick = (): void => {
+          try { controller.enqueue(bookmark()); } catch { return; }
+          timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
+        };
+        timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
+      }
+    },
+    async pull(controller) {
+      for (;;) {
+        let next: IteratorResult<WatchEvent>;
+        try {
+          next = await iterator.next();
+        } catch (err) {
+          const status = toStatusError(err);
+          controller.enqueue(encoder.encode(JSON.stringify({ type: 'ERROR', object: status.toStatus() }) + '\n'));
+          stop();
+          controller.close();
+          return;
+        }
+        if (next.done) {
+          stop();
+          controller.close();
+          return;
+        }
+        lastRevision = Math.max(lastRevision, next.value.revision);
+        const out = await translate(next.value);
+        if (out) {
+          controller.enqueue(out);
+          return;
+        }
+      }
+    },
+    cancel() {
+      stop();
+    },
+  });
+  return new Response(stream, { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-cache' } });
+}
