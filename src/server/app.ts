@@ -13,6 +13,7 @@ import type { Authorizer } from './authorization.js';
 import { MAX_BODY_BYTES, parseJsonBody, readBody } from './body.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { openApiV3Group, openApiV3Root } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2Document } from './openapi-v2.js';
 import { handleResource, jsonResponse } from './resource-handlers.js';
 import { parseResourcePath, rawPathProblem } from './resource-paths.js';
 import type { ApiContext } from './request.js';
@@ -58,6 +59,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get('/version', (c) => c.json(versionInfo(options.tabbyVersion)));
   app.get('/api', (c) => c.json(apiVersions(options.address())));
   app.get('/apis', (c) => c.json(apiGroupList()));
+  app.get('/openapi/v2', () => new Response(openApiV2Document(options.tabbyVersion), { headers: { 'content-type': OPENAPI_V2_PROTOBUF } }));
   app.get('/openapi/v3', (c) => c.json(openApiV3Root()));
   app.get('/openapi/v3/*', (c) => {
     const rest = c.req.path.slice('/openapi/v3/'.length).split('/');

@@ -151,6 +151,15 @@ function notFoundOf(req: ResourceRequest, name: string): StatusError {
 async function create(ctx: ApiContext, req: ResourceRequest): Promise<Response> {
   const resource = objectFromBody(req, await req.json(), { created: true });
   const name = typeof resource.metadata.name === 'string' ? resource.metadata.name : '';
+  try {
+    return await createNamed(ctx, req, resource, name);
+  } catch (err) {
+    // The URL of a create names no object: failures name the one in the body.
+    throw toStatusError(err, subjectOf(req, name));
+  }
+}
+
+async function createNamed(ctx: ApiContext, req: ResourceRequest, resource: Resource, name: string): Promise<Response> {
   await authorize(ctx, req, 'create', name, tierOf(resource, req.target.info.key));
   if (dryRun(req)) {
     const current = await getOptional(ctx.store, keyOfTarget(req, name));
@@ -268,13 +277,23 @@ function deletePreconditions(body: unknown): Preconditions {
   return out;
 }
 
+/** DeleteOptions.dryRun: kubectl sends `--dry-run=server` for a delete in the body, not the query. */
+function deleteDryRun(body: unknown): boolean {
+  if (!isPlainObject(body) || body.dryRun === undefined || body.dryRun === null) return false;
+  const values = body.dryRun;
+  if (!Array.isArray(values) || values.some((v) => v !== 'All')) throw badRequest(`DeleteOptions.dryRun must be ["All"], not ${JSON.stringify(values)}`);
+  return values.length > 0;
+}
+
 async function remove(ctx: ApiContext, req: ResourceRequest, name: string, hasBody: boolean): Promise<Response> {
-  const pre = deletePreconditions(hasBody ? await req.json() : undefined);
+  const options = hasBody ? await req.json() : undefined;
+  const pre = deletePreconditions(options);
+  const isDry = deleteDryRun(options) || dryRun(req);
   const key = keyOfTarget(req, name);
   const current = await getOptional(ctx.store, key);
   await authorize(ctx, req, 'delete', name, current && tierOf(current, req.target.info.key));
   if (!current) throw notFoundOf(req, name);
-  if (dryRun(req)) {
+  if (isDry) {
     previewDelete(key, pre, current, await referenceView(ctx.store));
     return objectResponse(req, current);
   }

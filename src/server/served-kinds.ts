@@ -59,5 +59,5 @@ export function singularName(info: KindInfo): string {
 export function shortNames(info: KindInfo): string[] {
   const claimed = (n: string): boolean => KINDS.some((k) => k !== info && k.cliNames.includes(n));
   const mine = info.cliNames.filter((n) => n !== info.plural && n !== singularName(info) && !n.includes('.') && n.length <= 8);
-  return mine.filter((n) => !claimed(n) && !(n.endsWith('s') && (mine.includes(n.slice(0, -1)) || mine.includes(n.replace(/ies$/, 'y')))));
+  return mine.filter((n) => !claimed(n) && !(n.endsWith('s') && (mine.includes(n.slice(0, -1)) || (n.endsWith('ies') && mine.includes(`${n.slice(0, -3)}y`)))));
 }

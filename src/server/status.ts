@@ -89,7 +89,10 @@ export function invalidStatus(subject: Subject | undefined, issues: readonly Iss
     ? `${subject.info.kind}${subject.info.group === 'core' ? '' : `.${subject.info.group}`} ${JSON.stringify(subject.name ?? '')}`
     : 'the object';
   const lines = issues.map((i) => (i.path.length > 0 ? `${formatPath(i.path)}: ${i.message}` : i.message));
-  return new StatusError(422, 'Invalid', `${what} is invalid: ${lines.join('; ')}`, detailsOf(subject, causesOf(issues)));
+  // As apimachinery's NewInvalid: details name the kind (not the resource), which kubectl prints.
+  const details = detailsOf(subject, causesOf(issues));
+  if (details && subject) details.kind = subject.info.kind;
+  return new StatusError(422, 'Invalid', `${what} is invalid: ${lines.join('; ')}`, details);
 }
 
 export function badRequest(message: string, subject?: Subject): StatusError {
