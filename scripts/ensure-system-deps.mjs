@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3, openssl, socat)
+// Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3, openssl, socat, kubectl)
 // when they are missing and we are root on Debian. Without root it only reports what is missing:
 // the suites that need a missing tool then report themselves as skipped with that reason.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,6 +13,8 @@ const REQUIRED = [
   { command: 'etcdctl', pkg: 'etcd-client', why: 'etcd cluster membership in tests' },
   { command: 'iperf3', pkg: 'iperf3', why: 'the dataplane throughput benchmark' },
   { command: 'openssl', pkg: 'openssl', why: 'the certificates of the etcd TLS tests' },
+  // Debian's kubectl; a newer one already on PATH (kubectl's own packages) is used as it is.
+  { command: 'kubectl', pkg: 'kubernetes-client', why: "the tabby server suites drive the real kubectl" },
   { command: 'socat', pkg: 'socat', why: 'raw ICMP and IP-protocol packets in the real-traffic conformance suites (Node has no raw sockets)' },
 ];
 

@@ -128,7 +128,7 @@ export function objectFilterOf(req: ResourceRequest): ObjectFilter {
     labels = (r) => parsed.value(r.metadata.labels);
   }
   const fields = fieldSelectorOf(req.query.get('fieldSelector'));
-  return { labels, fields, matches: (r) => labels(r) && fields(r) };
+  return { labels, fields, matches: (r) => labels(r) && fields(r), all: labelText === null && (req.query.get('fieldSelector') ?? '').trim() === '' };
 }
 
 function objectResponse(req: ResourceRequest, r: Resource, status = 200): Response {
@@ -242,7 +242,11 @@ async function patch(ctx: ApiContext, req: ResourceRequest, name: string): Promi
     let patched: unknown;
     if (kind === 'json') {
       const result = applyJsonPatch(current, body);
-      if (!result.ok) throw new StatusError(422, 'Invalid', `the JSON patch cannot be applied: ${result.error}`, { name, group: restGroup(req.target.info), kind: req.target.info.plural });
+      if (!result.ok) {
+        // A cause, so kubectl prints the reason under "is invalid" (it prints only causes for Invalid).
+        throw new StatusError(422, 'Invalid', `the JSON patch cannot be applied: ${result.error}`,
+          { name, group: restGroup(req.target.info), kind: req.target.info.kind, causes: [{ reason: 'FieldValueInvalid', message: `the JSON patch cannot be applied: ${result.error}` }] });
+      }
       patched = result.value;
     } else {
       if (!isPlainObject(body)) throw badRequest('a merge patch must be a JSON object');

@@ -9,6 +9,8 @@ export interface ObjectFilter {
   labels(r: Resource): boolean;
   fields(r: Resource): boolean;
   matches(r: Resource): boolean;
+  /** No selector was given: every object matches. */
+  all: boolean;
 }
 
 const FIELDS: Record<string, (r: Resource) => string> = {

@@ -7,10 +7,12 @@
 //                                      Expired Status ("too old resource version"), and the client lists again
 //
 // Selectors are applied per event, as the API server's watch cache applies them: an object that stops matching
-// is sent as DELETED, one that starts matching as ADDED. Which objects matched before the watch began is taken
-// from a listing made as it starts (for a watch from N that is the state now, not at N; the difference is an
-// extra ADDED or DELETED for an object whose labels changed since N). Every event of a tiered kind is checked
-// with the authorizer for its tier, so a watch never carries an object the caller may not read.
+// is sent as DELETED, one that starts matching as ADDED. For a watch from N, which objects matched at N is taken
+// from a listing made as it starts: an object unchanged since N (resourceVersion ≤ N) is as it was; one changed
+// since is settled by its first event (created after N: ADDED; updated: MODIFIED when it matches now — with a
+// selector, an object that matched at N and no longer does is then not reported, as its state at N is gone).
+// Every event of a tiered kind is checked with the authorizer for its tier, so a watch never carries an object
+// the caller may not read.
 
 import { keyOf, keyPath, type WatchEvent } from '../datastore/index.js';
 import type { Resource } from '../api/index.js';
@@ -48,9 +50,15 @@ export async function watchResponse(ctx: ApiContext, req: ResourceRequest, filte
   const table = wantsTable(req.accept);
   const { info, namespace } = req.target;
   const visible = new Set<string>();
+  /** Objects changed since fromRevision: whether they were visible at it is settled by their first event. */
+  const unsettled = new Set<string>();
   if (fromRevision !== undefined) {
     const now = await ctx.store.list({ kind: info.key, ...(namespace !== undefined && { namespace }) });
-    for (const r of now.items) if (filter.matches(r)) visible.add(keyPath(keyOf(r)));
+    for (const r of now.items) {
+      const path = keyPath(keyOf(r));
+      if (Number(r.metadata.resourceVersion) > fromRevision) unsettled.add(path);
+      else if (filter.matches(r) && await mayRead(ctx, req, 'watch', r)) visible.add(path);
+    }
   }
   const watch = ctx.store.watch({ kind: info.key, ...(namespace !== undefined && { namespace }), ...(fromRevision !== undefined && { fromRevision }) });
   const encoder = new TextEncoder();
@@ -76,8 +84,8 @@ export async function watchResponse(ctx: ApiContext, req: ResourceRequest, filte
       case 'upsert': {
         const r = event.resource;
         const path = keyPath(keyOf(r));
-        const was = visible.has(path);
         const is = filter.matches(r) && await mayRead(ctx, req, 'watch', r);
+        const was = unsettled.delete(path) ? event.op === 'update' && (filter.all || is) : visible.has(path);
         if (is) visible.add(path);
         else visible.delete(path);
         if (is) return frame(was ? 'MODIFIED' : 'ADDED', r);
@@ -85,7 +93,10 @@ export async function watchResponse(ctx: ApiContext, req: ResourceRequest, filte
       }
       case 'delete': {
         const path = keyPath(event.key);
-        if (!visible.delete(path)) return undefined;
+        const settled = unsettled.delete(path)
+          ? event.previous !== undefined && filter.matches(event.previous) && await mayRead(ctx, req, 'watch', event.previous)
+          : visible.delete(path);
+        if (!settled) return undefined;
         const gone: Resource = event.previous
           ? { ...event.previous, metadata: { ...event.previous.metadata, resourceVersion: String(event.revision) } }
           : { apiVersion: info.apiVersion, kind: info.kind, metadata: { name: event.key.name, ...(event.key.namespace !== undefined && { namespace: event.key.namespace }), resourceVersion: String(event.revision) } } as Resource;
