@@ -235,6 +235,11 @@ export class Dispatcher {
       case 'StagedKubernetesNetworkPolicy':
         return this.kubernetesPolicy(resource, source, label, fail);
       case 'IPPool':
+      // Who may read and write policy is the server's business (src/server/rbac/), not the dataplane's.
+      case 'Role':
+      case 'ClusterRole':
+      case 'RoleBinding':
+      case 'ClusterRoleBinding':
         return undefined;
     }
   }

@@ -1,0 +1,18 @@
+// Authorization for `tabby server`: Kubernetes RBAC over the datastore's Role, ClusterRole, RoleBinding and
+// ClusterRoleBinding objects, Calico's tier check for tiered policy, list/watch filtering, and the redaction of
+// explain results. Pure; the server part calls it (see ../README.md, "Authorization").
+
+export { ALLOWED, type Decision, type RequestAttributes } from './attributes.js';
+export { isRbacResource, RbacIndex, serviceAccountUser, type GrantedRule, type RuleVisit } from './binding-index.js';
+export {
+  AUTHENTICATED_GROUP, Authorizer, SUPERUSER_GROUP, type ListDecision, type ListRequest, type PolicyRef,
+} from './authorizer.js';
+export { forbiddenStatusMessage, qualifiedResource } from './messages.js';
+export {
+  hiddenNote, policyRefOf, redactFlowVerdict, type HiddenDecision, type HiddenStep, type VisibleEndVerdict,
+  type VisibleFlowVerdict,
+} from './redact.js';
+export { ruleAllows } from './rules.js';
+export {
+  CALICO_GROUP, isTieredRequest, TIERED_PLURALS, tierFromPolicyName, tierOfPolicy, tiersFromSelectors, type TierSelection,
+} from './tiered.js';
