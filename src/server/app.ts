@@ -27,6 +27,7 @@ export interface AppOptions {
   store: Datastore;
   tokens: TokenTable;
   authorizer: Authorizer;
+  onWrite?: ApiContext['onWrite'];
   tabbyVersion: string;
   /** host:port clients reach the server at, for /api's serverAddressByClientCIDRs. */
   address: () => string;
@@ -42,7 +43,7 @@ const UNAUTHORIZED = new StatusError(401, 'Unauthorized', 'Unauthorized');
 
 export function createApp(options: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
-  const ctx: ApiContext = { store: options.store, authorizer: options.authorizer };
+  const ctx: ApiContext = { store: options.store, authorizer: options.authorizer, ...(options.onWrite && { onWrite: options.onWrite }) };
 
   app.use('*', async (c, next) => {
     const raw = c.env?.incoming?.url ?? new URL(c.req.url).pathname;

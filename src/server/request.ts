@@ -1,5 +1,6 @@
 // What a resource handler is given: the target the URL names, who asks, and the request's parts, read once.
 
+import type { Resource, ResourceKey } from '../api/index.js';
 import type { Datastore } from '../datastore/index.js';
 import type { Authorizer } from './authorization.js';
 import type { ResourceTarget } from './resource-paths.js';
@@ -8,6 +9,8 @@ import type { UserInfo } from './token-file.js';
 export interface ApiContext {
   store: Datastore;
   authorizer: Authorizer;
+  /** A write the pipeline stored (not dry runs): the live RBAC index applies its own kinds at once. */
+  onWrite?: (change: { upserted: Resource } | { deleted: ResourceKey }) => void;
 }
 
 export interface ResourceRequest {

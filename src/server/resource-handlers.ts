@@ -14,7 +14,7 @@ import {
   isConflict, keyOf, parseLabelSelector, previewDelete, previewWrite, referenceViewOfMap, tierOf, keyPath,
   type Datastore, type Preconditions, type ReferenceView,
 } from '../datastore/index.js';
-import { authorize, mayRead } from './access.js';
+import { authorize, listAccess } from './access.js';
 import type { Verb } from './authorization.js';
 import type { ApiContext, ResourceRequest } from './request.js';
 import { badRequest, StatusError, toStatusError, type Subject } from './status.js';
@@ -33,6 +33,12 @@ export function jsonResponse(body: unknown, status = 200): Response {
 
 function subjectOf(req: ResourceRequest, name = req.target.name): Subject {
   return name === undefined ? { info: req.target.info } : { info: req.target.info, name };
+}
+
+/** Tells the context about a stored write (the RBAC index takes its own kinds at once: rbac-live.ts). */
+function written(ctx: ApiContext, r: Resource): Resource {
+  ctx.onWrite?.({ upserted: r });
+  return r;
 }
 
 function dryRun(req: ResourceRequest): boolean {
@@ -101,10 +107,9 @@ function listKind(req: ResourceRequest): string {
 async function list(ctx: ApiContext, req: ResourceRequest): Promise<Response> {
   const filter = objectFilterOf(req);
   if (req.query.get('watch') === 'true' || req.query.get('watch') === '1') {
-    await authorize(ctx, req, 'watch', '');
-    return watchResponse(ctx, req, filter);
+    return watchResponse(ctx, req, filter, await listAccess(ctx, req, 'watch'));
   }
-  await authorize(ctx, req, 'list', '');
+  const admits = await listAccess(ctx, req, 'list');
   const labelSelector = req.query.get('labelSelector') ?? undefined;
   const result = await ctx.store.list({
     kind: req.target.info.key,
@@ -112,7 +117,7 @@ async function list(ctx: ApiContext, req: ResourceRequest): Promise<Response> {
     ...(labelSelector !== undefined && { labelSelector }),
   });
   const items: Resource[] = [];
-  for (const r of result.items) if (filter.fields(r) && await mayRead(ctx, req, 'list', r)) items.push(r);
+  for (const r of result.items) if (filter.fields(r) && admits(r)) items.push(r);
   const rv = String(result.revision);
   if (wantsTable(req.accept)) return jsonResponse(toTable(req.target.info.key, items, rv, req.query.get('includeObject')));
   return jsonResponse({ kind: listKind(req), apiVersion: req.target.info.apiVersion, metadata: { resourceVersion: rv }, items });
@@ -127,7 +132,7 @@ export function objectFilterOf(req: ResourceRequest): ObjectFilter {
     if (!parsed.ok) throw badRequest(`unable to parse requirement: ${parsed.issues.map((i) => i.message).join('; ')}`);
     labels = (r) => parsed.value(r.metadata.labels);
   }
-  const fields = fieldSelectorOf(req.query.get('fieldSelector'));
+  const fields = fieldSelectorOf(req.query.get('fieldSelector'), req.target.info.key);
   return { labels, fields, matches: (r) => labels(r) && fields(r), all: labelText === null && (req.query.get('fieldSelector') ?? '').trim() === '' };
 }
 
@@ -166,7 +171,7 @@ async function createNamed(ctx: ApiContext, req: ResourceRequest, resource: Reso
     const { resource: wouldBe } = previewWrite('create', resource, current, undefined, await referenceView(ctx.store));
     return objectResponse(req, wouldBe, 201);
   }
-  return objectResponse(req, await ctx.store.create(resource), 201);
+  return objectResponse(req, written(ctx, await ctx.store.create(resource)), 201);
 }
 
 async function update(ctx: ApiContext, req: ResourceRequest, name: string): Promise<Response> {
@@ -177,7 +182,7 @@ async function update(ctx: ApiContext, req: ResourceRequest, name: string): Prom
     const { resource: wouldBe } = previewWrite('update', resource, current, undefined, await referenceView(ctx.store));
     return objectResponse(req, { ...wouldBe, metadata: { ...wouldBe.metadata, resourceVersion: current?.metadata.resourceVersion ?? '' } } as Resource);
   }
-  return objectResponse(req, await ctx.store.update(resource));
+  return objectResponse(req, written(ctx, await ctx.store.update(resource)));
 }
 
 /** A write is checked against the tier the object is in now and the tier it will be in. */
@@ -261,7 +266,7 @@ async function patch(ctx: ApiContext, req: ResourceRequest, name: string): Promi
       return objectResponse(req, { ...wouldBe, metadata: { ...wouldBe.metadata, resourceVersion: current.metadata.resourceVersion! } } as Resource);
     }
     try {
-      return objectResponse(req, await ctx.store.update(next));
+      return objectResponse(req, written(ctx, await ctx.store.update(next)));
     } catch (err) {
       if (!isConflict(err) || pinned || attempt >= PATCH_RETRIES) throw err;
     }
@@ -301,7 +306,9 @@ async function remove(ctx: ApiContext, req: ResourceRequest, name: string, hasBo
     previewDelete(key, pre, current, await referenceView(ctx.store));
     return objectResponse(req, current);
   }
-  return objectResponse(req, await ctx.store.delete(key, pre));
+  const deleted = await ctx.store.delete(key, pre);
+  ctx.onWrite?.({ deleted: key });
+  return objectResponse(req, deleted);
 }
 
 /** Routes one resource request by method and whether it names an object. */

@@ -1,8 +1,10 @@
 // Field selectors, as far as the API server supports them for every kind: metadata.name and metadata.namespace,
-// with =, == and != (`kubectl get gnp NAME -w` watches with fieldSelector=metadata.name=NAME). Any other field is
-// a 400, as it is there ("field label not supported").
+// with =, == and != (`kubectl get gnp NAME -w` watches with fieldSelector=metadata.name=NAME), and spec.tier for
+// the tiered kinds, as Calico's API server has it. Any other field is a 400, as it is there ("field label not
+// supported").
 
-import type { Resource } from '../api/index.js';
+import type { KindKey, Resource } from '../api/index.js';
+import { TIERED_KINDS, tierOf } from '../datastore/index.js';
 import { badRequest } from './status.js';
 
 export interface ObjectFilter {
@@ -18,14 +20,16 @@ const FIELDS: Record<string, (r: Resource) => string> = {
   'metadata.namespace': (r) => r.metadata.namespace ?? '',
 };
 
-export function fieldSelectorOf(text: string | null): (r: Resource) => boolean {
+export function fieldSelectorOf(text: string | null, kind: KindKey): (r: Resource) => boolean {
   if (text === null || text.trim() === '') return () => true;
+  const tiered = TIERED_KINDS.includes(kind);
   const tests = text.split(',').map((part) => {
     const m = /^\s*([^!=\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(part);
     if (!m) throw badRequest(`invalid field selector ${JSON.stringify(part)}: expected field=value or field!=value`);
     const [, field, op, value] = m as unknown as [string, string, string, string];
-    const get = Object.hasOwn(FIELDS, field) ? FIELDS[field] : undefined;
-    if (!get) throw badRequest(`field label not supported: ${field} (metadata.name and metadata.namespace are)`);
+    const get = Object.hasOwn(FIELDS, field) ? FIELDS[field]
+      : field === 'spec.tier' && tiered ? (r: Resource) => tierOf(r, kind) ?? '' : undefined;
+    if (!get) throw badRequest(`field label not supported: ${field} (metadata.name${tiered ? ', metadata.namespace and spec.tier are' : ' and metadata.namespace are'})`);
     return op === '!=' ? (r: Resource) => get(r) !== value : (r: Resource) => get(r) === value;
   });
   return (r) => tests.every((t) => t(r));

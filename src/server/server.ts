@@ -12,7 +12,8 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Datastore } from '../datastore/index.js';
 import { ADMIN_USER, ensureAdminToken, writeAdminKubeconfig } from './admin-credentials.js';
 import { createApp } from './app.js';
-import { adminOnlyAuthorizer, type Authorizer } from './authorization.js';
+import type { Authorizer } from './authorization.js';
+import { LiveRbac } from './rbac-live.js';
 import { ensureTlsMaterial, type TlsMaterial } from './tls-bootstrap.js';
 import { parseTokenFile, TokenTable, type UserInfo } from './token-file.js';
 
@@ -28,8 +29,10 @@ export interface ServerOptions {
   tlsKeyFile?: string;
   /** kube-apiserver's --token-auth-file. */
   tokenAuthFile?: string;
+  /** Instead of RBAC over the datastore (tests of the pipeline). */
   authorizer?: Authorizer;
   tabbyVersion: string;
+  log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -97,8 +100,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const adminToken = await ensureAdminToken(options.stateDir);
   const tokens = await tokensOf(options, adminToken);
   let address = '';
+  // RBAC is in force before the first request is taken: the index holds every stored RBAC object.
+  const rbac = options.authorizer ? undefined : new LiveRbac(options.store, options.log);
+  await rbac?.start();
   const app = createApp({
-    store: options.store, tokens, authorizer: options.authorizer ?? adminOnlyAuthorizer,
+    store: options.store, tokens, authorizer: options.authorizer ?? rbac!.authorizer,
+    ...(rbac && { onWrite: (change: Parameters<LiveRbac['observe']>[0]) => rbac.observe(change) }),
     tabbyVersion: options.tabbyVersion, address: () => address,
   });
   const server = createAdaptorServer({
@@ -117,11 +124,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const kubeconfigPath = await writeAdminKubeconfig(options.stateDir, { server: url, token: adminToken, ...(tls.ca !== undefined && { ca: tls.ca }) });
   return {
     url, port, kubeconfigPath, ca: tls.ca, adminToken,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Watches are long requests: end them instead of waiting for their timeout.
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-    }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Watches are long requests: end them instead of waiting for their timeout.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await rbac?.stop();
+    },
   };
 }
 

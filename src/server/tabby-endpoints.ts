@@ -4,14 +4,15 @@
 //   POST /tabby/v1/explain   {"from": "ns/pod" | "hep:name" | IP, "to": …, "protocol"?, "port"?, "srcPort"?,
 //                             "icmp"?: {"type", "code"?}, "ipVersion"?: 4|6}  →  tabby explain -o json
 // Authorization: verb `create` on resource `explain` in API group `tabby` (as a SubjectAccessReview is a create),
-// through the same hook as every resource request.
+// through the same hook as every resource request; then every decision made by a policy the caller may not `get`
+// is shown as "denied in tier security (not readable by you)", without the policy's name or rule.
 
 import { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 
 import { PolicyEngine, type Flow, type FlowPeer } from '../engine/index.js';
 import type { Authorizer } from './authorization.js';
-import { attributesFor, forbiddenMessage } from './authorization.js';
+import { redactFlowVerdict } from './rbac/index.js';
 import { MAX_BODY_BYTES, parseJsonBody, readBody } from './body.js';
 import type { ApiContext } from './request.js';
 import { badRequest, StatusError, toStatusError } from './status.js';
@@ -20,9 +21,8 @@ import type { UserInfo } from './token-file.js';
 type Env = { Bindings: HttpBindings; Variables: { user: UserInfo } };
 
 async function authorizeTabby(authorizer: Authorizer, user: UserInfo, resource: string): Promise<void> {
-  const a = attributesFor(user, { verb: 'create', apiGroup: 'tabby', resource, subresource: '', namespace: '', name: '' });
-  const d = await authorizer.authorize(a);
-  if (!d.allowed) throw new StatusError(403, 'Forbidden', forbiddenMessage(a, d.reason), { group: 'tabby', kind: resource });
+  const d = await authorizer.authorize({ user: user.name, groups: user.groups, verb: 'create', apiGroup: 'tabby', resource });
+  if (!d.allowed) throw new StatusError(403, 'Forbidden', d.message, { group: 'tabby', kind: resource });
 }
 
 async function engineOf(ctx: ApiContext): Promise<PolicyEngine> {
@@ -71,7 +71,9 @@ export function tabbyRoutes(ctx: ApiContext): Hono<Env> {
         const notFound = result.issues.every((i) => i.code === 'flow.unknown-endpoint');
         throw new StatusError(notFound ? 404 : 422, notFound ? 'NotFound' : 'Invalid', result.issues.map((i) => i.message).join('; '));
       }
-      return c.json(result.value);
+      // Decisions of policies the caller may not read show the tier and the action only (rbac/redact.ts).
+      const user = c.get('user');
+      return c.json(redactFlowVerdict(result.value, (p) => ctx.authorizer.canReadPolicy(user.name, user.groups, p)));
     } catch (err) {
       return fail(err);
     }

@@ -16,7 +16,6 @@
 
 import { keyOf, keyPath, type WatchEvent } from '../datastore/index.js';
 import type { Resource } from '../api/index.js';
-import { mayRead } from './access.js';
 import type { ApiContext, ResourceRequest } from './request.js';
 import type { ObjectFilter } from './selectors.js';
 import { badRequest, toStatusError } from './status.js';
@@ -43,7 +42,9 @@ function timeoutOf(req: ResourceRequest): number {
   return Number(t);
 }
 
-export async function watchResponse(ctx: ApiContext, req: ResourceRequest, filter: ObjectFilter): Promise<Response> {
+export async function watchResponse(
+  ctx: ApiContext, req: ResourceRequest, filter: ObjectFilter, admits: (r: Resource) => boolean,
+): Promise<Response> {
   const fromRevision = fromRevisionOf(req);
   const timeoutMs = timeoutOf(req) * 1000;
   const bookmarks = req.query.get('allowWatchBookmarks') === 'true';
@@ -57,7 +58,7 @@ export async function watchResponse(ctx: ApiContext, req: ResourceRequest, filte
     for (const r of now.items) {
       const path = keyPath(keyOf(r));
       if (Number(r.metadata.resourceVersion) > fromRevision) unsettled.add(path);
-      else if (filter.matches(r) && await mayRead(ctx, req, 'watch', r)) visible.add(path);
+      else if (filter.matches(r) && admits(r)) visible.add(path);
     }
   }
   const watch = ctx.store.watch({ kind: info.key, ...(namespace !== undefined && { namespace }), ...(fromRevision !== undefined && { fromRevision }) });
@@ -84,7 +85,7 @@ export async function watchResponse(ctx: ApiContext, req: ResourceRequest, filte
       case 'upsert': {
         const r = event.resource;
         const path = keyPath(keyOf(r));
-        const is = filter.matches(r) && await mayRead(ctx, req, 'watch', r);
+        const is = filter.matches(r) && admits(r);
         const was = unsettled.delete(path) ? event.op === 'update' && (filter.all || is) : visible.has(path);
         if (is) visible.add(path);
         else visible.delete(path);
@@ -94,7 +95,7 @@ export async function watchResponse(ctx: ApiContext, req: ResourceRequest, filte
       case 'delete': {
         const path = keyPath(event.key);
         const settled = unsettled.delete(path)
-          ? event.previous !== undefined && filter.matches(event.previous) && await mayRead(ctx, req, 'watch', event.previous)
+          ? event.previous !== undefined && filter.matches(event.previous) && admits(event.previous)
           : visible.delete(path);
         if (!settled) return undefined;
         const gone: Resource = event.previous

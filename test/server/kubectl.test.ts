@@ -214,11 +214,12 @@ describe('kubectl against tabby server', () => {
     expect(none.json()).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Unauthorized', code: 401 });
   });
 
-  it('a token from --token-auth-file authenticates; without RBAC only system:masters is authorized (403)', async () => {
-    const r = await kubectl(s, ['--token', 'dev-token', 'get', 'gnp']);
+  it('a token from --token-auth-file authenticates; a user without bindings gets 403 from RBAC', async () => {
+    let r = await kubectl(s, ['--token', 'dev-token', 'get', 'ns']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Error from server (Forbidden)');
-    expect(r.stderr).toContain('User "dev" cannot list resource "globalnetworkpolicies" in API group "projectcalico.org"');
+    expect(r.stderr).toContain('Error from server (Forbidden): namespaces is forbidden: User "dev" cannot list resource "namespaces" in API group "" at the cluster scope');
+    r = await kubectl(s, ['--token', 'dev-token', 'get', 'gnp']);
+    expect(r.stderr).toContain('Error from server (Forbidden): globalnetworkpolicies.projectcalico.org is forbidden: operation on Calico tiered policy is forbidden');
   });
 
   it('a 20 MB body: 413 RequestEntityTooLarge, nothing written', async () => {
