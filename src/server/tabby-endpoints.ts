@@ -28,7 +28,7 @@ import type { Authorizer } from './authorization.js';
 import { redactFlowVerdict } from './rbac/index.js';
 import { MAX_BODY_BYTES, parseJsonBody, readBody } from './body.js';
 import type { ApiContext } from './request.js';
-import { badRequest, StatusError, toStatusError } from './status.js';
+import { badRequest, StatusError } from './status.js';
 import type { UserInfo } from './token-file.js';
 
 type Env = { Bindings: HttpBindings; Variables: { user: UserInfo } };
@@ -95,75 +95,56 @@ function flowOf(body: unknown): Flow {
 
 export function tabbyRoutes(ctx: ApiContext): Hono<Env> {
   const app = new Hono<Env>();
-  const fail = (err: unknown): Response => {
-    const s = toStatusError(err);
-    return new Response(JSON.stringify(s.toStatus()), { status: s.code, headers: { 'content-type': 'application/json' } });
-  };
+  // A thrown StatusError (or any error) becomes its Status in the server's onError (app.ts), as for resources.
   app.post('/explain', async (c) => {
-    try {
-      await authorizeTabby(ctx.authorizer, c.get('user'), 'explain');
-      const flow = flowOf(parseJsonBody(await readBody(c.req.raw, MAX_BODY_BYTES)));
-      const result = (await engineOf(ctx)).evaluate(flow);
-      if (!result.ok) {
-        const notFound = result.issues.every((i) => i.code === 'flow.unknown-endpoint');
-        throw new StatusError(notFound ? 404 : 422, notFound ? 'NotFound' : 'Invalid', result.issues.map((i) => i.message).join('; '));
-      }
-      // Decisions of policies the caller may not read show the tier and the action only (rbac/redact.ts).
-      const user = c.get('user');
-      return c.json(redactFlowVerdict(result.value, (p) => ctx.authorizer.canReadPolicy(user.name, user.groups, p)));
-    } catch (err) {
-      return fail(err);
+    await authorizeTabby(ctx.authorizer, c.get('user'), 'explain');
+    const flow = flowOf(parseJsonBody(await readBody(c.req.raw, MAX_BODY_BYTES)));
+    const result = (await engineOf(ctx)).evaluate(flow);
+    if (!result.ok) {
+      const notFound = result.issues.every((i) => i.code === 'flow.unknown-endpoint');
+      throw new StatusError(notFound ? 404 : 422, notFound ? 'NotFound' : 'Invalid', result.issues.map((i) => i.message).join('; '));
     }
+    // Decisions of policies the caller may not read show the tier and the action only (rbac/redact.ts).
+    const user = c.get('user');
+    return c.json(redactFlowVerdict(result.value, (p) => ctx.authorizer.canReadPolicy(user.name, user.groups, p)));
   });
   app.get('/matrix', async (c) => {
-    try {
-      await authorizeTabby(ctx.authorizer, c.get('user'), 'matrix');
-      const q = new URL(c.req.url).searchParams;
-      const engine = await engineOf(ctx);
-      const protocol = q.get('protocol') ?? 'TCP';
-      const port = portOf(q.get('port') ?? undefined) ?? (/^(TCP|UDP|SCTP)$/i.test(protocol) ? 80 : undefined);
-      const result = reachabilityMatrix(engine, {
-        protocol, namespaces: q.getAll('namespace'), ...(port !== undefined && { port }),
-        ...(q.get('selector') !== null && { selector: q.get('selector')! }),
-        mode: q.get('pending') === 'true' ? 'pending' : 'enforced',
-        external: q.get('endpointsOnly') === 'true' ? [] : externalPeers([engine]),
-      });
-      if (!result.ok) throw badRequest(result.issues.map((i) => i.message).join('; '));
-      const m = result.value;
-      return c.json({ ...matrixJsonHead(m), allowed: m.endpoints.map((_, i) => m.row(i)) });
-    } catch (err) {
-      return fail(err);
-    }
+    await authorizeTabby(ctx.authorizer, c.get('user'), 'matrix');
+    const q = new URL(c.req.url).searchParams;
+    const engine = await engineOf(ctx);
+    const protocol = q.get('protocol') ?? 'TCP';
+    const port = portOf(q.get('port') ?? undefined) ?? (/^(TCP|UDP|SCTP)$/i.test(protocol) ? 80 : undefined);
+    const result = reachabilityMatrix(engine, {
+      protocol, namespaces: q.getAll('namespace'), ...(port !== undefined && { port }),
+      ...(q.get('selector') !== null && { selector: q.get('selector')! }),
+      mode: q.get('pending') === 'true' ? 'pending' : 'enforced',
+      external: q.get('endpointsOnly') === 'true' ? [] : externalPeers([engine]),
+    });
+    if (!result.ok) throw badRequest(result.issues.map((i) => i.message).join('; '));
+    const m = result.value;
+    return c.json({ ...matrixJsonHead(m), allowed: m.endpoints.map((_, i) => m.row(i)) });
   });
   app.get('/lint', async (c) => {
-    try {
-      await authorizeTabby(ctx.authorizer, c.get('user'), 'lint');
-      const q = new URL(c.req.url).searchParams;
-      const list = (name: string): string[] | undefined => q.get(name)?.split(',').map((x) => x.trim()).filter((x) => x !== '');
-      const enable = list('enable');
-      const disable = list('disable');
-      if (enable && disable) throw badRequest('give either enable or disable, not both');
-      const chosen = selectRules(enable ? { enable } : disable ? { disable } : {});
-      if (!chosen.ok) throw badRequest(chosen.message);
-      const resources = (await ctx.store.list()).items;
-      const engine = await engineOf(ctx, resources);
-      const report = runLint(buildLintContext(engine, resources.map((resource) => ({ resource })), {}), chosen.rules);
-      return c.json(lintReportJson(report));
-    } catch (err) {
-      return fail(err);
-    }
+    await authorizeTabby(ctx.authorizer, c.get('user'), 'lint');
+    const q = new URL(c.req.url).searchParams;
+    const list = (name: string): string[] | undefined => q.get(name)?.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    const enable = list('enable');
+    const disable = list('disable');
+    if (enable && disable) throw badRequest('give either enable or disable, not both');
+    const chosen = selectRules(enable ? { enable } : disable ? { disable } : {});
+    if (!chosen.ok) throw badRequest(chosen.message);
+    const resources = (await ctx.store.list()).items;
+    const engine = await engineOf(ctx, resources);
+    const report = runLint(buildLintContext(engine, resources.map((resource) => ({ resource })), {}), chosen.rules);
+    return c.json(lintReportJson(report));
   });
   app.post('/impact', async (c) => {
-    try {
-      await authorizeTabby(ctx.authorizer, c.get('user'), 'impact');
-      const manifests = manifestsOf(parseJsonBody(await readBody(c.req.raw, MAX_BODY_BYTES)));
-      const before = (await ctx.store.list()).items;
-      const after = new Map(before.map((r) => [keyPath(keyOf(r)), r]));
-      for (const r of manifests) after.set(keyPath(keyOf(r)), r);
-      return c.json(reachabilityImpact(before, [...after.values()]));
-    } catch (err) {
-      return fail(err);
-    }
+    await authorizeTabby(ctx.authorizer, c.get('user'), 'impact');
+    const manifests = manifestsOf(parseJsonBody(await readBody(c.req.raw, MAX_BODY_BYTES)));
+    const before = (await ctx.store.list()).items;
+    const after = new Map(before.map((r) => [keyPath(keyOf(r)), r]));
+    for (const r of manifests) after.set(keyPath(keyOf(r)), r);
+    return c.json(reachabilityImpact(before, [...after.values()]));
   });
   return app;
 }

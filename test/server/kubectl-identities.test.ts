@@ -1,15 +1,12 @@
 // RBAC wired into `tabby server`, through the real kubectl: the identities of test/server/identities.ts (the
 // RBAC objects applied with kubectl by the admin), lists and watches filtered by tier, 403s with the API
 // server's message, and a binding's removal in force for the next request.
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { until } from '../poll.js';
 import { IDENTITIES, IDENTITY_CASES, IDENTITY_RBAC_YAML, SECURITY_TIER_YAML, TOKEN_AUTH_FILE, type IdentityName } from './identities.js';
-import { kubectl, startServer, tempDir, type ServerUnderTest } from './support.js';
+import { kubectl, kubectlStream, startServer, tempDir, type ServerUnderTest } from './support.js';
 
 const POLICIES = `apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -34,11 +31,7 @@ spec: {podSelector: {matchLabels: {app: web}}}
 describe('kubectl as three identities against tabby server', () => {
   const tmp = tempDir('tabby-server-identities-');
   let s: ServerUnderTest;
-  const file = (name: string, text: string): string => {
-    const p = join(tmp.dir, name);
-    writeFileSync(p, text);
-    return p;
-  };
+  const file = tmp.file;
   const as = (who: IdentityName, args: string[]) => kubectl(s, ['--token', IDENTITIES[who].token, ...args]);
 
   beforeAll(async () => {
@@ -103,22 +96,16 @@ describe('kubectl as three identities against tabby server', () => {
   });
 
   it('a watch never carries a policy of a tier the caller cannot read', async () => {
-    const proc = spawn('kubectl', ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dir, 'kube-cache'), '--token', IDENTITIES.security.token,
-      'get', 'gnp', '-w', '-o', 'custom-columns=NAME:.metadata.name,ORDER:.spec.order'], {
-      env: { PATH: process.env.PATH, HOME: s.dir }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    proc.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    proc.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    const w = kubectlStream(s, ['--token', IDENTITIES.security.token, 'get', 'gnp', '-w', '-o', 'custom-columns=NAME:.metadata.name,ORDER:.spec.order']);
+    const out = (): string => w.output();
     try {
-      await until('the initial row', () => out.includes('security.block-bad')).catch((e) => { throw new Error(`${e.message}: ${out} ${err}`); });
+      await until('the initial row', () => out().includes('security.block-bad')).catch((e) => { throw new Error(`${e.message}: ${out()} ${w.errors()}`); });
       await kubectl(s, ['patch', 'gnp', 'allow-dns', '--type', 'merge', '-p', '{"spec":{"order":11}}']);
       await kubectl(s, ['patch', 'gnp', 'security.block-bad', '--type', 'merge', '-p', '{"spec":{"order":2}}']);
-      await until('the security policy\'s change', () => /security.block-bad\s+2\n/.test(out));
-      expect(out).not.toContain('allow-dns');
+      await until('the security policy\'s change', () => /security.block-bad\s+2\n/.test(out()));
+      expect(out()).not.toContain('allow-dns');
     } finally {
-      proc.kill('SIGTERM');
+      w.stop();
     }
   });
 

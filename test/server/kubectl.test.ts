@@ -1,14 +1,13 @@
 // The real kubectl against `tabby server` (issue 16 §1): discovery, get/apply/delete/patch/edit/get -w, the
 // Status objects kubectl prints, conflicts, dryRun, 401, and hostile requests (a 20 MB body, malformed JSON, an
 // unknown kind, `..` in names) answered with a Status and nothing written.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { until } from '../poll.js';
-import { https, kubectl, startServer, tempDir, type ServerUnderTest } from './support.js';
+import { https, kubectl, kubectlStream, startServer, tempDir, type ServerUnderTest } from './support.js';
 
 const GNP = (order: number, extra = ''): string => `apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -44,11 +43,7 @@ const GNP_PATH = '/apis/projectcalico.org/v3/globalnetworkpolicies';
 describe('kubectl against tabby server', () => {
   const tmp = tempDir('tabby-server-kubectl-');
   let s: ServerUnderTest;
-  const file = (name: string, text: string): string => {
-    const p = join(tmp.dir, name);
-    writeFileSync(p, text);
-    return p;
-  };
+  const file = tmp.file;
   const storedNames = async (): Promise<string[]> => (await https(s, 'GET', GNP_PATH)).json().items.map((i: { metadata: { name: string } }) => i.metadata.name);
 
   beforeAll(async () => {
@@ -170,20 +165,17 @@ describe('kubectl against tabby server', () => {
   });
 
   it('get -w streams the changes, delete included', async () => {
-    const proc = spawn('kubectl', ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dir, 'kube-cache'), 'get', 'gnp', '-w', '--output-watch-events'], {
-      env: { PATH: process.env.PATH, HOME: s.dir }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    const w = kubectlStream(s, ['get', 'gnp', '-w', '--output-watch-events']);
+    const out = (): string => w.output();
     try {
-      await until('the initial row', () => /ADDED\s+allow-dns/.test(out));
+      await until('the initial row', () => /ADDED\s+allow-dns/.test(out()));
       await kubectl(s, ['patch', 'gnp', 'allow-dns', '--type', 'merge', '-p', '{"spec":{"order":42}}']);
-      await until('the MODIFIED row', () => /MODIFIED\s+allow-dns\s+default\s+42/.test(out));
+      await until('the MODIFIED row', () => /MODIFIED\s+allow-dns\s+default\s+42/.test(out()));
       const r = await kubectl(s, ['delete', 'gnp', 'allow-dns']);
       expect(r.stdout).toContain('globalnetworkpolicy.projectcalico.org "allow-dns" deleted');
-      await until('the DELETED row', () => /DELETED\s+allow-dns/.test(out));
+      await until('the DELETED row', () => /DELETED\s+allow-dns/.test(out()));
     } finally {
-      proc.kill('SIGTERM');
+      w.stop();
     }
   });
 

@@ -1,7 +1,7 @@
 // A `tabby server` in a child process over a temporary file store, the real kubectl pointed at it, and raw HTTPS
 // requests for what kubectl will not send (a 20 MB body, malformed JSON, `..` in a path).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +20,24 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-export function tempDir(prefix: string): { dir: string; remove(): void } {
+export interface TempDir {
+  dir: string;
+  /** Writes `text` to `name` in the directory and returns its path. */
+  file(name: string, text: string): string;
+  remove(): void;
+}
+
+export function tempDir(prefix: string): TempDir {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    file: (name, text) => {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Starts `tabby server` on a free port; resolves once it printed its kubeconfig's path. */
@@ -69,6 +84,18 @@ export function kubectl(s: ServerUnderTest, args: string[], options: { env?: Nod
     proc.stdin.on('error', () => undefined); // kubectl may exit before reading stdin
     proc.stdin.end(options.stdin ?? '');
   });
+}
+
+/** A long-running kubectl (`get -w`): its stdout so far, and stop. */
+export function kubectlStream(s: ServerUnderTest, args: string[]): { output(): string; errors(): string; stop(): void } {
+  const proc = spawn('kubectl', ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dir, 'kube-cache'), ...args], {
+    env: { PATH: process.env.PATH, HOME: s.dir }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  proc.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  return { output: () => out, errors: () => err, stop: () => { proc.kill('SIGTERM'); } };
 }
 
 export interface HttpResult {
