@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { validateResource, type Resource } from '../../src/api/index.js';
 import {
-  Authorizer, RbacIndex, tiersFromSelectors, type Decision, type RequestAttributes,
+  Authorizer, RbacIndex, tiersFromSelectors, type Decision, type ListRequest, type RequestAttributes,
 } from '../../src/server/rbac/index.js';
 import { IDENTITY_CASES, identityResources, requestBy } from './identities.js';
 
@@ -150,7 +150,7 @@ const TIERED: Resource[] = [
 
 describe('Calico tiered policy (get on the tier and the verb on tier.<kind>)', () => {
   const authz = new Authorizer(RbacIndex.of(TIERED));
-  const np = (req: Partial<RequestAttributes>): RequestAttributes =>
+  const np = (req: Partial<ListRequest>): ListRequest =>
     ({ user: 'sec', groups: [], verb: 'get', apiGroup: 'projectcalico.org', resource: 'networkpolicies', ...req });
 
   it('security.* grants the tier\'s policies in the RoleBinding\'s namespace only', () => {
