@@ -83,7 +83,7 @@ describe('explain redaction', () => {
   it('the developer sees a denial in the security tier as such, with no policy name, kind or rule', () => {
     const verdict = explain(5432);
     expect(verdict.ingress!.decision).toMatchObject({ action: 'Deny', tier: 'security', policy: 'security.block-5432', rule: 0 });
-    expect(verdict.ingress!.trace.filter((s) => s.tier === 'security').map((s) => s.action)).toEqual(['Log', 'Deny']);
+    expect(verdict.ingress!.trace.filter((s) => s.tier === 'security').map((s) => s.action)).toEqual(['Log', 'NoMatch', 'Deny']);
     const seen = asSeenBy('developer', verdict);
     expect(seen.verdict).toBe('Deny');
     expect(seen.ingress!.decision).toEqual({ action: 'Deny', tier: 'security', redacted: true, note: 'denied in tier security (not readable by you)' });
@@ -91,7 +91,7 @@ describe('explain redaction', () => {
     expect(text).not.toContain('block-5432');
     expect(text).not.toContain('log-all');
     expect(text).not.toContain('GlobalNetworkPolicy');
-    // The Log and the Deny of the security tier are one hidden step: the trace does not count hidden policies.
+    // The Log, the NoMatch and the Deny of the security tier are one hidden step: the trace does not count hidden policies.
     expect(seen.ingress!.trace.filter((s) => 'redacted' in s)).toEqual([
       { endpoint: 'shop/backend', stage: 'normal', action: 'Deny', tier: 'security', redacted: true, note: 'denied in tier security (not readable by you)' },
     ]);
