@@ -1,13 +1,11 @@
 // Issue 16 §2: explain through the API never shows a policy the caller cannot read — a decision taken in a tier
 // the caller cannot read reads "denied in tier security (not readable by you)", without the policy's name, kind or
 // rule, and the hidden policies of a tier are not even counted. Real engine verdicts, the identities' RBAC.
-import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
-import { validateResource, type Resource } from '../../src/api/index.js';
 import { PolicyEngine, type FlowVerdict } from '../../src/engine/index.js';
 import { Authorizer, RbacIndex, redactFlowVerdict } from '../../src/server/rbac/index.js';
-import { IDENTITIES, identityResources, type IdentityName } from './identities.js';
+import { IDENTITIES, identityResources, parseResources, type IdentityName } from './identities.js';
 
 const CLUSTER = `
 apiVersion: v1
@@ -56,16 +54,8 @@ spec:
   ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}]}]
 `;
 
-function resources(text: string): Resource[] {
-  return parseAllDocuments(text).map((d) => {
-    const r = validateResource(d.toJS());
-    if (!r.ok) throw new Error(JSON.stringify(r.issues));
-    return r.value;
-  });
-}
-
 const engine = new PolicyEngine();
-engine.load(resources(CLUSTER));
+engine.load(parseResources(CLUSTER));
 const authz = new Authorizer(RbacIndex.of(identityResources()));
 
 function explain(port: number): FlowVerdict {
