@@ -121,9 +121,11 @@ export class Authorizer {
     return { allowed: false, reason, message: forbiddenStatusMessage(req, reason) };
   }
 
-  private tierDecision(req: RequestAttributes, tier: string): Decision {
-    const { getTier, names } = tierCheckRequests(req, tier || DEFAULT_TIER_NAME);
-    const canGetTier = this.isSuperuser(getTier) || this.rbac(getTier).allowed;
+  /** Calico's tier check (the caller is not a superuser: authorize and listFilter answered that first). */
+  private tierDecision(req: RequestAttributes, requestedTier: string): Decision {
+    const tier = requestedTier || DEFAULT_TIER_NAME;
+    const { getTier, names } = tierCheckRequests(req, tier);
+    const canGetTier = this.rbac(getTier).allowed;
     if (canGetTier && names.some((n) => this.rbac(n).allowed)) return ALLOWED;
     const reason = tierForbiddenReason(req, tier, canGetTier);
     return { allowed: false, reason, message: forbiddenStatusMessage(req, reason) };
