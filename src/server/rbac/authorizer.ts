@@ -66,18 +66,21 @@ export class Authorizer {
    * selector.
    */
   listFilter(req: ListRequest, existingTiers: readonly string[]): ListDecision {
-    if (this.isSuperuser(req)) return { allowed: true, admits: EVERYTHING };
+    const superuser = this.isSuperuser(req);
     if (!isTieredRequest(req)) {
-      const d = this.rbacDecision(req);
+      const d = superuser ? ALLOWED : this.rbacDecision(req);
       return d.allowed ? { allowed: true, admits: EVERYTHING } : d;
     }
     let readable: Set<string>;
     if (req.tierSelector !== undefined) {
-      for (const tier of req.tierSelector) {
+      for (const tier of superuser ? [] : req.tierSelector) {
         const d = this.tierDecision(req, tier);
         if (!d.allowed) return d;
       }
+      // Only the selected tiers, whoever asks: the predicate does the selection, not only the label selector.
       readable = new Set(req.tierSelector);
+    } else if (superuser) {
+      return { allowed: true, admits: EVERYTHING };
     } else {
       readable = new Set(existingTiers.filter((t) => this.tierDecision(req, t).allowed));
       if (readable.size === 0 && existingTiers.length > 0) {
