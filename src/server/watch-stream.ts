@@ -6,8 +6,10 @@
 //   resourceVersion N                  changes after N; history compacted away → an ERROR event with a 410
 //                                      Expired Status ("too old resource version"), and the client lists again
 //
-// Selectors are applied per event, as the API server's watch cache applies them: an object that stops matching
-// is sent as DELETED, one that starts matching as ADDED. For a watch from N, which objects matched at N is taken
+// Selectors and the caller's list filter (access.ts) are applied per event, as the API server's watch cache
+// applies a selector (rbac/watch-filter.ts): an object that leaves the view is sent as DELETED with the state the
+// watcher last saw (never the new one: a policy moved into a tier the caller cannot read stays unread), one that
+// enters it as ADDED. For a watch from N, which objects matched at N is taken
 // from a listing made as it starts: an object unchanged since N (resourceVersion ≤ N) is as it was; one changed
 // since is settled by its first event (created after N: ADDED; updated: MODIFIED when it matches now — with a
 // selector, an object that matched at N and no longer does is then not reported, as its state at N is gone).
@@ -15,6 +17,7 @@
 // the caller may not read.
 
 import { keyOf, keyPath, type WatchEvent } from '../datastore/index.js';
+import { filterWatchEvent, type FilteredEvent } from './rbac/index.js';
 import type { Resource } from '../api/index.js';
 import type { ApiContext, ResourceRequest } from './request.js';
 import type { ObjectFilter } from './selectors.js';
@@ -50,7 +53,9 @@ export async function watchResponse(
   const bookmarks = req.query.get('allowWatchBookmarks') === 'true';
   const table = wantsTable(req.accept);
   const { info, namespace } = req.target;
-  const visible = new Set<string>();
+  const visible$ = (r: Resource): boolean => filter.matches(r) && admits(r);
+  /** What this watcher was last sent of each object it can see (a DELETED carries that, never a newer state). */
+  const visible = new Map<string, Resource>();
   /** Objects changed since fromRevision: whether they were visible at it is settled by their first event. */
   const unsettled = new Set<string>();
   if (fromRevision !== undefined) {
@@ -58,7 +63,7 @@ export async function watchResponse(
     for (const r of now.items) {
       const path = keyPath(keyOf(r));
       if (Number(r.metadata.resourceVersion) > fromRevision) unsettled.add(path);
-      else if (filter.matches(r) && admits(r)) visible.add(path);
+      else if (visible$(r)) visible.set(path, r);
     }
   }
   const watch = ctx.store.watch({ kind: info.key, ...(namespace !== undefined && { namespace }), ...(fromRevision !== undefined && { fromRevision }) });
@@ -79,29 +84,34 @@ export async function watchResponse(
   };
   const bookmark = (): Uint8Array => frame('BOOKMARK', { kind: info.kind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(lastRevision) } });
 
+  /** Records what the watcher now sees and frames the event (rbac/watch-filter.ts decided its type). */
+  const send = (path: string, e: FilteredEvent | undefined, revision: number): Uint8Array | undefined => {
+    if (!e) return undefined;
+    if (e.type === 'DELETED') {
+      visible.delete(path);
+      return frame('DELETED', { ...e.object, metadata: { ...e.object.metadata, resourceVersion: String(revision) } });
+    }
+    visible.set(path, e.object);
+    return frame(e.type, e.object);
+  };
+
   /** The events one store event becomes for this watcher (none, or one). */
   const translate = async (event: WatchEvent): Promise<Uint8Array | undefined> => {
     switch (event.type) {
       case 'upsert': {
         const r = event.resource;
         const path = keyPath(keyOf(r));
-        const is = filter.matches(r) && admits(r);
-        const was = unsettled.delete(path) ? event.op === 'update' && (filter.all || is) : visible.has(path);
-        if (is) visible.add(path);
-        else visible.delete(path);
-        if (is) return frame(was ? 'MODIFIED' : 'ADDED', r);
-        return was ? frame('DELETED', r) : undefined;
+        // An unsettled object's state at fromRevision is gone: created since, it was not there; updated since, it
+        // counts as seen when it is seen now (or when no selector narrows the watch).
+        const previous = unsettled.delete(path)
+          ? (event.op === 'update' && (filter.all || visible$(r)) ? r : undefined)
+          : visible.get(path);
+        return send(path, filterWatchEvent(previous, r, visible$), event.revision);
       }
       case 'delete': {
         const path = keyPath(event.key);
-        const settled = unsettled.delete(path)
-          ? event.previous !== undefined && filter.matches(event.previous) && admits(event.previous)
-          : visible.delete(path);
-        if (!settled) return undefined;
-        const gone: Resource = event.previous
-          ? { ...event.previous, metadata: { ...event.previous.metadata, resourceVersion: String(event.revision) } }
-          : { apiVersion: info.apiVersion, kind: info.kind, metadata: { name: event.key.name, ...(event.key.namespace !== undefined && { namespace: event.key.namespace }), resourceVersion: String(event.revision) } } as Resource;
-        return frame('DELETED', gone);
+        const previous = unsettled.delete(path) ? event.previous : visible.get(path);
+        return send(path, filterWatchEvent(previous, undefined, visible$), event.revision);
       }
       case 'synced':
         return bookmarks ? bookmark() : undefined;

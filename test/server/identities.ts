@@ -76,13 +76,18 @@ subjects:
 roleRef: {kind: Role, name: netpol-editor, apiGroup: rbac.authorization.k8s.io}
 `;
 
-/** The YAML above as validated resources (what the datastore stores). */
-export function identityResources(): Resource[] {
-  return parseAllDocuments(IDENTITY_RBAC_YAML).map((doc) => {
+/** Manifests as validated resources (what the datastore stores); a fixture that does not validate is a bug. */
+export function parseResources(yaml: string): Resource[] {
+  return parseAllDocuments(yaml).map((doc) => {
     const r = validateResource(doc.toJS());
-    if (!r.ok) throw new Error(`identities fixture is invalid: ${JSON.stringify(r.issues)}`);
+    if (!r.ok) throw new Error(`fixture is invalid: ${JSON.stringify(r.issues)}`);
     return r.value;
   });
+}
+
+/** IDENTITY_RBAC_YAML as validated resources. */
+export function identityResources(): Resource[] {
+  return parseResources(IDENTITY_RBAC_YAML);
 }
 
 /** Attributes of a request by one identity. */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { until } from '../poll.js';
 import { IDENTITIES, IDENTITY_CASES, IDENTITY_RBAC_YAML, SECURITY_TIER_YAML, TOKEN_AUTH_FILE, type IdentityName } from './identities.js';
-import { kubectl, kubectlStream, startServer, tempDir, type ServerUnderTest } from './support.js';
+import { https, kubectl, kubectlStream, startServer, tempDir, type ServerUnderTest } from './support.js';
 
 const POLICIES = `apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -107,6 +107,18 @@ describe('kubectl as three identities against tabby server', () => {
     } finally {
       w.stop();
     }
+  });
+
+  it('a policy moved into a tier the caller cannot read leaves the watch as DELETED, in its last visible state', async () => {
+    const GNP = '/apis/projectcalico.org/v3/globalnetworkpolicies';
+    const rv = (await https(s, 'GET', GNP)).json().metadata.resourceVersion;
+    const patch = (body: unknown) => https(s, 'PATCH', `${GNP}/security.block-bad`, { body: JSON.stringify(body), contentType: 'application/merge-patch+json' });
+    expect((await patch({ spec: { order: 3 } })).status).toBe(200);
+    expect((await patch({ spec: { tier: 'default', order: 4 } })).status).toBe(200);
+    const w = await https(s, 'GET', `${GNP}?watch=true&resourceVersion=${rv}&timeoutSeconds=1`, { token: IDENTITIES.security.token });
+    const events = w.body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; object: { spec: { tier: string; order: number } } });
+    expect(events.map((e) => `${e.type} ${e.object.spec.tier} ${e.object.spec.order}`)).toEqual(['MODIFIED security 3', 'DELETED security 3']);
+    expect(w.body).not.toContain('"default"');
   });
 
   it('removing a binding is in force for the next request', async () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { validateResource, type Resource } from '../../src/api/index.js';
 import {
-  Authorizer, RbacIndex, tiersFromSelectors, type Decision, type RequestAttributes,
+  Authorizer, filterWatchEvent, RbacIndex, tiersFromSelectors, type Decision, type ListRequest, type RequestAttributes,
 } from '../../src/server/rbac/index.js';
 import { IDENTITY_CASES, identityResources, requestBy } from './identities.js';
 
@@ -150,7 +150,7 @@ const TIERED: Resource[] = [
 
 describe('Calico tiered policy (get on the tier and the verb on tier.<kind>)', () => {
   const authz = new Authorizer(RbacIndex.of(TIERED));
-  const np = (req: Partial<RequestAttributes>): RequestAttributes =>
+  const np = (req: Partial<ListRequest>): ListRequest =>
     ({ user: 'sec', groups: [], verb: 'get', apiGroup: 'projectcalico.org', resource: 'networkpolicies', ...req });
 
   it('security.* grants the tier\'s policies in the RoleBinding\'s namespace only', () => {
@@ -223,5 +223,20 @@ describe('Calico tiered policy (get on the tier and the verb on tier.<kind>)', (
     expect(authz.canReadPolicy('sec', [], { kind: 'NetworkPolicy', tier: 'security', namespace: 'shop', name: 'x' })).toBe(true);
     expect(authz.canReadPolicy('sec', [], { kind: 'GlobalNetworkPolicy', tier: 'security', name: 'x' })).toBe(false);
     expect(authz.canReadPolicy('sec', [], { kind: 'KubernetesNetworkPolicy', tier: 'default', namespace: 'shop', name: 'x' })).toBe(false);
+  });
+});
+
+describe('watch events through the list filter', () => {
+  const tier = (t: string) => valid({ apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'p' }, spec: { tier: t, selector: 'all()' } });
+  const admits = (o: Resource) => (o as { spec: { tier?: string } }).spec.tier === 'security';
+  it('sends what the watcher may see, as ADDED/MODIFIED/DELETED across the boundary', () => {
+    expect(filterWatchEvent(undefined, tier('security'), admits)).toEqual({ type: 'ADDED', object: tier('security') });
+    expect(filterWatchEvent(undefined, tier('default'), admits)).toBeUndefined();
+    expect(filterWatchEvent(tier('security'), tier('security'), admits)?.type).toBe('MODIFIED');
+    // Moved out of the visible tier: a delete of what the watcher last saw, never the new object.
+    expect(filterWatchEvent(tier('security'), tier('default'), admits)).toEqual({ type: 'DELETED', object: tier('security') });
+    expect(filterWatchEvent(tier('default'), tier('security'), admits)?.type).toBe('ADDED');
+    expect(filterWatchEvent(tier('default'), undefined, admits)).toBeUndefined();
+    expect(filterWatchEvent(tier('security'), undefined, admits)?.type).toBe('DELETED');
   });
 });

@@ -66,18 +66,21 @@ export class Authorizer {
    * selector.
    */
   listFilter(req: ListRequest, existingTiers: readonly string[]): ListDecision {
-    if (this.isSuperuser(req)) return { allowed: true, admits: EVERYTHING };
+    const superuser = this.isSuperuser(req);
     if (!isTieredRequest(req)) {
-      const d = this.rbacDecision(req);
+      const d = superuser ? ALLOWED : this.rbacDecision(req);
       return d.allowed ? { allowed: true, admits: EVERYTHING } : d;
     }
     let readable: Set<string>;
     if (req.tierSelector !== undefined) {
-      for (const tier of req.tierSelector) {
+      for (const tier of superuser ? [] : req.tierSelector) {
         const d = this.tierDecision(req, tier);
         if (!d.allowed) return d;
       }
+      // Only the selected tiers, whoever asks: the predicate does the selection, not only the label selector.
       readable = new Set(req.tierSelector);
+    } else if (superuser) {
+      return { allowed: true, admits: EVERYTHING };
     } else {
       readable = new Set(existingTiers.filter((t) => this.tierDecision(req, t).allowed));
       if (readable.size === 0 && existingTiers.length > 0) {
@@ -121,9 +124,11 @@ export class Authorizer {
     return { allowed: false, reason, message: forbiddenStatusMessage(req, reason) };
   }
 
-  private tierDecision(req: RequestAttributes, tier: string): Decision {
-    const { getTier, names } = tierCheckRequests(req, tier || DEFAULT_TIER_NAME);
-    const canGetTier = this.isSuperuser(getTier) || this.rbac(getTier).allowed;
+  /** Calico's tier check (the caller is not a superuser: authorize and listFilter answered that first). */
+  private tierDecision(req: RequestAttributes, requestedTier: string): Decision {
+    const tier = requestedTier || DEFAULT_TIER_NAME;
+    const { getTier, names } = tierCheckRequests(req, tier);
+    const canGetTier = this.rbac(getTier).allowed;
     if (canGetTier && names.some((n) => this.rbac(n).allowed)) return ALLOWED;
     const reason = tierForbiddenReason(req, tier, canGetTier);
     return { allowed: false, reason, message: forbiddenStatusMessage(req, reason) };

@@ -16,3 +16,4 @@ export { ruleAllows } from './rules.js';
 export {
   CALICO_GROUP, isTieredRequest, TIERED_PLURALS, tierFromPolicyName, tierOfPolicy, tiersFromSelectors, type TierSelection,
 } from './tiered.js';
+export { filterWatchEvent, type FilteredEvent, type WatchEventType } from './watch-filter.js';
