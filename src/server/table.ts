@@ -100,6 +100,11 @@ const BY_KIND: Partial<Record<KindKey, ColumnSpec[]>> = {
   ],
   IPPool: [NAME, col('CIDR', 'The pool\'s addresses.', (r) => text(spec(r).cidr)), AGE],
   Namespace: [NAME, col('Status', 'The namespace phase.', () => 'Active'), AGE],
+  // kubectl's own columns for the RBAC kinds (pkg/printers/internalversion).
+  Role: [NAME, col('Created At', 'When the role was created.', (r) => r.metadata.creationTimestamp ?? '', 0, 'date')],
+  ClusterRole: [NAME, col('Created At', 'When the role was created.', (r) => r.metadata.creationTimestamp ?? '', 0, 'date')],
+  RoleBinding: [NAME, col('Role', 'The role it grants.', roleRefCell), AGE],
+  ClusterRoleBinding: [NAME, col('Role', 'The role it grants.', roleRefCell), AGE],
   Pod: [
     NAME,
     col('Node', 'The node it runs on.', (r) => text(spec(r).nodeName)),
@@ -107,6 +112,12 @@ const BY_KIND: Partial<Record<KindKey, ColumnSpec[]>> = {
     AGE,
   ],
 };
+
+/** `ClusterRole/view`, as kubectl prints a binding's roleRef. */
+function roleRefCell(r: Resource): string {
+  const ref = (r as { roleRef?: { kind?: string; name?: string } }).roleRef;
+  return ref ? `${ref.kind ?? ''}/${ref.name ?? ''}` : '';
+}
 
 /** `app=web` for a podSelector's matchLabels, as kubectl prints a NetworkPolicy. */
 function podSelector(sel: unknown): string {

@@ -41,7 +41,7 @@ export const command: CommandSpec = {
     },
     'state-dir': {
       type: 'string', valueName: 'DIR',
-      description: `${SETTINGS.stateDir.description}; the server keeps its CA, certificate, admin token and kubeconfig in DIR/server (default: $${SETTINGS.stateDir.env}, then $XDG_RUNTIME_DIR/tabby or /run/tabby)`,
+      description: `Tabby's state directory (the agents' too); the server keeps its CA, certificate, admin token and kubeconfig in DIR/server (default: $${SETTINGS.stateDir.env}, then $XDG_RUNTIME_DIR/tabby or /run/tabby)`,
     },
     datastore: DATASTORE_OPTION,
   },
