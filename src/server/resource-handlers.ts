@@ -17,7 +17,7 @@ import {
 import { authorize, listAccess } from './access.js';
 import type { Verb } from './authorization.js';
 import type { ApiContext, ResourceRequest } from './request.js';
-import { badRequest, StatusError, toStatusError, type Subject } from './status.js';
+import { badRequest, notFound, StatusError, toStatusError, type Subject } from './status.js';
 import { toTable, wantsTable } from './table.js';
 import { restGroup } from './served-kinds.js';
 import { watchResponse } from './watch-stream.js';
@@ -144,14 +144,10 @@ function objectResponse(req: ResourceRequest, r: Resource, status = 200): Respon
 async function get(ctx: ApiContext, req: ResourceRequest, name: string): Promise<Response> {
   const current = await getOptional(ctx.store, keyOfTarget(req, name));
   await authorize(ctx, req, 'get', name, current && tierOf(current, req.target.info.key));
-  if (!current) throw notFoundOf(req, name);
+  if (!current) throw notFound({ info: req.target.info, name });
   return objectResponse(req, current);
 }
 
-function notFoundOf(req: ResourceRequest, name: string): StatusError {
-  return new StatusError(404, 'NotFound', `${req.target.info.group === 'core' ? req.target.info.plural : `${req.target.info.plural}.${req.target.info.group}`} ${JSON.stringify(name)} not found`,
-    { name, group: restGroup(req.target.info), kind: req.target.info.plural });
-}
 
 async function create(ctx: ApiContext, req: ResourceRequest): Promise<Response> {
   const resource = objectFromBody(req, await req.json(), { created: true });
@@ -242,7 +238,7 @@ async function patch(ctx: ApiContext, req: ResourceRequest, name: string): Promi
     const current = await getOptional(ctx.store, keyOfTarget(req, name));
     if (!current) {
       await authorize(ctx, req, 'patch', name);
-      throw notFoundOf(req, name);
+      throw notFound({ info: req.target.info, name });
     }
     let patched: unknown;
     if (kind === 'json') {
@@ -301,7 +297,7 @@ async function remove(ctx: ApiContext, req: ResourceRequest, name: string, hasBo
   const key = keyOfTarget(req, name);
   const current = await getOptional(ctx.store, key);
   await authorize(ctx, req, 'delete', name, current && tierOf(current, req.target.info.key));
-  if (!current) throw notFoundOf(req, name);
+  if (!current) throw notFound({ info: req.target.info, name });
   if (isDry) {
     previewDelete(key, pre, current, await referenceView(ctx.store));
     return objectResponse(req, current);

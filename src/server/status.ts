@@ -5,6 +5,7 @@
 // followed by what the CLI would say (the validation issue with its field path).
 
 import { formatPath, type Issue, type KindInfo } from '../api/index.js';
+import { qualifiedResource } from './rbac/index.js';
 import {
   isConflict, isDatastoreError, isInvalid, isMissingTier, type DatastoreError,
 } from '../datastore/index.js';
@@ -60,8 +61,8 @@ export interface Subject {
 }
 
 /** `globalnetworkpolicies.projectcalico.org`, or `namespaces` for the core group: the API server's qualified resource. */
-export function qualifiedResource(info: KindInfo): string {
-  return info.group === 'core' ? info.plural : `${info.plural}.${info.group}`;
+function qualified(info: KindInfo): string {
+  return qualifiedResource(info.group === 'core' ? '' : info.group, info.plural);
 }
 
 function detailsOf(subject: Subject | undefined, causes?: StatusCause[]): StatusDetails | undefined {
@@ -100,13 +101,13 @@ export function badRequest(message: string, subject?: Subject): StatusError {
 }
 
 export function notFound(subject: Subject): StatusError {
-  return new StatusError(404, 'NotFound', `${qualifiedResource(subject.info)} ${JSON.stringify(subject.name ?? '')} not found`,
+  return new StatusError(404, 'NotFound', `${qualified(subject.info)} ${JSON.stringify(subject.name ?? '')} not found`,
     detailsOf(subject));
 }
 
 /** Maps a datastore failure to its Status (the server's half of "error → status in one place"). */
 export function statusOfDatastoreError(err: DatastoreError, subject: Subject | undefined): StatusError {
-  const what = subject ? `${qualifiedResource(subject.info)} ${JSON.stringify(subject.name ?? '')}` : 'the object';
+  const what = subject ? `${qualified(subject.info)} ${JSON.stringify(subject.name ?? '')}` : 'the object';
   switch (err.code) {
     case 'not-found':
       // A policy created in a tier that does not exist: the request is wrong, not the URL.
