@@ -3,12 +3,13 @@
 // it, kubectl leaves validation to the server and sends fieldValidation=Strict — which is what Tabby does anyway
 // (unknown fields are refused, as calicoctl refuses them). Calico kinds get their schema from the api part's
 // strict decoder (the same table that validates them), so the documented shape is the checked one; Kubernetes
-// kinds are checked by their own code and documented as objects that keep any field.
+// kinds are checked by their own code, and documented from the Kubernetes API reference (openapi-kubernetes.ts).
 //
 // OpenAPI v2 (/openapi/v2) is not served: client-go asks for it in protobuf only, kubectl v1.32 uses v3 when the
 // server has it, and a 404 there is what it tolerates (checked with kubectl v1.32: apply, edit, explain).
 
 import { objectMetaSchema, specSchemaOf, type KindInfo, type Schema } from '../api/index.js';
+import { KUBERNETES_PROPERTIES } from './openapi-kubernetes.js';
 import { GROUP_VERSIONS, restGroup, type GroupVersion } from './served-kinds.js';
 
 type Json = Record<string, unknown>;
@@ -59,13 +60,15 @@ function schemaName(info: KindInfo, gv: GroupVersion): string {
 
 function kindSchema(info: KindInfo, gv: GroupVersion): Json {
   const spec = specSchemaOf(info.key);
+  const own = KUBERNETES_PROPERTIES[info.key];
   const properties: Json = {
     apiVersion: { type: 'string', description: `APIVersion defines the versioned schema of this representation of an object: ${info.apiVersion}.` },
     kind: { type: 'string', description: `Kind is a string value representing the REST resource this object represents: ${info.kind}.` },
     metadata: toOpenApi(objectMetaSchema, "Standard object's metadata."),
-    spec: spec ? toOpenApi(spec, `The ${info.kind}'s specification.`) : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: `The ${info.kind}'s specification.` },
+    ...(spec
+      ? { spec: toOpenApi(spec, `The ${info.kind}'s specification.`) }
+      : own ?? { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: `The ${info.kind}'s specification.` } }),
   };
-  if (info.key === 'Pod' || info.key === 'Namespace') properties.status = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: 'Observed status (Tabby reads status.podIP and status.podIPs of a Pod).' };
   return {
     type: 'object',
     description: `${info.kind} (${info.apiVersion}), ${info.namespaced ? 'namespaced' : 'cluster-scoped'}, as Tabby stores and validates it.`,

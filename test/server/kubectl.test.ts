@@ -118,6 +118,9 @@ describe('kubectl against tabby server', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/action\s+<string> -required-/);
     expect(r.stdout).toContain('enum: Allow, Deny, Log, Pass');
+    const k8s = await kubectl(s, ['explain', 'networkpolicies.networking.k8s.io.spec.ingress.from']);
+    expect(k8s.stdout).toMatch(/ipBlock\s+<Object>/);
+    expect(k8s.stdout).toMatch(/namespaceSelector\s+<Object>/);
   });
 
   it('an invalid object: Invalid with every field path, nothing written', async () => {
