@@ -140,6 +140,12 @@ export class RbacIndex {
     return { rules: rules(), errors };
   }
 
+  /** The rules of the role a roleRef names, as a binding in `namespace` reads it; undefined when it does not exist. */
+  roleRules(kind: 'Role' | 'ClusterRole', namespace: string, name: string): readonly PolicyRule[] | undefined {
+    const role = kind === 'ClusterRole' ? this.clusterRoles.get(name) : this.roles.get(`${namespace}/${name}`);
+    return role ? role.rules ?? [] : undefined;
+  }
+
   private idsUnder(bucket: Map<string, Set<string>>, keys: readonly string[]): Set<string> {
     // A binding that names the user twice (as a User and through a Group) is visited once.
     const ids = new Set<string>();
