@@ -8,7 +8,8 @@
 // taken when the watch starts, as Kubernetes authorizes a watch once.
 
 import type { Resource } from '../api/index.js';
-import { isTieredRequest, tiersFromSelectors } from './rbac/index.js';
+import { validateResource } from '../api/index.js';
+import { isRbacResource, isTieredRequest, tiersFromSelectors } from './rbac/index.js';
 import type { RequestAttributes, Verb } from './authorization.js';
 import type { ApiContext, ResourceRequest } from './request.js';
 import { restGroup } from './served-kinds.js';
@@ -51,4 +52,18 @@ export async function listAccess(ctx: ApiContext, req: ResourceRequest, verb: 'l
   const decision = await ctx.authorizer.listFilter({ ...a, ...(tierSelector !== undefined && { tierSelector }) }, tiers);
   if (!decision.allowed) throw forbidden(a, decision.message);
   return decision.admits;
+}
+
+/**
+ * A write of an RBAC object, after authorize(): Kubernetes' escalation prevention on the object as it would be
+ * stored (validated and defaulted; an invalid one is left for the store to refuse with every issue). A binding to
+ * a role that does not exist, by a caller who may not `bind` it, is a 404 as in Kubernetes.
+ */
+export function authorizeRbacWrite(ctx: ApiContext, req: ResourceRequest, object: Resource): void {
+  const checked = validateResource(object);
+  if (!checked.ok || !isRbacResource(checked.value)) return;
+  const d = ctx.authorizer.authorizeRbacWrite(req.user.name, req.user.groups, checked.value);
+  if (d.allowed) return;
+  const details = { name: checked.value.metadata.name, group: 'rbac.authorization.k8s.io', kind: req.target.info.plural };
+  throw 'notFound' in d ? new StatusError(404, 'NotFound', d.message, details) : new StatusError(403, 'Forbidden', d.message, details);
 }

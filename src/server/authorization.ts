@@ -5,7 +5,7 @@
 // datastore's Role/ClusterRole/RoleBinding/ClusterRoleBinding, with Calico's tier check), kept current by
 // rbac-live.ts; tests may plug in another.
 
-import type { Decision, ListDecision, ListRequest, PolicyRef, RequestAttributes } from './rbac/index.js';
+import type { Decision, ListDecision, ListRequest, PolicyRef, RbacObject, RbacWriteDecision, RequestAttributes } from './rbac/index.js';
 
 export type { Decision, ListDecision, ListRequest, PolicyRef, RequestAttributes } from './rbac/index.js';
 export { SUPERUSER_GROUP as ADMIN_GROUP } from './rbac/index.js';
@@ -18,4 +18,9 @@ export interface Authorizer {
   listFilter(request: ListRequest, existingTiers: readonly string[]): ListDecision | Promise<ListDecision>;
   /** Whether the caller may `get` this policy: what decides whether explain may show its name and rules. */
   canReadPolicy(user: string, groups: readonly string[], policy: PolicyRef): boolean;
+  /**
+   * Kubernetes' escalation check on a write of a Role, ClusterRole or binding that authorize() allowed: the object
+   * may grant only what its author holds (or may `escalate` / `bind`).
+   */
+  authorizeRbacWrite(user: string, groups: readonly string[], object: RbacObject): RbacWriteDecision;
 }

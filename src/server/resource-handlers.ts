@@ -14,7 +14,7 @@ import {
   isConflict, keyOf, parseLabelSelector, previewDelete, previewWrite, referenceViewOfMap, tierOf, keyPath,
   type Datastore, type Preconditions, type ReferenceView,
 } from '../datastore/index.js';
-import { authorize, listAccess } from './access.js';
+import { authorize, authorizeRbacWrite, listAccess } from './access.js';
 import type { Verb } from './authorization.js';
 import type { ApiContext, ResourceRequest } from './request.js';
 import { badRequest, notFound, StatusError, toStatusError, type Subject } from './status.js';
@@ -162,6 +162,7 @@ async function create(ctx: ApiContext, req: ResourceRequest): Promise<Response> 
 
 async function createNamed(ctx: ApiContext, req: ResourceRequest, resource: Resource, name: string): Promise<Response> {
   await authorize(ctx, req, 'create', name, tierOf(resource, req.target.info.key));
+  authorizeRbacWrite(ctx, req, resource);
   if (dryRun(req)) {
     const current = await getOptional(ctx.store, keyOfTarget(req, name));
     const { resource: wouldBe } = previewWrite('create', resource, current, undefined, await referenceView(ctx.store));
@@ -188,6 +189,7 @@ async function authorizeWrite(ctx: ApiContext, req: ResourceRequest, verb: Verb,
   const after = tierOf(next, kind);
   await authorize(ctx, req, verb, name, before ?? after);
   if (after !== undefined && before !== undefined && after !== before) await authorize(ctx, req, verb, name, after);
+  authorizeRbacWrite(ctx, req, next);
 }
 
 const PATCH_TYPES = {

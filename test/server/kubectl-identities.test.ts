@@ -121,6 +121,34 @@ describe('kubectl as three identities against tabby server', () => {
     expect(w.body).not.toContain('"default"');
   });
 
+  it('escalation prevention: a role may hold only what its author holds', async () => {
+    // The security team may manage roles in shop, nothing more there.
+    const admin = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: role-editor}
+rules: [{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [get, list, watch, create, update, patch, delete]}]  # not "*": that includes escalate
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: security-edits-roles, namespace: shop}
+subjects: [{kind: Group, name: security-team, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {kind: ClusterRole, name: role-editor, apiGroup: rbac.authorization.k8s.io}
+`;
+    expect((await kubectl(s, ['apply', '-f', file('role-editor.yaml', admin)])).code).toBe(0);
+    const role = (name: string, rule: string) => file(`${name}.yaml`, `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: ${name}, namespace: shop}
+rules: [${rule}]
+`);
+    const held = await as('security', ['apply', '-f', role('security-policies', '{apiGroups: [projectcalico.org], resources: [tier.networkpolicies], resourceNames: ["security.*"], verbs: [get]}')]);
+    expect(held.stdout).toContain('role.rbac.authorization.k8s.io/security-policies created');
+    const more = await as('security', ['apply', '-f', role('pod-reader', '{apiGroups: [""], resources: [pods], verbs: [get]}')]);
+    expect(more.code).toBe(1);
+    expect(more.stderr).toContain('Error from server (Forbidden)');
+    expect(more.stderr).toContain('is attempting to grant RBAC permissions not currently held');
+    expect((await kubectl(s, ['get', 'role', '-n', 'shop', 'pod-reader'])).code).toBe(1);
+  });
+
   it('removing a binding is in force for the next request', async () => {
     expect((await as('developer', ['get', 'netpol', '-n', 'shop'])).code).toBe(0);
     expect((await kubectl(s, ['delete', 'rolebinding', '-n', 'shop', 'shop-devs-edit-netpol'])).code).toBe(0);

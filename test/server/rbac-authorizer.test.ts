@@ -214,6 +214,9 @@ describe('Calico tiered policy (get on the tier and the verb on tier.<kind>)', (
     expect(tiersFromSelectors('projectcalico.org/tiers=a', undefined)).toEqual({ ok: true, tiers: undefined });
     expect(tiersFromSelectors(undefined, undefined)).toEqual({ ok: true, tiers: undefined });
     expect(tiersFromSelectors('projectcalico.org/tier!=a', undefined)).toEqual({ ok: false, message: 'non equal selector operator not supported for label projectcalico.org/tier' });
+    expect(tiersFromSelectors('!projectcalico.org/tier', undefined)).toEqual({ ok: false, message: 'non equal selector operator not supported for label projectcalico.org/tier' });
+    expect(tiersFromSelectors('!projectcalico.org/tiers,projectcalico.org/tier notin (a)', undefined)).toEqual({ ok: false, message: 'non equal selector operator not supported for label projectcalico.org/tier' });
+    expect(tiersFromSelectors('!projectcalico.org/tiers', undefined)).toEqual({ ok: true, tiers: undefined });
     expect(tiersFromSelectors(undefined, 'spec.tier!=a')).toEqual({ ok: false, message: 'non equal selector operator not supported for field spec.tier' });
   });
 

@@ -279,3 +279,78 @@ describe('RBAC property: tiered lists and watches are filtered as the reference 
     }), { numRuns: 400 });
   });
 });
+
+describe('RBAC property: a role its author may write grants them nothing new (escalation prevention)', () => {
+  it('for random holdings and random roles, binding the role to its author allows no request that was refused', () => {
+    let written = 0;
+    // The author is a subject of one of the bindings; the role is made of parts of that binding's role's rules (a
+    // subset of each list), sometimes widened (names dropped, a verb added) or random, so that many roles are held
+    // by their author and many are not; the requests are aimed at the role's rules.
+    const sub = (list: readonly string[] | undefined) =>
+      list && list.length > 0 ? fc.subarray([...list], { minLength: 1 }) : fc.constant(undefined);
+    const derive = (r: PolicyRule): fc.Arbitrary<PolicyRule> => fc.record({
+      verbs: sub(r.verbs), apiGroups: sub(r.apiGroups), resources: sub(r.resources), resourceNames: sub(r.resourceNames),
+      widen: fc.constantFrom('none', 'none', 'none', 'names', 'verb'),
+    }).map((x): PolicyRule => ({
+      verbs: x.widen === 'verb' ? [...x.verbs!, 'patch'] : x.verbs!, apiGroups: x.apiGroups!, resources: x.resources!,
+      ...(x.resourceNames && x.widen !== 'names' ? { resourceNames: x.resourceNames } : {}),
+    }));
+    const aimedAt = (rules: readonly PolicyRule[], ns: string): fc.Arbitrary<RequestAttributes> =>
+      fc.record({ rule: fc.constantFrom(...rules), pick: fc.nat(), base: resourceRequest, named: fc.boolean() }).map(({ rule, pick, base, named }) => {
+        const at = (list: readonly string[] | undefined, fallback: string) => (list && list.length > 0 ? list[pick % list.length]! : fallback);
+        const [resource, subresource] = at(rule.resources, 'pods').replace('*/', 'pods/').replace(/^\*$/, 'pods').split('/');
+        const out: RequestAttributes = { ...base, verb: at(rule.verbs.filter((v) => v !== '*'), 'get'), apiGroup: at(rule.apiGroups?.filter((g) => g !== '*'), ''), resource: resource!, namespace: ns };
+        if (subresource) out.subresource = subresource;
+        else delete out.subresource;
+        if (named) out.name = at(rule.resourceNames, 'zz');
+        else delete out.name;
+        return out;
+      });
+    const world = fc.array(rbacObject, { minLength: 1, maxLength: 14 }).chain((objects) => {
+      const grants = latest(objects).flatMap((o) => {
+        if (o.kind !== 'RoleBinding' && o.kind !== 'ClusterRoleBinding') return [];
+        const b = o as RoleBinding | ClusterRoleBinding;
+        const granting = latest(objects).find((x) => x.kind === b.roleRef.kind && x.metadata.name === b.roleRef.name
+          && (x.kind === 'ClusterRole' || x.metadata.namespace === b.metadata.namespace));
+        const rules = ((granting as { rules?: PolicyRule[] } | undefined)?.rules ?? []).filter((r) => !r.nonResourceURLs);
+        return rules.length === 0 ? [] : (b.subjects ?? []).map((subject) => ({ subject, rules, ns: b.kind === 'RoleBinding' ? b.metadata.namespace! : undefined }));
+      });
+      if (grants.length === 0) return fc.constant(undefined);
+      return fc.record({ g: fc.constantFrom(...grants), nsPick: fc.constantFrom(...NAMESPACES) }).chain(({ g, nsPick }) => {
+        const ns = g.ns ?? nsPick;
+        const author = g.subject.kind === 'User' ? { user: g.subject.name, groups: [] as string[] }
+          : g.subject.kind === 'Group' ? { user: 'carol', groups: [g.subject.name] }
+          : { user: `system:serviceaccount:${g.subject.namespace || ns}:${g.subject.name}`, groups: [] as string[] };
+        return fc.array(fc.oneof({ arbitrary: fc.constantFrom(...g.rules).chain(derive), weight: 6 }, { arbitrary: resourceRule, weight: 1 }), { minLength: 1, maxLength: 3 })
+          .chain((rules) => fc.tuple(fc.constant(objects), fc.constant({ ...author, ns }), fc.constant(rules), fc.array(aimedAt(rules, ns), { minLength: 1, maxLength: 20 })));
+      });
+    });
+    let refused = 0;
+    fc.assert(fc.property(world, (w) => {
+      if (w === undefined) return;
+      const [objects, author, rules, requests] = w;
+        const index = RbacIndex.of(objects);
+        const authz = new Authorizer(index);
+        const role: Resource = { apiVersion: V, kind: 'Role', metadata: { name: 'new-role', namespace: author.ns }, rules };
+        // The generators grant no `escalate` or `bind`, so only holding every permission lets the role through.
+        if (!authz.authorizeRbacWrite(author.user, author.groups, role as never).allowed) {
+          refused++;
+          return;
+        }
+        written++;
+        const before = requests.map((r) => authz.authorize({ ...r, user: author.user, groups: author.groups }).allowed);
+        index.upsert(role);
+        index.upsert({
+          apiVersion: V, kind: 'RoleBinding', metadata: { name: 'new-binding', namespace: author.ns },
+          subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: author.user }],
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'new-role' },
+        });
+        requests.forEach((r, i) => {
+          if (!before[i]) expect(authz.authorize({ ...r, user: author.user, groups: author.groups }).allowed, JSON.stringify({ r, rules })).toBe(false);
+        });
+    }), { numRuns: 1500 });
+    // Enough roles pass the check for the property to have been exercised.
+    expect(written).toBeGreaterThan(150);
+    expect(refused).toBeGreaterThan(100);
+  });
+});

@@ -41,3 +41,8 @@ export type Decision =
     };
 
 export const ALLOWED: Decision = Object.freeze({ allowed: true });
+
+/** kube-apiserver's privileged group: allowed everything, before RBAC is asked. */
+export const SUPERUSER_GROUP = 'system:masters';
+/** The group every authenticated caller is in. */
+export const AUTHENTICATED_GROUP = 'system:authenticated';

@@ -20,16 +20,15 @@
 
 import { DEFAULT_TIER_NAME, kindInfo, type Resource } from '../../api/index.js';
 import type { PolicyKind } from '../../engine/index.js';
-import { ALLOWED, type Decision, type RequestAttributes } from './attributes.js';
+import { ALLOWED, AUTHENTICATED_GROUP, SUPERUSER_GROUP, type Decision, type RequestAttributes } from './attributes.js';
 import type { RbacIndex } from './binding-index.js';
+import { authorizeRbacWrite, type RbacObject, type RbacWriteDecision } from './escalation.js';
 import {
   forbiddenStatusMessage, kubernetesForbiddenReason, NO_READABLE_TIER_REASON, tierForbiddenReason,
 } from './messages.js';
 import { ruleAllows } from './rules.js';
 import { isTieredRequest, tierCheckRequests, tierFromPolicyName, tierOfPolicy } from './tiered.js';
 
-export const SUPERUSER_GROUP = 'system:masters';
-export const AUTHENTICATED_GROUP = 'system:authenticated';
 
 /** A list or watch: the request, and the tiers its selectors name (tiersFromSelectors), if any. */
 export interface ListRequest extends RequestAttributes {
@@ -98,6 +97,15 @@ export class Authorizer {
       name: policy.name, tier: policy.tier,
       ...(info.namespaced && policy.namespace ? { namespace: policy.namespace } : {}),
     }).allowed;
+  }
+
+  /**
+   * Kubernetes' escalation check for a create, update or patch of a Role, ClusterRole or binding, after
+   * authorize() allowed the write: the caller must hold what the object grants, or may `escalate` / `bind`
+   * (./escalation.ts). `object` is the object as it would be stored.
+   */
+  authorizeRbacWrite(user: string, groups: readonly string[], object: RbacObject): RbacWriteDecision {
+    return authorizeRbacWrite((req) => this.authorize(req), this.index, user, groups, object);
   }
 
   /** Whether the caller may `get` the Tier itself (step 1 of the tier check; what Calico's UI shows a tier for). */

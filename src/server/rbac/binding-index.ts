@@ -130,14 +130,21 @@ export class RbacIndex {
   visit(user: string, groups: readonly string[], namespace: string): RuleVisit {
     const keys = [`u:${user}`, ...groups.map((g) => `g:${g}`)];
     const errors: string[] = [];
-    const self = this;
-    function* rules(): Generator<GrantedRule> {
-      yield* self.fromBindings(self.idsUnder(self.clusterBySubject, keys), errors);
-      if (namespace === '') return;
-      const inNamespace = self.namespacedBySubject.get(namespace);
-      if (inNamespace) yield* self.fromBindings(self.idsUnder(inNamespace, keys), errors);
-    }
-    return { rules: rules(), errors };
+    return { rules: this.rulesFor(keys, namespace, errors), errors };
+  }
+
+  /** Lazily, so that a check stops at the first rule that allows. */
+  private *rulesFor(keys: readonly string[], namespace: string, errors: string[]): Generator<GrantedRule> {
+    yield* this.fromBindings(this.idsUnder(this.clusterBySubject, keys), errors);
+    if (namespace === '') return;
+    const inNamespace = this.namespacedBySubject.get(namespace);
+    if (inNamespace) yield* this.fromBindings(this.idsUnder(inNamespace, keys), errors);
+  }
+
+  /** The rules of the role a roleRef names, as a binding in `namespace` reads it; undefined when it does not exist. */
+  roleRules(kind: 'Role' | 'ClusterRole', namespace: string, name: string): readonly PolicyRule[] | undefined {
+    const role = kind === 'ClusterRole' ? this.clusterRoles.get(name) : this.roles.get(`${namespace}/${name}`);
+    return role ? role.rules ?? [] : undefined;
   }
 
   private idsUnder(bucket: Map<string, Set<string>>, keys: readonly string[]): Set<string> {

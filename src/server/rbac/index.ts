@@ -2,10 +2,10 @@
 // ClusterRoleBinding objects, Calico's tier check for tiered policy, list/watch filtering, and the redaction of
 // explain results. Pure; the server part calls it (see ../README.md, "Authorization").
 
-export { ALLOWED, type Decision, type RequestAttributes } from './attributes.js';
+export { ALLOWED, AUTHENTICATED_GROUP, SUPERUSER_GROUP, type Decision, type RequestAttributes } from './attributes.js';
 export { isRbacResource, RbacIndex, serviceAccountUser, type GrantedRule, type RuleVisit } from './binding-index.js';
 export {
-  AUTHENTICATED_GROUP, Authorizer, SUPERUSER_GROUP, type ListDecision, type ListRequest, type PolicyRef,
+  Authorizer, type ListDecision, type ListRequest, type PolicyRef,
 } from './authorizer.js';
 export { forbiddenStatusMessage, qualifiedResource } from './messages.js';
 export {
@@ -17,3 +17,4 @@ export {
   CALICO_GROUP, isTieredRequest, TIERED_PLURALS, tierFromPolicyName, tierOfPolicy, tiersFromSelectors, type TierSelection,
 } from './tiered.js';
 export { filterWatchEvent, type FilteredEvent, type WatchEventType } from './watch-filter.js';
+export { breakdownRule, compactRuleText, ruleCovers, uncovered, type RbacObject, type RbacWriteDecision } from './escalation.js';

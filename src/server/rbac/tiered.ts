@@ -93,15 +93,22 @@ export function tiersFromSelectors(labelSelector: string | undefined, fieldSelec
     if (m[1] === '!=') return { ok: false, message: 'non equal selector operator not supported for field spec.tier' };
     return { ok: true, tiers: [m[2]!.trim()] };
   }
+  const refused: TierSelection = { ok: false, message: `non equal selector operator not supported for label ${TIER_LABEL}` };
   for (const req of requirements(labelSelector ?? '')) {
-    if (!req.startsWith(TIER_LABEL) && !req.startsWith(`!${TIER_LABEL}`)) continue;
-    const rest = req.startsWith('!') ? null : req.slice(TIER_LABEL.length);
-    if (rest !== null && rest !== '' && !/^[\s=!]|^\s*(in|notin)\s*\(/.test(rest)) continue; // a longer key
-    const inSet = rest === null ? null : /^\s+in\s*\((.*)\)\s*$/.exec(rest);
+    // `!key` (does not exist) names the tier label with an operator Calico refuses.
+    if (/^!\s*/.test(req)) {
+      if (req.replace(/^!\s*/, '') === TIER_LABEL) return refused;
+      continue;
+    }
+    if (!req.startsWith(TIER_LABEL)) continue;
+    const rest = req.slice(TIER_LABEL.length);
+    // Another key that starts with this one (`projectcalico.org/tiers=x`).
+    if (rest !== '' && !/^[\s=!]/.test(rest)) continue;
+    const inSet = /^\s+in\s*\((.*)\)\s*$/.exec(rest);
     if (inSet) return { ok: true, tiers: inSet[1]!.split(',').map((t) => t.trim()).filter((t) => t !== '') };
-    const eq = rest === null ? null : /^\s*(==|=)\s*(\S*)\s*$/.exec(rest);
+    const eq = /^\s*(==|=)\s*(\S*)\s*$/.exec(rest);
     if (eq) return { ok: true, tiers: [eq[2]!] };
-    return { ok: false, message: `non equal selector operator not supported for label ${TIER_LABEL}` };
+    return refused;
   }
   return { ok: true, tiers: undefined };
 }
