@@ -45,8 +45,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The server cannot start as asked: a file that cannot be read or parsed (`usage`: flags that do not go together). */
 export class ServerSetupError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly usage = false) {
     super(message);
     this.name = 'ServerSetupError';
   }
@@ -54,7 +55,7 @@ export class ServerSetupError extends Error {
 
 async function tlsOf(options: ServerOptions): Promise<TlsMaterial> {
   if ((options.tlsCertFile === undefined) !== (options.tlsKeyFile === undefined)) {
-    throw new ServerSetupError('give both --tls-cert and --tls-key, or neither (then a CA and certificate are made in the state directory)');
+    throw new ServerSetupError('give both --tls-cert and --tls-key, or neither (then a CA and certificate are made in the state directory)', true);
   }
   if (options.tlsCertFile !== undefined && options.tlsKeyFile !== undefined) {
     const read = async (f: string, what: string): Promise<string> => {

@@ -59,7 +59,8 @@ export const command: CommandSpec = {
       });
     } catch (err) {
       await opened.store.close().catch(() => undefined);
-      if (err instanceof ServerSetupError) throw new CliError(err.message, EXIT.usage);
+      // README's exit codes: an unreadable certificate or token file is invalid input (1), flags that do not go together usage (2).
+      if (err instanceof ServerSetupError) throw new CliError(err.message, err.usage ? EXIT.usage : EXIT.failure);
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${host}:${port}: the address is in use (choose another with --listen)`, EXIT.unavailable);
       throw toCliError(err) ?? err;
     }
