@@ -58,6 +58,8 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   app.get('/version', (c) => c.json(versionInfo(options.tabbyVersion)));
+  // kube-apiserver's health endpoints (any authenticated caller, as its system:public-info-viewer role allows).
+  for (const path of ['/healthz', '/livez', '/readyz']) app.get(path, (c) => c.text('ok'));
   app.get('/api', (c) => c.json(apiVersions(options.address())));
   app.get('/apis', (c) => c.json(apiGroupList()));
   app.get('/openapi/v2', () => new Response(openApiV2Document(options.tabbyVersion), { headers: { 'content-type': OPENAPI_V2_PROTOBUF } }));

@@ -68,6 +68,12 @@ describe('kubectl against tabby server', () => {
     }
   });
 
+  it('version and health, as kubectl asks for them', async () => {
+    expect((await kubectl(s, ['get', '--raw', '/healthz'])).stdout).toBe('ok');
+    const v = await kubectl(s, ['version', '-o', 'json']);
+    expect(JSON.parse(v.stdout).serverVersion).toMatchObject({ major: '1', minor: '32' });
+  });
+
   it('lists the kinds with their short names (discovery)', async () => {
     const r = await kubectl(s, ['api-resources', '--api-group', 'projectcalico.org']);
     expect(r.code).toBe(0);
