@@ -41,6 +41,8 @@ export class LiveRbac {
           else if (e.type === 'delete') this.remove(e.key);
           from = Math.max(from, e.revision);
         }
+        // A watch that ended without stop() (the store closed it): watch again, but never in a tight loop.
+        if (!this.stopped) await new Promise((r) => setTimeout(r, 100));
       } catch (err) {
         if (this.stopped) return;
         // Compacted or broken: list again (what the index holds is replaced object by object, deletions too).
