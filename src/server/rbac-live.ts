@@ -18,6 +18,12 @@ export class LiveRbac {
   private loops: Promise<void>[] = [];
   /** kind → `ns/name` of what the index holds, so a relist can remove what vanished. */
   private readonly held = new Map<string, Set<string>>();
+  /**
+   * `kind/ns/name` → the newest revision applied (an upsert's resourceVersion, a delete's revision). The server's
+   * own writes arrive before their watch events, so an older event must not undo a newer write — above all, an
+   * upsert delivered after the delete this server already applied must not grant a removed binding again.
+   */
+  private readonly newest = new Map<string, number>();
 
   constructor(private readonly store: Datastore, private readonly log: (line: string) => void = () => undefined) {}
 
@@ -38,7 +44,7 @@ export class LiveRbac {
       try {
         for await (const e of watch) {
           if (e.type === 'upsert') this.upsert(e.resource);
-          else if (e.type === 'delete') this.remove(e.key);
+          else if (e.type === 'delete') this.remove(e.key, e.revision);
           from = Math.max(from, e.revision);
         }
         // A watch that ended without stop() (the store closed it): watch again, but never in a tight loop.
@@ -65,22 +71,36 @@ export class LiveRbac {
     }
   }
 
-  /** A write this server made: in force at once. */
-  observe(change: { upserted: Resource } | { deleted: ResourceKey }): void {
+  /** A write this server made: in force at once. A delete passes the deleted object's last resourceVersion. */
+  observe(change: { upserted: Resource } | { deleted: ResourceKey; resourceVersion?: string }): void {
     if ('upserted' in change) this.upsert(change.upserted);
-    else this.remove(change.deleted);
+    else this.remove(change.deleted, Number(change.resourceVersion ?? 0));
+  }
+
+  private static id(kind: string, namespace: string | undefined, name: string): string {
+    return `${kind}/${namespace ?? ''}/${name}`;
+  }
+
+  /** Records `revision` for `id`; false when something as new or newer was applied already. */
+  private advance(id: string, revision: number): boolean {
+    if (revision <= (this.newest.get(id) ?? -1)) return false;
+    this.newest.set(id, revision);
+    return true;
   }
 
   private upsert(r: Resource): void {
     if (!isRbacResource(r)) return;
+    if (!this.advance(LiveRbac.id(r.kind, r.metadata.namespace, r.metadata.name), Number(r.metadata.resourceVersion ?? 0))) return;
     this.index.upsert(r);
     let ids = this.held.get(r.kind);
     if (!ids) this.held.set(r.kind, ids = new Set());
     ids.add(`${r.metadata.namespace ?? ''}/${r.metadata.name}`);
   }
 
-  private remove(key: ResourceKey): void {
+  private remove(key: ResourceKey, revision?: number): void {
     if (!(RBAC_KIND_KEYS as readonly string[]).includes(key.kind)) return;
+    // A delete is never undone by an older event; a relist's removal (no revision) always applies.
+    if (revision !== undefined) this.advance(LiveRbac.id(key.kind, key.namespace, key.name), revision);
     this.index.remove(key.kind, key.namespace ?? '', key.name);
     this.held.get(key.kind)?.delete(`${key.namespace ?? ''}/${key.name}`);
   }

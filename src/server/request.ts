@@ -10,7 +10,7 @@ export interface ApiContext {
   store: Datastore;
   authorizer: Authorizer;
   /** A write the pipeline stored (not dry runs): the live RBAC index applies its own kinds at once. */
-  onWrite?: (change: { upserted: Resource } | { deleted: ResourceKey }) => void;
+  onWrite?: (change: { upserted: Resource } | { deleted: ResourceKey; resourceVersion?: string }) => void;
 }
 
 export interface ResourceRequest {

@@ -305,7 +305,7 @@ async function remove(ctx: ApiContext, req: ResourceRequest, name: string, hasBo
     return objectResponse(req, current);
   }
   const deleted = await ctx.store.delete(key, pre);
-  ctx.onWrite?.({ deleted: key });
+  ctx.onWrite?.({ deleted: key, ...(deleted.metadata.resourceVersion !== undefined && { resourceVersion: deleted.metadata.resourceVersion }) });
   return objectResponse(req, deleted);
 }
 
