@@ -1,13 +1,12 @@
-// The request pipeline for resource URLs: authorize (authorization.ts, the one hook), then read or write the
-// datastore, and answer as the Kubernetes API server does — objects, `<Kind>List`s with
-// metadata.resourceVersion, Tables for kubectl, Status objects for failures (status.ts).
+// The request pipeline for resource URLs: authorize (access.ts, the one hook), then read or write the datastore,
+// and answer as the Kubernetes API server does — objects, `<Kind>List`s with metadata.resourceVersion, Tables for
+// kubectl, Status objects for failures (status.ts).
 //
 // Tiered kinds (Calico policies): the tier is part of every authorization request. For a named object it is the
 // stored object's tier (and, for a write, the written object's too: moving a policy needs rights in both tiers);
-// a name that does not exist is asked about without a tier, so a caller learns nothing from 404 vs 403 unless the
-// authorizer lets them. Lists and watches are filtered per item: an object of a tier the caller may not read is
-// left out (Calico's API server answers 403 for the whole list instead; leaving out is what `kubectl get` can
-// show and what a watch must do anyway, so both behave the same).
+// for a name that does not exist the authorizer reads the tier from the name, as Calico's API server does. Lists
+// and watches go through the authorizer's list filter: 403 as a whole, or only the objects of the tiers the
+// caller may list (what Calico's API server does too). RBAC objects also pass the escalation check.
 
 import { applyJsonPatch, mergePatch, stripForeignServerFields, type KindKey, type Resource } from '../api/index.js';
 import {
