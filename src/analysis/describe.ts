@@ -12,7 +12,10 @@
 //
 // Everything here is plain data; the CLI prints it and adds what only a running agent knows (hit counts).
 
-import { builtinTier, kindInfo, kindKeyOf, type Issue, type KindKey, type Resource, type Result } from '../api/index.js';
+import {
+  builtinTier, kindInfo, kindKeyOf, type ClusterRole, type ClusterRoleBinding, type Issue, type KindKey, type PolicyRule,
+  type Resource, type Result, type Role, type RoleBinding, type RoleRef, type Subject,
+} from '../api/index.js';
 import {
   comparePolicies, protocolName, type CompiledPolicy, type CompiledRule, type Direction, type EntityMatch, type IpSetInfo,
   type PolicyEngine, type PolicyKind,
@@ -109,7 +112,15 @@ export type DescribeReport =
   | { about: 'endpoint'; object: ObjectSummary; endpoint: PoliciesForReport | null; notes: string[] }
   | { about: 'tier'; object: ObjectSummary; tier: TierDescription; notes: string[] }
   | { about: 'network-set'; object: ObjectSummary; networkSet: NetworkSetDescription | null; notes: string[] }
+  | { about: 'rbac'; object: ObjectSummary; rbac: RbacDescription; notes: string[] }
   | { about: 'object'; object: ObjectSummary; spec: unknown; notes: string[] };
+
+/** A Role's or ClusterRole's rules, or a binding's role and subjects, as stored. */
+export interface RbacDescription {
+  rules?: PolicyRule[];
+  roleRef?: RoleRef;
+  subjects?: Subject[];
+}
 
 function objectSummary(r: Resource): ObjectSummary {
   const m = r.metadata;
@@ -292,6 +303,14 @@ export function describeResource(engine: PolicyEngine, resources: readonly Resou
       const set = engine.networkSets().find((s) => s.kind === target.kind && s.name === r.metadata.name && s.namespace === namespace);
       const networkSet = set ? { nets: set.nets, labels: sortedLabels(set.labels), selectedBy: rulesSelecting(engine, set.labels) } : null;
       return { ok: true, value: { about: 'network-set', object, networkSet, notes } };
+    }
+    case 'Role':
+    case 'ClusterRole':
+      return { ok: true, value: { about: 'rbac', object, rbac: { rules: (r as Role | ClusterRole).rules ?? [] }, notes } };
+    case 'RoleBinding':
+    case 'ClusterRoleBinding': {
+      const b = r as RoleBinding | ClusterRoleBinding;
+      return { ok: true, value: { about: 'rbac', object, rbac: { roleRef: b.roleRef, subjects: b.subjects ?? [] }, notes } };
     }
     default:
       return { ok: true, value: { about: 'object', object, spec: (r as { spec?: unknown }).spec ?? null, notes } };

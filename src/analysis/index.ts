@@ -41,6 +41,7 @@ export {
   type ObjectSummary,
   type PolicyDescription,
   type PolicyRef,
+  type RbacDescription,
   type RuleReference,
   type RuleSummary,
   type TierDescription,

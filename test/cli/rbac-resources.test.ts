@@ -108,6 +108,26 @@ for (const s of storesUnderTest(root, 'rbac resources')) {
       expect((await tabby('get', 'clusterrolebinding', 'sec-tier')).code).toBe(3);
     });
 
+    it('describe prints a role\'s rules and a binding\'s role and subjects in kubectl\'s layout', async () => {
+      await tabby('apply', '-f', file('rbac.yaml', RBAC));
+      const role = await tabby('describe', 'clusterrole', 'tier:security-reader');
+      expect(role.stdout).toContain([
+        'PolicyRule:',
+        '  Resources                Non-Resource URLs  Resource Names  Verbs',
+        '  ---------                -----------------  --------------  -----',
+        '  tiers.projectcalico.org  []                 [security]      [get]',
+      ].join('\n'));
+      const binding = await tabby('describe', 'rolebinding/dev-netpol', '-n', 'shop');
+      expect(binding.stdout).toContain([
+        'Role:', '  Kind:  Role', '  Name:  netpol-editor', 'Subjects:',
+        '  Kind            Name  Namespace', '  ----            ----  ---------',
+        '  User            dev', '  User            dev2', '  Group           devs', '  ServiceAccount  ci',
+      ].join('\n'));
+      const json = JSON.parse((await tabby('describe', 'clusterrolebinding', 'sec-tier', '-o', 'json')).stdout) as { about: string; rbac: { roleRef: { name: string } } };
+      expect(json.about).toBe('rbac');
+      expect(json.rbac.roleRef.name).toBe('tier:security-reader');
+    });
+
     it('refuses a changed roleRef (exit 1, nothing written) and an invalid object, naming file, line and field', async () => {
       await tabby('apply', '-f', file('rbac.yaml', RBAC));
       const changed = await tabby('apply', '-f', file('changed.yaml', RBAC.split('---\n')[2]!.replace('kind: Role, name: netpol-editor', 'kind: ClusterRole, name: admin')));

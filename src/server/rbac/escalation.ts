@@ -86,7 +86,7 @@ export function compactRuleText(r: PolicyRule): string {
 }
 
 /** CompactRules: atoms of one group, resource and (at most one) name merge their verbs. */
-function compactAtoms(atoms: readonly Atom[]): PolicyRule[] {
+export function compactAtoms(atoms: readonly Atom[]): PolicyRule[] {
   const simple = new Map<string, PolicyRule>();
   const out: PolicyRule[] = [];
   for (const a of atoms) {

@@ -17,4 +17,4 @@ export {
   CALICO_GROUP, isTieredRequest, TIERED_PLURALS, tierFromPolicyName, tierOfPolicy, tiersFromSelectors, type TierSelection,
 } from './tiered.js';
 export { filterWatchEvent, type FilteredEvent, type WatchEventType } from './watch-filter.js';
-export { breakdownRule, compactRuleText, ruleCovers, uncovered, type RbacObject, type RbacWriteDecision } from './escalation.js';
+export { breakdownRule, compactAtoms, compactRuleText, ruleCovers, uncovered, type RbacObject, type RbacWriteDecision } from './escalation.js';
