@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3, openssl, socat, zsh, fish)
+// Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3, openssl, socat,
+// zsh, fish, kubectl)
 // when they are missing and we are root on Debian. Without root it only reports what is missing:
 // the suites that need a missing tool then report themselves as skipped with that reason.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -15,6 +16,8 @@ const REQUIRED = [
   { command: 'openssl', pkg: 'openssl', why: 'the certificates of the etcd TLS tests' },
   { command: 'zsh', pkg: 'zsh', why: 'the zsh completion test (tabby completion zsh)' },
   { command: 'fish', pkg: 'fish', why: 'the fish completion test (tabby completion fish)' },
+  // Debian's kubectl; a newer one already on PATH (kubectl's own packages) is used as it is.
+  { command: 'kubectl', pkg: 'kubernetes-client', why: "the tabby server suites drive the real kubectl" },
   { command: 'socat', pkg: 'socat', why: 'raw ICMP and IP-protocol packets in the real-traffic conformance suites (Node has no raw sockets)' },
 ];
 

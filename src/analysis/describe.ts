@@ -13,8 +13,9 @@
 // Everything here is plain data; the CLI prints it and adds what only a running agent knows (hit counts).
 
 import {
-  builtinTier, describeSource, FELIX_SETTING_NAMES, formatSettingValue, kindInfo, kindKeyOf, type FelixConfiguration, type Issue, type KindKey,
-  type Resource, type Result,
+  builtinTier, describeSource, FELIX_SETTING_NAMES, formatSettingValue, kindInfo, kindKeyOf, type ClusterRole,
+  type ClusterRoleBinding, type FelixConfiguration, type Issue, type KindKey, type PolicyRule, type Resource, type Result,
+  type Role, type RoleBinding, type RoleRef, type Subject,
 } from '../api/index.js';
 import {
   comparePolicies, protocolName, type CompiledPolicy, type CompiledRule, type Direction, type EntityMatch, type IpSetInfo,
@@ -112,7 +113,15 @@ export type DescribeReport =
   | { about: 'endpoint'; object: ObjectSummary; endpoint: PoliciesForReport | null; notes: string[] }
   | { about: 'tier'; object: ObjectSummary; tier: TierDescription; notes: string[] }
   | { about: 'network-set'; object: ObjectSummary; networkSet: NetworkSetDescription | null; notes: string[] }
+  | { about: 'rbac'; object: ObjectSummary; rbac: RbacDescription; notes: string[] }
   | { about: 'object'; object: ObjectSummary; spec: unknown; notes: string[] };
+
+/** A Role's or ClusterRole's rules, or a binding's role and subjects, as stored. */
+export interface RbacDescription {
+  rules?: PolicyRule[];
+  roleRef?: RoleRef;
+  subjects?: Subject[];
+}
 
 function objectSummary(r: Resource): ObjectSummary {
   const m = r.metadata;
@@ -300,6 +309,14 @@ export function describeResource(engine: PolicyEngine, resources: readonly Resou
     case 'FelixConfiguration':
       notes.push(...felixConfigurationNotes(r as FelixConfiguration));
       return { ok: true, value: { about: 'object', object, spec: (r as { spec?: unknown }).spec ?? null, notes } };
+    case 'Role':
+    case 'ClusterRole':
+      return { ok: true, value: { about: 'rbac', object, rbac: { rules: (r as Role | ClusterRole).rules ?? [] }, notes } };
+    case 'RoleBinding':
+    case 'ClusterRoleBinding': {
+      const b = r as RoleBinding | ClusterRoleBinding;
+      return { ok: true, value: { about: 'rbac', object, rbac: { roleRef: b.roleRef, subjects: b.subjects ?? [] }, notes } };
+    }
     default:
       return { ok: true, value: { about: 'object', object, spec: (r as { spec?: unknown }).spec ?? null, notes } };
   }

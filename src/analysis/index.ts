@@ -2,6 +2,7 @@
 // selector matches. Everything here reads a loaded PolicyEngine and returns plain data; printing is the CLI's.
 
 export {
+  matrixJsonHead,
   reachabilityMatrix,
   type MatrixOptions,
   type MatrixProgress,
@@ -40,6 +41,7 @@ export {
   type ObjectSummary,
   type PolicyDescription,
   type PolicyRef,
+  type RbacDescription,
   type RuleReference,
   type RuleSummary,
   type TierDescription,

@@ -584,3 +584,20 @@ function groupsOf(bits: Uint32Array, n: number, words: number): { of: Int32Array
   }
   return { of, count: keys.size };
 }
+
+/**
+ * The members of `tabby matrix -o json` before `allowed` (whose rows are m.row(i)): what the CLI streams and the
+ * server's /tabby/v1/matrix answers, built in one place.
+ */
+export function matrixJsonHead(m: ReachabilityMatrix): Record<string, unknown> {
+  const head: Record<string, unknown> = { protocol: m.protocol, port: m.port ?? null, endpoints: m.endpoints.map((e) => e.ref) };
+  if (typeof m.port === 'string') head.targetPorts = m.targetPorts.map((p) => p ?? null);
+  const n = m.endpoints.length;
+  const x = m.external.length;
+  if (x > 0) {
+    head.external = m.external.map((e) => ({ address: e.address, cidr: e.cidr, namedBy: e.namedBy, class: e.label }));
+    head.toExternal = Array.from({ length: n }, (_, i) => Array.from({ length: x }, (_, k) => m.toExternal(i, k)));
+    head.fromExternal = Array.from({ length: x }, (_, k) => Array.from({ length: n }, (_, j) => m.fromExternal(k, j)));
+  }
+  return head;
+}

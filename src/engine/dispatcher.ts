@@ -240,6 +240,11 @@ export class Dispatcher {
       case 'StagedKubernetesNetworkPolicy':
         return this.kubernetesPolicy(resource, source, label, fail);
       case 'IPPool':
+      // Who may read and write policy is the server's business (src/server/rbac/), not the dataplane's.
+      case 'Role':
+      case 'ClusterRole':
+      case 'RoleBinding':
+      case 'ClusterRoleBinding':
         return undefined;
       case 'FelixConfiguration': {
         // Settings, not part of the policy model: verdicts read them per node (felix-settings.ts).

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXIT } from '../../src/cli/command.js';
-import { applyJsonPatch, mergePatch, parsePointer } from '../../src/cli/json-patch.js';
+import { applyJsonPatch, mergePatch, parsePointer } from '../../src/api/json-patch.js';
 import { captureCli, type CliRun } from './captureCli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tabby-patch-'));

@@ -10,6 +10,7 @@ import {
   buildLintContext,
   CONFIG_FILE_NAME,
   failsOn,
+  lintReportJson,
   IGNORE_ANNOTATION,
   IGNORE_REASON_ANNOTATION,
   parseLintConfig,
@@ -58,7 +59,7 @@ const PRINTERS = printerSet<LintReport, 'text' | 'json' | 'sarif'>('text', {
     if (lines.length > 0) write(io.stdout, lines.join('\n'));
     write(io.stderr, summary(report));
   },
-  json: jsonPrinter(reportJson),
+  json: jsonPrinter(lintReportJson),
   sarif: jsonPrinter((report: LintReport) => toSarif(report, { toolVersion: TABBY_VERSION })),
 });
 
@@ -256,33 +257,3 @@ function summary(report: LintReport): string {
   return lines.join('\n');
 }
 
-function locationJson(l: SourceLocation | undefined): { file: string | null; line: number | null; column: number | null } {
-  return { file: l?.file ?? null, line: l?.line ?? null, column: l?.column ?? null };
-}
-
-function findingJson(f: Finding): Record<string, unknown> {
-  return {
-    rule: f.rule,
-    severity: f.severity,
-    message: f.message,
-    fix: f.fix,
-    ...locationJson(f.location),
-    resource: { kind: f.resource.kind, namespace: f.resource.namespace ?? null, name: f.resource.name },
-    related: f.related.map((r) => ({
-      resource: { kind: r.resource.kind, namespace: r.resource.namespace ?? null, name: r.resource.name },
-      rule: r.rule ?? null,
-      ...locationJson(r.location),
-      message: r.message ?? null,
-    })),
-  };
-}
-
-/** The stable JSON contract (README, "tabby lint"). */
-function reportJson(report: LintReport): unknown {
-  return {
-    findings: report.findings.map(findingJson),
-    suppressed: report.suppressed.map((s) => ({ ...findingJson(s.finding), reason: s.reason ?? null })),
-    counts: report.counts,
-    rules: report.rules.map(({ rule, severity }) => ({ id: rule.id, severity })),
-  };
-}

@@ -8,7 +8,7 @@
 import type { Resource } from '../../api/index.js';
 import { booleanOption, CliError, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, NAMESPACE_OPTION } from '../datastore-access.js';
-import { applyJsonPatch, mergePatch } from '../json-patch.js';
+import { applyJsonPatch, mergePatch } from '../../api/index.js';
 import { runEdits } from '../resource-edit.js';
 import { checkNamespaceOption, keyOfRef, parseResourceArguments } from '../resource-refs.js';
 import { LOCKOUT_OPTIONS } from '../lockout.js';
