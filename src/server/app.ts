@@ -28,6 +28,7 @@ export interface AppOptions {
   tokens: TokenTable;
   authorizer: Authorizer;
   onWrite?: ApiContext['onWrite'];
+  agents?: ApiContext['agents'];
   tabbyVersion: string;
   /** host:port clients reach the server at, for /api's serverAddressByClientCIDRs. */
   address: () => string;
@@ -43,7 +44,10 @@ const UNAUTHORIZED = new StatusError(401, 'Unauthorized', 'Unauthorized');
 
 export function createApp(options: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
-  const ctx: ApiContext = { store: options.store, authorizer: options.authorizer, ...(options.onWrite && { onWrite: options.onWrite }) };
+  const ctx: ApiContext = {
+    store: options.store, authorizer: options.authorizer,
+    ...(options.onWrite && { onWrite: options.onWrite }), ...(options.agents && { agents: options.agents }),
+  };
 
   app.use('*', async (c, next) => {
     const raw = c.env?.incoming?.url ?? new URL(c.req.url).pathname;

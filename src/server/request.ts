@@ -11,6 +11,15 @@ export interface ApiContext {
   authorizer: Authorizer;
   /** A write the pipeline stored (not dry runs): the live RBAC index applies its own kinds at once. */
   onWrite?: (change: { upserted: Resource } | { deleted: ResourceKey; resourceVersion?: string }) => void;
+  /** The node agents' reports (`tabby agent status -o json`), given by the composition root (the CLI). */
+  agents?: AgentReports;
+}
+
+/** What `/tabby/v1/agents` serves: each node's agent status as `tabby agent status -o json` prints it. */
+export interface AgentReports {
+  list(): Promise<ReadonlyArray<{ node: string }>>;
+  /** Undefined when no agent of the node ever reported. */
+  get(node: string): Promise<{ node: string } | undefined>;
 }
 
 export interface ResourceRequest {

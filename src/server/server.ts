@@ -13,6 +13,7 @@ import type { Datastore } from '../datastore/index.js';
 import { ADMIN_USER, ensureAdminToken, writeAdminKubeconfig } from './admin-credentials.js';
 import { createApp } from './app.js';
 import type { Authorizer } from './authorization.js';
+import type { AgentReports } from './request.js';
 import { LiveRbac } from './rbac-live.js';
 import { ensureTlsMaterial, type TlsMaterial } from './tls-bootstrap.js';
 import { parseTokenFile, TokenTable, type UserInfo } from './token-file.js';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   tokenAuthFile?: string;
   /** Instead of RBAC over the datastore (tests of the pipeline). */
   authorizer?: Authorizer;
+  /** The node agents' reports for /tabby/v1/agents (without it the endpoint answers 404). */
+  agents?: AgentReports;
   tabbyVersion: string;
   log?: (line: string) => void;
 }
@@ -107,6 +110,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const app = createApp({
     store: options.store, tokens, authorizer: options.authorizer ?? rbac!.authorizer,
     ...(rbac && { onWrite: (change: Parameters<LiveRbac['observe']>[0]) => rbac.observe(change) }),
+    ...(options.agents && { agents: options.agents }),
     tabbyVersion: options.tabbyVersion, address: () => address,
   });
   const server = createAdaptorServer({

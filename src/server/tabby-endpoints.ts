@@ -8,10 +8,13 @@
 //   GET  /tabby/v1/lint      ?enable=ID,…|disable=ID,…                         →  tabby lint -o json
 //   POST /tabby/v1/impact    a List (or array) of manifests                    →  the `impact` member of
 //                             `tabby apply --dry-run -o json`: reachability before and after applying them
+//   GET  /tabby/v1/agents    every node agent's status                         →  {items: [tabby agent status -o json]}
+//   GET  /tabby/v1/agents/N  node N's agent                                    →  tabby agent status --node N -o json
 // explain hides what the caller may not read (below). matrix answers with endpoints and verdicts only, no policy
 // names. lint and impact name policies of every tier: granting `create` on them grants reading those names.
-// Authorization: verb `create` on resource `explain` in API group `tabby` (as a SubjectAccessReview is a create),
-// through the same hook as every resource request; then every decision made by a policy the caller may not `get`
+// Authorization: verb `create` on resource `explain` (`matrix`, `lint`, `impact`) in API group `tabby` (as a
+// SubjectAccessReview is a create), `list` / `get` on `agents` (resourceNames: node names), through the same hook
+// as every resource request; then every decision made by a policy the caller may not `get`
 // is shown as "denied in tier security (not readable by you)", without the policy's name or rule.
 
 import { Hono } from 'hono';
@@ -33,8 +36,8 @@ import type { UserInfo } from './token-file.js';
 
 type Env = { Bindings: HttpBindings; Variables: { user: UserInfo } };
 
-async function authorizeTabby(authorizer: Authorizer, user: UserInfo, resource: string): Promise<void> {
-  const d = await authorizer.authorize({ user: user.name, groups: user.groups, verb: 'create', apiGroup: 'tabby', resource });
+async function authorizeTabby(authorizer: Authorizer, user: UserInfo, resource: string, verb = 'create', name?: string): Promise<void> {
+  const d = await authorizer.authorize({ user: user.name, groups: user.groups, verb, apiGroup: 'tabby', resource, ...(name !== undefined && { name }) });
   if (!d.allowed) throw new StatusError(403, 'Forbidden', d.message, { group: 'tabby', kind: resource });
 }
 
@@ -146,5 +149,21 @@ export function tabbyRoutes(ctx: ApiContext): Hono<Env> {
     for (const r of manifests) after.set(keyPath(keyOf(r)), r);
     return c.json(reachabilityImpact(before, [...after.values()]));
   });
+  app.get('/agents', async (c) => {
+    await authorizeTabby(ctx.authorizer, c.get('user'), 'agents', 'list');
+    if (!ctx.agents) throw new StatusError(404, 'NotFound', 'this server was started without the agents\' state directory');
+    return c.json({ items: await ctx.agents.list() });
+  });
+  app.get('/agents/:node', async (c) => {
+    const node = c.req.param('node');
+    // A node name is a DNS-1123 subdomain (Calico's rule): checked before it names a file.
+    if (!NODE_NAME.test(node) || node.length > 253) throw badRequest(`not a node name: ${JSON.stringify(node)}`);
+    await authorizeTabby(ctx.authorizer, c.get('user'), 'agents', 'get', node);
+    const s = ctx.agents ? await ctx.agents.get(node) : undefined;
+    if (!s) throw new StatusError(404, 'NotFound', `no agent status for node ${node}`, { group: 'tabby', kind: 'agents', name: node });
+    return c.json(s);
+  });
   return app;
 }
+
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -91,4 +91,34 @@ roleRef: {kind: ClusterRole, name: tabby-explain, apiGroup: rbac.authorization.k
     expect(bad.status).toBe(422);
     expect(bad.json().details.causes[0].field).toBe('items[0].spec.selector');
   });
+
+  it('agents: each node agent\'s status as tabby agent status -o json; unknown, malformed and forged names refused', async () => {
+    // What an agent that ran and stopped leaves in the state directory the server shares with the agents.
+    const status = (node: string) => ({
+      node, pid: 2 ** 22 + 7, state: 'stopped', enforcedRevision: 12, seenRevision: 12, datastore: 'ok',
+      datastoreEndpoint: `file:${join(tmp.dir, 'store')}`, endpoints: 3, syncs: 4, fullSyncs: 1, failures: 0,
+      skipped: [], skippedCount: 0, updatedAt: '2026-12-04T10:00:00.000Z',
+    });
+    writeFileSync(join(s.stateDir, 'agent-node1.json'), JSON.stringify(status('node1')));
+    writeFileSync(join(s.stateDir, 'agent-edge.example.json'), JSON.stringify(status('edge.example')));
+    // A file whose name is not the key of the node it claims is nobody's status.
+    writeFileSync(join(s.stateDir, 'agent-forged.json'), JSON.stringify(status('node1')));
+    writeFileSync(join(s.stateDir, 'agent-node1.rules.json'), '[]');
+    const cli = (node: string): unknown => JSON.parse(execFileSync(process.execPath,
+      [builtCli, 'agent', 'status', '--node', node, '--state-dir', s.stateDir, '-o', 'json'], { encoding: 'utf8' }));
+
+    const one = await https(s, 'GET', '/tabby/v1/agents/node1');
+    expect(one.status).toBe(200);
+    expect(one.json()).toEqual(cli('node1'));
+    expect(one.json()).toMatchObject({ node: 'node1', running: false, enforcedRevision: 12 });
+    const all = await https(s, 'GET', '/tabby/v1/agents');
+    expect(all.status).toBe(200);
+    expect(all.json()).toEqual({ items: [cli('edge.example'), cli('node1')] });
+
+    expect((await https(s, 'GET', '/tabby/v1/agents/forged')).status).toBe(404);
+    expect((await https(s, 'GET', '/tabby/v1/agents/nope')).status).toBe(404);
+    expect((await https(s, 'GET', '/tabby/v1/agents/Bad_Name')).status).toBe(400);
+    // RBAC decides as for every request: the developer may not list agents.
+    expect((await https(s, 'GET', '/tabby/v1/agents', { token: IDENTITIES.developer.token })).status).toBe(403);
+  });
 });

@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 
 import {
-  Agent, AgentRunningError, flowtableSupport, lockAgent, runningAgent, type AgentOptions, hostExec, interfaceAddresses, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
+  Agent, AgentRunningError, flowtableSupport, lockAgent, type AgentOptions, hostExec, interfaceAddresses, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
@@ -22,7 +22,8 @@ import {
   type ParsedCommandArgs,
 } from '../command.js';
 import { unknownSubcommand } from '../suggest.js';
-import { displayText, escapeControls, formatIssue, parseProtoPortList, quote, readTextFile } from '../../api/index.js';
+import { readAgentJson, readAgentStatus, RULES_MAX_BYTES } from '../agent-status.js';
+import { escapeControls, parseProtoPortList, quote } from '../../api/index.js';
 import { failsafePortOf, type EngineOptions } from '../../engine/index.js';
 import { openDatastore, type DatastoreLocation, type OpenOptions } from '../../datastore/index.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
@@ -220,39 +221,15 @@ async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, c
   return EXIT.ok;
 }
 
-/**
- * The status file is written by the agent, but it sits in a directory others may write (--state-dir): it is read
- * like any untrusted file — a regular file, not on /proc, at most `maxBytes` — so a FIFO or /dev/zero planted
- * there is one error, not a hang or an out-of-memory (issue 10 §5). The rule meanings grow with the ruleset
- * (about 200 bytes a rule), hence their larger bound.
- */
-const STATUS_MAX_BYTES = 1024 * 1024;
-const RULES_MAX_BYTES = 64 * 1024 * 1024;
-
-async function readJson<T>(path: string, maxBytes = STATUS_MAX_BYTES): Promise<T | undefined> {
-  const read = await readTextFile(path, path, { maxBytes }); // formatIssue escapes what it shows
-  if (!read.ok) {
-    if (read.issue.code === 'load.not-found') return undefined;
-    throw new CliError(formatIssue(read.issue));
-  }
-  try {
-    return JSON.parse(read.text) as T;
-  } catch (err) {
-    throw new CliError(`cannot read ${displayText(path)}: not JSON (${(err as Error).message})`);
-  }
-}
-
 async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
   const format = chooseFormat(args, STATUS_PRINTERS);
   const dir = await stateDir(args, io);
-  const files = agentFiles(dir, node);
-  const s = await readJson<AgentStatus>(files.status);
+  const s = await readAgentStatus(dir, node);
   if (!s) {
     throw new CliError(`no agent status for node ${node} in ${dir} (start one with: tabby agent --node ${node}; ` +
       'or pass the --state-dir it uses)', EXIT.notFound);
   }
-  // Running: the status's pid still holds the node's agent lock — the same process, not a reused pid.
-  print(STATUS_PRINTERS, format, { ...s, running: s.state !== 'stopped' && runningAgent(files.lock) === s.pid }, io);
+  print(STATUS_PRINTERS, format, s, io);
   return EXIT.ok;
 }
 
@@ -323,7 +300,7 @@ async function rules(args: ParsedCommandArgs, io: CommandIO, node: string): Prom
   const nft = new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec });
   const table = await nft.list();
   if (!table) throw new CliError(`node ${node} has no ${names.TABLE_FAMILY} ${names.TABLE_NAME} table (has an agent run there?)`, EXIT.notFound);
-  const meanings = new Map((await readJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules, RULES_MAX_BYTES) ?? []).map((m) => [m.id, m]));
+  const meanings = new Map((await readAgentJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules, RULES_MAX_BYTES) ?? []).map((m) => [m.id, m]));
   const out: ListedRule[] = [];
   for (const { chain, rules: list } of table.chains.values()) {
     for (const r of list) {

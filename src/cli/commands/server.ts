@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 
 import { ServerSetupError, startServer } from '../../server/index.js';
+import { listAgentStatuses, readAgentStatus } from '../agent-status.js';
 import { CliError, EXIT, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, openStore, toCliError } from '../datastore-access.js';
 import { resolveSetting, SETTINGS } from '../settings.js';
@@ -47,12 +48,14 @@ export const command: CommandSpec = {
   },
   async run(args, io) {
     const { host, port } = parseListen(stringOption(args, 'listen') ?? DEFAULT_LISTEN);
-    const stateDir = join((await resolveSetting('stateDir', args, io)).value, 'server');
+    const agentsDir = (await resolveSetting('stateDir', args, io)).value;
+    const stateDir = join(agentsDir, 'server');
     const opened = await openStore(args, io);
     let running;
     try {
       running = await startServer({
         store: opened.store, host, port, stateDir, tabbyVersion: TABBY_VERSION,
+        agents: { list: () => listAgentStatuses(agentsDir), get: (node) => readAgentStatus(agentsDir, node) },
         ...(stringOption(args, 'tls-cert') !== undefined && { tlsCertFile: stringOption(args, 'tls-cert')! }),
         ...(stringOption(args, 'tls-key') !== undefined && { tlsKeyFile: stringOption(args, 'tls-key')! }),
         ...(stringOption(args, 'token-auth-file') !== undefined && { tokenAuthFile: stringOption(args, 'token-auth-file')! }),
