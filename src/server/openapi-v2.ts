@@ -10,6 +10,11 @@
 // themselves, bodies are `in: body` parameters, responses hold the schema directly. Open objects (Calico's opaque
 // fields, a Pod's spec) have no `type`, as kube-apiserver publishes preserve-unknown-fields in v2: kubectl v1.20
 // then reads them as arbitrary values instead of maps lacking `additionalProperties`.
+//
+// `fieldValidation` is documented in v3 only (as kube-apiserver did before v1.23): kubectl v1.32 looks for it in v2
+// only for a kind v3 lacks, and when v2's Namespace lists it, it decides the kind must be a CRD and lists
+// /apis/apiextensions.k8s.io/v1/customresourcedefinitions, which Tabby does not serve — an unknown kind would then
+// fail with "failed to check CRD" instead of `no matches for kind`.
 
 import { kindSchema, gvk, schemaName } from './openapi.js';
 import { GROUP_VERSIONS, type GroupVersion } from './served-kinds.js';
@@ -36,6 +41,12 @@ function toV2Schema(schema: Json): Json {
     else out[key] = value;
   }
   if (out['x-kubernetes-preserve-unknown-fields'] === true && out.properties === undefined) delete out.type;
+  // kubectl's v2 explain prints no enums, so the values go in the description too, as kube-openapi's
+  // "Possible enum values" do (v3 readers print `enum:` from the schema itself).
+  if (Array.isArray(out.enum)) {
+    const values = `Allowed values: ${out.enum.join(', ')}.`;
+    out.description = typeof out.description === 'string' ? `${out.description} ${values}` : values;
+  }
   return out;
 }
 
@@ -46,7 +57,6 @@ const body = (schema: Json): Json => ({ name: 'body', in: 'body', required: true
 
 const DRY_RUN = query('dryRun', 'string', "'All': check and return the would-be object without storing it.");
 const FIELD_MANAGER = query('fieldManager', 'string', 'Accepted for kubectl; Tabby keeps no managedFields.');
-const FIELD_VALIDATION = query('fieldValidation', 'string', 'Strict (what Tabby always does: unknown fields are refused).');
 const LIST_QUERY = [
   query('labelSelector', 'string', 'Only objects whose labels match this Kubernetes label selector.'),
   query('fieldSelector', 'string', 'Only objects whose fields match: metadata.name, metadata.namespace, spec.tier.'),
@@ -92,13 +102,13 @@ function kindPaths(info: KindInfo, gv: GroupVersion): Json {
     [collection]: {
       parameters: scope,
       get: op('list', `list${info.kind}`, LIST_QUERY, ok(ref(`${schemaName(info, gv)}List`))),
-      post: op('post', `create${info.kind}`, [body(one), DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION], { ...ok(one), 201: { description: 'Created', schema: one } }),
+      post: op('post', `create${info.kind}`, [body(one), DRY_RUN, FIELD_MANAGER], { ...ok(one), 201: { description: 'Created', schema: one } }),
     },
     [`${collection}/{name}`]: {
       parameters: [pathParam('name', `The ${info.kind}'s name.`), ...scope],
       get: op('get', `read${info.kind}`, [], ok(one)),
-      put: op('put', `replace${info.kind}`, [body(one), DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION], ok(one)),
-      patch: op('patch', `patch${info.kind}`, [body(ref('io.k8s.apimachinery.pkg.apis.meta.v1.Patch')), DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION], ok(one), {
+      put: op('put', `replace${info.kind}`, [body(one), DRY_RUN, FIELD_MANAGER], ok(one)),
+      patch: op('patch', `patch${info.kind}`, [body(ref('io.k8s.apimachinery.pkg.apis.meta.v1.Patch')), DRY_RUN, FIELD_MANAGER], ok(one), {
         consumes: ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'],
       }),
       delete: op('delete', `delete${info.kind}`, [{ ...body(ref('io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions')), required: false }, DRY_RUN],
