@@ -1,4 +1,4 @@
-// OpenAPI v3, the documents kubectl reads: `kubectl explain` walks a kind's schema, and `kubectl apply/edit/patch`
+// OpenAPI v3, the documents kubectl v1.32 reads: `kubectl explain` walks a kind's schema, and `kubectl apply/edit/patch`
 // look for the `fieldValidation` parameter on the kind's PATCH operation (client-go's QueryParamVerifierV3): with
 // it, kubectl leaves validation to the server and sends fieldValidation=Strict — which is what Tabby does anyway
 // (unknown fields are refused, as calicoctl refuses them). Calico kinds get their schema from the api part's
