@@ -13,7 +13,8 @@ import type { Authorizer } from './authorization.js';
 import { MAX_BODY_BYTES, parseJsonBody, readBody } from './body.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { openApiV3Group, openApiV3Root } from './openapi.js';
-import { OPENAPI_V2_PROTOBUF, openApiV2Document } from './openapi-v2.js';
+import { encodeOpenApiV2 } from './openapi-v2-proto.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2Json, wantsOpenApiV2Protobuf } from './openapi-v2.js';
 import { handleResource, jsonResponse } from './resource-handlers.js';
 import { parseResourcePath, rawPathProblem } from './resource-paths.js';
 import type { ApiContext } from './request.js';
@@ -66,7 +67,17 @@ export function createApp(options: AppOptions): Hono<Env> {
   for (const path of ['/healthz', '/livez', '/readyz']) app.get(path, (c) => c.text('ok'));
   app.get('/api', (c) => c.json(apiVersions(options.address())));
   app.get('/apis', (c) => c.json(apiGroupList()));
-  app.get('/openapi/v2', () => new Response(openApiV2Document(options.tabbyVersion), { headers: { 'content-type': OPENAPI_V2_PROTOBUF } }));
+  // The served kinds are fixed, so both encodings are made once, on first use.
+  let v2: { json: string; protobuf: Uint8Array } | undefined;
+  app.get('/openapi/v2', (c) => {
+    if (!v2) {
+      const doc = openApiV2Json(options.tabbyVersion);
+      v2 = { json: JSON.stringify(doc), protobuf: encodeOpenApiV2(doc) };
+    }
+    return wantsOpenApiV2Protobuf(c.req.header('accept'))
+      ? new Response(v2.protobuf, { headers: { 'content-type': OPENAPI_V2_PROTOBUF } })
+      : new Response(v2.json, { headers: { 'content-type': 'application/json' } });
+  });
   app.get('/openapi/v3', (c) => c.json(openApiV3Root()));
   app.get('/openapi/v3/*', (c) => {
     const rest = c.req.path.slice('/openapi/v3/'.length).split('/');

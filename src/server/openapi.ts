@@ -1,12 +1,12 @@
-// OpenAPI v3, the documents kubectl reads: `kubectl explain` walks a kind's schema, and `kubectl apply/edit/patch`
+// OpenAPI v3, the documents kubectl v1.32 reads: `kubectl explain` walks a kind's schema, and `kubectl apply/edit/patch`
 // look for the `fieldValidation` parameter on the kind's PATCH operation (client-go's QueryParamVerifierV3): with
 // it, kubectl leaves validation to the server and sends fieldValidation=Strict — which is what Tabby does anyway
 // (unknown fields are refused, as calicoctl refuses them). Calico kinds get their schema from the api part's
 // strict decoder (the same table that validates them), so the documented shape is the checked one; Kubernetes
 // kinds are checked by their own code, and documented from the Kubernetes API reference (openapi-kubernetes.ts).
 //
-// OpenAPI v2 (/openapi/v2) is not served: client-go asks for it in protobuf only, kubectl v1.32 uses v3 when the
-// server has it, and a 404 there is what it tolerates (checked with kubectl v1.32: apply, edit, explain).
+// OpenAPI v2 (/openapi/v2, openapi-v2.ts) is made from the same kind schemas, for kubectls before v3 (v1.20 reads
+// only v2) and for v1.32's fallback.
 
 import { objectMetaSchema, specSchemaOf, type KindInfo, type Schema } from '../api/index.js';
 import { KUBERNETES_PROPERTIES } from './openapi-kubernetes.js';
@@ -47,18 +47,18 @@ export function toOpenApi(schema: Schema, description?: string): Json {
   }
 }
 
-function gvk(info: KindInfo, gv: GroupVersion): Json {
+export function gvk(info: KindInfo, gv: GroupVersion): Json {
   return { group: restGroup(info), version: gv.version, kind: info.kind };
 }
 
 /** `org.projectcalico.v3.GlobalNetworkPolicy`: the reversed-group naming the API server's documents use. */
-function schemaName(info: KindInfo, gv: GroupVersion): string {
+export function schemaName(info: KindInfo, gv: GroupVersion): string {
   const group = restGroup(info);
   const prefix = group === '' ? 'io.k8s.api.core' : group.split('.').reverse().join('.');
   return `${prefix}.${gv.version}.${info.kind}`;
 }
 
-function kindSchema(info: KindInfo, gv: GroupVersion): Json {
+export function kindSchema(info: KindInfo, gv: GroupVersion): Json {
   const spec = specSchemaOf(info.key);
   const own = KUBERNETES_PROPERTIES[info.key];
   const properties: Json = {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { until } from '../poll.js';
-import { https, kubectl, kubectlStream, startServer, tempDir, type ServerUnderTest } from './support.js';
+import { https, kubectl, kubectlMinor, kubectlStream, startServer, tempDir, type ServerUnderTest } from './support.js';
 
 const GNP = (order: number, extra = ''): string => `apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -119,19 +119,41 @@ describe('kubectl against tabby server', () => {
     expect((await kubectl(s, ['get', 'gnp', 'allow-dns', '-o', 'jsonpath={.spec.order}'])).stdout).toBe('250');
   });
 
-  it('explain walks the schema from OpenAPI v3', async () => {
+  it('explain walks the schema (v1.32 from OpenAPI v3, v1.20 from v2)', async () => {
     const r = await kubectl(s, ['explain', 'globalnetworkpolicies.spec.egress']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/action\s+<string> -required-/);
-    expect(r.stdout).toContain('enum: Allow, Deny, Log, Pass');
-    const k8s = await kubectl(s, ['explain', 'networkpolicies.networking.k8s.io.spec.ingress.from']);
+    // v1.32 prints a field's enum itself; v1.20 prints only descriptions, where the v2 document lists the values.
+    expect(r.stdout).toContain(kubectlMinor() >= 27 ? 'enum: Allow, Deny, Log, Pass' : 'Allowed values: Allow, Deny, Log, Pass.');
+    // `networkpolicies` is also Calico's: --api-version picks the group (v1.20 has no RESOURCE.GROUP.FIELD form).
+    const k8s = await kubectl(s, ['explain', 'networkpolicies.spec.ingress.from', '--api-version=networking.k8s.io/v1']);
+    expect(k8s.code).toBe(0);
     expect(k8s.stdout).toMatch(/ipBlock\s+<Object>/);
     expect(k8s.stdout).toMatch(/namespaceSelector\s+<Object>/);
+    // Asked without the protobuf type (kubectl get --raw accepts JSON), /openapi/v2 is the JSON document.
+    const v2 = JSON.parse((await kubectl(s, ['get', '--raw', '/openapi/v2'])).stdout);
+    expect(v2.swagger).toBe('2.0');
+    expect(v2.definitions['org.projectcalico.v3.GlobalNetworkPolicy']['x-kubernetes-group-version-kind']).toEqual([{ group: 'projectcalico.org', version: 'v3', kind: 'GlobalNetworkPolicy' }]);
+    if (kubectlMinor() >= 27) {
+      const dotted = await kubectl(s, ['explain', 'networkpolicies.networking.k8s.io.spec.ingress.from']);
+      expect(dotted.stdout).toMatch(/ipBlock\s+<Object>/);
+    }
   });
 
   it('an invalid object: Invalid with every field path, nothing written', async () => {
     const f = file('bad.yaml', 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: bad}\nspec:\n  selector: "app == "\n  bogus: 1\n');
-    const r = await kubectl(s, ['apply', '-f', f]);
+    if (kubectlMinor() < 27) {
+      // v1.20 validates against OpenAPI v2 before sending, and stops at the first problem it knows of.
+      const client = await kubectl(s, ['apply', '-f', f]);
+      expect(client.code).toBe(1);
+      expect(client.stderr).toContain('error validating data: ValidationError(GlobalNetworkPolicy.spec): unknown field "bogus" in org.projectcalico.v3.GlobalNetworkPolicy.spec');
+      const wrongType = await kubectl(s, ['apply', '-f', file('bad-type.yaml', 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: bad}\nspec: {order: high}\n')]);
+      expect(wrongType.code).toBe(1);
+      expect(wrongType.stderr).toContain('invalid type for org.projectcalico.v3.GlobalNetworkPolicy.spec.order: got "string", expected "number"');
+      expect(await storedNames()).toEqual(['allow-dns']);
+    }
+    // v1.32 leaves validation to the server (fieldValidation=Strict); v1.20 does too with --validate=false.
+    const r = await kubectl(s, ['apply', '-f', f, ...(kubectlMinor() < 27 ? ['--validate=false'] : [])]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('The GlobalNetworkPolicy "bad" is invalid');
     expect(r.stderr).toContain('* spec.bogus: unknown field "bogus"');

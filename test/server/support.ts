@@ -1,6 +1,6 @@
 // A `tabby server` in a child process over a temporary file store, the real kubectl pointed at it, and raw HTTPS
 // requests for what kubectl will not send (a 20 MB body, malformed JSON, `..` in a path).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -84,6 +84,25 @@ export function kubectl(s: ServerUnderTest, args: string[], options: { env?: Nod
     proc.stdin.on('error', () => undefined); // kubectl may exit before reading stdin
     proc.stdin.end(options.stdin ?? '');
   });
+}
+
+/**
+ * The kubectl on PATH: its minor version decides which of two real behaviours a test expects (CI's Debian
+ * bookworm has v1.20, which reads OpenAPI v2 and validates on the client; this machine's v1.32 reads v3). The
+ * versions the tests know are listed; another one fails here instead of being checked against the wrong output.
+ */
+export const KUBECTL_TESTED_MINORS = [20, 32] as const;
+let clientMinor: number | undefined;
+export function kubectlMinor(): number {
+  if (clientMinor === undefined) {
+    const out = JSON.parse(execFileSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as { clientVersion: { major: string; minor: string; gitVersion: string } };
+    const minor = Number.parseInt(out.clientVersion.minor, 10);
+    if (out.clientVersion.major !== '1' || !(KUBECTL_TESTED_MINORS as readonly number[]).includes(minor)) {
+      throw new Error(`kubectl ${out.clientVersion.gitVersion} on PATH: the server tests know the output of v1.${KUBECTL_TESTED_MINORS.join(' and v1.')} only (src/server/README.md)`);
+    }
+    clientMinor = minor;
+  }
+  return clientMinor;
 }
 
 /** A long-running kubectl (`get -w`): its stdout so far, and stop. */
