@@ -2,12 +2,14 @@
 // `tabby external exec|delete` through the CLI, real traffic between the outside network and two nodes' hosts.
 // Run with: flock /tmp/tabby-netns.lock npx vitest run test/dataplane/node-uplink.test.ts
 
+import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createNode, namespaceExists, namespaceOwned, ProbeAgent } from '../../src/dataplane/index.js';
+import { assertBuilt, builtCli } from '../cli/built-cli.js';
 import { captureCli, type CliRun } from '../cli/captureCli.js';
 import { KERNEL_SKIP_REASON, sweepPrefix, sweepStaleTestNamespaces, uniquePrefix } from './support.js';
 
@@ -97,4 +99,27 @@ describe.skipIf(KERNEL_SKIP_REASON !== undefined)('node uplinks and the outside 
     expect(JSON.parse((await tabby(['node', 'get', 'delta', '-o', 'json'])).stdout)).toMatchObject({ uplink: null });
     expect((await tabby(['node', 'delete', 'delta'])).code).toBe(0);
   });
+
+  it('node creates and deletes in several processes at once: distinct uplink addresses, the outside network goes last', async () => {
+    // Regression: the lowest free index was picked per process, so two `tabby node create` at once took the same one.
+    assertBuilt();
+    const p2 = `${prefix}c`;
+    const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((done) => {
+      execFile(process.execPath, [builtCli, ...args], { env: { ...process.env, ...env, TABBY_NETNS_PREFIX: p2 } }, (err, stdout, stderr) =>
+        done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    });
+    try {
+      const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
+      const created = await Promise.all(names.map((n) => run(['node', 'create', n])));
+      for (const c of created) expect(c.code, c.stderr).toBe(0);
+      const addresses = created.map((c) => /uplink eth0 (172\.31\.\d+\.\d+)\/16/.exec(c.stdout)?.[1]);
+      expect(addresses.every((a) => a !== undefined)).toBe(true);
+      expect(new Set(addresses).size).toBe(names.length);
+      const deleted = await Promise.all(names.map((n) => run(['node', 'delete', n])));
+      for (const d of deleted) expect(d.code, d.stderr).toBe(0);
+      expect(namespaceExists(`${p2}x`)).toBe(false);
+    } finally {
+      await sweepPrefix(p2);
+    }
+  }, 120_000);
 });

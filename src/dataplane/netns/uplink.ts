@@ -15,12 +15,21 @@
 // workload's route shadow an uplink address, so keep pools out of it (documented in ../README.md). A node takes
 // the lowest free index from 2 (the outside bridge is 1), found from the addresses the other nodes' uplinks carry.
 //
+// Concurrency: several `tabby node create` / `node delete` processes may run at once. Picking the lowest free
+// index, creating the outside namespace and removing it when no node is left are each a read-then-act on the
+// kernel's state, so they run under one lock per prefix across processes (a lockfile in /run/tabby naming its
+// owner's pid and start time, the file store's writer lock: one left by a killed process does not block).
+//
 // Ownership: the outside namespace carries Tabby's mark like every namespace Tabby creates (namespace.ts). It is
 // created by the first `node create` that needs it, never adopted: one without the mark is refused. The uplink's
 // veth dies with the node namespace; the outside namespace goes when the last node of the prefix goes, or with
 // `tabby external delete`.
 
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { FileLock } from '../../datastore/index.js';
 
 import { hostExec, netnsPath, type Exec } from '../nft/exec.js';
 import {
@@ -133,6 +142,22 @@ async function ensureOutside(naming: Naming, exec: Exec): Promise<string> {
   return outside;
 }
 
+const LOCK_DIR = '/run/tabby';
+const LOCK_WAIT_MS = 60_000;
+
+/** Runs `f` holding the prefix's outside-network lock (see Concurrency above). */
+async function underOutsideLock<T>(naming: Naming, f: () => Promise<T>): Promise<T> {
+  await mkdir(LOCK_DIR, { recursive: true, mode: 0o700 });
+  // The prefix is checked by netnsPrefixProblem (letters, digits, '.', '_', '-'; no '/'): safe in a file name.
+  const lock = new FileLock(join(LOCK_DIR, `outside-${naming.prefix}.lock`), { timeoutMs: LOCK_WAIT_MS });
+  await lock.acquire();
+  try {
+    return await f();
+  } finally {
+    lock.release();
+  }
+}
+
 /** Indexes the uplinks of the prefix's other nodes hold (their eth0 addresses). */
 async function usedIndexes(naming: Naming, exec: Exec): Promise<Set<number>> {
   const used = new Set<number>();
@@ -150,7 +175,11 @@ async function usedIndexes(naming: Naming, exec: Exec): Promise<Set<number>> {
  * the node namespace, which takes the veth with it; an outside namespace this call created is left for the next
  * node (it is empty and marked, and `external delete` or the last node delete removes it).
  */
-export async function createUplink(naming: Naming, netns: string, exec: Exec = hostExec): Promise<Uplink> {
+export function createUplink(naming: Naming, netns: string, exec: Exec = hostExec): Promise<Uplink> {
+  return underOutsideLock(naming, () => createUplinkLocked(naming, netns, exec));
+}
+
+async function createUplinkLocked(naming: Naming, netns: string, exec: Exec): Promise<Uplink> {
   const outside = await ensureOutside(naming, exec);
   const used = await usedIndexes(naming, exec);
   let index = FIRST_INDEX;
@@ -174,14 +203,16 @@ export async function createUplink(naming: Naming, netns: string, exec: Exec = h
 }
 
 /** Removes the outside namespace when no node namespace of the prefix is left (after a node delete). */
-export async function deleteOutsideIfUnused(naming: Naming, exec: Exec = hostExec): Promise<OwnedDeletion | 'in-use'> {
-  if (listNamespaces(`${naming.prefix}n-`).length > 0) return 'in-use';
-  return deleteOwnedNamespace(outsideNetns(naming), exec);
+export function deleteOutsideIfUnused(naming: Naming, exec: Exec = hostExec): Promise<OwnedDeletion | 'in-use'> {
+  return underOutsideLock(naming, async () => {
+    if (listNamespaces(`${naming.prefix}n-`).length > 0) return 'in-use';
+    return deleteOwnedNamespace(outsideNetns(naming), exec);
+  });
 }
 
 /** `tabby external delete`: the outside namespace, if Tabby's (the nodes lose their way in, nothing else). */
 export function deleteOutside(naming: Naming, exec: Exec = hostExec): Promise<OwnedDeletion> {
-  return deleteOwnedNamespace(outsideNetns(naming), exec);
+  return underOutsideLock(naming, () => deleteOwnedNamespace(outsideNetns(naming), exec));
 }
 
 /** The argv that runs `argv` in the outside namespace; refuses one that does not exist or is not Tabby's. */
