@@ -34,7 +34,14 @@ export function enforced(lp: LintPolicy): lp is LintPolicy & { compiled: NonNull
 export function appliedTo(ctx: LintContext, lp: LintPolicy, direction: Direction): Array<{ endpoint: EndpointInfo; tier: AppliedTier; tiers: AppliedTier[] }> {
   const c = lp.compiled;
   if (!c || !c.types.includes(direction)) return [];
+  // Several rules ask it of every policy: one walk per (policy, direction) and run (callers only read it).
+  let memo = appliedMemo.get(ctx);
+  if (!memo) appliedMemo.set(ctx, (memo = new Map()));
+  const key = `${direction}\u0000${c.id.kind}\u0000${c.id.ref}`;
+  const known = memo.get(key);
+  if (known) return known;
   const out: Array<{ endpoint: EndpointInfo; tier: AppliedTier; tiers: AppliedTier[] }> = [];
+  memo.set(key, out);
   for (const endpoint of ctx.engine.endpointsSelectedBy(c.id)) {
     const tiers = ctx.engine.policiesFor(endpoint.ref)?.[direction] ?? [];
     const tier = tiers.find((t) => t.policies.some((p) => p.id.kind === c.id.kind && p.id.ref === c.id.ref));
@@ -50,6 +57,18 @@ export function appliedTo(ctx: LintContext, lp: LintPolicy, direction: Direction
  * built on that probe would not be proven, so the rules that probe leave such endpoints out.
  */
 export function servicesRuleMayAllow(ctx: LintContext, tiers: readonly AppliedTier[], tier: string, direction: Direction): boolean {
+  // Asked for each policy of a tier about the same endpoints: one answer per (tiers list, tier, direction).
+  let memo = servicesMemo.get(tiers);
+  if (!memo) servicesMemo.set(tiers, (memo = new Map()));
+  const key = `${direction}\u0000${tier}`;
+  let answer = memo.get(key);
+  if (answer === undefined) memo.set(key, (answer = servicesRuleFirst(ctx, tiers, tier, direction)));
+  return answer;
+}
+
+const servicesMemo = new WeakMap<readonly AppliedTier[], Map<string, boolean>>();
+
+function servicesRuleFirst(ctx: LintContext, tiers: readonly AppliedTier[], tier: string, direction: Direction): boolean {
   let byId = compiledById.get(ctx);
   if (!byId) {
     byId = new Map(ctx.policies.flatMap((lp) => (lp.compiled ? [[`${lp.compiled.id.kind}/${lp.compiled.id.ref}`, lp.compiled] as const] : [])));
@@ -67,6 +86,8 @@ export function servicesRuleMayAllow(ctx: LintContext, tiers: readonly AppliedTi
 }
 
 const compiledById = new WeakMap<LintContext, Map<string, NonNullable<LintPolicy['compiled']>>>();
+
+const appliedMemo = new WeakMap<LintContext, Map<string, Array<{ endpoint: EndpointInfo; tier: AppliedTier; tiers: AppliedTier[] }>>>();
 
 /** The end of a flow that `direction` names: the source's egress or the destination's ingress. */
 export function probe(ctx: LintContext, from: FlowPeer, to: FlowPeer, protocol: string, port: number, direction: Direction): EndVerdict | undefined {

@@ -46,7 +46,7 @@ spec:
       const check = (direction: Direction, what: string, test: (e: EndpointInfo) => boolean): void => {
         const applied = appliedTo(ctx, lp, direction).filter((a) => a.tier.defaultAction === 'Deny' && isSystemEndpoint(a.endpoint));
         // Not proven where an Allow rule naming a Service comes first (Services are not modelled).
-        const blocked = applied.filter((a) => !servicesRuleMayAllow(ctx, a.tiers, lp.compiled.tier, direction) && test(a.endpoint))
+        const blocked = applied.filter((a) => test(a.endpoint) && !servicesRuleMayAllow(ctx, a.tiers, lp.compiled.tier, direction))
           .map((a) => a.endpoint);
         if (blocked.length === 0) return;
         problems.push(`${what} for ${someEndpoints(blocked)}`);

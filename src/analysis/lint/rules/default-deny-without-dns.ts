@@ -62,8 +62,9 @@ spec:
       const target = dns[0];
       // An endpoint whose DNS an Allow rule naming a Service may allow is not proven blocked (Services are not
       // modelled): left out rather than reported.
-      const blocked = applied.filter(({ endpoint, tiers }) => !servicesRuleMayAllow(ctx, tiers, lp.compiled.tier, 'egress') &&
-        deniedInTier(probe(ctx, endpoint.ref, target ? target.ref : { ip: ctx.settings.clusterDnsAddress }, 'UDP', 53, 'egress'), lp.compiled.tier));
+      const blocked = applied.filter(({ endpoint, tiers }) =>
+        deniedInTier(probe(ctx, endpoint.ref, target ? target.ref : { ip: ctx.settings.clusterDnsAddress }, 'UDP', 53, 'egress'), lp.compiled.tier) &&
+        !servicesRuleMayAllow(ctx, tiers, lp.compiled.tier, 'egress'));
       if (blocked.length === 0) continue;
       const where = target ? `${target.ref} (${target.ips[0] ?? 'no address'})` : ctx.settings.clusterDnsAddress;
       const related = target ? ctx.endpointResource(target) : undefined;
