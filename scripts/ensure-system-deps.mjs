@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3, openssl, socat, zsh, fish)
+// Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3, openssl, socat, zsh, fish, tcpdump, conntrack)
 // when they are missing and we are root on Debian. Without root it only reports what is missing:
 // the suites that need a missing tool then report themselves as skipped with that reason.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -15,6 +15,8 @@ const REQUIRED = [
   { command: 'openssl', pkg: 'openssl', why: 'the certificates of the etcd TLS tests' },
   { command: 'zsh', pkg: 'zsh', why: 'the zsh completion test (tabby completion zsh)' },
   { command: 'fish', pkg: 'fish', why: 'the fish completion test (tabby completion fish)' },
+  { command: 'tcpdump', pkg: 'tcpdump', why: 'the flow-log reader (NFLOG groups 1 and 2 as LINKTYPE_NFLOG pcap, src/dataplane/flowlog/)' },
+  { command: 'conntrack', pkg: 'conntrack', why: 'flow-log packet and byte counts and connection ends (conntrack -E)' },
   { command: 'socat', pkg: 'socat', why: 'raw ICMP and IP-protocol packets in the real-traffic conformance suites (Node has no raw sockets)' },
 ];
 

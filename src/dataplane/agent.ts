@@ -46,6 +46,7 @@ export interface AgentOptions {
   /** The `inet tabby` table on this node (NftTables with netnsExec for a node namespace). */
   nft: Nft;
   engine?: EngineOptions;
+  /** Renderer settings; `flowLogs` defaults to true here (NFLOG groups 1 and 2 for every verdict). */
   render?: PolicyRenderOptions;
   /** Written (atomically) after every sync and every datastore status change: AgentStatus as JSON. */
   statusFile?: string;
@@ -114,7 +115,8 @@ export class Agent {
     const offload = options.flowtableOffload
       ? new FlowtableDevices(options.flowtableOffload.interfaces, (line) => this.log(line))
       : undefined;
-    this.policy = new PolicySync(options.node, options.engine ?? {}, options.render ?? {}, options.nft, offload);
+    // Issue 13 §1: flow logs are on unless the agent is told otherwise (tabby agent --no-flow-logs).
+    this.policy = new PolicySync(options.node, options.engine ?? {}, { flowLogs: true, ...options.render }, options.nft, offload);
     let resolve!: () => void;
     this.firstSync = { promise: new Promise<void>((r) => { resolve = r; }), resolve };
   }

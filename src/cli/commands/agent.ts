@@ -47,7 +47,7 @@ const RULES_PRINTERS = printerSet<{ table: ListedTable; meanings: Map<string, Ru
 export const command: CommandSpec = {
   name: 'agent',
   summary: "Enforce policy on a node with nftables; show an agent's status or its live rules",
-  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--accept-store-reset] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
+  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--no-flow-logs] [--accept-store-reset] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
   examples: [
     'tabby agent --node node1 &',
     'tabby agent --node node1 --accept-store-reset &   # after restoring the datastore from an older backup, on purpose',
@@ -59,6 +59,7 @@ export const command: CommandSpec = {
     node: NODE_OPTION,
     'host-namespace': { type: 'boolean', description: "Program this process's own network namespace (a real host), not a node's" },
     'flowtable-offload': { type: 'boolean', description: "Forward established TCP/UDP flows of the node's workloads through an nftables flowtable (Felix's NFTablesFlowTableOffload; kernel CONFIG_NF_FLOW_TABLE)" },
+    'no-flow-logs': { type: 'boolean', description: 'Do not send policy verdicts to NFLOG groups 1 (ingress) and 2 (egress); flow logs are on by default' },
     'accept-store-reset': { type: 'boolean', description: 'Enforce the datastore as it is now even if it is older than (or another store than) what this node enforces; without it such a store is refused and the ruleset kept' },
     output: outputOption(STATUS_PRINTERS, 'Output format of status and rules'),
     'state-dir': STATE_DIR_OPTION,
@@ -153,6 +154,7 @@ async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, c
   const agent = new Agent({
     node, store: () => openDatastore(ctx.location, { etcd: ctx.etcd }), nft: ctx.nft, statusFile: files.status, rulesFile: files.rules,
     enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...ctx.offload,
+    render: { flowLogs: !booleanOption(args, 'no-flow-logs') },
     onSync: (s) => {
       if (s.state === 'error' && netns !== undefined && !namespaceExists(netns)) gone();
       const line = s.state === 'error'
