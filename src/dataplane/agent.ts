@@ -154,6 +154,16 @@ export class Agent {
     return [...this.policy.renderer.meanings.values()];
   }
 
+  /** The meaning of one rule ID (flow logs map NFLOG prefixes back through it). */
+  ruleMeaning(id: string): RuleMeaning | undefined {
+    return this.policy.renderer.meanings.get(id);
+  }
+
+  /** The engine this agent enforces, read-only by contract: flow logs evaluate pending verdicts against it. */
+  get policyEngine(): PolicyEngine {
+    return this.engine;
+  }
+
   /** Starts watching; resolves once the first full sync is in the kernel. */
   async start(): Promise<void> {
     let baseline: StoreBaseline | undefined;
