@@ -4,6 +4,9 @@
 //   [1733340000.123456]	 [DESTROY] ipv4     2 tcp      6 src=10.65.0.2 dst=10.65.0.3 sport=40000 dport=80
 //     packets=6 bytes=412 src=10.65.0.3 dst=10.65.0.2 sport=80 dport=40000 packets=4 bytes=285 [ASSURED] …
 // The first src/dst/sport/dport group is the original direction, the second the reply.
+// Measured on this kernel (conntrack 1.4.7): only DESTROY events carry packets=/bytes=; NEW and UPDATE (state
+// changes) do not, so a connection's counters while it lives come from a listing, `conntrack -L -o extended`,
+// whose lines are the same without the timestamp and event type (parseConntrackLine reads both).
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -26,11 +29,25 @@ export interface ConntrackEvent {
 
 const TYPES: Record<string, ConntrackEvent['type']> = { NEW: 'new', UPDATE: 'update', DESTROY: 'destroy' };
 
-export function parseConntrackLine(line: string): ConntrackEvent | undefined {
+/** One event line, or (with `listedAtMs`) one line of a listing, read as an update at that time. */
+export function parseConntrackLine(line: string, listedAtMs?: number): ConntrackEvent | undefined {
   const ts = /^\s*\[(\d+)\.(\d+)\]/.exec(line);
   const type = /\[(NEW|UPDATE|DESTROY)\]/.exec(line);
-  if (!ts || !type) return undefined;
-  const words = line.slice(type.index + type[0].length).trim().split(/\s+/);
+  let rest: string;
+  let timeMs: number;
+  let kind: ConntrackEvent['type'];
+  if (ts && type) {
+    rest = line.slice(type.index + type[0].length);
+    timeMs = Number(ts[1]) * 1000 + Number(`0.${ts[2]}`) * 1000;
+    kind = TYPES[type[1]!]!;
+  } else if (listedAtMs !== undefined && /^ipv[46]\s/.test(line)) {
+    rest = line;
+    timeMs = listedAtMs;
+    kind = 'update';
+  } else {
+    return undefined;
+  }
+  const words = rest.trim().split(/\s+/);
   // `ipv4 2 tcp 6 [timeout] [state] key=value …`: the protocol number is the 4th word.
   const protocol = Number(words[3]);
   if (!Number.isInteger(protocol)) return undefined;
@@ -45,7 +62,7 @@ export function parseConntrackLine(line: string): ConntrackEvent | undefined {
   }
   if (first.src === undefined || first.dst === undefined) return undefined;
   const ev: ConntrackEvent = {
-    type: TYPES[type[1]!]!, timeMs: Number(ts[1]) * 1000 + Number(`0.${ts[2]}`) * 1000, protocol, src: first.src, dst: first.dst,
+    type: kind, timeMs, protocol, src: first.src, dst: first.dst,
   };
   if (first.sport !== undefined) ev.srcPort = Number(first.sport);
   if (first.dport !== undefined) ev.dstPort = Number(first.dport);

@@ -5,7 +5,7 @@ import { hostExec, netnsExec } from '../nft/exec.js';
 import type { PolicyEngine } from '../../engine/index.js';
 import { DEFAULT_INTERVAL_MS, FlowAggregator } from './aggregator.js';
 import { FlowAttribution } from './attribution.js';
-import { ConntrackEvents } from './conntrack-events.js';
+import { ConntrackEvents, parseConntrackLine, type ConntrackEvent } from './conntrack-events.js';
 import type { FlowKey, FlowRecord } from './flow-record.js';
 import { NflogReader, type ReaderDrops } from './nflog-reader.js';
 import type { PacketHeaders } from './packet-headers.js';
@@ -44,13 +44,7 @@ export class FlowLogs {
       const r = await exec(['sysctl', '-q', '-w', s]);
       if (r.code !== 0) this.opts.onError?.(`flow logs: sysctl ${s}: ${r.stderr.trim()}`);
     }
-    this.conntrack = new ConntrackEvents(this.opts.netns, (ev) => {
-      if (ev.type === 'new' || !ev.packets || !ev.bytes) return;
-      this.aggregator.counters({
-        timeMs: ev.timeMs, connection: connectionKey(ev.protocol, ev.src, ev.srcPort, ev.dst, ev.dstPort),
-        packets: ev.packets, bytes: ev.bytes, ended: ev.type === 'destroy',
-      });
-    });
+    this.conntrack = new ConntrackEvents(this.opts.netns, (ev) => this.counters(ev));
     this.reader = new NflogReader({
       ...(this.opts.netns !== undefined ? { netns: this.opts.netns } : {}),
       groups: [1, 2, this.opts.logGroup ?? 3],
@@ -66,8 +60,35 @@ export class FlowLogs {
     await this.reader.started();
   }
 
-  flush(nowMs = Date.now()): FlowRecord[] {
+  /**
+   * The records of every interval ended by `nowMs`, after a conntrack listing has brought the counters of the
+   * connections still open up to date (conntrack events carry counters only when a connection ends).
+   */
+  async collect(nowMs = Date.now()): Promise<FlowRecord[]> {
+    await this.pollCounters();
     return this.aggregator.flush(nowMs);
+  }
+
+  private async pollCounters(): Promise<void> {
+    const exec = this.opts.netns === undefined ? hostExec : netnsExec(this.opts.netns);
+    const at = Date.now();
+    const r = await exec(['conntrack', '-L', '-o', 'extended']);
+    if (r.code !== 0) {
+      this.opts.onError?.(`flow logs: conntrack -L: ${r.stderr.trim()}`);
+      return;
+    }
+    for (const line of r.stdout.split('\n')) {
+      const ev = parseConntrackLine(line, at);
+      if (ev) this.counters(ev);
+    }
+  }
+
+  private counters(ev: ConntrackEvent): void {
+    if (ev.type === 'new' || !ev.packets || !ev.bytes) return;
+    this.aggregator.counters({
+      timeMs: ev.timeMs, connection: connectionKey(ev.protocol, ev.src, ev.srcPort, ev.dst, ev.dstPort),
+      packets: ev.packets, bytes: ev.bytes, ended: ev.type === 'destroy',
+    });
   }
 
   /** What the kernel could not deliver, and records that were not Tabby's or not readable. */
