@@ -81,6 +81,11 @@ export class NflogReader {
     });
   }
 
+  /** The last lines tcpdump wrote to stderr (its exit reason, its counts). */
+  get diagnostics(): string {
+    return this.stderr.trim();
+  }
+
   /** Resolves once the NFLOG groups are bound (records logged from then on reach the reader). */
   started(): Promise<void> {
     return this.ready;
