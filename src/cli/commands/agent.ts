@@ -50,6 +50,7 @@ export const command: CommandSpec = {
   usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--no-flow-logs] [--accept-store-reset] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
   examples: [
     'tabby agent --node node1 &',
+    'tabby agent --node node1 --no-flow-logs &   # no NFLOG copies of verdicts (flow logs are on by default)',
     'tabby agent --node node1 --accept-store-reset &   # after restoring the datastore from an older backup, on purpose',
     'tabby agent status --node node1',
     'tabby agent --node node1      # while one runs: refused, "an agent for node node1 is already running (pid 4242)"',
