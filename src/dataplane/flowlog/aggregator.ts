@@ -9,7 +9,9 @@
 // - counters(): a connection's conntrack totals (orig = source → destination, reply = back); the increase since the
 //   last report is added to each end's record of the interval the report falls in. `ended` completes it.
 // Intervals are [k·I, (k+1)·I) of epoch milliseconds. flush(now) emits every interval that ended by `now`; an event
-// for an interval already flushed goes into the oldest open one (and is counted in `late`).
+// for an interval already flushed goes into the oldest open one (and is counted in `late`). `connectionsLive` is
+// the connections open when flush runs, so flush promptly after each interval ends (FlowLogs.collect does); an
+// interval with no event still gets a record for each key with a live connection, as Goldmane reports them.
 
 import { flowKeyText, type FlowCounters, type FlowKey, type FlowRecord } from './flow-record.js';
 
