@@ -1,8 +1,9 @@
-// Issue 13 §1/§4 on real traffic: a node with two workloads, a policy on b that allows TCP 80 from a and denies
-// TCP 81, a staged policy that would deny 80, real connections. The flow-log reader (tcpdump on NFLOG groups 1
+// Issue 13 §1/§4 on real traffic: a node with two workloads, a policy on b that logs TCP 80, allows it from a and
+// denies TCP 81, a staged policy that would deny 80, real connections. The flow-log reader (tcpdump on NFLOG groups 1
 // and 2 in the node namespace, conntrack -E) yields, at each end, records whose action and decision are what the
 // engine's explain says for that flow, whose pending verdict is the engine's with staged policies enforced, and
-// the denied connection's SYN retries aggregate into one record with their packet count.
+// the denied connection's SYN retries aggregate into one record with their packet count; the Log rule's hit (NFLOG
+// group 3) is in the allowed packet's trace.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -22,6 +23,7 @@ const policy: NetworkPolicy = {
   spec: {
     selector: "pod == 'b'", types: ['Ingress'],
     ingress: [
+      { action: 'Log', protocol: 'TCP', destination: { ports: [80] } },
       { action: 'Allow', protocol: 'TCP', source: { selector: "pod == 'a'" }, destination: { ports: [80] } },
       { action: 'Deny', protocol: 'TCP', destination: { ports: [81] } },
     ],
@@ -94,15 +96,18 @@ describe.skipIf(SKIP)('flow logs on real traffic', () => {
         source: { kind: 'WorkloadEndpoint', namespace: 'x', ip: ips.a }, destination: { kind: 'WorkloadEndpoint', namespace: 'x', ip: ips.b, port },
       });
     }
-    // The numbers themselves, so a wrong engine cannot make the comparison pass: 80 allowed by rule 0 (and denied
-    // by the staged policy, pending), 81 denied by rule 1.
+    // The numbers themselves, so a wrong engine cannot make the comparison pass: 80 logged by rule 0 (NFLOG group
+    // 3) and allowed by rule 1 (and denied by the staged policy, pending), 81 denied by rule 2.
     expect(verdictsTo(80).find((s) => s.key.reporter === 'Dst')!.key).toMatchObject({
-      action: 'Allow', decision: { action: 'Allow', tier: 'default', kind: 'NetworkPolicy', policy: 'x/b-ports', rule: 0 },
-      trace: [{ kind: 'NetworkPolicy', namespace: 'x', name: 'b-ports', tier: 'default', action: 'Allow', ruleIndex: 0 }],
+      action: 'Allow', decision: { action: 'Allow', tier: 'default', kind: 'NetworkPolicy', policy: 'x/b-ports', rule: 1 },
+      trace: [
+        { kind: 'NetworkPolicy', namespace: 'x', name: 'b-ports', tier: 'default', action: 'Log', ruleIndex: 0 },
+        { kind: 'NetworkPolicy', namespace: 'x', name: 'b-ports', tier: 'default', action: 'Allow', ruleIndex: 1 },
+      ],
       pendingAction: 'Deny', pendingDecision: { action: 'Deny', kind: 'StagedNetworkPolicy', policy: 'x/audit-80', rule: 0 },
     });
     expect(verdictsTo(81).find((s) => s.key.reporter === 'Dst')!.key).toMatchObject({
-      action: 'Deny', decision: { action: 'Deny', tier: 'default', kind: 'NetworkPolicy', policy: 'x/b-ports', rule: 1 },
+      action: 'Deny', decision: { action: 'Deny', tier: 'default', kind: 'NetworkPolicy', policy: 'x/b-ports', rule: 2 },
     });
   }, 60_000);
 

@@ -1,12 +1,17 @@
 // The NFLOG records of one packet at one end, put back together. A packet that meets a Pass rule, a Pass tier's
-// end or a Log rule before its verdict is logged several times in a row (P…, L…, then A or D), each record
-// carrying the same packet bytes; the kernel logs them one after another on the same CPU, so consecutive records
-// with the same payload belong together. The terminal record (A or D) completes the packet's verdict.
+// end or a Log rule before its verdict is logged several times (P…, L…, then A or D), each record carrying the
+// same packet bytes. They do not always arrive next to each other: each NFLOG group batches on its own (up to 100
+// records or 1 s), so a group-1 batch may end between a P and its A, and the Log group (sent at once,
+// queue-threshold 1) arrives before the verdict's batch. So non-terminal hits wait, keyed by direction and packet
+// bytes, until the terminal record (A or D) of the same packet and direction takes them.
 
 import type { NflogRecord } from './nflog-record.js';
 import { parsePacketHeaders, type PacketHeaders } from './packet-headers.js';
 import { CODE_ACTION, parsePrefix, type MeaningLookup } from './prefix.js';
 import type { RuleMeaning } from '../render/rule-ids.js';
+import { FLOW_LOG_SNAPLEN } from '../render/verdicts.js';
+
+const MAX_PENDING = 4096;
 
 export interface KernelHit {
   action: 'Allow' | 'Deny' | 'Pass' | 'Log';
@@ -27,7 +32,9 @@ export interface PacketVerdict {
 export class PacketVerdicts {
   /** Records that were not Tabby's, or whose packet could not be read. */
   unreadable = 0;
-  private pending: { payload: Buffer; hits: KernelHit[] } | undefined;
+  /** Non-terminal hits waiting for their verdict, oldest first; bounded (a Log rule's packet may be allowed by
+   * conntrack's established accept in another end, never reaching a logged verdict). */
+  private readonly pending = new Map<string, KernelHit[]>();
 
   constructor(private readonly meanings: MeaningLookup) {}
 
@@ -39,19 +46,22 @@ export class PacketVerdicts {
       return undefined;
     }
     const hit: KernelHit = { action: CODE_ACTION[prefix.code], meaning: this.meanings(prefix.ruleId), ruleId: prefix.ruleId };
-    const same = this.pending !== undefined && this.pending.payload.equals(rec.payload);
-    const hits = same ? [...this.pending!.hits, hit] : [hit];
+    const direction = hit.meaning?.direction ?? (rec.group === 1 ? 'ingress' : 'egress');
+    // Rules copy at most FLOW_LOG_SNAPLEN bytes; the key is the packet as every copy has it.
+    const key = `${direction}|${rec.payload.subarray(0, FLOW_LOG_SNAPLEN).toString('latin1')}`;
+    const hits = [...(this.pending.get(key) ?? []), hit];
+    this.pending.delete(key);
     if (hit.action === 'Pass' || hit.action === 'Log') {
-      this.pending = { payload: rec.payload, hits };
+      this.pending.set(key, hits);
+      if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
       return undefined;
     }
-    this.pending = undefined;
     const packet = parsePacketHeaders(rec.payload);
     if (!packet) {
       this.unreadable++;
       return undefined;
     }
-    const direction = hit.meaning?.direction ?? (rec.group === 1 ? 'ingress' : 'egress');
     return { timeMs, direction, action: hit.action, hits, packet };
   }
 }
+

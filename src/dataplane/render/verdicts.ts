@@ -28,7 +28,9 @@ export class Verdicts {
       case 'Deny': return `counter${this.flowLog('D', dir, id)} drop`;
       // Only reached inlined in a tier chain (skip the rest of the tier) or in a profile chain (next profile).
       case 'Pass': return `counter${this.flowLog('P', dir, id)} return`;
-      case 'Log': return `counter log prefix "L ${id}" group ${this.opts.logGroup}`;
+      // queue-threshold 1: the Log record is sent at once, so it reaches the reader before the verdict's record
+      // (batched on group 1 or 2 until 100 records or 1 s), and the reader can put it in that packet's trace.
+      case 'Log': return `counter log prefix "L ${id}" group ${this.opts.logGroup} snaplen ${FLOW_LOG_SNAPLEN} queue-threshold 1`;
     }
   }
 
