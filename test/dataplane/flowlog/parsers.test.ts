@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  LINKTYPE_NFLOG, parseConntrackLine, parseNetlinkDrops, parseNflogRecord, parsePacketHeaders, parsePrefix, PcapStream, PcapStreamError,
+  LINKTYPE_NFLOG, PacketVerdicts, parseConntrackLine, parseNetlinkDrops, parseNflogRecord, parsePacketHeaders, parsePrefix, PcapStream, PcapStreamError,
 } from '../../../src/dataplane/flowlog/index.js';
+import type { RuleMeaning } from '../../../src/dataplane/render/rule-ids.js';
 
 const CAPTURE = Buffer.from([
   'd4c3b2a102000400000000000000000000000400ef000000280d136b3c8507008c0000008c0000000200000108000100',
@@ -102,5 +103,32 @@ describe('/proc/net/netlink drops', () => {
     ].join('\n');
     expect(parseNetlinkDrops(text, 4242)).toBe(17);
     expect(parseNetlinkDrops(text, 1)).toBeUndefined();
+  });
+});
+
+describe('packet verdicts from NFLOG records', () => {
+  const meaning = (id: string): RuleMeaning | undefined => ({
+    id, what: 'policy-rule', direction: id.startsWith('e') ? 'egress' : 'ingress', index: Number(id.at(-1)), label: id,
+  });
+  const packet = (dport: number): Buffer => {
+    const p = Buffer.alloc(40);
+    p[0] = 0x45; p.writeUInt16BE(40, 2); p[9] = 6; p.writeUInt32BE(0x0a000001, 12); p.writeUInt32BE(0x0a000002, 16);
+    p.writeUInt16BE(40000, 20); p.writeUInt16BE(dport, 22);
+    return p;
+  };
+  const rec = (group: number, prefix: string, payload: Buffer) => ({ family: 2, group, prefix, payload });
+
+  it('joins P and L hits to their verdict by direction and bytes, whatever arrives between them', () => {
+    const pv = new PacketVerdicts(meaning);
+    const p80 = packet(80);
+    expect(pv.push(rec(3, 'L a000000000', p80), 1)).toBeUndefined(); // ingress Log, sent at once
+    expect(pv.push(rec(2, 'P e000000001', p80), 2)).toBeUndefined(); // egress Pass of the same packet
+    expect(pv.push(rec(1, 'D a000000009', packet(81)), 3)?.hits.map((h) => h.ruleId)).toEqual(['a000000009']);
+    expect(pv.push(rec(2, 'A e000000002', p80), 4)?.hits.map((h) => `${h.action} ${h.ruleId}`)).toEqual(['Pass e000000001', 'Allow e000000002']);
+    const ingress = pv.push(rec(1, 'A a000000003', p80), 5)!;
+    expect(ingress).toMatchObject({ direction: 'ingress', action: 'Allow', packet: { dstPort: 80 } });
+    expect(ingress.hits.map((h) => `${h.action} ${h.ruleId}`)).toEqual(['Log a000000000', 'Allow a000000003']);
+    expect(pv.push(rec(1, 'not ours', p80), 6)).toBeUndefined();
+    expect(pv.unreadable).toBe(1);
   });
 });
