@@ -57,7 +57,12 @@ export class FlowLogs {
       },
       ...(this.opts.onError ? { onError: this.opts.onError } : {}),
     });
-    await this.reader.started();
+    try {
+      await this.reader.started();
+    } catch (err) {
+      await this.stop(); // no conntrack reader left behind when tcpdump cannot start
+      throw err;
+    }
   }
 
   /**
