@@ -78,6 +78,9 @@ export class FlowAggregator {
     if (conn.keys.has(ev.key.reporter)) return; // a second "new" at the same end: the same connection
     conn.keys.set(ev.key.reporter, ev.key);
     b.counters.connectionsStarted++;
+    // This end's record may come after conntrack already reported the connection (the NFLOG groups batch for up
+    // to 1 s): it gets what the other end was credited with, so both ends count the whole connection.
+    addDirectional(b.counters, ev.key.reporter, conn.seen);
   }
 
   counters(ev: CountersEvent): void {
@@ -93,12 +96,7 @@ export class FlowAggregator {
     };
     for (const key of conn.keys.values()) {
       const c = this.bucket(ev.timeMs, flowKeyText(key), key).counters;
-      // The source sends the original direction; the destination receives it.
-      const [sent, received] = key.reporter === 'Src' ? ['Orig', 'Reply'] as const : ['Reply', 'Orig'] as const;
-      c.packetsOut += d[`packets${sent}`];
-      c.bytesOut += d[`bytes${sent}`];
-      c.packetsIn += d[`packets${received}`];
-      c.bytesIn += d[`bytes${received}`];
+      addDirectional(c, key.reporter, d);
       if (ev.ended) c.connectionsCompleted++;
     }
     if (ev.ended) this.connections.delete(ev.connection);
@@ -149,6 +147,17 @@ export class FlowAggregator {
     if (!b) window.set(text, (b = { key, counters: zero(), denied: new Set() }));
     return b;
   }
+}
+
+type Totals = Connection['seen'];
+
+/** The source sends the original direction and receives the reply; the destination the other way round. */
+function addDirectional(c: FlowCounters, reporter: 'Src' | 'Dst', t: Totals): void {
+  const [sent, received] = reporter === 'Src' ? ['Orig', 'Reply'] as const : ['Reply', 'Orig'] as const;
+  c.packetsOut += t[`packets${sent}`];
+  c.bytesOut += t[`bytes${sent}`];
+  c.packetsIn += t[`packets${received}`];
+  c.bytesIn += t[`bytes${received}`];
 }
 
 function zero(): FlowCounters {
