@@ -12,7 +12,11 @@
 //
 // Everything here is plain data; the CLI prints it and adds what only a running agent knows (hit counts).
 
-import { builtinTier, kindInfo, kindKeyOf, type Issue, type KindKey, type Resource, type Result } from '../api/index.js';
+import {
+  builtinTier, describeSource, FELIX_SETTING_NAMES, formatSettingValue, kindInfo, kindKeyOf, type ClusterRole,
+  type ClusterRoleBinding, type FelixConfiguration, type Issue, type KindKey, type PolicyRule, type Resource, type Result,
+  type Role, type RoleBinding, type RoleRef, type Subject,
+} from '../api/index.js';
 import {
   comparePolicies, protocolName, type CompiledPolicy, type CompiledRule, type Direction, type EntityMatch, type IpSetInfo,
   type PolicyEngine, type PolicyKind,
@@ -109,7 +113,15 @@ export type DescribeReport =
   | { about: 'endpoint'; object: ObjectSummary; endpoint: PoliciesForReport | null; notes: string[] }
   | { about: 'tier'; object: ObjectSummary; tier: TierDescription; notes: string[] }
   | { about: 'network-set'; object: ObjectSummary; networkSet: NetworkSetDescription | null; notes: string[] }
+  | { about: 'rbac'; object: ObjectSummary; rbac: RbacDescription; notes: string[] }
   | { about: 'object'; object: ObjectSummary; spec: unknown; notes: string[] };
+
+/** A Role's or ClusterRole's rules, or a binding's role and subjects, as stored. */
+export interface RbacDescription {
+  rules?: PolicyRule[];
+  roleRef?: RoleRef;
+  subjects?: Subject[];
+}
 
 function objectSummary(r: Resource): ObjectSummary {
   const m = r.metadata;
@@ -280,6 +292,7 @@ export function describeResource(engine: PolicyEngine, resources: readonly Resou
     case 'Pod':
     case 'WorkloadEndpoint':
     case 'HostEndpoint': {
+      if (r.kind === 'HostEndpoint') notes.push(...failsafeNotes(engine, r.spec.node));
       const report = policiesFor(engine, endpointRefOf(r));
       return { ok: true, value: { about: 'endpoint', object, endpoint: report.ok ? report.value : null, notes } };
     }
@@ -293,7 +306,48 @@ export function describeResource(engine: PolicyEngine, resources: readonly Resou
       const networkSet = set ? { nets: set.nets, labels: sortedLabels(set.labels), selectedBy: rulesSelecting(engine, set.labels) } : null;
       return { ok: true, value: { about: 'network-set', object, networkSet, notes } };
     }
+    case 'FelixConfiguration':
+      notes.push(...felixConfigurationNotes(r as FelixConfiguration));
+      return { ok: true, value: { about: 'object', object, spec: (r as { spec?: unknown }).spec ?? null, notes } };
+    case 'Role':
+    case 'ClusterRole':
+      return { ok: true, value: { about: 'rbac', object, rbac: { rules: (r as Role | ClusterRole).rules ?? [] }, notes } };
+    case 'RoleBinding':
+    case 'ClusterRoleBinding': {
+      const b = r as RoleBinding | ClusterRoleBinding;
+      return { ok: true, value: { about: 'rbac', object, rbac: { roleRef: b.roleRef, subjects: b.subjects ?? [] }, notes } };
+    }
     default:
       return { ok: true, value: { about: 'object', object, spec: (r as { spec?: unknown }).spec ?? null, notes } };
   }
+}
+
+/** The failsafe ports before a host endpoint's policy (§3.8), as its node's FelixConfiguration sets them. */
+function failsafeNotes(engine: PolicyEngine, node: string | undefined): string[] {
+  const settings = engine.felixSettings(node);
+  return (['failsafeInboundHostPorts', 'failsafeOutboundHostPorts'] as const).map((name) => {
+    const { value, source } = settings[name];
+    return `${name === 'failsafeInboundHostPorts' ? 'failsafe inbound' : 'failsafe outbound'} (before any policy): ` +
+      `${formatSettingValue(value)} (${describeSource(source)})`;
+  });
+}
+
+/** Which nodes a FelixConfiguration configures, and which of its fields Tabby applies there (api/felix-configuration.ts). */
+function felixConfigurationNotes(config: FelixConfiguration): string[] {
+  const name = config.metadata.name;
+  const node = name.startsWith('node.') ? name.slice('node.'.length) : undefined;
+  if (name !== 'default' && node === undefined) {
+    return ['applies to no node: Felix reads only FelixConfiguration default and node.<nodename>'];
+  }
+  const spec = config.spec ?? {};
+  const known = new Set<string>(FELIX_SETTING_NAMES);
+  const applied = Object.keys(spec).filter((f) => known.has(f));
+  const ignored = Object.keys(spec).filter((f) => !known.has(f));
+  const notes = [node === undefined
+    ? 'applies to every node, for each field that the node\'s FelixConfiguration node.<nodename> does not set'
+    : `applies to node ${node}, over FelixConfiguration default, field by field`];
+  notes.push(applied.length === 0 ? 'sets no field Tabby applies'
+    : `Tabby applies: ${applied.map((f) => `${f}=${formatSettingValue(spec[f])}`).join('; ')}`);
+  if (ignored.length > 0) notes.push(`stored, not applied by Tabby: ${ignored.join(', ')}`);
+  return notes;
 }

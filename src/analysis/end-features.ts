@@ -99,7 +99,10 @@ export class EndModels {
         .filter((p) => this.mode === 'pending' || !p.staged)
         .map((p) => `${p.id.kind}|${p.id.namespace ?? ''}|${p.id.name}`).join(',')).join(';');
       const profiles = info.profiles.map((name) => this.profileId(name, direction));
-      text = `workload|${direction}|${tierText}#${profiles.join(',')}@${node}`;
+      // The workload's node's encapsulation checks (§3.3) are part of its egress path: FelixConfiguration is per node.
+      const s = this.engine.nodeSettings(info.node);
+      const encap = direction === 'egress' ? `${s.allowVXLANPacketsFromWorkloads}:${s.vxlanPort}:${s.allowIPIPPacketsFromWorkloads}` : '';
+      text = `workload|${direction}|${tierText}#${profiles.join(',')}@${node}~${encap}`;
     }
     let model = this.bySignature.get(text);
     if (!model) {
@@ -168,8 +171,17 @@ export class EndModels {
   }
 }
 
-/** The source / destination CIDRs of failsafe entries (§3.8): features of the hosts' ends. */
+/**
+ * The source / destination CIDRs of failsafe entries (§3.8): features of the hosts' ends. Failsafes are per node
+ * (FelixConfiguration node.<name>), so this is every host endpoint's node's, a superset for each.
+ */
 export function failsafeCidrs(engine: PolicyEngine): string[] {
-  const s = engine.settings;
-  return [...s.failsafeInboundHostPorts, ...s.failsafeOutboundHostPorts].flatMap((fp) => (fp.net === undefined ? [] : [fp.net]));
+  const nodes = new Set<string | undefined>([undefined]);
+  for (const e of engine.endpoints()) if (e.kind === 'HostEndpoint') nodes.add(e.node);
+  const out = new Set<string>();
+  for (const node of nodes) {
+    const s = engine.nodeSettings(node);
+    for (const fp of [...s.failsafeInboundHostPorts, ...s.failsafeOutboundHostPorts]) if (fp.net !== undefined) out.add(fp.net);
+  }
+  return [...out];
 }

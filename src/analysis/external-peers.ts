@@ -41,16 +41,18 @@ function lastOf(net: IpNet): bigint {
 }
 
 /** Every named CIDR of every engine given, with who names it. */
+function addNamed(out: Map<string, Named>, text: string, by: string): void {
+  const net = parseCidrOrIp(text);
+  if (!net) return;
+  const key = formatCidr(net);
+  const entry = out.get(key) ?? { net, by: new Set<string>() };
+  entry.by.add(by);
+  out.set(key, entry);
+}
+
 function namedCidrs(engines: readonly PolicyEngine[]): Map<string, Named> {
   const out = new Map<string, Named>();
-  const add = (text: string, by: string): void => {
-    const net = parseCidrOrIp(text);
-    if (!net) return;
-    const key = formatCidr(net);
-    const entry = out.get(key) ?? { net, by: new Set<string>() };
-    entry.by.add(by);
-    out.set(key, entry);
-  };
+  const add = (text: string, by: string): void => addNamed(out, text, by);
   const entity = (e: EntityMatch, by: string): void => {
     for (const c of e.nets) add(c, by);
     for (const c of e.notNets) add(c, by);
@@ -90,20 +92,41 @@ function labelOf(cidr: string, namedBy: readonly string[]): string {
  * Sorted by family, then address.
  */
 export function externalPeers(engines: readonly PolicyEngine[], families?: ReadonlyArray<4 | 6>): ExternalPeer[] {
-  const taken = new Set<string>();
   const endpointFamilies = new Set<4 | 6>();
+  const owned: string[] = [];
   for (const engine of engines) {
     for (const ep of engine.endpoints()) {
       for (const text of ep.ips) {
         const ip = parseIp(text);
         if (!ip) continue;
-        taken.add(`${ip.family}:${ip.value}`);
+        owned.push(text);
         endpointFamilies.add(ip.family);
       }
     }
   }
-  const wanted = new Set(families ?? endpointFamilies);
-  const named = [...namedCidrs(engines).values()].filter((n) => wanted.has(n.net.family));
+  return classesOf(namedCidrs(engines), owned, families ?? [...endpointFamilies]);
+}
+
+/**
+ * The classes of the given named CIDRs (`[cidr, who names it]`) alone, with representatives none of the `owned`
+ * addresses: for a question that only some rules can tell apart (the lockout check asks host endpoints' rules).
+ */
+export function externalPeersOf(
+  cidrs: Iterable<readonly [string, string]>, owned: Iterable<string>, families: ReadonlyArray<4 | 6>,
+): ExternalPeer[] {
+  const named = new Map<string, Named>();
+  for (const [text, by] of cidrs) addNamed(named, text, by);
+  return classesOf(named, owned, families);
+}
+
+function classesOf(namedMap: ReadonlyMap<string, Named>, owned: Iterable<string>, families: ReadonlyArray<4 | 6>): ExternalPeer[] {
+  const taken = new Set<string>();
+  for (const text of owned) {
+    const ip = parseIp(text);
+    if (ip) taken.add(`${ip.family}:${ip.value}`);
+  }
+  const wanted = new Set(families);
+  const named = [...namedMap.values()].filter((n) => wanted.has(n.net.family));
   // Parents before children: by family, network, then wider first.
   named.sort((a, b) => a.net.family - b.net.family || (a.net.network < b.net.network ? -1 : a.net.network > b.net.network ? 1 : 0) ||
     a.net.prefixLength - b.net.prefixLength);

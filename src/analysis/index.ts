@@ -2,6 +2,7 @@
 // selector matches. Everything here reads a loaded PolicyEngine and returns plain data; printing is the CLI's.
 
 export {
+  matrixJsonHead,
   reachabilityMatrix,
   type MatrixOptions,
   type MatrixProgress,
@@ -40,6 +41,7 @@ export {
   type ObjectSummary,
   type PolicyDescription,
   type PolicyRef,
+  type RbacDescription,
   type RuleReference,
   type RuleSummary,
   type TierDescription,
@@ -57,3 +59,23 @@ export {
 export { serviceClasses, type ServiceClass } from './shadow-services.js';
 export { classProbes, decidedByEvaluate, neverDecided, ruleKey, shadowKey, type Probes, type RuleKey } from './shadow-reference.js';
 export * from './lint/index.js';
+export { decisionText } from './decision-text.js';
+export {
+  cutCriticalFlows,
+  lockoutCheck,
+  type CriticalFlowPlace,
+  type CriticalFlowStatus,
+  type LockoutFinding,
+  type LockoutOptions,
+  type LockoutPeerKind,
+  type LockoutReport,
+} from './lockout.js';
+export {
+  criticalFlows,
+  DEFAULT_CRITICAL_FLOWS,
+  mergeFlows,
+  flowLabel,
+  parseLockoutPorts,
+  type CriticalDirection,
+  type CriticalFlow,
+} from './lockout-flows.js';

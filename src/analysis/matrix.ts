@@ -261,10 +261,12 @@ export function reachabilityMatrix(engine: PolicyEngine, options: MatrixOptions 
   const rv = verdictSlots(rows.list);
   const cv = verdictSlots(cols.list);
   // The sweep: whole groups at once where the path is the end's own hook.
-  const settings = engine.settings;
-  const encapDenied = (p: number | undefined): boolean =>
-    (!settings.allowVXLANPacketsFromWorkloads && protocol === 17 && p === settings.vxlanPort) ||
-    (!settings.allowIPIPPacketsFromWorkloads && protocol === 4);
+  // Per node: a workload's node's FelixConfiguration decides its encapsulation checks (the signature keys on them).
+  const encapDenied = (node: string | undefined, p: number | undefined): boolean => {
+    const settings = engine.nodeSettings(node);
+    return (!settings.allowVXLANPacketsFromWorkloads && protocol === 17 && p === settings.vxlanPort) ||
+      (!settings.allowIPIPPacketsFromWorkloads && protocol === 4);
+  };
   let sweptGroups = 0;
   for (const [groups, slots, peerTable] of [[rows, rv, dstTable], [cols, cv, srcTable]] as const) {
     groups.list.forEach((g, k) => {
@@ -277,7 +279,7 @@ export function reachabilityMatrix(engine: PolicyEngine, options: MatrixOptions 
       peers.forEach((c, q) => {
         // Host peers have paths of their own (endpoint-to-host, host-to-local-workload, failsafe): the engine's.
         if (c.family !== g.family || c.kind === 'HostEndpoint' || (c.kind === 'External' && policed)) return;
-        if (g.end.direction === 'egress' && encapDenied(c.port)) {
+        if (g.end.direction === 'egress' && encapDenied(s.info.node, c.port)) {
           // §3.3: the workload's egress chain drops the encapsulation before any policy.
           slots.verdicts[base + q * 2] = 0;
           slots.verdicts[base + q * 2 + 1] = 0;
@@ -581,4 +583,21 @@ function groupsOf(bits: Uint32Array, n: number, words: number): { of: Int32Array
     of[i] = id;
   }
   return { of, count: keys.size };
+}
+
+/**
+ * The members of `tabby matrix -o json` before `allowed` (whose rows are m.row(i)): what the CLI streams and the
+ * server's /tabby/v1/matrix answers, built in one place.
+ */
+export function matrixJsonHead(m: ReachabilityMatrix): Record<string, unknown> {
+  const head: Record<string, unknown> = { protocol: m.protocol, port: m.port ?? null, endpoints: m.endpoints.map((e) => e.ref) };
+  if (typeof m.port === 'string') head.targetPorts = m.targetPorts.map((p) => p ?? null);
+  const n = m.endpoints.length;
+  const x = m.external.length;
+  if (x > 0) {
+    head.external = m.external.map((e) => ({ address: e.address, cidr: e.cidr, namedBy: e.namedBy, class: e.label }));
+    head.toExternal = Array.from({ length: n }, (_, i) => Array.from({ length: x }, (_, k) => m.toExternal(i, k)));
+    head.fromExternal = Array.from({ length: x }, (_, k) => Array.from({ length: n }, (_, j) => m.fromExternal(k, j)));
+  }
+  return head;
 }

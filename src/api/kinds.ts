@@ -6,6 +6,8 @@ import {
   CALICO_API_VERSION,
   K8S_CORE_API_VERSION,
   K8S_NETWORKING_API_VERSION,
+  K8S_RBAC_API_VERSION,
+  RBAC_GROUP,
   type Resource,
 } from './types.js';
 
@@ -26,17 +28,22 @@ export type KindKey =
   | 'WorkloadEndpoint'
   | 'Profile'
   | 'IPPool'
+  | 'FelixConfiguration'
   | 'KubernetesNetworkPolicy'
   | 'Namespace'
   | 'ServiceAccount'
-  | 'Pod';
+  | 'Pod'
+  | 'Role'
+  | 'ClusterRole'
+  | 'RoleBinding'
+  | 'ClusterRoleBinding';
 
 export interface KindInfo {
   key: KindKey;
   /** The `kind:` written in manifests. */
   kind: string;
   apiVersion: string;
-  /** API group used in store keys (`projectcalico.org`, `networking.k8s.io`, `core`). */
+  /** API group used in store keys (`projectcalico.org`, `networking.k8s.io`, `rbac.authorization.k8s.io`, `core`). */
   group: string;
   plural: string;
   namespaced: boolean;
@@ -51,6 +58,7 @@ export interface KindInfo {
 }
 
 const CALICO = { apiVersion: CALICO_API_VERSION, group: 'projectcalico.org' } as const;
+const RBAC = { apiVersion: K8S_RBAC_API_VERSION, group: RBAC_GROUP } as const;
 
 export const KINDS: readonly KindInfo[] = [
   {
@@ -110,6 +118,12 @@ export const KINDS: readonly KindInfo[] = [
     staged: false, shortKind: 'ippool', cliNames: ['ippool', 'ippools', 'pool', 'pools'],
   },
   {
+    // calicoctl's aliases (resourcemgr/felixconfig.go): felixconfiguration, felixconfig and their plurals.
+    ...CALICO, key: 'FelixConfiguration', kind: 'FelixConfiguration', plural: 'felixconfigurations', namespaced: false,
+    policy: false, staged: false, shortKind: 'felixconfig',
+    cliNames: ['felixconfiguration', 'felixconfigurations', 'felixconfig', 'felixconfigs'],
+  },
+  {
     key: 'KubernetesNetworkPolicy', kind: 'NetworkPolicy', apiVersion: K8S_NETWORKING_API_VERSION,
     group: 'networking.k8s.io', plural: 'networkpolicies', namespaced: true, policy: true, staged: false,
     shortKind: 'knp',
@@ -129,6 +143,23 @@ export const KINDS: readonly KindInfo[] = [
   {
     key: 'Pod', kind: 'Pod', apiVersion: K8S_CORE_API_VERSION, group: 'core', plural: 'pods', namespaced: true,
     policy: false, staged: false, shortKind: 'pod', cliNames: ['pod', 'pods', 'po'],
+  },
+  // kubectl has no short names for the RBAC kinds.
+  {
+    ...RBAC, key: 'Role', kind: 'Role', plural: 'roles', namespaced: true, policy: false, staged: false,
+    shortKind: 'role', cliNames: ['role', 'roles'],
+  },
+  {
+    ...RBAC, key: 'ClusterRole', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false, policy: false,
+    staged: false, shortKind: 'clusterrole', cliNames: ['clusterrole', 'clusterroles'],
+  },
+  {
+    ...RBAC, key: 'RoleBinding', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true, policy: false,
+    staged: false, shortKind: 'rolebinding', cliNames: ['rolebinding', 'rolebindings'],
+  },
+  {
+    ...RBAC, key: 'ClusterRoleBinding', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false,
+    policy: false, staged: false, shortKind: 'clusterrolebinding', cliNames: ['clusterrolebinding', 'clusterrolebindings'],
   },
 ];
 

@@ -1,5 +1,7 @@
 // Resource types: projectcalico.org/v3 (Calico's policy model), networking.k8s.io/v1 NetworkPolicy and the
-// core v1 objects (Namespace, Pod, ServiceAccount) that Calico derives endpoints and profiles from.
+// core v1 objects (Namespace, Pod, ServiceAccount) that Calico derives endpoints and profiles from, and the
+// rbac.authorization.k8s.io/v1 objects (Role, ClusterRole, RoleBinding, ClusterRoleBinding) that `tabby server`
+// authorizes requests with.
 // Field names and shapes follow Calico's Go API (api/pkg/apis/projectcalico/v3, calico-semantics.md §2) so a
 // manifest that calicoctl accepts loads here unchanged. Optional fields stay optional: defaults are applied by
 // api/defaults.ts, never assumed by readers of these types.
@@ -7,6 +9,9 @@
 export const CALICO_API_VERSION = 'projectcalico.org/v3';
 export const K8S_NETWORKING_API_VERSION = 'networking.k8s.io/v1';
 export const K8S_CORE_API_VERSION = 'v1';
+export const K8S_RBAC_API_VERSION = 'rbac.authorization.k8s.io/v1';
+/** The API group of the RBAC kinds, also the `apiGroup` of a roleRef and of User and Group subjects. */
+export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
 export type Labels = Record<string, string>;
 
@@ -285,6 +290,43 @@ export interface IPPool {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// FelixConfiguration (felixconfig.go): the per-cluster (`default`) and per-node (`node.<name>`) settings of the
+// dataplane. Tabby applies the fields named in api/felix-configuration.ts; the rest of Calico's spec is accepted
+// and stored unchanged (typed below as an open record), so a manifest calicoctl accepts round-trips.
+
+/** ProtoPort: a failsafe entry. calicoctl's validator wants the protocol in upper case. */
+export interface ProtoPort {
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  port: number;
+  /** A CIDR: only traffic from (inbound) or to (outbound) it. */
+  net?: string;
+}
+
+export interface FelixConfigurationSpec {
+  failsafeInboundHostPorts?: ProtoPort[];
+  failsafeOutboundHostPorts?: ProtoPort[];
+  defaultEndpointToHostAction?: 'Drop' | 'Accept' | 'Return';
+  allowVXLANPacketsFromWorkloads?: boolean;
+  allowIPIPPacketsFromWorkloads?: boolean;
+  vxlanPort?: number;
+  /** Flow-log settings, stored for the flow-log work (Go metav1.Duration: `15s`, `1m30s`). */
+  flowLogsFlushInterval?: string;
+  flowLogsCollectorDebugTrace?: boolean;
+  flowLogsGoldmaneServer?: string;
+  flowLogsLocalReporter?: 'Disabled' | 'Enabled';
+  flowLogsPolicyEvaluationMode?: 'None' | 'Continuous';
+  /** Every other FelixConfigurationSpec field, as validated (validate/felixConfiguration.ts). */
+  [field: string]: unknown;
+}
+
+export interface FelixConfiguration {
+  apiVersion: typeof CALICO_API_VERSION;
+  kind: 'FelixConfiguration';
+  metadata: ObjectMeta;
+  spec: FelixConfigurationSpec;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Kubernetes objects (networking.k8s.io/v1 and core v1)
 
 export interface LabelSelectorRequirement {
@@ -391,6 +433,77 @@ export interface Pod {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// rbac.authorization.k8s.io/v1 (k8s.io/api/rbac/v1 types.go). Stored and validated as the API server does; what
+// they allow is decided by src/server/rbac/.
+
+/**
+ * One rule: the verbs allowed on resources of some API groups (optionally only the objects named), or on
+ * non-resource URLs (cluster roles only). `*` is every verb, group or resource; a resource `*` slash `sub` is
+ * every resource's subresource `sub`.
+ */
+export interface PolicyRule {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+/** ClusterRoles whose rules an aggregated ClusterRole collects (stored and validated; not evaluated here). */
+export interface AggregationRule {
+  clusterRoleSelectors?: LabelSelector[];
+}
+
+export interface Role {
+  apiVersion: typeof K8S_RBAC_API_VERSION;
+  kind: 'Role';
+  metadata: ObjectMeta;
+  rules?: PolicyRule[];
+}
+
+export interface ClusterRole {
+  apiVersion: typeof K8S_RBAC_API_VERSION;
+  kind: 'ClusterRole';
+  metadata: ObjectMeta;
+  rules?: PolicyRule[];
+  aggregationRule?: AggregationRule;
+}
+
+/** Who a binding grants to: a User or Group (apiGroup rbac.authorization.k8s.io) or a ServiceAccount (apiGroup ""). */
+export interface Subject {
+  kind: 'User' | 'Group' | 'ServiceAccount';
+  apiGroup?: string;
+  name: string;
+  /** A ServiceAccount's namespace; in a RoleBinding it defaults to the binding's own when empty. */
+  namespace?: string;
+}
+
+/** The role a binding grants; immutable once the binding exists. */
+export interface RoleRef {
+  apiGroup: string;
+  kind: 'Role' | 'ClusterRole';
+  name: string;
+}
+
+export interface RoleBinding {
+  apiVersion: typeof K8S_RBAC_API_VERSION;
+  kind: 'RoleBinding';
+  metadata: ObjectMeta;
+  subjects?: Subject[];
+  roleRef: RoleRef;
+}
+
+export interface ClusterRoleBinding {
+  apiVersion: typeof K8S_RBAC_API_VERSION;
+  kind: 'ClusterRoleBinding';
+  metadata: ObjectMeta;
+  subjects?: Subject[];
+  roleRef: RoleRef;
+}
+
+export type RbacResource = Role | ClusterRole | RoleBinding | ClusterRoleBinding;
+
+// ---------------------------------------------------------------------------------------------------------------
 // Unions
 
 export type CalicoPolicy =
@@ -408,9 +521,10 @@ export type CalicoResource =
   | HostEndpoint
   | WorkloadEndpoint
   | Profile
-  | IPPool;
+  | IPPool
+  | FelixConfiguration;
 
-export type KubernetesResource = K8sNetworkPolicy | Namespace | ServiceAccount | Pod;
+export type KubernetesResource = K8sNetworkPolicy | Namespace | ServiceAccount | Pod | RbacResource;
 
 /** Every resource Tabby loads, stores and evaluates. */
 export type Resource = CalicoResource | KubernetesResource;

@@ -24,6 +24,8 @@ export const EXIT = {
   damaged: 9,
   /** nft, ip or the kernel refused a dataplane operation (not for want of a tool or privilege: that is 7). */
   dataplane: 10,
+  /** A write refused by the lockout check: it would cut a critical host flow (--allow-lockout writes anyway). */
+  lockout: 11,
   internal: 70,
 } as const;
 

@@ -34,6 +34,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   help: () => import('./commands/help.js'),
   completion: () => import('./commands/completion.js'),
   lint: () => import('./commands/lint.js'),
+  server: () => import('./commands/server.js'),
 };
 
 /**

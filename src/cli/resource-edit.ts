@@ -13,7 +13,8 @@ import { isConflict, isDatastoreError, keyOf, type Datastore } from '../datastor
 import { CliError, EXIT, UsageError, write, type CommandIO, type ParsedCommandArgs } from './command.js';
 import { describeDatastoreError, exitCodeOf, withStore } from './datastore-access.js';
 import { planChanges } from './dry-run.js';
-import { dryRunFormat, printPreview } from './resource-writes.js';
+import { lockoutPolicy } from './lockout.js';
+import { checkLockout, dryRunFormat, printPreview } from './resource-writes.js';
 
 const ATTEMPTS = 5;
 
@@ -80,12 +81,14 @@ export async function runEdits(
     }
     // Each object's own version pins the check; the real write below redoes the edit if it moved meanwhile.
     const changes = await planChanges(store, 'replace', items);
-    if (run.dryRun) return printPreview(store, changes, format, io);
+    const policy = await lockoutPolicy(args, io);
+    if (run.dryRun) return printPreview(store, changes, format, io, policy);
     const failed = changes.find((c) => c.error);
     if (failed?.error) {
       const rest = keys.length > 1 ? ` (nothing was ${run.past})` : '';
       throw new CliError(`${describeDatastoreError(failed.error)}${rest}`, exitCodeOf(failed.error));
     }
+    await checkLockout(store, changes, policy, run.past, io);
     let done = 0;
     for (const key of keys) {
       try {

@@ -11,6 +11,7 @@ import { CliError, EXIT, stringOption, UsageError, write, type CommandIO, type P
 import { manifestPaths, noResourcesMessage } from './commands/validate.js';
 import { describeDatastoreError, exitCodeOf, withStore } from './datastore-access.js';
 import { dryRunJson, effectiveChanges, impactSets, labelOf, planChanges, renderDryRun, type WriteVerb } from './dry-run.js';
+import { enforceLockout, lockoutExit, lockoutJson, lockoutLines, lockoutPolicy, runLockoutCheck, type LockoutPolicy } from './lockout.js';
 import { impactLines } from './output/impact.js';
 import { issueLines, sortIssues } from './output/issues.js';
 import { chooseFormat, jsonPrinter, linesPrinter, print, printerSet } from './output/printers.js';
@@ -19,11 +20,14 @@ interface DryRunReport {
   changes: Awaited<ReturnType<typeof planChanges>>;
   impact: ReturnType<typeof reachabilityImpact>;
   scope: 'all' | 'before-first-failure';
+  lockout: Awaited<ReturnType<typeof runLockoutCheck>>;
+  policy: LockoutPolicy;
 }
 
 const DRY_RUN_PRINTERS = printerSet<DryRunReport, 'text' | 'json'>('text', {
-  text: linesPrinter(({ changes, impact, scope }) => renderDryRun(changes, impactLines(impact, scope))),
-  json: jsonPrinter(({ changes, impact }) => dryRunJson(changes, impact)),
+  text: linesPrinter(({ changes, impact, scope, lockout, policy }) =>
+    [renderDryRun(changes, impactLines(impact, scope)), ...lockoutLines(lockout, policy)].join('\n')),
+  json: jsonPrinter(({ changes, impact, lockout, policy }) => ({ ...(dryRunJson(changes, impact) as object), lockout: lockoutJson(lockout, policy) })),
 });
 
 /** -o for the write commands: the dry-run report as text or JSON. */
@@ -154,9 +158,27 @@ export function writeOrPreview(
 ): Promise<number> {
   const format = dryRunFormat(args, options.dryRun);
   return withStore(args, io, async ({ store }) => {
-    if (!options.dryRun) return writeResources(store, verb, items, io, options);
-    return printPreview(store, await planChanges(store, verb, items, options), format, io);
+    const policy = await lockoutPolicy(args, io);
+    const changes = await planChanges(store, verb, items, options);
+    if (options.dryRun) return printPreview(store, changes, format, io, policy);
+    await checkLockout(store, changes, policy, PAST[verb], io);
+    return writeResources(store, verb, items, io, options);
   });
+}
+
+/**
+ * The lockout check before a real write (lockout.ts): refuses a change that cuts a critical host flow, or with
+ * --allow-lockout warns. The check reads the store as it is now; a writer in between is not seen.
+ */
+export async function checkLockout(
+  store: Datastore,
+  changes: Awaited<ReturnType<typeof planChanges>>,
+  policy: LockoutPolicy,
+  past: string,
+  io: CommandIO,
+): Promise<void> {
+  const { before, after } = await impactSets(store, changes);
+  enforceLockout(await runLockoutCheck(before, after, policy), policy, past, io);
 }
 
 /**
@@ -169,13 +191,16 @@ export async function printPreview(
   changes: Awaited<ReturnType<typeof planChanges>>,
   format: 'text' | 'json',
   io: CommandIO,
+  policy: LockoutPolicy,
 ): Promise<number> {
   const { before, after } = await impactSets(store, changes);
   const impact = reachabilityImpact(before, after);
+  const lockout = await runLockoutCheck(before, after, policy);
   const scope = effectiveChanges(changes).length < changes.length ? 'before-first-failure' : 'all';
-  print(DRY_RUN_PRINTERS, format, { changes, impact, scope }, io);
+  print(DRY_RUN_PRINTERS, format, { changes, impact, scope, lockout, policy }, io);
   const failed = changes.find((c) => c.error);
-  return failed?.error ? exitCodeOf(failed.error) : EXIT.ok;
+  if (failed?.error) return exitCodeOf(failed.error);
+  return lockoutExit(lockout, policy) ?? EXIT.ok;
 }
 
 /** The -o format, which only a dry run has (a real write prints one line per outcome). */

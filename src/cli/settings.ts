@@ -85,6 +85,13 @@ export const SETTINGS = {
     resolvePath: (value, base) => resolve(base, value),
     default: (io) => (io.env.XDG_RUNTIME_DIR ? join(io.env.XDG_RUNTIME_DIR, 'tabby') : '/run/tabby'),
   },
+  lockoutPorts: {
+    flag: 'lockout-ports',
+    env: 'TABBY_LOCKOUT_PORTS',
+    configKey: 'lockoutPorts',
+    description: 'Host ports the lockout check protects besides its defaults: [in:|out:]tcp|udp|sctp:PORT,… (no direction: both)',
+    default: () => '',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

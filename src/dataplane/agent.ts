@@ -10,6 +10,7 @@
 //                                time, skips malformed objects, reports datastore health
 //   agent/policy-sync.ts         engine change feed → renderer → one nft transaction per batch
 //   agent/offload.ts             the flowtable's devices (opt-in offload)
+//   hostInterfaces (option)      the node's interfaces and addresses, polled: HostEndpoints given by expectedIPs
 //   agent/status.ts              status file, rule-ID file, the enforced record
 //
 // Design
@@ -26,6 +27,7 @@
 //
 // Thread safety: single event loop; nothing is shared across agents.
 
+import { describeSource, FELIX_SETTING_NAMES, formatSettingValue } from '../api/index.js';
 import { PolicyEngine, type EngineOptions } from '../engine/index.js';
 import type { Datastore } from '../datastore/index.js';
 import { DatastoreSyncer, type StoreBaseline } from '../sync/index.js';
@@ -34,10 +36,10 @@ import type { RuleMeaning } from './render/renderer.js';
 import { FlowtableDevices, OFFLOAD_RETRY_MS } from './agent/offload.js';
 import { PolicySync, type PolicyRenderOptions } from './agent/policy-sync.js';
 import {
-  readEnforcedRecord, writeAtomically, writeEnforcedRecord, type AgentState, type AgentStatus,
+  readEnforcedRecord, writeAtomically, writeEnforcedRecord, type AgentSetting, type AgentState, type AgentStatus,
 } from './agent/status.js';
 
-export type { AgentState, AgentStatus } from './agent/status.js';
+export type { AgentSetting, AgentState, AgentStatus } from './agent/status.js';
 
 export interface AgentOptions {
   node: string;
@@ -75,6 +77,13 @@ export interface AgentOptions {
    * node's interfaces at each sync, because the kernel refuses a transaction that names a missing device.
    */
   flowtableOffload?: { interfaces: () => Promise<ReadonlySet<string>> };
+  /**
+   * The node's interfaces and their addresses (netns/namespace.ts interfaceAddresses): what resolves a
+   * HostEndpoint with expectedIPs and no interfaceName to the interfaces holding one of them (Felix's
+   * endpoint_mgr.go, fed by its interface monitor). Read before the first sync and every `pollMs` (default 2 s)
+   * after; a change re-renders the host endpoints. Without it such endpoints govern no interface.
+   */
+  hostInterfaces?: { read: () => Promise<ReadonlyMap<string, readonly string[]>>; pollMs?: number };
   /** Called after every sync attempt (tests, benches). */
   onSync?: (status: AgentStatus) => void;
   log?: (line: string) => void;
@@ -108,6 +117,12 @@ export class Agent {
   private readonly waiters = new Set<{ revision: number; resolve: () => void }>();
   private statusWrite: Promise<void> = Promise.resolve();
   private earlierRun: StoreBaseline | undefined;
+  /** The settings enforced since the last sync, by name (value and source, as reported). */
+  private settings: AgentSetting[] | undefined;
+  /** Overridden fields whose stored value has been reported as not applied (once per field and value). */
+  private readonly overrideNoted = new Map<string, string>();
+  private interfacesSeen = '';
+  private interfacePoll: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: AgentOptions) {
     this.opts = options;
@@ -137,6 +152,7 @@ export class Agent {
       ...(this.own.lastSyncMs !== undefined ? { lastSyncMs: this.own.lastSyncMs } : {}),
       ...(this.own.lastSyncPhases ? { lastSyncPhases: this.own.lastSyncPhases } : {}),
       ...(this.own.lastSyncAt ? { lastSyncAt: this.own.lastSyncAt } : {}),
+      ...(this.settings ? { settings: this.settings } : {}),
       updatedAt: new Date().toISOString(),
     };
     // A refusal says more than a transaction error, which says more than a passing datastore hiccup.
@@ -166,6 +182,14 @@ export class Agent {
 
   /** Starts watching; resolves once the first full sync is in the kernel. */
   async start(): Promise<void> {
+    // Options given at start override the datastore's FelixConfiguration for good (Felix: its environment): say so.
+    const effective = this.engine.felixSettings(this.opts.node);
+    for (const name of FELIX_SETTING_NAMES) {
+      const { value, source } = effective[name];
+      if (source.kind === 'override') {
+        this.log(`${source.what} sets ${name} = ${formatSettingValue(value)}, over any FelixConfiguration in the datastore`);
+      }
+    }
     let baseline: StoreBaseline | undefined;
     if (this.opts.enforcedFile) {
       try {
@@ -195,12 +219,39 @@ export class Agent {
       onStatus: () => this.writeStatus(),
       log: (line) => this.log(line),
     });
+    if (this.opts.hostInterfaces) {
+      await this.readInterfaces();
+      const every = this.opts.hostInterfaces.pollMs ?? 2000;
+      if (every > 0) {
+        this.interfacePoll = setInterval(() => {
+          void this.readInterfaces().then((changed) => { if (changed) this.syncer?.requestBatch(0); });
+        }, every);
+        this.interfacePoll.unref?.();
+      }
+    }
     this.syncer.start();
     await this.firstSync.promise;
   }
 
+  /** Hands the node's interfaces to the renderer; true when they changed. A failed read keeps the last ones. */
+  private async readInterfaces(): Promise<boolean> {
+    let interfaces: ReadonlyMap<string, readonly string[]>;
+    try {
+      interfaces = await this.opts.hostInterfaces!.read();
+    } catch (err) {
+      this.log(`host interfaces unchanged: cannot list them: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+    const seen = JSON.stringify([...interfaces].map(([i, as]) => [i, [...as].sort()]).sort());
+    if (seen === this.interfacesSeen) return false;
+    this.interfacesSeen = seen;
+    this.policy.renderer.setHostInterfaces(interfaces);
+    return true;
+  }
+
   /** Stops watching. The ruleset stays in the kernel (fail closed). */
   async stop(): Promise<void> {
+    clearInterval(this.interfacePoll);
     await this.syncer?.stop();
     this.own.state = 'stopped';
     await this.writeStatus();
@@ -250,6 +301,7 @@ export class Agent {
         w.resolve();
       }
     }
+    this.noteSettings();
     const seen = this.syncer?.status().seenRevision ?? revision;
     this.own.state = seen > revision ? 'syncing' : 'in-sync';
     this.own.endpoints = this.policy.renderer.localInterfaces().size;
@@ -265,6 +317,42 @@ export class Agent {
     await this.writeRules();
     this.opts.onSync?.(this.status());
     return true;
+  }
+
+  /**
+   * After a sync: the settings now enforced, for the status; a log line per setting a FelixConfiguration change
+   * altered (the first sync lists those not at their built-in default); and, once, each stored value an option
+   * overrides.
+   */
+  private noteSettings(): void {
+    const node = this.opts.node;
+    const effective = this.engine.felixSettings(node);
+    const stored = this.engine.felixSettings(node, { overrides: false });
+    const next: AgentSetting[] = FELIX_SETTING_NAMES.map((name) => ({
+      name, value: formatSettingValue(effective[name].value), source: describeSource(effective[name].source),
+    }));
+    const before = new Map((this.settings ?? []).map((s) => [s.name, s]));
+    const first = this.settings === undefined;
+    const changed = next.filter((s, i) => {
+      const kind = effective[FELIX_SETTING_NAMES[i]!].source.kind;
+      if (first) return kind === 'node' || kind === 'default';
+      const b = before.get(s.name);
+      return b !== undefined && (b.value !== s.value || b.source !== s.source);
+    });
+    if (changed.length > 0) {
+      const list = changed.map((s) => `${s.name} = ${s.value} (${s.source})`).join('; ');
+      this.log(first ? `FelixConfiguration in force: ${list}` : `FelixConfiguration changed, applied: ${list}`);
+    }
+    for (const name of FELIX_SETTING_NAMES) {
+      const src = effective[name].source;
+      const st = stored[name];
+      if (src.kind !== 'override' || st.source.kind === 'builtin') continue;
+      const text = `${describeSource(st.source)} sets ${name} = ${formatSettingValue(st.value)}`;
+      if (this.overrideNoted.get(name) === text) continue;
+      this.overrideNoted.set(name, text);
+      this.log(`${text}; not applied: ${src.what} overrides it`);
+    }
+    this.settings = next;
   }
 
   /** Status writes are serialised: the syncer reports health changes while a sync may be writing too. */

@@ -14,7 +14,7 @@ export * as flowlog from './flowlog/index.js';
 export { NftTables, FakeNft, NftError, isNftError, hostExec, netnsExec, netnsPath, type Exec, type Nft } from './nft/index.js';
 export { Renderer, Ruleset, type RenderOptions, type RuleMeaning, type Plan } from './render/index.js';
 export { names } from './render/index.js';
-export { Agent, type AgentOptions, type AgentState, type AgentStatus } from './agent.js';
+export { Agent, type AgentOptions, type AgentSetting, type AgentState, type AgentStatus } from './agent.js';
 export { AgentRunningError, AgentStopError, lockAgent, runningAgent, stopAgent } from './agent/lock.js';
 export {
   adoptNode,
@@ -39,6 +39,7 @@ export {
   deleteOwnedNamespace,
   flowtableSupport,
   linkNames,
+  interfaceAddresses,
   listNamespaces,
   namespaceExists,
   namespaceOwned,

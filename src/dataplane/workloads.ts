@@ -21,6 +21,7 @@ import {
   checkNodeName,
   checkWorkloadName,
   K8S_CORE_API_VERSION,
+  nodeFelixConfigurationName,
   type IPPool,
   type Issue,
   type Labels,
@@ -50,6 +51,7 @@ import {
   workloadNetns,
   type Naming,
 } from './netns/topology.js';
+import { flushOutsideRoutesVia, provenUplink } from './netns/outside-routes.js';
 import { createUplink, deleteOutsideIfUnused, inspectUplink, type Uplink } from './netns/uplink.js';
 import { hostExec, netnsExec, netnsPath, type Exec } from './nft/exec.js';
 import { NftTables } from './nft/nftables.js';
@@ -142,11 +144,6 @@ export class Workloads {
   }
 
   /**
-   * Deletes a node with every workload on it (endpoints, addresses, namespaces): only a node namespace Tabby
-   * created, and of the endpoints naming the node only those whose namespace is absent or whose veth the kernel
-   * proves ends on this node.
-   */
-  /**
    * Why `deleteNode(node)` would refuse (a bad name, a namespace Tabby did not mark, no such node), or undefined:
    * asked before anything is stopped or removed, so a refused delete leaves the node's agent running.
    */
@@ -164,7 +161,12 @@ export class Workloads {
     return undefined;
   }
 
-  async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[] }>> {
+  /**
+   * Deletes a node with every workload on it (endpoints, addresses, namespaces): only a node namespace Tabby
+   * created, and of the endpoints naming the node only those whose namespace is absent or whose veth the kernel
+   * proves ends on this node.
+   */
+  async deleteNode(node: string): Promise<Result<{ workloads: string[]; refused: Issue[]; felixConfiguration?: string }>> {
     const refusal = await this.nodeDeletionRefusal(node);
     if (refusal) return { ok: false, issues: [refusal] };
     const netns = this.nodeNetns(node);
@@ -179,10 +181,20 @@ export class Workloads {
         if (res.value.endpoint || res.value.namespace) deleted.push(`${w.namespace}/${w.name}`);
       }
     }
+    const uplink = namespaceExists(netns) ? await provenUplink(netns, this.exec) : undefined;
     await deleteOwnedNamespace(netns, this.exec);
+    // Routes via the node's uplink would send its old pods' addresses to whoever takes the address next.
+    if (uplink) await flushOutsideRoutesVia(uplink.outside, [uplink.ipv4, uplink.ipv6].filter((a): a is string => a !== undefined), this.exec);
     // The uplink's veth went with the node namespace; the outside network goes with the last node (uplink.ts).
     await deleteOutsideIfUnused(this.naming, this.exec);
-    return { ok: true, value: { workloads: deleted, refused } };
+    // Calico deletes a node's own FelixConfiguration (node.<name>) with the node; a node created later under this
+    // name starts from `default`.
+    const own = nodeFelixConfigurationName(node);
+    const felixDeleted = await this.store.delete({ kind: 'FelixConfiguration', name: own }).then(() => true, (err: unknown) => {
+      if (isNotFound(err)) return false;
+      throw err;
+    });
+    return { ok: true, value: { workloads: deleted, refused, ...(felixDeleted ? { felixConfiguration: own } : {}) } };
   }
 
   /** Marks a node namespace made by a release before marks, after proving it Tabby's (`adoptNode`). */
@@ -436,6 +448,8 @@ export async function createNode(
   try {
     // One node of this process at a time picks its uplink address (the lowest free one, netns/uplink.ts).
     if (options.uplink !== false) uplink = await serially(() => createUplink(naming, netns, exec));
+    // An earlier node with this address may have left routes via it (removed without `node delete`).
+    if (uplink) await flushOutsideRoutesVia(uplink.outsideNamespace, uplink.addresses.map((a) => a.split('/')[0]!), exec);
     const renderer = new Renderer({ node });
     renderer.settle();
     const nft = new NftTables({ family: TABLE_FAMILY, table: TABLE_NAME, exec: netnsExec(netns, exec) });

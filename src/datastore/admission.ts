@@ -13,6 +13,7 @@
 //     holds a policy (clientv3/tier.go Delete);
 //   * built-in tiers exist without a stored object (EnsureInitialized creates them in every Calico cluster):
 //     reads of kind Tier show them (builtin-tiers.ts), and updating one that was never stored stores it.
+// A binding's roleRef cannot change once stored (Kubernetes' update validation, not a check between objects).
 // Calico checks nothing else between objects (a namespace, profile or service account a workload names need not
 // exist). Stores opened with `crossObjectChecks: false` skip these checks, as Calico's backend client does: that
 // is how a state Felix must still handle (a policy whose tier is gone) is set up.
@@ -20,7 +21,7 @@
 import { randomUUID } from 'node:crypto';
 
 import {
-  builtinTier, copyResource, DEFAULT_TIER_NAME, kindInfo, stripForeignServerFields, validateResource, type KindKey,
+  builtinTier, copyResource, DEFAULT_TIER_NAME, kindInfo, rbacUpdateIssues, stripForeignServerFields, validateResource, type KindKey,
   type Resource, type ResourceKey,
 } from '../api/index.js';
 import type { Preconditions } from './datastore.js';
@@ -153,6 +154,12 @@ export function planWrite(
   // holds, they are the optimistic-concurrency check they always were (stale → Conflict).
   if (mode === 'update' || (mode === 'apply' && current)) checkPreconditions(key, pre, current);
   else if (mode === 'apply') checkResourceVersionSyntax(key, pre.resourceVersion);
+  // The API server's update validation of a binding (ValidateRoleBindingUpdate): its roleRef is fixed for life,
+  // so a grant cannot silently become another; delete and recreate the binding instead.
+  if (current) {
+    const immutable = rbacUpdateIssues(current.value, resource);
+    if (immutable.length > 0) throw new InvalidError(immutable, key);
+  }
   if (!current && references) {
     const tier = tierToCheck(admitted);
     if (tier !== undefined && !references.tierStored(tier)) throw new MissingTierError(tier, key);

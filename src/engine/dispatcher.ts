@@ -29,6 +29,7 @@ import {
   SERVICE_ACCOUNT_LABEL,
   serviceAccountProfile,
   type EndpointPort,
+  type FelixConfiguration,
   type HostEndpoint,
   type IpAddr,
   type Issue,
@@ -57,6 +58,7 @@ import {
   type ProfileModel,
   type TierModel,
 } from './model.js';
+import type { FelixSettingsIndex } from './felix-settings.js';
 import type { ResolvedOptions } from './options.js';
 import type { NamedPort, PolicyKind } from './types.js';
 
@@ -79,7 +81,8 @@ type Produced =
   | { type: 'netset'; key: NetworkSetKey }
   | { type: 'profile'; name: string }
   | { type: 'tier'; name: string }
-  | { type: 'policy'; key: PolicyKey };
+  | { type: 'policy'; key: PolicyKey }
+  | { type: 'felix'; name: string };
 
 const ORCHESTRATOR_LABEL = 'projectcalico.org/orchestrator';
 
@@ -122,7 +125,7 @@ export class Dispatcher {
   private readonly impliedUsers = new Map<string, Set<string>>();
   private readonly podProfiles = new Map<string, string[]>();
 
-  constructor(private readonly sink: ModelSink, private readonly options: ResolvedOptions) {}
+  constructor(private readonly sink: ModelSink, private readonly options: ResolvedOptions, private readonly felix: FelixSettingsIndex) {}
 
   issues(): Issue[] {
     return [...this.issuesBySource.values()].flat();
@@ -177,6 +180,8 @@ export class Dispatcher {
         return this.sink.removeTier(prev.name);
       case 'policy':
         return this.sink.removePolicy(prev.key);
+      case 'felix':
+        return this.felix.set(prev.name, undefined);
       case 'profile': {
         const sources = this.profileSources.get(prev.name);
         sources?.delete(source);
@@ -235,7 +240,18 @@ export class Dispatcher {
       case 'StagedKubernetesNetworkPolicy':
         return this.kubernetesPolicy(resource, source, label, fail);
       case 'IPPool':
+      // Who may read and write policy is the server's business (src/server/rbac/), not the dataplane's.
+      case 'Role':
+      case 'ClusterRole':
+      case 'RoleBinding':
+      case 'ClusterRoleBinding':
         return undefined;
+      case 'FelixConfiguration': {
+        // Settings, not part of the policy model: verdicts read them per node (felix-settings.ts).
+        const c = resource as FelixConfiguration;
+        this.felix.set(c.metadata.name, c.spec ?? {});
+        return { type: 'felix', name: c.metadata.name };
+      }
     }
   }
 
@@ -368,6 +384,7 @@ function sameProduct(a: Produced, b: Produced): boolean {
       return a.key === (b as typeof a).key;
     case 'profile':
     case 'tier':
+    case 'felix':
       return a.name === (b as typeof a).name;
   }
 }

@@ -24,7 +24,8 @@
 import type { IpAddr } from '../api/index.js';
 import { cidrContains, parseCidrOrIp } from '../api/index.js';
 import type { EndpointModel } from './model.js';
-import type { ResolvedOptions, FailsafePort } from './options.js';
+import type { NodeSettings } from './felix-settings.js';
+import type { FailsafePort } from './options.js';
 import type { EndpointStages } from './policy-resolver.js';
 import { ICMPV6, IPIP, UDP, namedPortProtocolOf } from './protocol.js';
 import type { Packet } from './rule-match.js';
@@ -34,6 +35,8 @@ import type { Decision, Direction, EndVerdict, HostRule, HostRuleDecision, Stage
 export interface PathView extends VerdictView {
   stages(endpoint: EndpointModel): EndpointStages;
   hostEndpointsOn(node: string): EndpointModel[];
+  /** The FelixConfiguration settings in force on a node (felix-settings.ts). */
+  settings(node: string | undefined): NodeSettings;
 }
 
 /** A flow end: an endpoint, or a bare address. */
@@ -105,7 +108,7 @@ function egressSteps(src: Peer, dst: Peer, packet: Packet, view: PathView): Step
   return steps;
 }
 
-function ingressSteps(src: Peer, dst: Peer, packet: Packet, view: PathView, options: ResolvedOptions): Step[] | null {
+function ingressSteps(src: Peer, dst: Peer, packet: Packet, view: PathView): Step[] | null {
   if (!('endpoint' in dst)) return null;
   const ep = dst.endpoint;
   if (isWorkload(dst)) {
@@ -124,16 +127,24 @@ function ingressSteps(src: Peer, dst: Peer, packet: Packet, view: PathView, opti
     if (isRouterIcmpv6(packet)) {
       return [{ type: 'fixed', endpoint: ep, stage: 'normal', action: 'Allow', hostRule: 'icmpv6-router', detail: `ICMPv6 type ${packet.icmpType} from a workload to its host` }];
     }
-    const action = options.defaultEndpointToHostAction;
+    // The host's own setting: FelixConfiguration node.<its node> over default.
+    const settings = view.settings(ep.info.node);
+    const action = settings.defaultEndpointToHostAction;
     return [{
       type: 'fixed', endpoint: ep, stage: 'normal', action: action === 'Drop' ? 'Deny' : 'Allow', hostRule: 'endpoint-to-host',
-      detail: `workload to its own host: DefaultEndpointToHostAction ${action}`,
+      detail: `workload to its own host: DefaultEndpointToHostAction ${action}${from(settings, 'defaultEndpointToHostAction')}`,
     }];
   }
   if (sameNode(src, dst) && isHost(src)) {
     return [{ type: 'fixed', endpoint: ep, stage: 'normal', action: 'Allow', hostRule: 'no-policy', detail: 'host to itself (loopback): not policed' }];
   }
   return hepIngressSteps(ep, 'normal');
+}
+
+/** ` per FelixConfiguration node.n1` when a setting is not the built-in default: the trace says where it came from. */
+function from(settings: NodeSettings, name: keyof NodeSettings['sourceOf']): string {
+  const source = settings.sourceOf[name];
+  return source === undefined ? '' : ` per ${source}`;
 }
 
 function isRouterIcmpv6(packet: Packet): boolean {
@@ -150,27 +161,27 @@ function failsafeMatches(fp: FailsafePort, packet: Packet, port: number | undefi
 }
 
 /** §3.8: failsafe ports, checked before any policy at a host endpoint (not for forwarded traffic). */
-function failsafe(stage: Stage, direction: Direction, packet: Packet, options: ResolvedOptions): string | undefined {
+function failsafe(stage: Stage, direction: Direction, packet: Packet, options: NodeSettings): string | undefined {
   if (stage === 'forward') return undefined;
   const inbound = options.failsafeInboundHostPorts;
   const outbound = options.failsafeOutboundHostPorts;
   if (direction === 'ingress') {
-    for (const fp of inbound) if (failsafeMatches(fp, packet, packet.dstPort, packet.src)) return `inbound ${fp.protocol}:${fp.port}`;
+    for (const fp of inbound) if (failsafeMatches(fp, packet, packet.dstPort, packet.src)) return `inbound ${fp.protocol}:${fp.port}${from(options, 'failsafeInboundHostPorts')}`;
     // In the raw table, replies from outbound failsafe ports are let through too (static.go failsafeInChain).
     if (stage === 'untracked') {
-      for (const fp of outbound) if (failsafeMatches(fp, packet, packet.srcPort, packet.src)) return `reply from outbound ${fp.protocol}:${fp.port}`;
+      for (const fp of outbound) if (failsafeMatches(fp, packet, packet.srcPort, packet.src)) return `reply from outbound ${fp.protocol}:${fp.port}${from(options, 'failsafeOutboundHostPorts')}`;
     }
     return undefined;
   }
-  for (const fp of outbound) if (failsafeMatches(fp, packet, packet.dstPort, packet.dst)) return `outbound ${fp.protocol}:${fp.port}`;
+  for (const fp of outbound) if (failsafeMatches(fp, packet, packet.dstPort, packet.dst)) return `outbound ${fp.protocol}:${fp.port}${from(options, 'failsafeOutboundHostPorts')}`;
   if (stage === 'untracked') {
-    for (const fp of inbound) if (failsafeMatches(fp, packet, packet.srcPort, packet.dst)) return `reply from inbound ${fp.protocol}:${fp.port}`;
+    for (const fp of inbound) if (failsafeMatches(fp, packet, packet.srcPort, packet.dst)) return `reply from inbound ${fp.protocol}:${fp.port}${from(options, 'failsafeInboundHostPorts')}`;
   }
   return undefined;
 }
 
 /** §3.3: a workload's egress chain drops VXLAN and IP-in-IP it originates, before any policy. */
-function workloadEncap(packet: Packet, options: ResolvedOptions): string | undefined {
+function workloadEncap(packet: Packet, options: NodeSettings): string | undefined {
   if (!options.allowVXLANPacketsFromWorkloads && packet.protocol === UDP && packet.dstPort === options.vxlanPort) {
     return `VXLAN (UDP ${options.vxlanPort}) from a workload`;
   }
@@ -178,7 +189,9 @@ function workloadEncap(packet: Packet, options: ResolvedOptions): string | undef
   return undefined;
 }
 
-function runStep(step: Step, packet: Packet, mode: Mode, view: PathView, options: ResolvedOptions): HookResult {
+function runStep(step: Step, packet: Packet, mode: Mode, view: PathView): HookResult {
+  // The settings of the node the step runs on (a workload's or a host endpoint's own node).
+  const options = view.settings(step.endpoint.info.node);
   const ref = step.endpoint.info.ref;
   const fixed = (action: 'Allow' | 'Deny', hostRule: HostRule, detail: string): HookResult => ({
     outcome: action,
@@ -228,7 +241,7 @@ function annotate(decision: Decision, step: Step, endRef: string): Decision {
   return out;
 }
 
-function evaluateEnd(endRef: string, steps: Step[], packet: Packet, mode: Mode, view: PathView, options: ResolvedOptions): EndVerdict {
+function evaluateEnd(endRef: string, steps: Step[], packet: Packet, mode: Mode, view: PathView): EndVerdict {
   const trace: TraceStep[] = [];
   let own: Decision | undefined;
   let last: Decision | undefined;
@@ -238,7 +251,7 @@ function evaluateEnd(endRef: string, steps: Step[], packet: Packet, mode: Mode, 
       trace.push({ endpoint: step.endpoint.info.ref, stage: step.stage, action: 'Skip', rule: -1, note: 'already accepted at an earlier stage of this host endpoint' });
       continue;
     }
-    const result = runStep(step, packet, mode, view, options);
+    const result = runStep(step, packet, mode, view);
     trace.push(...result.trace);
     if (result.outcome === 'Fallthrough') continue;
     const decision = annotate(result.decision!, step, endRef);
@@ -267,14 +280,14 @@ export interface PathVerdicts {
 }
 
 /** Both ends of one flow, enforced and pending. */
-export function evaluatePath(src: Peer, dst: Peer, packet: Packet, view: PathView, options: ResolvedOptions): PathVerdicts {
+export function evaluatePath(src: Peer, dst: Peer, packet: Packet, view: PathView): PathVerdicts {
   const ends = [
     { ref: 'endpoint' in src ? src.endpoint.info.ref : undefined, steps: egressSteps(src, dst, packet, view) },
-    { ref: 'endpoint' in dst ? dst.endpoint.info.ref : undefined, steps: ingressSteps(src, dst, packet, view, options) },
+    { ref: 'endpoint' in dst ? dst.endpoint.info.ref : undefined, steps: ingressSteps(src, dst, packet, view) },
   ].map(({ ref, steps }) => {
     if (!steps || ref === undefined) return { enforced: null, pending: null };
-    const enforced = evaluateEnd(ref, steps, packet, 'enforced', view, options);
-    const pending = hasStaged(steps, view) ? evaluateEnd(ref, steps, packet, 'pending', view, options) : enforced;
+    const enforced = evaluateEnd(ref, steps, packet, 'enforced', view);
+    const pending = hasStaged(steps, view) ? evaluateEnd(ref, steps, packet, 'pending', view) : enforced;
     return { enforced, pending };
   });
   return {

@@ -8,12 +8,15 @@
 //   engine.apply({ type: 'upsert', resource });   // one change at a time, as a datastore watch delivers them
 //   engine.flush();                               // what changed since the last flush, in apply order
 
-import { parseIp, type IpAddr, type Issue, type Resource, type ResourceUpdate, type Result } from '../api/index.js';
+import {
+  parseIp, type EffectiveFelixConfiguration, type IpAddr, type Issue, type Resource, type ResourceUpdate, type Result,
+} from '../api/index.js';
 import { Dispatcher } from './dispatcher.js';
 import { resolveFlow } from './flow.js';
 import { CalculationGraph } from './graph.js';
 import { evaluatePath, type PathView } from './host-path.js';
 import { endpointKey, policyKeyOf, type EndpointKey, type EndpointModel } from './model.js';
+import { FelixSettingsIndex, type NodeSettings } from './felix-settings.js';
 import { resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import type {
   CompiledPolicy,
@@ -31,8 +34,9 @@ import type {
 } from './types.js';
 
 export * from './types.js';
-export type { EngineOptions, FailsafePort } from './options.js';
-export { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND } from './options.js';
+export type { EngineOptions, FailsafePort, FelixOptionName, ResolvedOptions } from './options.js';
+export type { NodeSettings } from './felix-settings.js';
+export { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND, engineOptionsFromFelix, failsafePortOf } from './options.js';
 export { ruleForFamily, ruleMatches, type Packet, type IpSetMembership } from './rule-match.js';
 export { compareTiers, comparePolicies, type TierMeta } from './policy-sorter.js';
 export { protocolName, protocolNumber } from './protocol.js';
@@ -45,6 +49,7 @@ function keyOfRef(ref: EndpointRef): EndpointKey {
 
 export class PolicyEngine {
   private readonly options: ResolvedOptions;
+  private readonly felix: FelixSettingsIndex;
   private readonly graph = new CalculationGraph();
   private readonly dispatcher: Dispatcher;
   private readonly listeners = new Set<ChangeListener>();
@@ -52,7 +57,9 @@ export class PolicyEngine {
 
   constructor(options: EngineOptions = {}) {
     this.options = resolveOptions(options);
-    this.dispatcher = new Dispatcher(this.graph, this.options);
+    this.felix = new FelixSettingsIndex(options);
+    this.dispatcher = new Dispatcher(this.graph, this.options, this.felix);
+    const felix = this.felix;
     const graph = this.graph;
     this.view = {
       policy: (id) => graph.policy(policyKeyOf(id)),
@@ -61,12 +68,41 @@ export class PolicyEngine {
       containsIpPort: (id, ip, protocol, port) => graph.ipSets.containsIpPort(id, ip, protocol, port),
       stages: (endpoint) => graph.stagesOf(endpoint.key) ?? {},
       hostEndpointsOn: (node) => graph.hostEndpointsOn(node),
+      settings: (node) => felix.forNode(node),
     };
   }
 
-  /** The FelixConfiguration settings in force, defaults filled in (failsafe ports, endpoint-to-host action, …). */
-  get settings(): Readonly<Required<EngineOptions>> {
-    return this.options;
+  /**
+   * The cluster-wide settings in force, defaults filled in (failsafe ports, endpoint-to-host action, …): the
+   * options given, over FelixConfiguration `default`. A node's own are felixSettings(node).
+   */
+  get settings(): Readonly<ResolvedOptions> {
+    const f = this.felix.forNode(undefined);
+    return {
+      ...this.options,
+      failsafeInboundHostPorts: [...f.failsafeInboundHostPorts], failsafeOutboundHostPorts: [...f.failsafeOutboundHostPorts],
+      defaultEndpointToHostAction: f.defaultEndpointToHostAction, allowVXLANPacketsFromWorkloads: f.allowVXLANPacketsFromWorkloads,
+      allowIPIPPacketsFromWorkloads: f.allowIPIPPacketsFromWorkloads, vxlanPort: f.vxlanPort,
+    };
+  }
+
+  /**
+   * The FelixConfiguration settings in force on a node, each with its source: an engine option, FelixConfiguration
+   * node.<node>, default, or the built-in default (api/felix-configuration.ts). `overrides: false` leaves the engine
+   * options out: what the stored FelixConfigurations alone say.
+   */
+  felixSettings(node?: string, options: { overrides?: boolean } = {}): EffectiveFelixConfiguration {
+    return this.felix.effective(node, options.overrides ?? true);
+  }
+
+  /** The settings verdicts use on a node (undefined: the cluster-wide ones), in the engine's form. */
+  nodeSettings(node?: string): NodeSettings {
+    return this.felix.forNode(node);
+  }
+
+  /** Changes whenever a FelixConfiguration the engine holds changes (callers that cache settings compare it). */
+  get felixRevision(): number {
+    return this.felix.revision;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -201,7 +237,7 @@ export class PolicyEngine {
     const resolved = resolveFlow(flow, (ref) => this.endpointModel(ref));
     if (!resolved.ok) return resolved;
     const { src, dst, packet } = resolved.value;
-    const { enforced, pending } = evaluatePath(src, dst, packet, this.view, this.options);
+    const { enforced, pending } = evaluatePath(src, dst, packet, this.view);
     const verdictOf = (ends: typeof enforced) =>
       (ends.egress?.verdict ?? 'Allow') === 'Allow' && (ends.ingress?.verdict ?? 'Allow') === 'Allow' ? 'Allow' : 'Deny';
     return {

@@ -1,5 +1,8 @@
 // The engine's configuration: the FelixConfiguration settings that change verdicts, with Felix's defaults.
-// The engine never reads files or the environment; the composition root (cli, daemon) passes these in.
+// The engine never reads files or the environment; the composition root (cli, daemon) passes these in, usually
+// resolved from the datastore's FelixConfigurations (engineOptionsFromFelix).
+
+import { FELIX_DEFAULTS, type FelixSettings, type ProtoPort } from '../api/index.js';
 
 export interface FailsafePort {
   protocol: 'tcp' | 'udp' | 'sctp';
@@ -27,26 +30,53 @@ export interface EngineOptions {
   vxlanPort?: number;
   /** How converted Kubernetes NetworkPolicies are named: `v3.32` keeps the name, `knp.default` prefixes it. */
   kubernetesPolicyNaming?: 'v3.32' | 'knp.default';
+  /**
+   * Where each FelixConfiguration option above was set (`--failsafe-inbound-host-ports`), for the sources the
+   * engine reports (felixSettings). The options override the datastore's FelixConfigurations, as Felix's
+   * environment overrides them.
+   */
+  optionSources?: Partial<Record<FelixOptionName, string>>;
 }
 
-export type ResolvedOptions = Required<EngineOptions>;
+/** The EngineOptions that are FelixConfiguration settings. */
+export type FelixOptionName =
+  | 'failsafeInboundHostPorts' | 'failsafeOutboundHostPorts' | 'defaultEndpointToHostAction'
+  | 'allowVXLANPacketsFromWorkloads' | 'allowIPIPPacketsFromWorkloads' | 'vxlanPort';
 
-const tcp = (port: number): FailsafePort => ({ protocol: 'tcp', port });
-const udp = (port: number): FailsafePort => ({ protocol: 'udp', port });
+export type ResolvedOptions = Required<Omit<EngineOptions, 'optionSources'>>;
 
-/** Felix's defaults (felix/config/config_params.go). */
-export const DEFAULT_FAILSAFE_INBOUND: readonly FailsafePort[] = [
-  tcp(22), udp(68), tcp(179), tcp(2379), tcp(2380), tcp(5473), tcp(6443), tcp(6666), tcp(6667),
-];
-export const DEFAULT_FAILSAFE_OUTBOUND: readonly FailsafePort[] = [
-  udp(53), udp(67), tcp(179), tcp(2379), tcp(2380), tcp(5473), tcp(6443), tcp(6666), tcp(6667),
-];
+/** An api ProtoPort (upper-case protocol, as calicoctl stores it) as the engine's FailsafePort. */
+export function failsafePortOf(p: ProtoPort): FailsafePort {
+  const port: FailsafePort = { protocol: (p.protocol ?? 'TCP').toLowerCase() as FailsafePort['protocol'], port: p.port };
+  if (p.net !== undefined && p.net !== '') port.net = p.net;
+  return port;
+}
+
+/** Felix's defaults (felix/config/config_params.go), kept once in api/felix-configuration.ts. */
+export const DEFAULT_FAILSAFE_INBOUND: readonly FailsafePort[] = FELIX_DEFAULTS.failsafeInboundHostPorts.map(failsafePortOf);
+export const DEFAULT_FAILSAFE_OUTBOUND: readonly FailsafePort[] = FELIX_DEFAULTS.failsafeOutboundHostPorts.map(failsafePortOf);
+
+/**
+ * The engine's part of the FelixConfiguration in force on a node (api effectiveFelixConfiguration): failsafes,
+ * DefaultEndpointToHostAction and the workload encapsulation checks. The caller adds what is not Felix's
+ * (kubernetesPolicyNaming).
+ */
+export function engineOptionsFromFelix(settings: FelixSettings): EngineOptions {
+  return {
+    failsafeInboundHostPorts: settings.failsafeInboundHostPorts.map(failsafePortOf),
+    failsafeOutboundHostPorts: settings.failsafeOutboundHostPorts.map(failsafePortOf),
+    defaultEndpointToHostAction: settings.defaultEndpointToHostAction,
+    allowVXLANPacketsFromWorkloads: settings.allowVXLANPacketsFromWorkloads,
+    allowIPIPPacketsFromWorkloads: settings.allowIPIPPacketsFromWorkloads,
+    vxlanPort: settings.vxlanPort,
+  };
+}
 
 export function resolveOptions(options: EngineOptions = {}): ResolvedOptions {
   return {
     failsafeInboundHostPorts: options.failsafeInboundHostPorts ?? [...DEFAULT_FAILSAFE_INBOUND],
     failsafeOutboundHostPorts: options.failsafeOutboundHostPorts ?? [...DEFAULT_FAILSAFE_OUTBOUND],
-    defaultEndpointToHostAction: options.defaultEndpointToHostAction ?? 'Accept',
+    defaultEndpointToHostAction: options.defaultEndpointToHostAction ?? FELIX_DEFAULTS.defaultEndpointToHostAction,
     allowVXLANPacketsFromWorkloads: options.allowVXLANPacketsFromWorkloads ?? false,
     allowIPIPPacketsFromWorkloads: options.allowIPIPPacketsFromWorkloads ?? false,
     vxlanPort: options.vxlanPort ?? 4789,

@@ -140,6 +140,16 @@ const clusterArb = fc.record({
   globals: fc.array(globalPolicyArb, { maxLength: 3 }),
   locals: fc.array(fc.record({ ...policyBase, ns: fc.constantFrom(...NAMESPACES) }), { maxLength: 3 }),
   k8s: fc.array(k8sPolicyArb, { maxLength: 3 }),
+  // FelixConfigurations: per node (node.<name>) over default, so the matrix must not group ends across nodes
+  // whose settings differ (failsafes, endpoint-to-host, VXLAN from workloads).
+  felix: fc.array(fc.record({
+    name: fc.constantFrom('default', 'node.n1', 'node.n2', 'node.n3'),
+    failsafeIn: opt(fc.subarray([{ protocol: 'TCP', port: 22 }, { protocol: 'TCP', port: 80, net: '10.9.0.0/16' }, { protocol: 'UDP', port: 53 }])),
+    failsafeOut: opt(fc.subarray([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 5000, net: '192.0.2.0/24' }])),
+    toHost: opt(fc.constantFrom('Drop', 'Accept', 'Return')),
+    vxlan: opt(fc.boolean()),
+    vxlanPort: opt(fc.constantFrom(4789, 5000)),
+  }), { maxLength: 3 }),
 });
 
 type Cluster = typeof clusterArb extends fc.Arbitrary<infer T> ? T : never;
@@ -206,6 +216,13 @@ function resourcesOf(c: Cluster): unknown[] {
   c.locals.forEach((l, i) => out.push({
     apiVersion: V3, kind: l.staged ? 'StagedNetworkPolicy' : 'NetworkPolicy', metadata: { name: `np${i}`, namespace: l.ns },
     spec: compact({ tier: l.tier, order: l.order, selector: l.selector, ingress: l.ingress, egress: l.egress, types: typesOf(l) }),
+  }));
+  c.felix.forEach((f) => out.push({
+    apiVersion: V3, kind: 'FelixConfiguration', metadata: { name: f.name },
+    spec: compact({
+      failsafeInboundHostPorts: f.failsafeIn, failsafeOutboundHostPorts: f.failsafeOut, defaultEndpointToHostAction: f.toHost,
+      allowVXLANPacketsFromWorkloads: f.vxlan, vxlanPort: f.vxlanPort,
+    }),
   }));
   c.k8s.forEach((k, i) => {
     const peers = k.from?.map((f) => compact({

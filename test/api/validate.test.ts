@@ -73,7 +73,7 @@ describe('structure', () => {
   });
 
   it('reports unknown kinds and wrong apiVersions', () => {
-    expectIssue({ apiVersion: V3, kind: 'FelixConfiguration', metadata: { name: 'default' } }, ['kind'], 'known types:');
+    expectIssue({ apiVersion: V3, kind: 'BGPConfiguration', metadata: { name: 'default' } }, ['kind'], 'known types:');
     expectIssue({ apiVersion: 'projectcalico.org/v2', kind: 'Tier', metadata: { name: 't' } }, ['apiVersion'], 'use apiVersion projectcalico.org/v3');
     expectIssue({ kind: 'Tier' }, ['apiVersion'], 'missing apiVersion');
     expectIssue(42, [], 'got number 42');

@@ -209,7 +209,7 @@ describe('tabby describe from the datastore, and its errors', () => {
   const store = `file:${join(dir, 'store')}`;
 
   it('reads the datastore without -f, with the stored resourceVersion', async () => {
-    expect((await captureCli(['apply', '-f', file, '--datastore', store])).code).toBe(0);
+    expect((await captureCli(['apply', '-f', file, '--allow-lockout', '--datastore', store])).code).toBe(0);
     const run = await captureCli(['describe', 'gnp/web-in', '--datastore', store, '--state-dir', stateDir]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Name: {9}web-in\n/);

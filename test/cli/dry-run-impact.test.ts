@@ -134,7 +134,7 @@ for (const s of STORES) {
       const run = await tabby(['apply', '-f', DENY, '--dry-run', '-o', 'json', ...ds]);
       expect(run.code).toBe(0);
       const out = JSON.parse(run.stdout) as Record<string, unknown>;
-      expect(Object.keys(out)).toEqual(['dryRun', 'objects', 'summary', 'impactScope', 'impact']);
+      expect(Object.keys(out)).toEqual(['dryRun', 'objects', 'summary', 'impactScope', 'impact', 'lockout']);
       expect(out.objects).toEqual([{ kind: 'GlobalNetworkPolicy', name: 'default-deny', source: `${DENY}:1:1`, action: 'create', error: null }]);
       expect(out.summary).toEqual({ create: 1, update: 0, unchanged: 0, delete: 0, skip: 0, fail: 0 });
       expect(out.impactScope).toBe('all');

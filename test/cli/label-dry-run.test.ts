@@ -70,7 +70,7 @@ describe('tabby label --dry-run', () => {
     const run = await tabby(['label', 'pod/backend', 'pod/frontend', '-n', 'shop', 'quarantine=true', '--dry-run', '-o', 'json']);
     expect(run.code).toBe(0);
     const out = JSON.parse(run.stdout) as Record<string, any>;
-    expect(Object.keys(out)).toEqual(['dryRun', 'objects', 'summary', 'impactScope', 'impact']);
+    expect(Object.keys(out)).toEqual(['dryRun', 'objects', 'summary', 'impactScope', 'impact', 'lockout']);
     expect(out.objects).toEqual([
       { kind: 'Pod', namespace: 'shop', name: 'backend', source: null, action: 'update', error: null },
       { kind: 'Pod', namespace: 'shop', name: 'frontend', source: null, action: 'update', error: null },

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import AjvDraft04 from 'ajv-draft-04';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { ruleById } from '../../src/analysis/index.js';
 import { captureCli } from './captureCli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabby-lint-cli-'));
@@ -218,6 +219,13 @@ spec:
     bad: gnp('allow-internet', '  selector: all()\n  types: [Egress]\n  egress:\n    - action: Allow\n      destination: {nets: [0.0.0.0/0]}'),
     good: gnp('allow-internet', '  selector: all()\n  types: [Egress]\n  egress:\n    - action: Allow\n      protocol: TCP\n      destination: {nets: [0.0.0.0/0], ports: [443]}'),
     says: /egress\[0\] allows 0\.0\.0\.0\/0 on every port and protocol for 3 endpoints/,
+  },
+  {
+    // The rule's own --explain examples: a deny-all on a node's interface cuts the kubelet (not a failsafe port).
+    rule: 'host-critical-flow-cut', severity: 'warning',
+    bad: ruleById('host-critical-flow-cut')!.bad,
+    good: ruleById('host-critical-flow-cut')!.good,
+    says: /kubelet \(TCP 10250 inbound\) of node node-1 \(eth0, hep:node-1-eth0\) is cut from outside .*denied by the end of tier default/,
   },
   {
     rule: 'staged-policy-not-promoted', severity: 'warning',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXIT } from '../../src/cli/command.js';
-import { applyJsonPatch, mergePatch, parsePointer } from '../../src/cli/json-patch.js';
+import { applyJsonPatch, mergePatch, parsePointer } from '../../src/api/json-patch.js';
 import { captureCli, type CliRun } from './captureCli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tabby-patch-'));
@@ -158,7 +158,7 @@ describe('tabby patch --dry-run', () => {
     expect(run.stdout).toContain('  shop/frontend → shop/backend TCP other ports: Allow → Deny, now denied at egress of shop/frontend by GlobalNetworkPolicy allow-dns rule 0 (tier default)\n');
     const json = await tabby(['patch', 'gnp/allow-dns', '--type', 'json', '-p', ops, '--dry-run', '-o', 'json']);
     const out = JSON.parse(json.stdout) as Record<string, any>;
-    expect(Object.keys(out)).toEqual(['dryRun', 'objects', 'summary', 'impactScope', 'impact']);
+    expect(Object.keys(out)).toEqual(['dryRun', 'objects', 'summary', 'impactScope', 'impact', 'lockout']);
     expect(out.objects).toEqual([{ kind: 'GlobalNetworkPolicy', name: 'allow-dns', source: null, action: 'update', error: null }]);
     expect(out.impact.counts.denied).toBeGreaterThan(0);
     expect(await stored()).toEqual(before);

@@ -1,7 +1,9 @@
-// A one-node cluster for real-traffic suites: a file datastore in a temp directory, a node namespace with the
-// fail-closed skeleton, an in-process agent enforcing the datastore on that node, workloads and "outside" peers
-// as namespaces, and a probe agent per namespace. Everything it creates carries the caller's prefix, and
-// close() removes it all (suites also sweep the prefix in afterAll in case close() never ran).
+// A cluster for real-traffic suites: a file datastore in a temp directory, one or more nodes (namespaces with the
+// fail-closed skeleton and an uplink to the shared outside network, which routes each workload address via its
+// node: src/dataplane/netns/outside-routes.ts), an in-process agent per node enforcing the one datastore on its
+// node, workloads and "outside" peers as namespaces, and a probe agent per namespace. Everything it creates carries
+// the caller's prefix, and close() removes it all (suites also sweep the prefix in afterAll in case close() never
+// ran). `node`, `agent` and the single-node helpers name the first node.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,8 +11,9 @@ import { join } from 'node:path';
 
 import { FileStore } from '../../src/datastore/index.js';
 import { Agent, type AgentOptions } from '../../src/dataplane/agent.js';
-import { deleteNamespace } from '../../src/dataplane/netns/namespace.js';
+import { deleteNamespace, interfaceAddresses } from '../../src/dataplane/netns/namespace.js';
 import { createWorkloadNetwork, workloadMac } from '../../src/dataplane/netns/topology.js';
+import { inspectUplink, outsideNetns, type Uplink } from '../../src/dataplane/netns/uplink.js';
 import { NftTables, netnsExec } from '../../src/dataplane/nft/index.js';
 import { ProbeAgent, type ProbeProtocol, type ProbeResult } from '../../src/dataplane/probe/agent.js';
 import { ArrivalCounter, type WatchedFlow } from '../../src/dataplane/probe/arrivals.js';
@@ -19,6 +22,8 @@ import { Workloads } from '../../src/dataplane/workloads.js';
 
 export class TestCluster {
   readonly agents = new Map<string, ProbeAgent>();
+  /** Node → its in-process agent (the first node's is also `agent`). */
+  readonly nodeAgents = new Map<string, Agent>();
   private readonly listening = new Map<string, Promise<void>>();
   private readonly counters = new Map<string, Promise<ArrivalCounter>>();
   private rawId = 0;
@@ -27,21 +32,33 @@ export class TestCluster {
 
   private constructor(
     readonly prefix: string,
-    readonly node: string,
+    readonly nodes: readonly string[],
     readonly dir: string,
     readonly store: FileStore,
     readonly workloads: Workloads,
   ) {}
 
-  static async create(prefix: string, node = 'node1'): Promise<TestCluster> {
+  /** The first node. */
+  get node(): string {
+    return this.nodes[0]!;
+  }
+
+  static async create(prefix: string, nodes: string | readonly string[] = 'node1'): Promise<TestCluster> {
+    const names = typeof nodes === 'string' ? [nodes] : [...nodes];
+    if (names.length === 0) throw new Error('a cluster needs a node');
     const dir = await mkdtemp(join(tmpdir(), 'tabby-cluster-'));
     // Written as Calico's backend client writes (no checks between objects): scenarios may hold states Felix must
     // enforce but calicoctl would refuse to create, such as a policy whose tier is missing (§3.2).
     const store = await FileStore.open({ dir, pollIntervalMs: 50, crossObjectChecks: false });
     const workloads = new Workloads({ store, prefix });
-    const c = new TestCluster(prefix, node, dir, store, workloads);
-    const res = await workloads.createNode(node);
-    if (!res.ok) throw new Error(res.issues.map((i) => i.message).join('; '));
+    const c = new TestCluster(prefix, names, dir, store, workloads);
+    for (const node of names) {
+      const res = await workloads.createNode(node);
+      if (!res.ok) {
+        await c.close();
+        throw new Error(res.issues.map((i) => i.message).join('; '));
+      }
+    }
     return c;
   }
 
@@ -49,27 +66,48 @@ export class TestCluster {
     return this.workloads.nodeNetns(this.node);
   }
 
-  nft(): NftTables {
-    return new NftTables({ family: 'inet', table: 'tabby', exec: netnsExec(this.nodeNetns) });
+  netnsOf(node: string): string {
+    return this.workloads.nodeNetns(node);
   }
 
-  async startAgent(options: Partial<AgentOptions> = {}): Promise<Agent> {
-    this.agent = new Agent({ node: this.node, store: this.store, nft: this.nft(), ...options });
-    await this.agent.start();
-    return this.agent;
+  /** The shared outside network the nodes' uplinks join. */
+  get outsideNetns(): string {
+    return outsideNetns(this.workloads.naming);
   }
 
-  /** Waits until the agent enforces everything written to the datastore so far. */
+  async uplink(node: string): Promise<Uplink> {
+    const up = await inspectUplink(this.workloads.naming, this.netnsOf(node));
+    if (!up) throw new Error(`node ${node} has no uplink`);
+    return up;
+  }
+
+  nft(node = this.node): NftTables {
+    return new NftTables({ family: 'inet', table: 'tabby', exec: netnsExec(this.netnsOf(node)) });
+  }
+
+  async startAgent(options: Partial<AgentOptions> = {}, node = this.node): Promise<Agent> {
+    const agent = new Agent({
+      node, store: this.store, nft: this.nft(node),
+      hostInterfaces: { read: () => interfaceAddresses(netnsExec(this.netnsOf(node))), pollMs: 500 }, ...options,
+    });
+    this.nodeAgents.set(node, agent);
+    if (node === this.node) this.agent = agent;
+    await agent.start();
+    return agent;
+  }
+
+  /** Waits until every node's agent enforces everything written to the datastore so far. */
   async enforced(timeoutMs = 30_000): Promise<number> {
     const revision = await this.store.revision();
-    await this.agent!.waitForRevision(revision, timeoutMs);
+    const agents = new Set([...this.nodeAgents.values(), ...(this.agent ? [this.agent] : [])]);
+    await Promise.all([...agents].map((a) => a.waitForRevision(revision, timeoutMs)));
     return revision;
   }
 
   /** The namespace a workload (namespace/name) runs in, made outside the Workloads API (the endpoint is given). */
-  async addNetwork(key: string, iface: string, addresses: string[]): Promise<string> {
+  async addNetwork(key: string, iface: string, addresses: string[], node = this.node): Promise<string> {
     const netns = `${this.prefix}w-${iface}`;
-    await createWorkloadNetwork({ nodeNetns: this.nodeNetns, netns, iface, mac: workloadMac('net', key), addresses });
+    await createWorkloadNetwork({ nodeNetns: this.netnsOf(node), netns, iface, mac: workloadMac('net', key), addresses });
     await this.startProbe(key, netns);
     return netns;
   }
@@ -129,9 +167,10 @@ export class TestCluster {
       indexes.forEach((i, n) => { keys[i] = watched[n]!; });
     }));
     const ids = flows.map(() => ++this.rawId);
-    const send = (i: number): Promise<void> => {
+    const send = async (i: number): Promise<void> => {
       const { from, flow } = flows[i]!;
-      return this.probe(from).sendRaw({ ...flow, payload: rawPayload(flow, flow.src, flow.dst, ids[i]!) });
+      // A packet the sender's own output policy dropped simply does not arrive (a host endpoint's egress deny).
+      await this.probe(from).sendRaw({ ...flow, payload: rawPayload(flow, flow.src, flow.dst, ids[i]!) });
     };
     const arrived = new Set<number>();
     const look = async (): Promise<void> => {
@@ -156,16 +195,19 @@ export class TestCluster {
 
   private arrivals(key: string): Promise<ArrivalCounter> {
     let pending = this.counters.get(key);
-    if (!pending) this.counters.set(key, (pending = ArrivalCounter.install(this.probe(key).netns)));
+    const netns = this.probe(key).netns;
+    // A node receiving: count after its own host-endpoint policy (arrivals.ts).
+    const afterPolicy = this.nodes.some((n) => this.netnsOf(n) === netns);
+    if (!pending) this.counters.set(key, (pending = ArrivalCounter.install(netns, undefined, { afterPolicy })));
     return pending;
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.stop().catch(() => undefined)));
     this.agents.clear();
-    await this.agent?.stop().catch(() => undefined);
+    await Promise.all([...new Set([...this.nodeAgents.values(), ...(this.agent ? [this.agent] : [])])].map((a) => a.stop().catch(() => undefined)));
     await this.workloads.sweep().catch(() => undefined);
-    await deleteNamespace(this.nodeNetns).catch(() => undefined);
+    for (const node of this.nodes) await deleteNamespace(this.netnsOf(node)).catch(() => undefined);
     await this.store.close().catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
   }

@@ -97,9 +97,9 @@ describe.skipIf(KERNEL_SKIP_REASON !== undefined)('host endpoints on real traffi
     await c.startProbe('pod', `${prefix}w-default.w0`);
     await c.startProbe('host', c.nodeNetns);
     await c.startProbe('outside', outsideNs);
-    // The outside network routes the pod range via the node, as a LAN router (or BGP) would.
-    const res = await netnsExec(outsideNs)(['ip', 'route', 'add', '10.65.0.0/16', 'via', HOST]);
-    expect(res.code, res.stderr).toBe(0);
+    // The outside network routes the pod's address via the node by itself (netns/outside-routes.ts).
+    const route = await netnsExec(outsideNs)(['ip', 'route', 'show', `${POD}/32`]);
+    expect(route.stdout).toContain(`via ${HOST}`);
     await c.enforced();
   }, 60_000);
 
@@ -320,4 +320,50 @@ describe.skipIf(KERNEL_SKIP_REASON !== undefined)('host endpoints on real traffi
       { what: 'pod→outside:9090', from: 'pod', to: 'outside', port: 9090 },
     ], { defaultEndpointToHostAction: 'Drop' });
   });
+
+  it('a host endpoint given by expectedIPs alone governs the interface holding them, and only while it holds them', async () => {
+    await remove('HostEndpoint', 'eth0-hep');
+    await remove('Profile', 'host-open');
+    hostRef = 'by-ip';
+    await put(
+      hep('by-ip', { expectedIPs: [HOST] }),
+      gnp('by-ip-8081', { selector: 'role == "host"', types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [8081] } }] }),
+    );
+    const byIp: Probe[] = [
+      { what: 'outside→host:8080', from: 'outside', to: 'host', port: 8080 },
+      { what: 'outside→host:8081', from: 'outside', to: 'host', port: 8081 },
+      { what: 'outside→host:22 (failsafe)', from: 'outside', to: 'host', port: 22 },
+      { what: 'host→outside:9090', from: 'host', to: 'outside', port: 9090 },
+    ];
+    // eth0 holds 172.31.0.2: the endpoint governs eth0 (§3.8), as if it named it.
+    await check({ 'outside→host:8080': false, 'outside→host:8081': true, 'outside→host:22 (failsafe)': true, 'host→outside:9090': false }, byIp);
+    const eth0Element = async (): Promise<boolean> =>
+      (await netnsExec(c.nodeNetns)(['nft', 'list', 'map', 'inet', 'tabby', 'hep-in'])).stdout.includes('"eth0"');
+    const waitFor = async (want: boolean): Promise<void> => {
+      for (let i = 0; i < 100 && (await eth0Element()) !== want; i++) await sleep(100);
+      expect(await eth0Element()).toBe(want);
+    };
+    expect(await eth0Element()).toBe(true);
+    // Expected IPs no interface holds: the endpoint governs nothing (Felix leaves it unresolved), nothing is policed.
+    // The engine does not know the node's interfaces, so from here on the kernel alone is checked.
+    const stray = '172.31.250.250';
+    await put(hep('by-ip', { expectedIPs: [stray] }));
+    await waitFor(false);
+    expect((await c.connect('outside', 'tcp', HOST, 8080, { timeoutMs: 700 })).ok).toBe(true);
+    // The address appears on eth0: the agent sees it (it polls the node's interfaces) and the endpoint takes eth0.
+    const addr = await netnsExec(c.nodeNetns)(['ip', 'addr', 'add', `${stray}/32`, 'dev', 'eth0']);
+    expect(addr.code, addr.stderr).toBe(0);
+    try {
+      await waitFor(true);
+      expect((await c.connect('outside', 'tcp', HOST, 8080, { timeoutMs: 700 })).ok).toBe(false);
+      expect((await c.connect('outside', 'tcp', HOST, 8081, { timeoutMs: 700 })).ok).toBe(true);
+    } finally {
+      await netnsExec(c.nodeNetns)(['ip', 'addr', 'del', `${stray}/32`, 'dev', 'eth0']);
+    }
+    await waitFor(false);
+    expect((await c.connect('outside', 'tcp', HOST, 8080, { timeoutMs: 700 })).ok).toBe(true);
+    await remove('HostEndpoint', 'by-ip');
+    await remove('GlobalNetworkPolicy', 'by-ip-8081');
+    hostRef = undefined;
+  }, 60_000);
 });

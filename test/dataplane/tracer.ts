@@ -150,6 +150,9 @@ export class Tracer {
             if (!el) return { kind: 'continue' };
             path.push(comment ?? text);
             const [verb, target] = el.value!.split(' ');
+            // A bare verdict element (a host endpoint's stage with no policy: `accept`).
+            if (verb === 'accept' || verb === 'drop') return { kind: verb };
+            if (verb !== 'goto' && verb !== 'jump') throw new Error(`tracer: map element ${el.value} in ${text}`);
             const v = this.run(target!, p, path, depth + 1);
             if (verb === 'goto' && v.kind === 'return') return { kind: 'return' };
             return v.kind === 'return' ? { kind: 'continue' } : v;

@@ -6,6 +6,7 @@ export { buildLintContext, type LintInput } from './context.js';
 export { CONFIG_FILE_NAME, parseLintConfig, type LintConfig } from './config.js';
 export { RULES, ruleById } from './registry.js';
 export { failsOn, runLint, selectRules, type RuleSelection, type RunOptions, type SelectedRule } from './run.js';
+export { lintReportJson } from './report-json.js';
 export { fileUri, refText, SARIF_SCHEMA_URI, toSarif, type SarifOptions } from './sarif.js';
 export { IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION, suppressionOf, type Suppression } from './suppress.js';
 export * from './types.js';

@@ -8,6 +8,7 @@ import { rule as defaultDenyWithoutDns } from './rules/default-deny-without-dns.
 import { rule as egressAllowAnywhere } from './rules/egress-allow-anywhere.js';
 import { rule as endpointEgressUncontrolled } from './rules/endpoint-egress-uncontrolled.js';
 import { rule as endpointWithoutIngressPolicy } from './rules/endpoint-without-ingress-policy.js';
+import { rule as hostCriticalFlowCut } from './rules/host-critical-flow-cut.js';
 import { rule as k8sPeerOr } from './rules/k8s-peer-or.js';
 import { rule as kubernetesOrder } from './rules/kubernetes-order.js';
 import { rule as lintIgnoreUnknownRule } from './rules/lint-ignore-unknown-rule.js';
@@ -43,6 +44,7 @@ export const RULES: readonly LintRule[] = [
   redundantRule,
   broadAllow,
   kubernetesOrder,
+  hostCriticalFlowCut,
 ];
 
 const BY_ID = new Map(RULES.map((r) => [r.id, r]));

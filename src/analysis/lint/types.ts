@@ -7,6 +7,7 @@ import type { KindKey, PathSegment, Resource } from '../../api/index.js';
 import type { SourceLocator } from '../../api/index.js';
 import type { EndpointInfo, NetworkSetInfo, PolicyEngine } from '../../engine/index.js';
 import type { CompiledPolicy } from '../../engine/index.js';
+import type { CriticalFlow } from '../lockout-flows.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -64,6 +65,11 @@ export interface LintSettings {
   apiServerAddress: string;
   /** The clock the age rules use (an ISO time; default now): fixed in tests. */
   now: string;
+  /**
+   * The critical host flows `host-critical-flow-cut` checks (default: the lockout check's defaults); the CLI adds
+   * the `lockoutPorts` setting's. Not a .tabby-lint.yaml key: the setting is Tabby's, shared with apply.
+   */
+  lockoutFlows?: readonly CriticalFlow[];
 }
 
 export const DEFAULT_SETTINGS: Readonly<Omit<LintSettings, 'now'>> = {

@@ -26,7 +26,7 @@
 // field of the wrong shape is left as it is for validation to report (and for the converters to ignore).
 
 import type { K8sNetworkPolicy, Namespace, Pod, PolicyType } from '../types.js';
-import { K8S_CORE_API_VERSION, K8S_NETWORKING_API_VERSION } from '../types.js';
+import { K8S_CORE_API_VERSION, K8S_NETWORKING_API_VERSION, K8S_RBAC_API_VERSION, RBAC_GROUP } from '../types.js';
 
 /** v1.LabelMetadataName, set on every Namespace by the API server (Kubernetes 1.21+). */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -144,6 +144,25 @@ export function defaultNamespace(ns: Namespace): Namespace {
 }
 
 /**
+ * rbac/v1 defaults.go (SetDefaults_RoleBinding, SetDefaults_ClusterRoleBinding, SetDefaults_Subject): an empty
+ * roleRef.apiGroup, and a User's or Group's empty apiGroup, become rbac.authorization.k8s.io; a ServiceAccount's
+ * stays "". A copy; anything of the wrong JSON type is left for the validator to report.
+ */
+export function defaultRbacBinding<T extends Record<string, unknown>>(binding: T): T {
+  const out: Record<string, unknown> = { ...binding };
+  // roleRef is a struct in Go, so an absent one is the zero value and gets the default too.
+  if (isNil(out.roleRef)) out.roleRef = { apiGroup: RBAC_GROUP };
+  else if (isObject(out.roleRef) && (isNil(out.roleRef.apiGroup) || out.roleRef.apiGroup === '')) {
+    out.roleRef = { ...out.roleRef, apiGroup: RBAC_GROUP };
+  }
+  if (Array.isArray(out.subjects)) {
+    out.subjects = out.subjects.map((s: unknown) =>
+      isObject(s) && (s.kind === 'User' || s.kind === 'Group') && (isNil(s.apiGroup) || s.apiGroup === '') ? { ...s, apiGroup: RBAC_GROUP } : s);
+  }
+  return out as T;
+}
+
+/**
  * Applies the API server's defaults to `value` if it is a Kubernetes object Tabby reads (by apiVersion and kind);
  * returns anything else unchanged. Never throws and never mutates `value`.
  */
@@ -156,6 +175,9 @@ export function applyKubernetesDefaults<T>(value: T): T {
   if (apiVersion === K8S_CORE_API_VERSION && kind === 'Pod') return defaultPod(value as unknown as Pod) as unknown as T;
   if (apiVersion === K8S_CORE_API_VERSION && kind === 'Namespace') {
     return defaultNamespace(value as unknown as Namespace) as unknown as T;
+  }
+  if (apiVersion === K8S_RBAC_API_VERSION && (kind === 'RoleBinding' || kind === 'ClusterRoleBinding')) {
+    return defaultRbacBinding(value) as unknown as T;
   }
   return value;
 }

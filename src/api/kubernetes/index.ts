@@ -9,7 +9,9 @@ export {
   defaultPod,
   NAMESPACE_NAME_LABEL,
 } from './defaults.js';
-export { validateK8sNetworkPolicySpec, validateKubernetesResource, validateLabelSelector, validateLabels } from './validate.js';
+export { validateK8sNetworkPolicySpec, validateKubernetesResource } from './validate.js';
+export { validateLabelSelector, validateLabels } from './fields.js';
+export { rbacNameProblems, rbacUpdateIssues } from './rbac-validate.js';
 export {
   CONVERTED_FROM_ANNOTATION,
   ORCHESTRATOR_LABEL,

@@ -102,3 +102,14 @@ export function decodeWith(schema: Schema, value: unknown): { value: unknown; is
   const out = decode(ctx, schema, value, []);
   return { value: out, issues: ctx.issues };
 }
+
+/**
+ * The structural schema of a kind's `spec` (the shape the strict decoder checks), for callers that describe
+ * the API — the server's OpenAPI documents. Undefined for Kubernetes kinds, which are checked by their own code.
+ */
+export function specSchemaOf(kind: KindInfo['key']): Schema | undefined {
+  return CALICO_KIND_VALIDATION[kind]?.spec;
+}
+
+export { objectMetaSchema };
+export type { Schema, ObjectSchema } from './schema.js';

@@ -2,6 +2,7 @@
 
 import type { KindKey } from '../kinds.js';
 import { hostEndpointKind, workloadEndpointKind } from './endpoints.js';
+import { felixConfigurationKind } from './felixConfiguration.js';
 import { ipPoolKind } from './ippool.js';
 import type { CalicoKindValidation } from './kind.js';
 import { globalNetworkSetKind, networkSetKind } from './networkSet.js';
@@ -28,4 +29,5 @@ export const CALICO_KIND_VALIDATION: Partial<Record<KindKey, CalicoKindValidatio
   WorkloadEndpoint: workloadEndpointKind,
   Profile: profileKind,
   IPPool: ipPoolKind,
+  FelixConfiguration: felixConfigurationKind,
 };

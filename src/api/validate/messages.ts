@@ -200,5 +200,14 @@ export const msg = {
       ? 'IP pool range overlaps with IPv4 Link Local range 169.254.0.0/16'
       : 'IP pool range overlaps with IPv6 Link Local range fe80::/10',
   poolLoadBalancerMix: (use: string) => `LoadBalancer cannot be used at the same time as: ${use}`,
+  durationType: (got: unknown) => `expected a duration string such as "30s", got ${show(got)}`,
+  durationInvalid: (text: string) =>
+    `time: invalid duration ${JSON.stringify(text)}: expected numbers with units ns, us, ms, s, m or h, such as "1m30s"`,
+  protoPortProtocol: (got: string | undefined) =>
+    `protocol must be 'TCP' or 'UDP' or 'SCTP'.${got === undefined ? ' (protocol is required)' : ` Got ${JSON.stringify(got)}` +
+      (['tcp', 'udp', 'sctp'].includes(got.toLowerCase()) ? `; write ${JSON.stringify(got.toUpperCase())}` : '')}`,
+  protoPortPort: () => 'port must be a port number from 1 to 65535',
+  felixRange: (field: string, min: number, max: number) =>
+    max === Number.MAX_SAFE_INTEGER ? `${field} must be at least ${min}` : `${field} must be between ${min} and ${max}`,
   poolLoadBalancerEncap: () => 'Neither IPIPMode nor VXLANMode can be enabled on AllowedUses LoadBalancer IP pool',
 } as const;

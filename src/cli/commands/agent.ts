@@ -14,15 +14,17 @@
 import { mkdir } from 'node:fs/promises';
 
 import {
-  Agent, AgentRunningError, flowtableSupport, lockAgent, runningAgent, type AgentOptions, hostExec, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
+  Agent, AgentRunningError, flowtableSupport, lockAgent, type AgentOptions, hostExec, interfaceAddresses, linkNames, netnsExec, NftTables, nodeNetns, namespaceExists, namespaceOwned, unmarkedMessage, type AgentStatus, type Exec, type RuleMeaning,
 } from '../../dataplane/index.js';
 import { names } from '../../dataplane/index.js';
 import {
-  booleanOption, CliError, EXIT, UsageError, write, type CommandIO, type CommandSpec,
+  booleanOption, CliError, EXIT, stringOption, UsageError, write, type CommandIO, type CommandSpec,
   type ParsedCommandArgs,
 } from '../command.js';
 import { unknownSubcommand } from '../suggest.js';
-import { displayText, escapeControls, formatIssue, quote, readTextFile } from '../../api/index.js';
+import { readAgentJson, readAgentStatus, RULES_MAX_BYTES } from '../agent-status.js';
+import { escapeControls, parseProtoPortList, quote } from '../../api/index.js';
+import { failsafePortOf, type EngineOptions } from '../../engine/index.js';
 import { openDatastore, type DatastoreLocation, type OpenOptions } from '../../datastore/index.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
 import { resolveDatastore } from '../settings.js';
@@ -47,12 +49,15 @@ const RULES_PRINTERS = printerSet<{ table: ListedTable; meanings: Map<string, Ru
 export const command: CommandSpec = {
   name: 'agent',
   summary: "Enforce policy on a node with nftables; show an agent's status or its live rules",
-  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--no-flow-logs] [--accept-store-reset] | status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
+  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--no-flow-logs] [--accept-store-reset] ' +
+    '[--failsafe-inbound-host-ports LIST] [--failsafe-outbound-host-ports LIST] [--default-endpoint-to-host-action Drop|Accept|Return] ' +
+    '| status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
   examples: [
     'tabby agent --node node1 &',
     'tabby agent --node node1 --no-flow-logs &   # no NFLOG copies of verdicts (flow logs are on by default)',
     'tabby agent --node node1 --accept-store-reset &   # after restoring the datastore from an older backup, on purpose',
-    'tabby agent status --node node1',
+    'tabby agent status --node node1   # which FelixConfiguration each setting comes from, among the rest',
+    'tabby agent --node node1 --failsafe-inbound-host-ports tcp:22,tcp:10.0.0.0/8:2222 &   # over FelixConfiguration',
     'tabby agent --node node1      # while one runs: refused, "an agent for node node1 is already running (pid 4242)"',
     'tabby agent rules --node node1',
   ],
@@ -62,6 +67,9 @@ export const command: CommandSpec = {
     'flowtable-offload': { type: 'boolean', description: "Forward established TCP/UDP flows of the node's workloads through an nftables flowtable (Felix's NFTablesFlowTableOffload; kernel CONFIG_NF_FLOW_TABLE)" },
     'no-flow-logs': { type: 'boolean', description: 'Do not send policy verdicts to NFLOG groups 1 (ingress) and 2 (egress); flow logs are on by default' },
     'accept-store-reset': { type: 'boolean', description: 'Enforce the datastore as it is now even if it is older than (or another store than) what this node enforces; without it such a store is refused and the ruleset kept' },
+    'failsafe-inbound-host-ports': { type: 'string', valueName: 'LIST', description: "FailsafeInboundHostPorts over the datastore's FelixConfiguration: [tcp|udp|sctp:][CIDR:]PORT,… or none (Felix's FELIX_FAILSAFEINBOUNDHOSTPORTS form)" },
+    'failsafe-outbound-host-ports': { type: 'string', valueName: 'LIST', description: "FailsafeOutboundHostPorts over the datastore's FelixConfiguration, in the same form" },
+    'default-endpoint-to-host-action': { type: 'string', valueName: 'ACTION', description: "DefaultEndpointToHostAction over the datastore's FelixConfiguration: Drop, Accept or Return" },
     output: outputOption(STATUS_PRINTERS, 'Output format of status and rules'),
     'state-dir': STATE_DIR_OPTION,
     'netns-prefix': NETNS_PREFIX_OPTION,
@@ -92,7 +100,35 @@ async function execFor(args: ParsedCommandArgs, io: CommandIO, node: string): Pr
   return netnsExec(netns);
 }
 
+/**
+ * The FelixConfiguration flags: engine options that override the datastore (Felix's environment variables), each
+ * labelled with its flag for the agent's log and status.
+ */
+function felixOverrides(args: ParsedCommandArgs): EngineOptions {
+  const out: EngineOptions = {};
+  const sources: NonNullable<EngineOptions['optionSources']> = {};
+  for (const [flag, field] of [['failsafe-inbound-host-ports', 'failsafeInboundHostPorts'], ['failsafe-outbound-host-ports', 'failsafeOutboundHostPorts']] as const) {
+    const text = stringOption(args, flag);
+    if (text === undefined) continue;
+    const parsed = parseProtoPortList(text);
+    if (!parsed.ok) throw new UsageError(`--${flag}: ${parsed.message}`);
+    out[field] = parsed.value.map(failsafePortOf);
+    sources[field] = `--${flag}`;
+  }
+  const action = stringOption(args, 'default-endpoint-to-host-action');
+  if (action !== undefined) {
+    if (action !== 'Drop' && action !== 'Accept' && action !== 'Return') {
+      throw new UsageError(`--default-endpoint-to-host-action: ${JSON.stringify(action)} is not Drop, Accept or Return (case-sensitive, as in FelixConfiguration)`);
+    }
+    out.defaultEndpointToHostAction = action;
+    sources.defaultEndpointToHostAction = '--default-endpoint-to-host-action';
+  }
+  if (Object.keys(sources).length > 0) out.optionSources = sources;
+  return out;
+}
+
 async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
+  const engine = felixOverrides(args);
   await requireDataplane();
   const host = booleanOption(args, 'host-namespace');
   const exec = await execFor(args, io, node);
@@ -104,7 +140,11 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
     const why = await flowtableSupport();
     if (why) throw new CliError(`--flowtable-offload: ${why}`, EXIT.unavailable);
   }
-  const offload = offloading ? { flowtableOffload: { interfaces: () => linkNames(exec) } } : {};
+  const offload = {
+    ...(offloading ? { flowtableOffload: { interfaces: () => linkNames(exec) } } : {}),
+    // HostEndpoints given by expectedIPs resolve to the node's interfaces holding them (agent.ts).
+    hostInterfaces: { read: () => interfaceAddresses(exec) },
+  };
   const dir = await stateDir(args, io);
   await mkdir(dir, { recursive: true });
   const files = agentFiles(dir, node);
@@ -120,7 +160,7 @@ async function run(args: ParsedCommandArgs, io: CommandIO, node: string): Promis
       `(stop it first${err.pid !== undefined ? `: kill ${err.pid}` : ''}; its lock is ${files.lock})`, EXIT.alreadyExists);
   }
   try {
-    return await runLocked(args, io, node, { nft, offload, files, location, etcd, datastore: setting.value, netns });
+    return await runLocked(args, io, node, { nft, offload, files, location, etcd, datastore: setting.value, netns, engine });
   } finally {
     lock.release();
   }
@@ -131,13 +171,15 @@ const NETNS_CHECK_MS = 2000;
 
 interface RunContext {
   nft: NftTables;
-  offload: Pick<AgentOptions, 'flowtableOffload'>;
+  offload: Pick<AgentOptions, 'flowtableOffload' | 'hostInterfaces'>;
   files: ReturnType<typeof agentFiles>;
   location: DatastoreLocation;
   etcd: OpenOptions['etcd'];
   datastore: string;
   /** The node's namespace; undefined with --host-namespace. */
   netns: string | undefined;
+  /** FelixConfiguration settings from the command line, over the datastore's. */
+  engine: EngineOptions;
 }
 
 async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, ctx: RunContext): Promise<number> {
@@ -154,7 +196,7 @@ async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, c
   }, NETNS_CHECK_MS);
   const agent = new Agent({
     node, store: () => openDatastore(ctx.location, { etcd: ctx.etcd }), nft: ctx.nft, statusFile: files.status, rulesFile: files.rules,
-    enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...ctx.offload,
+    enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...ctx.offload, engine: ctx.engine,
     render: { flowLogs: !booleanOption(args, 'no-flow-logs') },
     onSync: (s) => {
       if (s.state === 'error' && netns !== undefined && !namespaceExists(netns)) gone();
@@ -182,39 +224,15 @@ async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, c
   return EXIT.ok;
 }
 
-/**
- * The status file is written by the agent, but it sits in a directory others may write (--state-dir): it is read
- * like any untrusted file — a regular file, not on /proc, at most `maxBytes` — so a FIFO or /dev/zero planted
- * there is one error, not a hang or an out-of-memory (issue 10 §5). The rule meanings grow with the ruleset
- * (about 200 bytes a rule), hence their larger bound.
- */
-const STATUS_MAX_BYTES = 1024 * 1024;
-const RULES_MAX_BYTES = 64 * 1024 * 1024;
-
-async function readJson<T>(path: string, maxBytes = STATUS_MAX_BYTES): Promise<T | undefined> {
-  const read = await readTextFile(path, path, { maxBytes }); // formatIssue escapes what it shows
-  if (!read.ok) {
-    if (read.issue.code === 'load.not-found') return undefined;
-    throw new CliError(formatIssue(read.issue));
-  }
-  try {
-    return JSON.parse(read.text) as T;
-  } catch (err) {
-    throw new CliError(`cannot read ${displayText(path)}: not JSON (${(err as Error).message})`);
-  }
-}
-
 async function status(args: ParsedCommandArgs, io: CommandIO, node: string): Promise<number> {
   const format = chooseFormat(args, STATUS_PRINTERS);
   const dir = await stateDir(args, io);
-  const files = agentFiles(dir, node);
-  const s = await readJson<AgentStatus>(files.status);
+  const s = await readAgentStatus(dir, node);
   if (!s) {
     throw new CliError(`no agent status for node ${node} in ${dir} (start one with: tabby agent --node ${node}; ` +
       'or pass the --state-dir it uses)', EXIT.notFound);
   }
-  // Running: the status's pid still holds the node's agent lock — the same process, not a reused pid.
-  print(STATUS_PRINTERS, format, { ...s, running: s.state !== 'stopped' && runningAgent(files.lock) === s.pid }, io);
+  print(STATUS_PRINTERS, format, s, io);
   return EXIT.ok;
 }
 
@@ -238,6 +256,12 @@ function statusLines(s: AgentStatus & { running: boolean }): string {
   const lines = rows.map(([k, v]) => `${(k + ':').padEnd(19)}${v}`);
   // Keys come from the store: quoted, so a key holding a newline or an escape cannot forge a line of output.
   for (const o of s.skipped ?? []) lines.push(`  ${quote(o.key)}: ${escapeControls(o.reason)}`);
+  if (s.settings) {
+    // Which FelixConfiguration (or flag, or default) each enforced setting comes from.
+    lines.push('Settings:');
+    const width = Math.max(...s.settings.map((x) => x.name.length));
+    for (const x of s.settings) lines.push(`  ${x.name.padEnd(width)}  ${escapeControls(x.value)}  (${escapeControls(x.source)})`);
+  }
   return lines.join('\n');
 }
 
@@ -279,7 +303,7 @@ async function rules(args: ParsedCommandArgs, io: CommandIO, node: string): Prom
   const nft = new NftTables({ family: names.TABLE_FAMILY, table: names.TABLE_NAME, exec });
   const table = await nft.list();
   if (!table) throw new CliError(`node ${node} has no ${names.TABLE_FAMILY} ${names.TABLE_NAME} table (has an agent run there?)`, EXIT.notFound);
-  const meanings = new Map((await readJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules, RULES_MAX_BYTES) ?? []).map((m) => [m.id, m]));
+  const meanings = new Map((await readAgentJson<RuleMeaning[]>(agentFiles(await stateDir(args, io), node).rules, RULES_MAX_BYTES) ?? []).map((m) => [m.id, m]));
   const out: ListedRule[] = [];
   for (const { chain, rules: list } of table.chains.values()) {
     for (const r of list) {

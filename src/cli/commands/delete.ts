@@ -6,13 +6,14 @@ import type { Resource } from '../../api/index.js';
 import { booleanOption, stringOption, UsageError, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, NAMESPACE_OPTION } from '../datastore-access.js';
 import { checkNamespaceOption, keyOfRef, parseResourceArguments } from '../resource-refs.js';
+import { LOCKOUT_OPTIONS } from '../lockout.js';
 import { DRY_RUN_OUTPUT_OPTION, runManifestWrite, writeOrPreview } from '../resource-writes.js';
 import { FILENAME_OPTION } from './validate.js';
 
 export const command: CommandSpec = {
   name: 'delete',
   summary: 'Delete resources named by manifests or by kind and name',
-  usage: 'tabby delete (-f PATH... | KIND NAME... | KIND/NAME...) [-n NS] [--skip-not-exists] [--dry-run [-o text|json]] [--datastore LOCATION]',
+  usage: 'tabby delete (-f PATH... | KIND NAME... | KIND/NAME...) [-n NS] [--skip-not-exists] [--dry-run [-o text|json]] [--allow-lockout] [--datastore LOCATION]',
   examples: [
     'tabby delete -f policy.yaml',
     'tabby delete globalnetworkpolicy allow-dns',
@@ -26,6 +27,7 @@ export const command: CommandSpec = {
     'skip-not-exists': { type: 'boolean', description: 'Do not fail for objects that do not exist' },
     'dry-run': { type: 'boolean', description: 'Print what would be deleted and its reachability impact; delete nothing' },
     output: DRY_RUN_OUTPUT_OPTION,
+    ...LOCKOUT_OPTIONS,
     datastore: DATASTORE_OPTION,
   },
   positionals: true,

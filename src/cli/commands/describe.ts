@@ -15,6 +15,7 @@ import { ENGINE_FILENAME_OPTION, loadInputFrom } from '../engine-input.js';
 import { withDerived } from '../derived-resources.js';
 import { chooseFormat, jsonPrinter, linesPrinter, outputOption, print, printerSet } from '../output/printers.js';
 import { policyRuleHits, policyRuleKey, type HitCounts, type RuleHits } from '../rule-hits.js';
+import { rbacDescribeLines } from '../output/rbac-describe.js';
 import { reportLines as policiesForLines } from './policies-for.js';
 
 /** The report with, for a policy, the hit counts: `hits` per rule (null without a running agent). */
@@ -186,6 +187,9 @@ function describeLines(r: Described): string[] {
       for (const ref of s.selectedBy) lines.push(`  ${ref.policy.kind} ${ref.policy.policy}  ${ref.direction} rule ${ref.index} (${ref.side})`);
       break;
     }
+    case 'rbac':
+      lines.push(...rbacDescribeLines(r.rbac));
+      break;
     case 'object':
       if (r.spec !== null) lines.push('Spec:', ...printableJson(r.spec, 2).split('\n').map((l) => `  ${l}`));
       break;

@@ -9,6 +9,7 @@ import { booleanOption, CliError, stringOption, UsageError, write, type CommandS
 import { DATASTORE_OPTION, NAMESPACE_OPTION } from '../datastore-access.js';
 import { runEdits } from '../resource-edit.js';
 import { checkNamespaceOption, keyOfRef, parseResourceArguments } from '../resource-refs.js';
+import { LOCKOUT_OPTIONS } from '../lockout.js';
 import { DRY_RUN_OUTPUT_OPTION } from '../resource-writes.js';
 
 type LabelChange = { op: 'set'; key: string; value: string } | { op: 'remove'; key: string };
@@ -32,7 +33,7 @@ const EXAMPLE = 'tabby label gnp allow-dns owner=netops';
 export const command: CommandSpec = {
   name: 'label',
   summary: 'Set or remove labels of stored resources',
-  usage: 'tabby label (KIND NAME... | KIND/NAME...) key=value... key-... [--overwrite] [--dry-run [-o text|json]] [-n NS] [--datastore LOCATION]',
+  usage: 'tabby label (KIND NAME... | KIND/NAME...) key=value... key-... [--overwrite] [--dry-run [-o text|json]] [--allow-lockout] [-n NS] [--datastore LOCATION]',
   examples: [
     'tabby label hep node1-eth0 environment=production',
     'tabby label gnp allow-dns owner=netops --overwrite',
@@ -43,6 +44,7 @@ export const command: CommandSpec = {
     overwrite: { type: 'boolean', description: 'Allow changing the value of a label that is already set' },
     'dry-run': { type: 'boolean', description: 'Print the diff and the reachability impact; write nothing' },
     output: DRY_RUN_OUTPUT_OPTION,
+    ...LOCKOUT_OPTIONS,
     namespace: NAMESPACE_OPTION,
     datastore: DATASTORE_OPTION,
   },

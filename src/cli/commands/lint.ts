@@ -10,6 +10,7 @@ import {
   buildLintContext,
   CONFIG_FILE_NAME,
   failsOn,
+  lintReportJson,
   IGNORE_ANNOTATION,
   IGNORE_REASON_ANNOTATION,
   parseLintConfig,
@@ -41,6 +42,7 @@ import {
   type ParsedCommandArgs,
 } from '../command.js';
 import { DATASTORE_OPTION } from '../datastore-access.js';
+import { LOCKOUT_OPTIONS, lockoutPolicy } from '../lockout.js';
 import { datastoreResources, ENGINE_FILENAME_OPTION, engineOf, engineSourcePaths } from '../engine-input.js';
 import { issueLines, sortIssues } from '../output/issues.js';
 import { chooseFormat, jsonPrinter, outputOption, print, printerSet } from '../output/printers.js';
@@ -57,7 +59,7 @@ const PRINTERS = printerSet<LintReport, 'text' | 'json' | 'sarif'>('text', {
     if (lines.length > 0) write(io.stdout, lines.join('\n'));
     write(io.stderr, summary(report));
   },
-  json: jsonPrinter(reportJson),
+  json: jsonPrinter(lintReportJson),
   sarif: jsonPrinter((report: LintReport) => toSarif(report, { toolVersion: TABBY_VERSION })),
 });
 
@@ -88,6 +90,7 @@ export const command: CommandSpec = {
     },
     explain: { type: 'string', valueName: 'ID', description: 'Print what a rule finds, why, a bad and a good example, and the fix' },
     'list-rules': { type: 'boolean', description: 'List every rule with its ID, severity and title' },
+    'lockout-ports': LOCKOUT_OPTIONS['lockout-ports'],
   },
   positionals: true,
   async run(args, io) {
@@ -109,7 +112,10 @@ export const command: CommandSpec = {
 
     const input = await lintInput(paths, args, io);
     const engine = engineOf(input.map((r) => r.resource), io);
-    const context = buildLintContext(engine, input, config.settings ?? {});
+    // The lockoutPorts setting (perhaps config.yaml) is read only when a host endpoint needs it.
+    const lockout = await lockoutPolicy(args, io);
+    const lockoutFlows = input.some((r) => r.resource.kind === 'HostEndpoint') ? await lockout.flows() : undefined;
+    const context = buildLintContext(engine, input, { ...config.settings, ...(lockoutFlows && { lockoutFlows }) });
     const started = Date.now();
     const report = runLint(context, chosen.rules, {
       onRule: (i, total, rule) => {
@@ -251,33 +257,3 @@ function summary(report: LintReport): string {
   return lines.join('\n');
 }
 
-function locationJson(l: SourceLocation | undefined): { file: string | null; line: number | null; column: number | null } {
-  return { file: l?.file ?? null, line: l?.line ?? null, column: l?.column ?? null };
-}
-
-function findingJson(f: Finding): Record<string, unknown> {
-  return {
-    rule: f.rule,
-    severity: f.severity,
-    message: f.message,
-    fix: f.fix,
-    ...locationJson(f.location),
-    resource: { kind: f.resource.kind, namespace: f.resource.namespace ?? null, name: f.resource.name },
-    related: f.related.map((r) => ({
-      resource: { kind: r.resource.kind, namespace: r.resource.namespace ?? null, name: r.resource.name },
-      rule: r.rule ?? null,
-      ...locationJson(r.location),
-      message: r.message ?? null,
-    })),
-  };
-}
-
-/** The stable JSON contract (README, "tabby lint"). */
-function reportJson(report: LintReport): unknown {
-  return {
-    findings: report.findings.map(findingJson),
-    suppressed: report.suppressed.map((s) => ({ ...findingJson(s.finding), reason: s.reason ?? null })),
-    counts: report.counts,
-    rules: report.rules.map(({ rule, severity }) => ({ id: rule.id, severity })),
-  };
-}

@@ -120,13 +120,14 @@ export const command: CommandSpec = {
           if (!res.ok) {
             throw new CliError(issueLines(res.issues).trimEnd(), res.issues[0]?.code === 'node.not-found' ? EXIT.notFound : EXIT.failure);
           }
-          const { workloads: wl, refused } = res.value;
+          const { workloads: wl, refused, felixConfiguration } = res.value;
           // What the agent kept about this node (status, rule IDs, enforced record, lock) describes a kernel table
           // that is gone; a node created later under this name starts afresh. Unless an agent started meanwhile.
           if (runningAgent(files.lock) === undefined) {
             await Promise.all(Object.values(files).map((f) => rm(f, { force: true })));
           }
           write(io.stdout, `Deleted node ${name}${wl.length > 0 ? ` and its workloads ${wl.join(', ')}` : ''}`);
+          if (felixConfiguration) write(io.stdout, `Deleted FelixConfiguration ${felixConfiguration} (Calico deletes a node's own with the node)`);
           if (refused.length > 0) throw new CliError(refused.map((i) => i.message).join('; '));
           return EXIT.ok;
         });

@@ -8,9 +8,10 @@
 import type { Resource } from '../../api/index.js';
 import { booleanOption, CliError, stringOption, UsageError, write, type CommandSpec } from '../command.js';
 import { DATASTORE_OPTION, NAMESPACE_OPTION } from '../datastore-access.js';
-import { applyJsonPatch, mergePatch } from '../json-patch.js';
+import { applyJsonPatch, mergePatch } from '../../api/index.js';
 import { runEdits } from '../resource-edit.js';
 import { checkNamespaceOption, keyOfRef, parseResourceArguments } from '../resource-refs.js';
+import { LOCKOUT_OPTIONS } from '../lockout.js';
 import { DRY_RUN_OUTPUT_OPTION } from '../resource-writes.js';
 
 const TYPES = ['merge', 'json'] as const;
@@ -63,7 +64,7 @@ function parsePatch(text: string, type: PatchType): unknown {
 export const command: CommandSpec = {
   name: 'patch',
   summary: 'Change fields of stored resources with a JSON merge patch (RFC 7386) or a JSON patch (RFC 6902)',
-  usage: 'tabby patch (KIND NAME... | KIND/NAME...) -p PATCH [--type merge|json] [--dry-run [-o text|json]] [-n NS] [--datastore LOCATION]',
+  usage: 'tabby patch (KIND NAME... | KIND/NAME...) -p PATCH [--type merge|json] [--dry-run [-o text|json]] [--allow-lockout] [-n NS] [--datastore LOCATION]',
   examples: [
     `tabby patch gnp allow-dns -p '{"spec":{"order":50}}'`,
     `tabby patch np web -n prod -p '{"metadata":{"labels":{"owner":null}}}'   # null removes a field`,
@@ -79,6 +80,7 @@ export const command: CommandSpec = {
     },
     'dry-run': { type: 'boolean', description: 'Print the diff and the reachability impact; write nothing' },
     output: DRY_RUN_OUTPUT_OPTION,
+    ...LOCKOUT_OPTIONS,
     namespace: NAMESPACE_OPTION,
     datastore: DATASTORE_OPTION,
   },

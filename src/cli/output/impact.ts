@@ -3,8 +3,7 @@
 // show. Flows that differ only in the probe (TCP/8080 and any other TCP port, say) share a line. An outside
 // address is named by its class ("203.0.113.0/24 (GlobalNetworkSet feed)"), with the address it was decided on.
 
-import type { Decision } from '../../engine/index.js';
-import type { FlowImpact, ImpactProbe, ReachabilityImpact, VerdictChange } from '../../analysis/index.js';
+import { decisionText, type FlowImpact, type ImpactProbe, type ReachabilityImpact, type VerdictChange } from '../../analysis/index.js';
 
 /** Lines of flows printed; the JSON output lists up to the analysis limit. */
 const TEXT_LINES = 50;
@@ -17,22 +16,6 @@ function probeLabel(p: Pick<ImpactProbe, 'protocol' | 'port' | 'stands'>): strin
 
 function probeListLabel(p: ImpactProbe): string {
   return p.stands === 'other' && p.port !== undefined ? `${p.protocol}/${p.port} (any other port)` : probeLabel(p);
-}
-
-function where(d: Decision): string {
-  const at = [d.endpoint, d.stage && d.stage !== 'normal' ? `${d.stage} stage` : undefined].filter(Boolean);
-  return at.length > 0 ? ` [at ${at.join(', ')}]` : '';
-}
-
-/** What decided, in Calico's terms. */
-export function decisionText(d: Decision): string {
-  if ('hostRule' in d) return `${d.hostRule} (${d.detail})${where(d)}`;
-  if ('profile' in d) {
-    return (d.profile === '__PROFILE__' ? 'no policy or profile allowing it (end of profiles)' : `profile ${d.profile} rule ${d.rule}`) + where(d);
-  }
-  // Rule −1 names the tier's first applicable policy; every applicable policy of the tier failed to match.
-  if (d.rule === -1) return `the end of tier ${d.tier}: no rule of its policies matched (first: ${d.kind} ${d.policy})${where(d)}`;
-  return `${d.kind} ${d.policy} rule ${d.rule} (tier ${d.tier})${where(d)}`;
 }
 
 /** Why the verdict changed: the end that now denies, or the ends that denied before and now allow. */

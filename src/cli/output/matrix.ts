@@ -9,7 +9,7 @@
 //          a stable contract
 //   csv    a header row of destinations, then one row per source with true/false (empty between two classes)
 
-import type { ReachabilityMatrix } from '../../analysis/index.js';
+import { matrixJsonHead, type ReachabilityMatrix } from '../../analysis/index.js';
 import { isPrintable, quote } from '../../api/index.js';
 import { printerSet, type Printer as RegistryPrinter } from './printers.js';
 
@@ -47,15 +47,8 @@ const table: Printer = (m, out) => {
 };
 
 const json: Printer = (m, out) => {
-  const head: Record<string, unknown> = { protocol: m.protocol, port: m.port ?? null, endpoints: refs(m) };
-  if (typeof m.port === 'string') head.targetPorts = m.targetPorts.map((p) => p ?? null);
+  const head = matrixJsonHead(m);
   const n = m.endpoints.length;
-  const x = m.external.length;
-  if (x > 0) {
-    head.external = m.external.map((e) => ({ address: e.address, cidr: e.cidr, namedBy: e.namedBy, class: e.label }));
-    head.toExternal = Array.from({ length: n }, (_, i) => Array.from({ length: x }, (_, k) => m.toExternal(i, k)));
-    head.fromExternal = Array.from({ length: x }, (_, k) => Array.from({ length: n }, (_, j) => m.fromExternal(k, j)));
-  }
   // Pretty at the top, one line per row: readable, and still one JSON document.
   const lines = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
   out.write(`{\n${lines.join('\n')}\n  "allowed": [`);

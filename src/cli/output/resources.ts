@@ -3,9 +3,10 @@
 // both do), `yaml`/`json` manifests that apply/create read back, and `name` (kubectl's `kind.group/name`).
 
 import {
-  convertKubernetesPolicy, isPrintable, kindInfoOf, quote, type K8sNetworkPolicy, type KindInfo, type LabelSelector, type Resource,
-  type StagedKubernetesNetworkPolicy,
+  convertKubernetesPolicy, isPrintable, kindInfoOf, quote, type ClusterRoleBinding, type K8sNetworkPolicy, type KindInfo,
+  type LabelSelector, type Resource, type RoleBinding, type StagedKubernetesNetworkPolicy, type Subject,
 } from '../../api/index.js';
+import { ageText } from './age.js';
 import { write } from '../command.js';
 import { renderManifests } from './manifests.js';
 import { printerSet, type Printer as RegistryPrinter } from './printers.js';
@@ -169,6 +170,9 @@ function kindColumns(info: KindInfo): KindColumns {
         wide: [NAME, workload, node, networks, iface, { header: 'PROFILES', value: (r) => list(spec(r).profiles), shrink: true }, { header: 'NATS', value: nats, shrink: true }],
       };
     }
+    // calicoctl resourcemgr/felixconfig.go: NAME in both tables.
+    case 'FelixConfiguration':
+      return { table: [NAME], wide: [NAME] };
     case 'Profile':
       return { table: [NAME], wide: [NAME, { header: 'LABELS', value: (r) => labelsText(spec(r).labelsToApply as Record<string, string> | undefined), shrink: true }] };
     case 'Pod': {
@@ -181,6 +185,32 @@ function kindColumns(info: KindInfo): KindColumns {
           { header: 'IP', value: (r) => str(status(r).podIP) },
           { header: 'NODE', value: (r) => str(spec(r).nodeName) },
           LABELS,
+        ],
+      };
+    }
+    case 'Role':
+    case 'ClusterRole': {
+      // kubectl: NAME and CREATED AT (the creationTimestamp as stored, RFC 3339 in UTC), wide adds nothing.
+      const created: Column = { header: 'CREATED AT', value: (r) => str(r.metadata.creationTimestamp) };
+      return { table: [NAME, created], wide: [NAME, created] };
+    }
+    case 'RoleBinding':
+    case 'ClusterRoleBinding': {
+      // kubectl: NAME, ROLE (`Kind/name`), AGE; wide adds the subjects by kind (a service account as `ns:name`,
+      // its namespace empty when the binding leaves it to default) — empty cells as kubectl leaves them.
+      const binding = (r: Resource): RoleBinding | ClusterRoleBinding => r as RoleBinding | ClusterRoleBinding;
+      const subjects = (kind: Subject['kind']) => (r: Resource): string => (binding(r).subjects ?? [])
+        .filter((s) => s.kind === kind)
+        .map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}:${s.name}` : s.name)).join(', ');
+      const role: Column = { header: 'ROLE', value: (r) => `${binding(r).roleRef.kind}/${binding(r).roleRef.name}` };
+      const age: Column = { header: 'AGE', value: (r) => ageText(r.metadata.creationTimestamp) };
+      return {
+        table: [NAME, role, age],
+        wide: [
+          NAME, role, age,
+          { header: 'USERS', value: subjects('User'), shrink: true },
+          { header: 'GROUPS', value: subjects('Group'), shrink: true },
+          { header: 'SERVICEACCOUNTS', value: subjects('ServiceAccount'), shrink: true },
         ],
       };
     }

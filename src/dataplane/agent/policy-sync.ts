@@ -9,8 +9,8 @@ import { Renderer, type RenderOptions } from '../render/renderer.js';
 import type { FlowtableDevices } from './offload.js';
 
 export type SyncResult =
-  | { ok: true; full: boolean; phases: { engineMs: number; renderMs: number; nftMs: number }; retryOffload: boolean }
-  | { ok: false; full: boolean; error: string; retryOffload: boolean };
+  | { ok: true; full: boolean; phases: { engineMs: number; renderMs: number; nftMs: number }; retryOffload: boolean; settingsChanged: string[] }
+  | { ok: false; full: boolean; error: string; retryOffload: boolean; settingsChanged: string[] };
 
 export type PolicyRenderOptions = Omit<RenderOptions,
   'node' | 'defaultEndpointToHostAction' | 'allowVXLANPacketsFromWorkloads' | 'allowIPIPPacketsFromWorkloads' | 'vxlanPort' |
@@ -20,7 +20,7 @@ export class PolicySync {
   readonly renderer: Renderer;
 
   constructor(
-    node: string,
+    private readonly node: string,
     engine: EngineOptions,
     render: PolicyRenderOptions,
     private readonly nft: Nft,
@@ -44,6 +44,14 @@ export class PolicySync {
     const changes = engine.flush();
     const t1 = performance.now();
     this.renderer.apply(changes);
+    // FelixConfiguration applied live: this node's settings as the engine resolves them now (node.<name> over
+    // default, the agent's flags over both) re-render the chains they shape, in this same transaction.
+    const s = engine.nodeSettings(this.node);
+    const settingsChanged = this.renderer.updateSettings({
+      defaultEndpointToHostAction: s.defaultEndpointToHostAction, allowVXLANPacketsFromWorkloads: s.allowVXLANPacketsFromWorkloads,
+      allowIPIPPacketsFromWorkloads: s.allowIPIPPacketsFromWorkloads, vxlanPort: s.vxlanPort,
+      failsafeInboundHostPorts: s.failsafeInboundHostPorts, failsafeOutboundHostPorts: s.failsafeOutboundHostPorts,
+    });
     this.renderer.settle();
     const retryOffload = this.offload ? await this.offload.update(this.renderer) : false;
     const plan = this.renderer.ruleset.plan();
@@ -52,10 +60,10 @@ export class PolicySync {
       if (plan.tx.size > 0) await this.nft.run(plan.tx);
     } catch (err) {
       this.renderer.ruleset.invalidate();
-      return { ok: false, full: plan.full, error: `nft: ${err instanceof Error ? err.message : String(err)}`, retryOffload };
+      return { ok: false, full: plan.full, error: `nft: ${err instanceof Error ? err.message : String(err)}`, retryOffload, settingsChanged };
     }
     plan.commit();
     const ms = (x: number): number => Math.round(x * 10) / 10;
-    return { ok: true, full: plan.full, phases: { engineMs: ms(t1 - t0), renderMs: ms(t2 - t1), nftMs: ms(performance.now() - t2) }, retryOffload };
+    return { ok: true, full: plan.full, phases: { engineMs: ms(t1 - t0), renderMs: ms(t2 - t1), nftMs: ms(performance.now() - t2) }, retryOffload, settingsChanged };
   }
 }

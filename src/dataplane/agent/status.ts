@@ -46,7 +46,19 @@ export interface AgentStatus {
   lastSyncPhases?: { engineMs: number; renderMs: number; nftMs: number };
   lastSyncAt?: string;
   lastError?: string;
+  /**
+   * The FelixConfiguration settings this node enforces, each with where it came from: a `tabby agent` flag,
+   * FelixConfiguration node.<node>, default, or the built-in default. Absent before the first sync.
+   */
+  settings?: AgentSetting[];
   updatedAt: string;
+}
+
+export interface AgentSetting {
+  name: string;
+  /** Felix's text form: `tcp:22,udp:68`, `none` for an empty list. */
+  value: string;
+  source: string;
 }
 
 /** The enforced record's file format. */

@@ -210,3 +210,32 @@ export async function linkNames(exec: Exec = hostExec): Promise<Set<string>> {
   }
   return names;
 }
+
+/**
+ * Every interface of the namespace `exec` runs in, with its global and host addresses (no prefix length, canonical
+ * as `ip` prints them): what resolves a host endpoint that names expectedIPs and no interface (agent.ts).
+ */
+export async function interfaceAddresses(exec: Exec = hostExec): Promise<Map<string, string[]>> {
+  const out = await mustRun(exec, ['ip', '-j', 'addr', 'show']);
+  const links = JSON.parse(out) as Array<{ ifname?: string; addr_info?: Array<{ local?: string; scope?: string }> }>;
+  const map = new Map<string, string[]>();
+  for (const l of Array.isArray(links) ? links : []) {
+    if (typeof l.ifname !== 'string') continue;
+    map.set(l.ifname, (l.addr_info ?? [])
+      .filter((a) => typeof a.local === 'string' && /^[0-9a-fA-F:.]+$/.test(a.local) && a.scope !== 'link')
+      .map((a) => a.local!.toLowerCase()));
+  }
+  return map;
+}
+
+/** The JSON array an `ip -j …` command prints; undefined when it fails or prints something else. */
+export async function ipJson<T>(exec: Exec, argv: readonly string[]): Promise<T[] | undefined> {
+  const res = await exec(argv);
+  if (res.code !== 0) return undefined;
+  try {
+    const parsed = JSON.parse(res.stdout) as unknown;
+    return Array.isArray(parsed) ? (parsed as T[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

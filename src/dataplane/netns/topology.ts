@@ -11,16 +11,18 @@
 //
 // Routed /32s with a fixed gateway exactly like Calico's CNI plugin; the gateway is resolved by permanent
 // neighbour entries instead of proxy ARP, which needs no extra interface (E1/E13), and the node adds a permanent
-// neighbour for each pod address as Felix's route table does. Nothing here touches the initial namespace.
+// neighbour for each pod address as Felix's route table does. The outside network (and through it the other nodes)
+// routes each pod address via its node's uplink (outside-routes.ts). Nothing here touches the initial namespace.
 
 import { createHash } from 'node:crypto';
 
 import { checkNodeName, checkWorkloadName, vethNameForWorkload } from '../../api/index.js';
 import { hostExec, netnsExec, netnsPath, type Exec } from '../nft/exec.js';
 import {
-  createNamespace, deleteNamespace, deleteOwnedNamespace, mustRun, namespaceExists, namespaceOwned, NetnsError,
+  createNamespace, deleteNamespace, deleteOwnedNamespace, ipJson, mustRun, namespaceExists, namespaceOwned, NetnsError,
   unmarkedMessage, validNetnsName, type OwnedDeletion,
 } from './namespace.js';
+import { routeFromOutside, unrouteFromOutside } from './outside-routes.js';
 
 /** Calico's host-side veth MAC (the CNI plugin sets it on every cali interface). */
 export const CALI_MAC = 'ee:ee:ee:ee:ee:ee';
@@ -220,10 +222,15 @@ export async function createWorkloadNetwork(spec: WorkloadNetworkSpec, exec: Exe
         ]),
       ]),
     ]);
+    // Other nodes and the outside network reach the workload through the outside router (outside-routes.ts).
+    await routeFromOutside(spec.nodeNetns, spec.addresses, exec);
   } catch (e) {
     // The host end goes only when the kernel proves it this call's veth (its peer is eth0 in the namespace just
     // made); an interface of that name that was on the node before made `link add` fail and is left alone.
-    if (await inspectWorkloadLink(spec.netns, spec.iface, exec)) await exec(['ip', '-n', spec.nodeNetns, 'link', 'del', spec.iface]);
+    if (await inspectWorkloadLink(spec.netns, spec.iface, exec)) {
+      await exec(['ip', '-n', spec.nodeNetns, 'link', 'del', spec.iface]);
+      await unrouteFromOutside(spec.nodeNetns, spec.addresses, exec).catch(() => undefined);
+    }
     await deleteOwnedNamespace(spec.netns, exec);
     throw e;
   }
@@ -235,17 +242,6 @@ interface IpLink {
   link_index?: number;
   link_netnsid?: number;
   linkinfo?: { info_kind?: string };
-}
-
-async function ipJson<T>(exec: Exec, argv: readonly string[]): Promise<T[] | undefined> {
-  const res = await exec(argv);
-  if (res.code !== 0) return undefined;
-  try {
-    const parsed = JSON.parse(res.stdout) as unknown;
-    return Array.isArray(parsed) ? (parsed as T[]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The name of the namespace with id `nsid` as namespace `from` numbers them (`ip netns list-id`). */
@@ -311,6 +307,8 @@ export async function deleteWorkloadNetwork(netns: string, iface: string, exec: 
     if (res.code !== 0 && !/Cannot find device|does not exist/.test(res.stderr)) {
       throw new NetnsError(`ip -n ${link.nodeNetns} link del ${link.iface}: ${res.stderr.trim()}`, res.stderr);
     }
+    // The outside network's routes to the workload's addresses (the kernel's, as below), if still via this node.
+    await unrouteFromOutside(link.nodeNetns, link.addresses, exec);
     // Felix's route table removes conntrack entries of a removed workload's addresses, so a workload that gets
     // the address later inherits no established flows. The addresses are those the kernel showed on the
     // workload's eth0, not a stored object's. Best effort: the conntrack tool may not be installed.

@@ -93,11 +93,15 @@ export class ProbeAgent {
 
   /**
    * Sends one raw IP packet from `src` to `dst`: `payload` is what follows the IP header (raw-packet.ts builds
-   * it). Resolves once it is sent; whether it arrived, the receiver's ArrivalCounter tells.
+   * it). Resolves once it is sent; whether it arrived, the receiver's ArrivalCounter tells. `'dropped'` when the
+   * sending namespace's own netfilter dropped it on output (sendto fails with EPERM): a host whose host-endpoint
+   * egress policy denies the packet — it never left.
    */
-  async sendRaw(packet: { family: 4 | 6; protocol: number; src: string; dst: string; payload: Buffer }): Promise<void> {
+  async sendRaw(packet: { family: 4 | 6; protocol: number; src: string; dst: string; payload: Buffer }): Promise<'sent' | 'dropped'> {
     const r = await this.request({ op: 'raw', ...packet, payload: packet.payload.toString('base64') });
-    if (!r.ok) throw new Error(`raw ${packet.protocol} ${packet.src} → ${packet.dst} in ${this.netns}: ${r.error}`);
+    if (r.ok) return 'sent';
+    if (/sendto\(.*Operation not permitted/.test(r.error ?? '')) return 'dropped';
+    throw new Error(`raw ${packet.protocol} ${packet.src} → ${packet.dst} in ${this.netns}: ${r.error}`);
   }
 
   /** Stops the agent (closing stdin ends it; the kill covers a stuck one). */

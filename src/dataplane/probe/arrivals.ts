@@ -1,8 +1,12 @@
 // Seeing a one-way packet arrive: a raw packet (ICMP, a bare IP protocol) gets no answer a prober could wait
 // for, so the receiving namespace counts it. Each namespace gets a small table of its own, `inet tabby_probe`,
 // with one prerouting rule per watched flow (source, destination, protocol, ICMP type and code) and a counter;
-// the flow arrived when its counter moved. The table lives in the receiving workload's namespace only — never
-// the node's (whose ruleset is the one under test) and never the initial namespace.
+// the flow arrived when its counter moved. In a workload's namespace the table counts in prerouting, before
+// conntrack, so what the workload's own stack would do does not matter. A node (host) as the receiver is the one
+// namespace whose own ruleset is under test (its host endpoints' ingress policy): there the counting chain sits in
+// input after every chain of Tabby's table (`filter + 100`; Tabby's input chains end at `filter + 5`), so only a
+// packet the policy let through to the host is counted. Tabby's table itself is never touched, nor the initial
+// namespace.
 
 import { hostExec, netnsExec, type Exec } from '../nft/exec.js';
 import { ICMP, ICMPV6, type RawFlow } from './raw-packet.js';
@@ -35,16 +39,20 @@ export class ArrivalCounter {
 
   private constructor(private readonly exec: Exec) {}
 
-  /** Installs an empty `tabby_probe` table in `netns` (replacing one left by an earlier run). */
-  static async install(netns: string, base: Exec = hostExec): Promise<ArrivalCounter> {
+  /**
+   * Installs an empty `tabby_probe` table in `netns` (replacing one left by an earlier run). `afterPolicy` counts
+   * in input after the namespace's own policy (a node receiving), instead of in prerouting (a workload receiving).
+   */
+  static async install(netns: string, base: Exec = hostExec, options: { afterPolicy?: boolean } = {}): Promise<ArrivalCounter> {
     const exec = netnsExec(netns, base);
     const counter = new ArrivalCounter(exec);
     await counter.nft(['-f', '-'], [
       `add table inet ${PROBE_TABLE}`,
       `delete table inet ${PROBE_TABLE}`,
       `add table inet ${PROBE_TABLE}`,
-      // Before conntrack (raw), so what the workload's own stack would do with the packet does not matter.
-      `add chain inet ${PROBE_TABLE} ${CHAIN} { type filter hook prerouting priority raw; }`,
+      options.afterPolicy
+        ? `add chain inet ${PROBE_TABLE} ${CHAIN} { type filter hook input priority filter + 100; }`
+        : `add chain inet ${PROBE_TABLE} ${CHAIN} { type filter hook prerouting priority raw; }`,
     ].join('\n') + '\n');
     return counter;
   }

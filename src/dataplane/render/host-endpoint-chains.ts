@@ -11,20 +11,25 @@
 //              ("no profile matched": a host endpoint with no policy and no profile drops all but failsafe).
 //   hfi-/hfe-: ct established,related accept · ct invalid drop · jump thf…-<tier> per tier; no profiles, no final
 //              drop, no failsafes; written (and dispatched to) only when an applyOnForward policy applies — "if no
-//              forward policy applies, forwarded traffic is allowed".
+//              forward policy applies, forwarded traffic is allowed". A named interface whose forward, preDNAT or
+//              untracked stage has no policy still gets its map element, a bare `accept`, so the `*` endpoint's
+//              chain of that stage never polices an interface a named endpoint owns.
 //
-// Which host endpoint governs an interface (endpoint_mgr.go): a named interface's endpoints, the alphabetically
-// first ref winning; the all-interfaces endpoint likewise. Endpoints with expectedIPs and no interface name are not
-// resolved to an interface yet (they need the node's addresses): they are not programmed (README "Not done").
-// The untracked (doNotTrack) and preDNAT stages are not programmed yet either.
+// Which host endpoint governs an interface (endpoint_mgr.go resolveHostEndpoints, calico-semantics.md §3.8): the
+// endpoints naming it, and those with no interface name whose expectedIPs include an address the interface holds
+// (the node's interfaces and addresses come from the agent, setInterfaces); the alphabetically first ref wins. The
+// all-interfaces endpoint likewise. An endpoint with expectedIPs that no interface holds governs nothing (Felix
+// leaves it unresolved). Workload interfaces (cali*) and lo never take a host endpoint (the dispatch accepts them
+// first, skeleton.ts).
 
+import { formatIp, parseIp } from '../../api/index.js';
 import type { DirectionalPolicies, EndpointInfo, EndpointRef, FailsafePort } from '../../engine/index.js';
 import type { Chain } from '../nft/index.js';
 import { policyKey, type FeedState } from './feed-state.js';
 import {
   CHAIN_FAILSAFE_IN, CHAIN_FAILSAFE_OUT, CHAIN_FAILSAFE_RAW_IN, CHAIN_FAILSAFE_RAW_OUT, CHAIN_HEP_IN_ANY, CHAIN_HEP_OUT_ANY,
   CHAIN_HEP_PRE_ANY, CHAIN_HEP_RAW_IN_ANY, CHAIN_HEP_RAW_OUT_ANY, CHAIN_HEPFW_IN_ANY, CHAIN_HEPFW_OUT_ANY, HEP_ACCEPT_MARK,
-  MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT,
+  MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT, WORKLOAD_IFACE_PREFIX,
   hostEndpointChain, hostTierChain, MAP_HEP_IN, MAP_HEP_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT, profileChain, type Dir, type HostStage,
 } from './names.js';
 import type { Settings } from './options.js';
@@ -64,7 +69,8 @@ interface InterfaceUse {
   own: Set<string>;
   shared: Map<string, SharedSource>;
   policies: Set<string>;
-  maps: Array<{ map: string; key: string }>;
+  /** Dispatch map → the verdict of this interface's element: `goto <chain>`, or `accept` for a stage it owns empty. */
+  maps: Array<{ map: string; verdict: string }>;
 }
 
 // preDNAT has no egress (§3.8: egress rules are ignored); its entries are never used.
@@ -96,6 +102,8 @@ export class HostEndpointChains {
   private readonly uses = new Map<string, InterfaceUse>();
   private readonly policyUsers = new Map<string, Set<string>>();
   private readonly chainOwner = new Map<string, string>();
+  /** The node's interfaces (not lo, not cali*) → their addresses, canonical: for endpoints given by expectedIPs. */
+  private interfaces = new Map<string, Set<string>>();
   private dirty = false;
 
   constructor(private readonly s: Services) {
@@ -122,8 +130,8 @@ export class HostEndpointChains {
     return true;
   }
 
-  /** The failsafe chains, from the settings (FailsafeInboundHostPorts / FailsafeOutboundHostPorts). */
-  private renderFailsafes(): void {
+  /** The failsafe chains, from the settings (FailsafeInboundHostPorts / FailsafeOutboundHostPorts); again when they change. */
+  renderFailsafes(): void {
     const { opts, ids, ruleset } = this.s;
     const chain = (name: string, ports: readonly FailsafePort[], remote: 'saddr' | 'daddr', dir: 'inbound' | 'outbound'): void => {
       ruleset.setChain({ type: 'chain', name }, ports.map((fp) => {
@@ -150,13 +158,36 @@ export class HostEndpointChains {
     raw(CHAIN_FAILSAFE_RAW_OUT, opts.failsafeOutboundHostPorts, opts.failsafeInboundHostPorts, 'daddr', 'outbound');
   }
 
-  /** The governing endpoint of each interface: the lowest ref among those naming it (endpoint_mgr.go). */
+  /**
+   * The node's interfaces and their addresses. Marks the host endpoints for re-rendering only when an endpoint
+   * without an interface name could be affected and the interfaces or addresses changed.
+   */
+  setInterfaces(interfaces: ReadonlyMap<string, readonly string[]>): void {
+    const next = new Map<string, Set<string>>();
+    for (const [iface, addresses] of interfaces) {
+      if (iface === 'lo' || iface.startsWith(WORKLOAD_IFACE_PREFIX)) continue;
+      next.set(iface, new Set(addresses.flatMap((a) => {
+        const ip = parseIp(a);
+        return ip ? [formatIp(ip)] : [];
+      })));
+    }
+    const same = next.size === this.interfaces.size && [...next].every(([i, as]) => {
+      const had = this.interfaces.get(i);
+      return had !== undefined && had.size === as.size && [...as].every((a) => had.has(a));
+    });
+    if (same) return;
+    this.interfaces = next;
+    if ([...this.endpoints.values()].some((ep) => !ep.info.interfaceName)) this.dirty = true;
+  }
+
+  /** The governing endpoint of each interface: the lowest ref among those naming it or holding its address. */
   private governing(): Map<string, EndpointRef> {
     const out = new Map<string, EndpointRef>();
     for (const ref of [...this.endpoints.keys()].sort()) {
-      const iface = this.endpoints.get(ref)!.info.interfaceName;
-      if (!iface || out.has(iface)) continue;
-      out.set(iface, ref);
+      const info = this.endpoints.get(ref)!.info;
+      const ifaces = info.interfaceName ? [info.interfaceName]
+        : [...this.interfaces].filter(([, addresses]) => info.ips.some((ip) => addresses.has(ip))).map(([iface]) => iface);
+      for (const iface of ifaces) if (!out.has(iface)) out.set(iface, ref);
     }
     return out;
   }
@@ -180,9 +211,9 @@ export class HostEndpointChains {
     for (const { chain, body } of written) refs.writeChain(chain, body);
     const anyRules: Record<string, string | undefined> = {};
     for (const [iface, use] of next) {
-      for (const { map, key } of use.maps) {
-        if (iface === '*') anyRules[map] = key;
-        else ruleset.setMapElement(map, `"${iface}"`, `goto ${key}`);
+      for (const { map, verdict } of use.maps) {
+        if (iface === '*') anyRules[map] = verdict;
+        else ruleset.setMapElement(map, `"${iface}"`, verdict);
       }
     }
     for (const stage of STAGES) {
@@ -191,7 +222,7 @@ export class HostEndpointChains {
         const target = anyRules[MAP[stage][dir]];
         const name = ANY[stage][dir];
         ruleset.setChain({ type: 'chain', name }, target === undefined ? [] : [
-          this.s.ids.rule(name, `counter goto ${target}`, { what: 'dispatch', direction: dir, label: 'all-interfaces host endpoint' }, `hep-any|${stage}|${dir}`),
+          this.s.ids.rule(name, `counter ${target}`, { what: 'dispatch', direction: dir, label: 'all-interfaces host endpoint' }, `hep-any|${stage}|${dir}`),
         ]);
       }
     }
@@ -229,8 +260,14 @@ export class HostEndpointChains {
     if (stage === 'preDNAT' && dir === 'egress') return [];
     if (stage === 'untracked' && iface === '*') return [];
     // Forward, preDNAT and untracked chains exist only while a policy of theirs applies: without one, forwarded
-    // traffic is allowed and the other two fall through to the later stages.
-    if (stage !== 'normal' && !tiers.some((t) => t.policies.some((p) => !p.staged))) return [];
+    // traffic is allowed and the other two fall through to the later stages. A named interface still gets its
+    // map element, `accept` (which ends only this stage's base chain): its host endpoint owns the interface in
+    // every stage (endpoint_mgr.go resolves an interface to one endpoint, the engine's primaryHostEndpoint), so
+    // the all-interfaces endpoint's chain of that stage must not police it.
+    if (stage !== 'normal' && !tiers.some((t) => t.policies.some((p) => !p.staged))) {
+      if (iface !== '*') use.maps.push({ map: MAP[stage][dir], verdict: 'accept' });
+      return [];
+    }
     const out: Array<{ chain: Chain; body: ChainBody }> = [];
     const epChain = hostEndpointChain(stage, dir, iface);
     const body = emptyBody();
@@ -300,7 +337,7 @@ export class HostEndpointChains {
         { what: 'no-profile', direction: dir, action: 'Deny', label: 'no profile matched' }, `nop|${dir}`));
     }
     use.own.add(epChain);
-    use.maps.push({ map: MAP[stage][dir], key: epChain });
+    use.maps.push({ map: MAP[stage][dir], verdict: `goto ${epChain}` });
     out.unshift({ chain: { type: 'chain', name: epChain }, body });
     return out;
   }

@@ -1,5 +1,6 @@
 // The renderer's settings (FelixConfiguration fields that change what is programmed) and their defaults.
 
+import { FELIX_DEFAULTS } from '../../api/index.js';
 import { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND, type FailsafePort } from '../../engine/index.js';
 
 export interface RenderOptions {
@@ -29,9 +30,14 @@ export interface RenderOptions {
 
 export type Settings = Required<RenderOptions>;
 
+/** The settings that come from FelixConfiguration, which the agent may change while it runs (Renderer.updateSettings). */
+export type FelixRenderSettings = Pick<Settings,
+  'defaultEndpointToHostAction' | 'allowVXLANPacketsFromWorkloads' | 'allowIPIPPacketsFromWorkloads' | 'vxlanPort' |
+  'failsafeInboundHostPorts' | 'failsafeOutboundHostPorts'>;
+
 export function withDefaults(options: RenderOptions): Settings {
   return {
-    defaultEndpointToHostAction: 'Accept',
+    defaultEndpointToHostAction: FELIX_DEFAULTS.defaultEndpointToHostAction,
     allowVXLANPacketsFromWorkloads: false,
     allowIPIPPacketsFromWorkloads: false,
     vxlanPort: 4789,

@@ -25,7 +25,8 @@
 //   drop, Log = NFLOG (group 3) and continue.
 // Only chains and sets that a local endpoint needs are programmed (Felix programs only referenced chains).
 //
-// Host endpoints of this node (host-endpoint-chains.ts): the normal stage (to and from the host, failsafes first),
+// Host endpoints of this node (host-endpoint-chains.ts; by interface name, `*`, or expectedIPs resolved to the
+// interfaces holding them): the normal stage (to and from the host, failsafes first),
 // the forward stage (applyOnForward), preDNAT (prerouting, before DNAT) and untracked (raw: notrack + accept).
 //
 // What it does not do: reading the kernel, deciding when to sync.
@@ -36,7 +37,7 @@ import { HostEndpointChains } from './host-endpoint-chains.js';
 import {
   FLOWTABLE, MAP_HEP_IN, MAP_HEP_OUT, MAP_HEP_PRE, MAP_HEP_RAW_IN, MAP_HEP_RAW_OUT, MAP_HEPFW_IN, MAP_HEPFW_OUT, MAP_WL_FROM, MAP_WL_TO,
 } from './names.js';
-import { withDefaults, type RenderOptions, type Settings } from './options.js';
+import { withDefaults, type FelixRenderSettings, type RenderOptions, type Settings } from './options.js';
 import { RuleWriter } from './policy-rules.js';
 import { RuleIds, type RuleMeaning } from './rule-ids.js';
 import { Ruleset, type ChainContent } from './ruleset.js';
@@ -46,7 +47,7 @@ import { skeleton } from './skeleton.js';
 import { Verdicts } from './verdicts.js';
 import { WorkloadChains } from './workload-chains.js';
 
-export type { RenderOptions } from './options.js';
+export type { FelixRenderSettings, RenderOptions } from './options.js';
 export type { RuleMeaning } from './rule-ids.js';
 
 export class Renderer {
@@ -87,6 +88,38 @@ export class Renderer {
   }
 
 
+  /**
+   * FelixConfiguration changed (the agent applies it live): the chains its fields shape are written again — the
+   * skeleton's in-host chain (DefaultEndpointToHostAction), the failsafe chains, and every local workload's
+   * egress chain (its VXLAN / IP-in-IP drops). The next plan carries them in one transaction. Returns the fields
+   * that changed.
+   */
+  updateSettings(next: FelixRenderSettings): Array<keyof FelixRenderSettings> {
+    const changed = (Object.keys(next) as Array<keyof FelixRenderSettings>)
+      .filter((k) => JSON.stringify(this.opts[k]) !== JSON.stringify(next[k]));
+    if (changed.length === 0) return changed;
+    // One settings object is shared by every part of the renderer (services.opts, Verdicts): updated in place.
+    Object.assign(this.opts, next);
+    if (changed.includes('defaultEndpointToHostAction')) {
+      for (const { chain, rules } of this.skeleton()) this.ruleset.setChain(chain, rules);
+    }
+    if (changed.includes('failsafeInboundHostPorts') || changed.includes('failsafeOutboundHostPorts')) this.hosts.renderFailsafes();
+    if (changed.some((k) => k === 'allowVXLANPacketsFromWorkloads' || k === 'allowIPIPPacketsFromWorkloads' || k === 'vxlanPort')) {
+      this.workloads.invalidateAll();
+    }
+    return changed;
+  }
+
+  /** The FelixConfiguration settings rendered now. */
+  felixSettings(): FelixRenderSettings {
+    const o = this.opts;
+    return {
+      defaultEndpointToHostAction: o.defaultEndpointToHostAction, allowVXLANPacketsFromWorkloads: o.allowVXLANPacketsFromWorkloads,
+      allowIPIPPacketsFromWorkloads: o.allowIPIPPacketsFromWorkloads, vxlanPort: o.vxlanPort,
+      failsafeInboundHostPorts: o.failsafeInboundHostPorts, failsafeOutboundHostPorts: o.failsafeOutboundHostPorts,
+    };
+  }
+
   /** The static skeleton (§5.2): installed before anything else and kept while the agent is away. */
   skeleton(): ChainContent[] {
     return skeleton(this.opts, this.ids);
@@ -120,8 +153,9 @@ export class Renderer {
         case 'endpoint-updated': {
           const ep = c.endpoint;
           if (ep.kind === 'HostEndpoint') {
-            // §3.8: this node's host endpoints with an interface name ('*' included); see host-endpoint-chains.ts.
-            if (ep.node === this.opts.node && ep.interfaceName) {
+            // §3.8: this node's host endpoints with an interface name ('*' included) or expected IPs (resolved
+            // to the interfaces holding them, setHostInterfaces); see host-endpoint-chains.ts.
+            if (ep.node === this.opts.node && (ep.interfaceName || ep.ips.length > 0)) {
               const none = { ingress: [], egress: [] };
               this.hosts.set(ep.ref, {
                 info: ep, normal: c.stages.normal ?? none, forward: c.stages.forward ?? none,
@@ -146,6 +180,14 @@ export class Renderer {
           break;
       }
     }
+  }
+
+  /**
+   * The node's interfaces and their addresses (the agent reads them from the node): a host endpoint with
+   * expectedIPs and no interface name governs the interfaces holding one of them (§3.8). Cheap when unchanged.
+   */
+  setHostInterfaces(interfaces: ReadonlyMap<string, readonly string[]>): void {
+    this.hosts.setInterfaces(interfaces);
   }
 
   /** Local workload endpoints currently rendered: interface → endpoint ref. */

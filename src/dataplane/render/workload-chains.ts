@@ -97,6 +97,11 @@ export class WorkloadChains {
     return owner !== undefined;
   }
 
+  /** Settings every endpoint chain reads changed (the encapsulation drops): all are written again. */
+  invalidateAll(): void {
+    for (const ref of this.endpoints.keys()) this.dirty.add(ref);
+  }
+
   render(): void {
     for (const ref of this.dirty) this.renderEndpoint(ref);
     this.dirty.clear();

@@ -1,4 +1,5 @@
-// The two patch formats `tabby patch --type` takes, as their RFCs define them:
+// The two patch formats `tabby patch --type` and the server's PATCH take, as their RFCs define them (in the api part
+// because both the CLI and src/server apply them):
 //   merge — RFC 7386 JSON Merge Patch: objects merge key by key, null removes a key, anything else (arrays too)
 //           replaces. The default, as `calicoctl patch` and `kubectl patch --type merge` (what kubectl uses for
 //           custom resources such as Calico's: they have no strategic-merge schema).
