@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs the system packages Tabby's real-component suites need (nftables, iproute2, etcd, iperf3, openssl, socat,
-// zsh, fish, kubectl)
+// zsh, fish, kubectl, tcpdump, conntrack)
 // when they are missing and we are root on Debian. Without root it only reports what is missing:
 // the suites that need a missing tool then report themselves as skipped with that reason.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,6 +18,8 @@ const REQUIRED = [
   { command: 'fish', pkg: 'fish', why: 'the fish completion test (tabby completion fish)' },
   // Debian's kubectl; a newer one already on PATH (kubectl's own packages) is used as it is.
   { command: 'kubectl', pkg: 'kubernetes-client', why: "the tabby server suites drive the real kubectl" },
+  { command: 'tcpdump', pkg: 'tcpdump', why: 'the flow-log reader (NFLOG groups 1 and 2 as LINKTYPE_NFLOG pcap, src/dataplane/flowlog/)' },
+  { command: 'conntrack', pkg: 'conntrack', why: 'flow-log packet and byte counts and connection ends (conntrack -E)' },
   { command: 'socat', pkg: 'socat', why: 'raw ICMP and IP-protocol packets in the real-traffic conformance suites (Node has no raw sockets)' },
 ];
 

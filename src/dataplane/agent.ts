@@ -48,6 +48,7 @@ export interface AgentOptions {
   /** The `inet tabby` table on this node (NftTables with netnsExec for a node namespace). */
   nft: Nft;
   engine?: EngineOptions;
+  /** Renderer settings; `flowLogs` defaults to true here (NFLOG groups 1 and 2 for every verdict). */
   render?: PolicyRenderOptions;
   /** Written (atomically) after every sync and every datastore status change: AgentStatus as JSON. */
   statusFile?: string;
@@ -129,7 +130,8 @@ export class Agent {
     const offload = options.flowtableOffload
       ? new FlowtableDevices(options.flowtableOffload.interfaces, (line) => this.log(line))
       : undefined;
-    this.policy = new PolicySync(options.node, options.engine ?? {}, options.render ?? {}, options.nft, offload);
+    // Issue 13 §1: flow logs are on unless the agent is told otherwise (tabby agent --no-flow-logs).
+    this.policy = new PolicySync(options.node, options.engine ?? {}, { flowLogs: true, ...options.render }, options.nft, offload);
     let resolve!: () => void;
     this.firstSync = { promise: new Promise<void>((r) => { resolve = r; }), resolve };
   }
@@ -166,6 +168,16 @@ export class Agent {
   /** The rule IDs of the rendered ruleset and what each one enforces. */
   ruleMeanings(): RuleMeaning[] {
     return [...this.policy.renderer.meanings.values()];
+  }
+
+  /** The meaning of one rule ID (flow logs map NFLOG prefixes back through it). */
+  ruleMeaning(id: string): RuleMeaning | undefined {
+    return this.policy.renderer.meanings.get(id);
+  }
+
+  /** The engine this agent enforces, read-only by contract: flow logs evaluate pending verdicts against it. */
+  get policyEngine(): PolicyEngine {
+    return this.engine;
   }
 
   /** Starts watching; resolves once the first full sync is in the kernel. */

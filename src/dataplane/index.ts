@@ -5,10 +5,12 @@
 //   render/   engine change feed → desired table → minimal transactions (pure)
 //   netns/    namespaces, nodes and Calico-style workload wiring
 //   probe/    probe agents: servers and fresh connections inside a workload
+//   flowlog/  flow logs: the NFLOG/conntrack readers (tcpdump, conntrack -E) and the pure interval aggregator
 //   agent.ts  the agent: src/sync feeds the engine, agent/ renders each batch into the kernel (enforced revision)
 //   workloads.ts, ipam.ts: what `tabby node` / `tabby workload` do
 
 export * as nft from './nft/index.js';
+export * as flowlog from './flowlog/index.js';
 export { NftTables, FakeNft, NftError, isNftError, hostExec, netnsExec, netnsPath, type Exec, type Nft } from './nft/index.js';
 export { Renderer, Ruleset, type RenderOptions, type RuleMeaning, type Plan } from './render/index.js';
 export { names } from './render/index.js';

@@ -102,7 +102,8 @@ describe.skipIf(KERNEL_SKIP_REASON)('tabby node, workload and agent', () => {
 
     const rules = await tabby(['agent', 'rules', '--node', 'node1'], env);
     expect(rules.code).toBe(0);
-    expect(rules.stdout).toMatch(/tcp dport 8080 counter accept {3}\[[0-9a-f]{10}\] tier default · NetworkPolicy shop\/allow-frontend · ingress · rule 0 · Allow/);
+    // Flow logs are on by default: the verdict carries an NFLOG copy whose prefix is the rule's own ID (group 1, ingress).
+    expect(rules.stdout).toMatch(/tcp dport 8080 counter log prefix "A ([0-9a-f]{10})" group 1 snaplen 80 accept {3}\[\1\] tier default · NetworkPolicy shop\/allow-frontend · ingress · rule 0 · Allow/);
     const json = JSON.parse((await tabby(['agent', 'rules', '--node', 'node1', '-o', 'json'], env)).stdout) as Array<{ chain: string; meaning?: { what: string } }>;
     expect(json.some((r) => r.chain === 'fwd-egress' && r.meaning?.what === 'unknown-interface')).toBe(true);
 

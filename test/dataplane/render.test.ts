@@ -280,7 +280,7 @@ describe('Renderer', () => {
     await sync(r, nft);
     expect(chainOf(nft, 'ti-caliaaaa-admin')).toEqual(['meta l4proto tcp counter return', 'meta l4proto udp counter drop', 'counter drop']);
     expect(chainOf(nft, 'ti-caliaaaa-open')).toEqual(['counter jump pi-gnp.other']);
-    expect(chainOf(nft, 'pi-gnp.other')[0]).toMatch(/^counter log prefix "L [0-9a-f]{10}" group 3$/);
+    expect(chainOf(nft, 'pi-gnp.other')[0]).toMatch(/^counter log prefix "L [0-9a-f]{10}" group 3 snaplen 80 queue-threshold 1$/);
     expect(nft.state!.chains.has('pi-gnp.pass-web')).toBe(false);
   });
 

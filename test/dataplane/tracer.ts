@@ -242,8 +242,8 @@ export class Tracer {
         case 'counter':
           break;
         case 'log':
-          // `log prefix "…" group N`: non-terminal.
-          while (i < w.length && (w[i] === 'prefix' || w[i] === 'group' || w[i]!.startsWith('"') || /^\d+$/.test(w[i]!))) i++;
+          // `log prefix "…" group N [snaplen N] [queue-threshold N]`: non-terminal.
+          while (i < w.length && (w[i] === 'prefix' || w[i] === 'group' || w[i] === 'snaplen' || w[i] === 'queue-threshold' || w[i]!.startsWith('"') || /^\d+$/.test(w[i]!))) i++;
           break;
         case 'accept':
           path.push(comment ?? text);

@@ -149,7 +149,7 @@ describe('engine verdict == nftables verdict (renderer + FakeNft + tracer)', () 
       async (eps, policies, adminDefault, flows, incremental) => {
         const res = resources(eps, policies, adminDefault);
         const engine = new PolicyEngine();
-        const renderer = new Renderer({ node: 'node1' });
+        const renderer = new Renderer({ node: 'node1', flowLogs: true }); // the agent's default
         const nft = new FakeNft();
         const sync = async (): Promise<void> => {
           renderer.apply(engine.flush());
@@ -177,7 +177,7 @@ describe('engine verdict == nftables verdict (renderer + FakeNft + tracer)', () 
           // The flows below are few; the table itself must also equal a full render of the same resources.
           const fullEngine = new PolicyEngine();
           fullEngine.load(res);
-          const fresh = new Renderer({ node: 'node1' });
+          const fresh = new Renderer({ node: 'node1', flowLogs: true }); // the agent's default
           fresh.apply(fullEngine.flush());
           fresh.settle();
           const full = new FakeNft();

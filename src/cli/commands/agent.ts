@@ -49,11 +49,12 @@ const RULES_PRINTERS = printerSet<{ table: ListedTable; meanings: Map<string, Ru
 export const command: CommandSpec = {
   name: 'agent',
   summary: "Enforce policy on a node with nftables; show an agent's status or its live rules",
-  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--accept-store-reset] ' +
+  usage: 'tabby agent [run] --node NODE [--host-namespace] [--flowtable-offload] [--no-flow-logs] [--accept-store-reset] ' +
     '[--failsafe-inbound-host-ports LIST] [--failsafe-outbound-host-ports LIST] [--default-endpoint-to-host-action Drop|Accept|Return] ' +
     '| status --node NODE [-o text|json] | rules --node NODE [-o text|json]',
   examples: [
     'tabby agent --node node1 &',
+    'tabby agent --node node1 --no-flow-logs &   # no NFLOG copies of verdicts (flow logs are on by default)',
     'tabby agent --node node1 --accept-store-reset &   # after restoring the datastore from an older backup, on purpose',
     'tabby agent status --node node1   # which FelixConfiguration each setting comes from, among the rest',
     'tabby agent --node node1 --failsafe-inbound-host-ports tcp:22,tcp:10.0.0.0/8:2222 &   # over FelixConfiguration',
@@ -64,6 +65,7 @@ export const command: CommandSpec = {
     node: NODE_OPTION,
     'host-namespace': { type: 'boolean', description: "Program this process's own network namespace (a real host), not a node's" },
     'flowtable-offload': { type: 'boolean', description: "Forward established TCP/UDP flows of the node's workloads through an nftables flowtable (Felix's NFTablesFlowTableOffload; kernel CONFIG_NF_FLOW_TABLE)" },
+    'no-flow-logs': { type: 'boolean', description: 'Do not send policy verdicts to NFLOG groups 1 (ingress) and 2 (egress); flow logs are on by default' },
     'accept-store-reset': { type: 'boolean', description: 'Enforce the datastore as it is now even if it is older than (or another store than) what this node enforces; without it such a store is refused and the ruleset kept' },
     'failsafe-inbound-host-ports': { type: 'string', valueName: 'LIST', description: "FailsafeInboundHostPorts over the datastore's FelixConfiguration: [tcp|udp|sctp:][CIDR:]PORT,… or none (Felix's FELIX_FAILSAFEINBOUNDHOSTPORTS form)" },
     'failsafe-outbound-host-ports': { type: 'string', valueName: 'LIST', description: "FailsafeOutboundHostPorts over the datastore's FelixConfiguration, in the same form" },
@@ -195,6 +197,7 @@ async function runLocked(args: ParsedCommandArgs, io: CommandIO, node: string, c
   const agent = new Agent({
     node, store: () => openDatastore(ctx.location, { etcd: ctx.etcd }), nft: ctx.nft, statusFile: files.status, rulesFile: files.rules,
     enforcedFile: files.enforced, acceptStoreReset: booleanOption(args, 'accept-store-reset'), log, ...ctx.offload, engine: ctx.engine,
+    render: { flowLogs: !booleanOption(args, 'no-flow-logs') },
     onSync: (s) => {
       if (s.state === 'error' && netns !== undefined && !namespaceExists(netns)) gone();
       const line = s.state === 'error'

@@ -212,6 +212,14 @@ export class WorkloadChains {
         const key = `eot|${tier.tier}|${dir}`;
         tBody.rules.push(ids.rule(tChain, verdicts.drop(dir, key),
           { what: 'end-of-tier', direction: dir, tier: tier.tier, action: 'Deny', label: `end of tier ${tier.tier}` }, key));
+      } else {
+        // Felix logs a Pass tier's fall-through (`PP<dir>|<tier>`) so the flow's trace shows the tier passed it on.
+        const key = `eotp|${tier.tier}|${dir}`;
+        const pass = verdicts.endOfTierPass(dir, key);
+        if (pass) {
+          tBody.rules.push(ids.rule(tChain, pass,
+            { what: 'end-of-tier', direction: dir, tier: tier.tier, action: 'Pass', label: `end of tier ${tier.tier} (Pass)` }, key));
+        }
       }
       use.own.add(tChain);
       out.push({ chain: { type: 'chain', name: tChain }, body: tBody });
