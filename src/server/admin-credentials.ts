@@ -4,13 +4,12 @@
 // every start because the URL (the --listen port) may have changed.
 
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { stringify } from 'yaml';
 
 import { ADMIN_GROUP } from './authorization.js';
-import { writePrivateFile } from './tls-bootstrap.js';
+import { readPrivateFile, writePrivateFile } from './tls-bootstrap.js';
 import type { UserInfo } from './token-file.js';
 
 export const ADMIN_USER: UserInfo = { name: 'tabby-admin', uid: 'tabby-admin', groups: [ADMIN_GROUP] };
@@ -18,12 +17,9 @@ export const ADMIN_USER: UserInfo = { name: 'tabby-admin', uid: 'tabby-admin', g
 /** The admin token stored in `dir`, made (32 random bytes, base64url) when there is none. */
 export async function ensureAdminToken(dir: string): Promise<string> {
   const path = join(dir, 'admin.token');
-  try {
-    const text = (await readFile(path, 'utf8')).trim();
-    if (/^[A-Za-z0-9_-]{32,}$/.test(text)) return text;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  // Only a token this user keeps private is adopted (readPrivateFile refuses one others could have written).
+  const text = (await readPrivateFile(path))?.trim();
+  if (text !== undefined && /^[A-Za-z0-9_-]{32,}$/.test(text)) return text;
   const token = randomBytes(32).toString('base64url');
   await writePrivateFile(path, token + '\n');
   return token;

@@ -84,6 +84,16 @@ function objectFromBody(req: ResourceRequest, body: unknown, options: { name?: s
       throw badRequest(`the namespace of the provided object (${JSON.stringify(meta.namespace)}) does not match the namespace sent on the request (${JSON.stringify(req.target.namespace)})`);
     }
   }
+  // generateName is not served: a create names its object. A name of another JSON type is refused here, before
+  // any message formats it.
+  if (meta.name === undefined && meta.generateName !== undefined) {
+    throw new StatusError(422, 'Invalid', 'metadata.generateName is not supported: give metadata.name',
+      { kind: info.kind, causes: [{ reason: 'FieldValueNotSupported', field: 'metadata.generateName', message: 'generateName is not supported; give metadata.name' }] });
+  }
+  if (meta.name !== undefined && typeof meta.name !== 'string') {
+    throw new StatusError(422, 'Invalid', `metadata.name must be a string, not ${Array.isArray(meta.name) ? 'an array' : typeof meta.name}`,
+      { kind: info.kind, causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: 'must be a string' }] });
+  }
   if (options.name !== undefined && meta.name !== options.name) {
     throw badRequest(`the name of the object (${JSON.stringify(meta.name ?? '')}) does not match the name on the URL (${JSON.stringify(options.name)})`);
   }
@@ -241,6 +251,9 @@ async function patch(ctx: ApiContext, req: ResourceRequest, name: string): Promi
       await authorize(ctx, req, 'patch', name);
       throw notFound({ info: req.target.info, name });
     }
+    // Authorized on what is stored before the patch is applied: a failing JSON patch `test` (or any patch
+    // error) would otherwise tell a caller who may not patch, or read, the object what it holds.
+    await authorize(ctx, req, 'patch', name, tierOf(current, req.target.info.key));
     let patched: unknown;
     if (kind === 'json') {
       const result = applyJsonPatch(current, body);

@@ -15,7 +15,7 @@ import { createApp } from './app.js';
 import type { Authorizer } from './authorization.js';
 import type { AgentReports } from './request.js';
 import { LiveRbac } from './rbac-live.js';
-import { ensureTlsMaterial, type TlsMaterial } from './tls-bootstrap.js';
+import { ensurePrivateDir, ensureTlsMaterial, UntrustedStateError, type TlsMaterial } from './tls-bootstrap.js';
 import { parseTokenFile, TokenTable, type UserInfo } from './token-file.js';
 
 export interface ServerOptions {
@@ -100,8 +100,19 @@ function urlOf(host: string, port: number): string {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const tls = await tlsOf(options);
-  const adminToken = await ensureAdminToken(options.stateDir);
+  // The state directory holds the admin token whichever certificate is served (the operator's or its own).
+  try {
+    await ensurePrivateDir(options.stateDir);
+  } catch (err) {
+    if (err instanceof UntrustedStateError) throw new ServerSetupError(err.message);
+    throw err;
+  }
+  const tls = await tlsOf(options).catch((err: unknown) => {
+    throw err instanceof UntrustedStateError ? new ServerSetupError(err.message) : err;
+  });
+  const adminToken = await ensureAdminToken(options.stateDir).catch((err: unknown) => {
+    throw err instanceof UntrustedStateError ? new ServerSetupError(err.message) : err;
+  });
   const tokens = await tokensOf(options, adminToken);
   let address = '';
   // RBAC is in force before the first request is taken: the index holds every stored RBAC object.

@@ -82,13 +82,24 @@ function peerOf(v: unknown, field: string): FlowPeer {
 function flowOf(body: unknown): Flow {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a JSON object describing the flow');
   const b = body as Record<string, unknown>;
+  if (b.protocol !== undefined && typeof b.protocol !== 'string' && !(typeof b.protocol === 'number' && Number.isInteger(b.protocol))) {
+    throw badRequest('protocol must be a name (TCP, UDP, ICMP, …) or a protocol number');
+  }
   const flow: Flow = { from: peerOf(b.from, 'from'), to: peerOf(b.to, 'to'), protocol: (b.protocol as string | number | undefined) ?? 'TCP' };
   for (const k of ['port', 'srcPort'] as const) {
     if (b[k] === undefined) continue;
     if (typeof b[k] !== 'number' || !Number.isInteger(b[k]) || (b[k] as number) < 0 || (b[k] as number) > 65535) throw badRequest(`${k} must be a port number from 0 to 65535`);
     flow[k] = b[k] as number;
   }
-  if (b.icmp !== undefined) flow.icmp = b.icmp as Flow['icmp'] & object;
+  if (b.icmp !== undefined) {
+    const icmp = b.icmp as Record<string, unknown>;
+    const byte = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255;
+    if (typeof icmp !== 'object' || icmp === null || Array.isArray(icmp) || !byte(icmp.type) || (icmp.code !== undefined && !byte(icmp.code))
+      || Object.keys(icmp).some((k) => k !== 'type' && k !== 'code')) {
+      throw badRequest('icmp must be {"type": 0–255, "code"?: 0–255}');
+    }
+    flow.icmp = b.icmp as Flow['icmp'] & object;
+  }
   if (b.ipVersion !== undefined) {
     if (b.ipVersion !== 4 && b.ipVersion !== 6) throw badRequest('ipVersion is 4 or 6');
     flow.ipVersion = b.ipVersion;

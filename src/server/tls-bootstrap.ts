@@ -14,7 +14,7 @@
 //                          re-issued (from the same CA) when the listen host is not among its SANs
 
 import { webcrypto } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 
@@ -45,19 +45,58 @@ export interface TlsMaterial {
 /** Writes `data` to `path` with `mode`, atomically (a temporary file, then a rename). */
 export async function writePrivateFile(path: string, data: string, mode = 0o600): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode, flag: 'w' });
-  await chmod(tmp, mode); // the umask may have narrowed or a stale tmp kept another mode
+  // A stale temporary file (or a link planted under its name) is removed, not followed: `wx` creates anew.
+  await unlink(tmp).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+  await writeFile(tmp, data, { mode, flag: 'wx' });
+  await chmod(tmp, mode); // the umask may have narrowed it
   await rename(tmp, path);
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
+/** The server's state directory cannot be trusted: its owner or mode lets others plant keys or tokens. */
+export class UntrustedStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UntrustedStateError';
+  }
+}
+
+const myUid = (): number | undefined => (typeof process.getuid === 'function' ? process.getuid() : undefined);
+
+/**
+ * Makes `dir` (mode 0700) or checks the one there: a directory, not a link, owned by this user and writable by
+ * no one else. The server adopts the CA key and admin token it finds there, so a directory others could write
+ * would let them choose the admin token.
+ */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await lstat(dir);
+  const uid = myUid();
+  if (!st.isDirectory()) throw new UntrustedStateError(`${dir} is not a directory (a link or a file is not used for keys and tokens)`);
+  if (uid !== undefined && st.uid !== uid) throw new UntrustedStateError(`${dir} belongs to uid ${st.uid}, not to this user (${uid}); not using its keys and tokens`);
+  if ((st.mode & 0o022) !== 0) {
+    throw new UntrustedStateError(`${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}); not using its keys and tokens (chmod 700 it, after checking its files)`);
+  }
+}
+
+/** A private file of the state directory, or undefined when absent; refused when not ours or readable by others. */
+export async function readPrivateFile(path: string, mode: 'private' | 'public' = 'private'): Promise<string | undefined> {
+  let st;
   try {
-    return await readFile(path, 'utf8');
+    st = await lstat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+  const uid = myUid();
+  if (!st.isFile()) throw new UntrustedStateError(`${path} is not a regular file`);
+  if (uid !== undefined && st.uid !== uid) throw new UntrustedStateError(`${path} belongs to uid ${st.uid}, not to this user (${uid})`);
+  if ((st.mode & (mode === 'private' ? 0o077 : 0o022)) !== 0) {
+    throw new UntrustedStateError(`${path} has mode ${(st.mode & 0o777).toString(8)}; a ${mode === 'private' ? 'key or token must be 600' : 'certificate must not be writable by others'}`);
+  }
+  return readFile(path, 'utf8');
 }
+
+const readOptional = (path: string): Promise<string | undefined> => readPrivateFile(path, path.endsWith('.crt') ? 'public' : 'private');
 
 function pem(label: string, der: ArrayBuffer): string {
   return x509.PemConverter.encode(der, label) + '\n';
@@ -136,7 +175,7 @@ function covers(cert: x509.X509Certificate, names: readonly string[]): boolean {
 
 /** The CA and server certificate in `dir`, made or re-issued as needed (see the header). */
 export async function ensureTlsMaterial(dir: string, host: string): Promise<TlsMaterial> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(dir);
   const files = {
     caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key'),
   };

@@ -54,6 +54,20 @@ describe('kubectl as three identities against tabby server', () => {
     ]);
   });
 
+  it('a JSON patch from a caller who may not patch tells nothing of the object (no test-op oracle)', async () => {
+    // Regression: the patch was applied, and its error returned, before the caller was authorized.
+    const path = '/apis/projectcalico.org/v3/globalnetworkpolicies/security.block-bad';
+    const probe = (value: unknown) => https(s, 'PATCH', path, {
+      token: IDENTITIES.developer.token, contentType: 'application/json-patch+json',
+      body: JSON.stringify([{ op: 'test', path: '/spec/ingress/0/source', value }]),
+    });
+    const wrong = await probe(0);
+    const right = await probe({ nets: ['203.0.113.0/24'] });
+    expect([wrong.status, right.status]).toEqual([403, 403]);
+    expect(JSON.stringify(wrong.json())).not.toContain('203.0.113');
+    expect(wrong.json().message).toBe(right.json().message);
+  });
+
   it('a list shows only the tiers the caller may read', async () => {
     expect((await as('admin', ['get', 'gnp', '-o', 'name'])).stdout.split('\n').filter(Boolean).sort())
       .toEqual(['globalnetworkpolicy.projectcalico.org/allow-dns', 'globalnetworkpolicy.projectcalico.org/security.block-bad']);

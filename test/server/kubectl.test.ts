@@ -261,6 +261,16 @@ describe('kubectl against tabby server', () => {
     expect(await storedNames()).toEqual([]);
   });
 
+  it('a create without a string name (generateName, an object): 422 Invalid naming metadata, never a 500', async () => {
+    for (const metadata of [{ generateName: 'a-' }, { name: { a: 1 } }, { name: 7 }]) {
+      const r = await https(s, 'POST', GNP_PATH, { body: JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata, spec: {} }) });
+      expect(r.status, JSON.stringify(metadata)).toBe(422);
+      expect(r.json()).toMatchObject({ kind: 'Status', reason: 'Invalid' });
+      expect(r.json().message).toMatch(/metadata\.(generateName|name)/);
+    }
+    expect(await storedNames()).toEqual([]);
+  });
+
   it('an unknown kind: kubectl says no matches, the API answers 404 or 400 Statuses', async () => {
     const f = file('foo.json', '{"apiVersion":"projectcalico.org/v3","kind":"Foo","metadata":{"name":"x"}}');
     const k = await kubectl(s, ['apply', '-f', f]);

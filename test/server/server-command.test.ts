@@ -1,9 +1,12 @@
 // `tabby server` refusing to start: each failure one `error:` line and the README's exit code.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { startCli } from '../cli/built-cli.js';
+import { until } from '../poll.js';
 import { startServer, tempDir } from './support.js';
 
 describe('tabby server start-up errors', () => {
@@ -36,5 +39,38 @@ describe('tabby server start-up errors', () => {
     } finally {
       await first.stop();
     }
+  });
+
+  it('the operator\'s --tls-cert/--tls-key on a fresh state directory: it starts and keeps its admin token 0600', async () => {
+    // Regression: only the self-signed path made the state directory, so this exited 70 (ENOENT).
+    const certDir = join(tmp.dir, 'operator');
+    mkdirSync(certDir);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(certDir, 'k.pem'), '-out', join(certDir, 'c.pem')], { stdio: 'ignore' });
+    const p = startCli(['server', '--listen', '127.0.0.1:0', '--datastore', `file:${join(tmp.dir, 'store')}`, '--state-dir', join(tmp.dir, 'fresh-state'),
+      '--tls-cert', join(certDir, 'c.pem'), '--tls-key', join(certDir, 'k.pem')]);
+    try {
+      await until('the kubeconfig path', () => p.stdout().includes('\n') || p.proc.exitCode !== null, 30_000);
+      expect(p.proc.exitCode, p.stderr()).toBeNull();
+      expect(statSync(join(tmp.dir, 'fresh-state', 'server', 'admin.token')).mode & 0o777).toBe(0o600);
+    } finally {
+      p.proc.kill('SIGTERM');
+      await p.exited;
+    }
+  });
+
+  it('a state directory others can write, or a token file others could have written, is refused (exit 1)', async () => {
+    const open = join(tmp.dir, 'open-state');
+    mkdirSync(join(open, 'server'), { recursive: true });
+    chmodSync(join(open, 'server'), 0o777);
+    writeFileSync(join(open, 'server', 'admin.token'), `${'A'.repeat(40)}\n`, { mode: 0o644 });
+    const p = startCli(['server', '--listen', '127.0.0.1:0', '--datastore', `file:${join(tmp.dir, 'store')}`, '--state-dir', open]);
+    const { code } = await p.exited;
+    expect(code).toBe(1);
+    expect(p.stderr()).toMatch(/^error: .*open-state\/server is writable by others \(mode 777\)/);
+    chmodSync(join(open, 'server'), 0o700);
+    const q = startCli(['server', '--listen', '127.0.0.1:0', '--datastore', `file:${join(tmp.dir, 'store')}`, '--state-dir', open]);
+    expect((await q.exited).code).toBe(1);
+    expect(q.stderr()).toMatch(/admin\.token has mode 644; a key or token must be 600/);
   });
 });

@@ -66,6 +66,14 @@ roleRef: {kind: ClusterRole, name: tabby-explain, apiGroup: rbac.authorization.k
     expect(hidden.json().verdict).toBe((await https(s, 'POST', '/tabby/v1/explain', { body: JSON.stringify(flow) })).json().verdict);
   });
 
+  it('explain refuses a malformed protocol or icmp with a 400 Status, never a 500', async () => {
+    for (const extra of [{ protocol: {} }, { protocol: 1.5 }, { protocol: 'ICMP', icmp: 'x' }, { protocol: 'ICMP', icmp: { type: 300 } }, { protocol: 'ICMP', icmp: { type: 8, bogus: 1 } }]) {
+      const r = await https(s, 'POST', '/tabby/v1/explain', { body: JSON.stringify({ ...flow, ...extra }) });
+      expect(r.status, JSON.stringify(extra)).toBe(400);
+      expect(r.json()).toMatchObject({ kind: 'Status', reason: 'BadRequest' });
+    }
+  });
+
   it('matrix is tabby matrix -o json', async () => {
     const r = await https(s, 'GET', '/tabby/v1/matrix?protocol=TCP&port=8080&namespace=shop');
     expect(r.status).toBe(200);
