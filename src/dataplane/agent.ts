@@ -121,7 +121,9 @@ export class Agent {
   private settings: AgentSetting[] | undefined;
   /** Overridden fields whose stored value has been reported as not applied (once per field and value). */
   private readonly overrideNoted = new Map<string, string>();
+  /** The interfaces last handed to the renderer (canonical JSON); '' until a read succeeded. */
   private interfacesSeen = '';
+  private stopped = false;
   private interfacePoll: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: AgentOptions) {
@@ -220,11 +222,23 @@ export class Agent {
       log: (line) => this.log(line),
     });
     if (this.opts.hostInterfaces) {
-      await this.readInterfaces();
+      // The first full sync replaces the table: without the node's interfaces it would drop the elements that
+      // steer expectedIPs endpoints' interfaces (fail open for them), so it waits until one read succeeds and the
+      // table in the kernel stays as it is meanwhile.
+      for (let attempt = 1; !(await this.readInterfaces()) && this.interfacesSeen === ''; attempt++) {
+        if (this.stopped) return;
+        if (attempt === 1 || attempt % 20 === 0) this.log('waiting for the node\'s interfaces before the first sync');
+        await new Promise((r) => setTimeout(r, 500));
+      }
       const every = this.opts.hostInterfaces.pollMs ?? 2000;
       if (every > 0) {
+        let reading = false;
         this.interfacePoll = setInterval(() => {
-          void this.readInterfaces().then((changed) => { if (changed) this.syncer?.requestBatch(0); });
+          if (reading) return; // a slow read is not overtaken by a newer one
+          reading = true;
+          void this.readInterfaces()
+            .then((changed) => { if (changed && !this.stopped) this.syncer?.requestBatch(0); })
+            .finally(() => { reading = false; });
         }, every);
         this.interfacePoll.unref?.();
       }
@@ -251,6 +265,7 @@ export class Agent {
 
   /** Stops watching. The ruleset stays in the kernel (fail closed). */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.interfacePoll);
     await this.syncer?.stop();
     this.own.state = 'stopped';

@@ -154,6 +154,8 @@ describe('a host endpoint with expectedIPs and no interface name', () => {
     expect(elements()).toEqual([]);
     r.setHostInterfaces(new Map([
       ['lo', ['127.0.0.1', '172.31.0.2']], ['cali1234', ['172.31.0.2']], ['eth0', ['172.31.0.2']], ['eth1', ['FD00:AB:0::2']], ['eth2', ['10.9.9.9']],
+      // Linux allows a quote in a name; quoted into a map element it would add an element of its own.
+      ['x":accept,"', ['172.31.0.2']],
     ]));
     await sync(r, nft);
     expect(elements()).toEqual(['"eth0":goto hni-eth0', '"eth1":goto hni-eth1']);

@@ -206,9 +206,18 @@ export async function linkNames(exec: Exec = hostExec): Promise<Set<string>> {
   const names = new Set<string>();
   for (const line of out.split('\n')) {
     const m = /^\d+:\s+([^:@\s]+)[@:]/.exec(line);
-    if (m) names.add(m[1]!);
+    if (m && isPlainInterfaceName(m[1]!)) names.add(m[1]!);
   }
   return names;
+}
+
+/**
+ * Interface names Tabby puts into nft text: what a stored interfaceName may be (api/validate/endpoints.ts).
+ * Linux allows more (a `"` or `\\` among them); such an interface, made by root inside the node, is left out
+ * rather than quoted into a map element where it could add elements of its own.
+ */
+export function isPlainInterfaceName(name: string): boolean {
+  return /^[a-zA-Z0-9_.-]{1,15}$/.test(name);
 }
 
 /**
@@ -220,7 +229,7 @@ export async function interfaceAddresses(exec: Exec = hostExec): Promise<Map<str
   const links = JSON.parse(out) as Array<{ ifname?: string; addr_info?: Array<{ local?: string; scope?: string }> }>;
   const map = new Map<string, string[]>();
   for (const l of Array.isArray(links) ? links : []) {
-    if (typeof l.ifname !== 'string') continue;
+    if (typeof l.ifname !== 'string' || !isPlainInterfaceName(l.ifname)) continue;
     map.set(l.ifname, (l.addr_info ?? [])
       .filter((a) => typeof a.local === 'string' && /^[0-9a-fA-F:.]+$/.test(a.local) && a.scope !== 'link')
       .map((a) => a.local!.toLowerCase()));

@@ -22,7 +22,8 @@
 
 import { hostExec, netnsPath, type Exec } from '../nft/exec.js';
 import { ipJson, mustRun, namespaceOwned, NetnsError } from './namespace.js';
-import { OUTSIDE_BRIDGE, UPLINK_IFACE, uplinkPeerName } from './uplink.js';
+import { cidrContains, parseCidr, parseIp } from '../../api/index.js';
+import { OUTSIDE_BRIDGE, UPLINK_IFACE, UPLINK_IPV4_NET, UPLINK_IPV6_NET, uplinkPeerName } from './uplink.js';
 
 /** A node's uplink as the kernel shows it: the outside namespace its eth0 ends in, and eth0's global addresses. */
 export interface ProvenUplink {
@@ -79,6 +80,16 @@ export function outsideRouterLine(outside: string): string {
  */
 export async function routeFromOutside(nodeNetns: string, addresses: readonly string[], exec: Exec = hostExec): Promise<void> {
   for (const a of addresses) if (!ADDRESS.test(a)) throw new NetnsError(`'${a}' is not an IP address`);
+  // A workload address inside the uplink network would route another node's (or the bridge's) own address to
+  // this node: refused, as an IPPool overlapping it is documented to be.
+  const uplinkNets = [UPLINK_IPV4_NET, UPLINK_IPV6_NET].map((n) => parseCidr(n)!);
+  const inUplink = addresses.find((a) => {
+    const ip = parseIp(a);
+    return ip !== undefined && uplinkNets.some((n) => cidrContains(n, ip));
+  });
+  if (inUplink !== undefined) {
+    throw new NetnsError(`workload address ${inUplink} is inside the uplink network (${UPLINK_IPV4_NET}, ${UPLINK_IPV6_NET}); not routing it from outside (keep IPPools out of it)`);
+  }
   const up = await provenUplink(nodeNetns, exec);
   if (!up) return;
   const lines = addresses.flatMap((a) => {

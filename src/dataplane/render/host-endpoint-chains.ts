@@ -165,7 +165,8 @@ export class HostEndpointChains {
   setInterfaces(interfaces: ReadonlyMap<string, readonly string[]>): void {
     const next = new Map<string, Set<string>>();
     for (const [iface, addresses] of interfaces) {
-      if (iface === 'lo' || iface.startsWith(WORKLOAD_IFACE_PREFIX)) continue;
+      // Names are quoted into map elements: only those a stored interfaceName may be (namespace.ts keeps to them too).
+      if (iface === 'lo' || iface.startsWith(WORKLOAD_IFACE_PREFIX) || !/^[a-zA-Z0-9_.-]{1,15}$/.test(iface)) continue;
       next.set(iface, new Set(addresses.flatMap((a) => {
         const ip = parseIp(a);
         return ip ? [formatIp(ip)] : [];
