@@ -45,7 +45,9 @@ export async function startServer(dir: string, extra: string[] = []): Promise<Se
   assertBuilt();
   const stateDir = join(dir, 'state');
   const proc = startCli(['server', '--listen', '127.0.0.1:0', '--datastore', `file:${join(dir, 'store')}`, '--state-dir', stateDir, ...extra]);
-  await until('tabby server to print its kubeconfig', () => proc.stdout().includes('\n') || proc.proc.exitCode !== null, 30_000);
+  // The kubeconfig's path comes on stdout, then the URL on stderr: two pipes, so wait for both.
+  await until('tabby server to print its kubeconfig and URL',
+    () => (proc.stdout().includes('\n') && /at https:\/\/\S+;/.test(proc.stderr())) || proc.proc.exitCode !== null, 30_000);
   if (proc.proc.exitCode !== null) throw new Error(`tabby server exited: ${proc.stderr()}`);
   const kubeconfig = proc.stdout().split('\n')[0]!;
   const url = /at (https:\/\/\S+);/.exec(proc.stderr())?.[1];
