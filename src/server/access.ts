@@ -34,6 +34,11 @@ export async function authorize(ctx: ApiContext, req: ResourceRequest, verb: Ver
   if (!decision.allowed) throw forbidden(a, decision.message);
 }
 
+function singleName(fieldSelector: string | null): string | undefined {
+  const m = /^metadata\.name==?([^,=!]+)$/.exec(fieldSelector?.trim() ?? '');
+  return m ? m[1]! : undefined;
+}
+
 /** The tiers that exist now, stored and built in (a list of kind Tier shows both). */
 async function existingTiers(ctx: ApiContext): Promise<string[]> {
   return (await ctx.store.list({ kind: 'Tier' })).items.map((t) => t.metadata.name);
@@ -41,7 +46,9 @@ async function existingTiers(ctx: ApiContext): Promise<string[]> {
 
 /** A list or watch: 403, or the predicate every object must pass. */
 export async function listAccess(ctx: ApiContext, req: ResourceRequest, verb: 'list' | 'watch'): Promise<(r: Resource) => boolean> {
-  const a = attributesOf(req, verb, '');
+  // As kube-apiserver's RequestInfo: a list or watch narrowed to one name by `fieldSelector=metadata.name=N` is
+  // authorized for that name, so a grant with resourceNames covers `kubectl get KIND N -w`.
+  const a = attributesOf(req, verb, singleName(req.query.get('fieldSelector')) ?? '');
   let tierSelector: string[] | undefined;
   if (isTieredRequest(a)) {
     const selected = tiersFromSelectors(req.query.get('labelSelector') ?? undefined, req.query.get('fieldSelector') ?? undefined);

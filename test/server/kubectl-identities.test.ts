@@ -68,6 +68,32 @@ describe('kubectl as three identities against tabby server', () => {
     expect(wrong.json().message).toBe(right.json().message);
   });
 
+  it('a grant with resourceNames covers a list or watch narrowed to that name (fieldSelector metadata.name)', async () => {
+    const grant = `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: web-reader, namespace: shop}
+rules: [{apiGroups: [networking.k8s.io], resources: [networkpolicies], resourceNames: [web], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: web-reader, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: web-reader}
+subjects: [{kind: User, name: ${IDENTITIES.security.user}}]
+`;
+    expect((await kubectl(s, ['apply', '-f', file('grant.yaml', grant)])).code).toBe(0);
+    const list = (query: string) => https(s, 'GET', `/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies${query}`, { token: IDENTITIES.security.token });
+    const one = await list('?fieldSelector=metadata.name%3Dweb');
+    expect(one.status).toBe(200);
+    expect(one.json().items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(['web']);
+    expect((await list('?fieldSelector=metadata.name%3Dother')).status).toBe(403);
+    expect((await list('')).status).toBe(403);
+    const w = await kubectl(s, ['--token', IDENTITIES.security.token, 'get', 'netpol', 'web', '-n', 'shop', '-w', '--request-timeout', '2s']);
+    expect(w.stderr).not.toContain('Forbidden');
+    expect(w.stdout).toMatch(/^NAME\s+POD-SELECTOR/);
+    // The other cases expect the security engineer to hold nothing in shop.
+    expect((await kubectl(s, ['delete', '-f', file('grant.yaml', grant)])).code).toBe(0);
+  });
+
   it('a list shows only the tiers the caller may read', async () => {
     expect((await as('admin', ['get', 'gnp', '-o', 'name'])).stdout.split('\n').filter(Boolean).sort())
       .toEqual(['globalnetworkpolicy.projectcalico.org/allow-dns', 'globalnetworkpolicy.projectcalico.org/security.block-bad']);
