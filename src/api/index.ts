@@ -11,6 +11,7 @@ export { copyResource } from './copy.js';
 export { checkNodeName, checkWorkloadName, nodeNameProblems } from './names.js';
 export { applyDefaults, BUILTIN_TIERS, builtinTier, DEFAULT_TIER_NAME, type BuiltinTier } from './defaults.js';
 export { objectMetaSchema, specSchemaOf, validateResource, type ObjectSchema, type Schema } from './validate/index.js';
+export { isInterfaceName } from './validate/endpoints.js';
 export * from './felix-configuration.js';
 export * from './load/index.js';
 export * from './kubernetes/index.js';

@@ -9,7 +9,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { displayText, formatIssue, readTextFile } from '../api/index.js';
+import { checkNodeName, displayText, formatIssue, readTextFile } from '../api/index.js';
 import { runningAgent, type AgentStatus } from '../dataplane/index.js';
 import { CliError } from './command.js';
 import { agentFiles } from './dataplane-access.js';
@@ -61,7 +61,7 @@ export async function listAgentStatuses(dir: string): Promise<ReportedAgentStatu
     // agent-<key>.json: the key is the node's name, or `_<hash>` of a long one (read to learn the name). Rule and
     // enforced-record files match the pattern too; they name no node and are left out below.
     const key = name.slice('agent-'.length, -'.json'.length);
-    if (!key.startsWith('_') && !isNodeName(key)) continue;
+    if (!key.startsWith('_') && checkNodeName(key) !== undefined) continue;
     const s = await readAgentJson<AgentStatus>(join(dir, name)).catch(() => undefined);
     if (typeof s?.node !== 'string' || (!key.startsWith('_') && s.node !== key)) continue;
     let files: ReturnType<typeof agentFiles>;
@@ -76,11 +76,3 @@ export async function listAgentStatuses(dir: string): Promise<ReportedAgentStatu
   return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
 }
 
-function isNodeName(name: string): boolean {
-  try {
-    agentFiles('/', name);
-    return true;
-  } catch {
-    return false;
-  }
-}

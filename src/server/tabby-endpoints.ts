@@ -23,7 +23,7 @@ import type { HttpBindings } from '@hono/node-server';
 import {
   buildLintContext, externalPeers, lintReportJson, matrixJsonHead, reachabilityImpact, reachabilityMatrix, runLint, selectRules,
 } from '../analysis/index.js';
-import { validateResource, type Resource } from '../api/index.js';
+import { checkNodeName, validateResource, type Resource } from '../api/index.js';
 import { keyOf, keyPath } from '../datastore/index.js';
 import { PolicyEngine, type Flow, type FlowPeer } from '../engine/index.js';
 import { causesOf } from './status.js';
@@ -167,8 +167,9 @@ export function tabbyRoutes(ctx: ApiContext): Hono<Env> {
   });
   app.get('/agents/:node', async (c) => {
     const node = c.req.param('node');
-    // A node name is a DNS-1123 subdomain (Calico's rule): checked before it names a file.
-    if (!NODE_NAME.test(node) || node.length > 253) throw badRequest(`not a node name: ${JSON.stringify(node)}`);
+    // Calico's node-name rule, checked before the name reaches a file (api/names.ts).
+    const bad = checkNodeName(node, []);
+    if (bad) throw badRequest(bad.message);
     await authorizeTabby(ctx.authorizer, c.get('user'), 'agents', 'get', node);
     const s = ctx.agents ? await ctx.agents.get(node) : undefined;
     if (!s) throw new StatusError(404, 'NotFound', `no agent status for node ${node}`, { group: 'tabby', kind: 'agents', name: node });
@@ -176,5 +177,3 @@ export function tabbyRoutes(ctx: ApiContext): Hono<Env> {
   });
   return app;
 }
-
-const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

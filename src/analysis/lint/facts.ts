@@ -69,23 +69,16 @@ export function servicesRuleMayAllow(ctx: LintContext, tiers: readonly AppliedTi
 const servicesMemo = new WeakMap<readonly AppliedTier[], Map<string, boolean>>();
 
 function servicesRuleFirst(ctx: LintContext, tiers: readonly AppliedTier[], tier: string, direction: Direction): boolean {
-  let byId = compiledById.get(ctx);
-  if (!byId) {
-    byId = new Map(ctx.policies.flatMap((lp) => (lp.compiled ? [[`${lp.compiled.id.kind}/${lp.compiled.id.ref}`, lp.compiled] as const] : [])));
-    compiledById.set(ctx, byId);
-  }
   for (const t of tiers) {
     for (const p of t.policies) {
       if (p.staged) continue;
-      const c = byId.get(`${p.id.kind}/${p.id.ref}`);
+      const c = ctx.engine.policy(p.id);
       if (c?.rules[direction].some((r) => r.action === 'Allow' && r.neverMatches === 'services')) return true;
     }
     if (t.tier === tier) break;
   }
   return false;
 }
-
-const compiledById = new WeakMap<LintContext, Map<string, NonNullable<LintPolicy['compiled']>>>();
 
 const appliedMemo = new WeakMap<LintContext, Map<string, Array<{ endpoint: EndpointInfo; tier: AppliedTier; tiers: AppliedTier[] }>>>();
 

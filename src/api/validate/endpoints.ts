@@ -14,6 +14,11 @@ import { arr, int, obj, opaque, str, type ObjectSchema } from './schema.js';
 
 // validator.go interfaceRegex.
 const INTERFACE_RE = /^[a-zA-Z0-9_.-]{1,15}$/;
+
+/** An interface name as a stored interfaceName may be: also the only names Tabby puts into nft text. */
+export function isInterfaceName(name: string): boolean {
+  return INTERFACE_RE.test(name);
+}
 const CONTAINER_ID_RE = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
 // Go net.ParseMAC: 6, 8 or 20 octets, separated by ':' or '-', or dotted groups of four hex digits.
 const MAC_RE = /^([0-9a-fA-F]{2}([:-])(?:[0-9a-fA-F]{2}\2){4}[0-9a-fA-F]{2}|([0-9a-fA-F]{2}([:-])){7}[0-9a-fA-F]{2}|([0-9a-fA-F]{2}([:-])){19}[0-9a-fA-F]{2}|[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}|([0-9a-fA-F]{4}\.){3}[0-9a-fA-F]{4}|([0-9a-fA-F]{4}\.){9}[0-9a-fA-F]{4})$/;

@@ -13,6 +13,7 @@
 
 import { readdirSync } from 'node:fs';
 
+import { isInterfaceName } from '../../api/index.js';
 import { hostExec, netnsExec, netnsPath, type Exec } from '../nft/exec.js';
 
 export class NetnsError extends Error {
@@ -206,19 +207,13 @@ export async function linkNames(exec: Exec = hostExec): Promise<Set<string>> {
   const names = new Set<string>();
   for (const line of out.split('\n')) {
     const m = /^\d+:\s+([^:@\s]+)[@:]/.exec(line);
-    if (m && isPlainInterfaceName(m[1]!)) names.add(m[1]!);
+    // Linux allows more than a stored interfaceName may be (a `"` among them): such a name, made by root in the
+    // node, is left out rather than quoted into nft text.
+    if (m && isInterfaceName(m[1]!)) names.add(m[1]!);
   }
   return names;
 }
 
-/**
- * Interface names Tabby puts into nft text: what a stored interfaceName may be (api/validate/endpoints.ts).
- * Linux allows more (a `"` or `\\` among them); such an interface, made by root inside the node, is left out
- * rather than quoted into a map element where it could add elements of its own.
- */
-export function isPlainInterfaceName(name: string): boolean {
-  return /^[a-zA-Z0-9_.-]{1,15}$/.test(name);
-}
 
 /**
  * Every interface of the namespace `exec` runs in, with its global and host addresses (no prefix length, canonical
@@ -229,7 +224,7 @@ export async function interfaceAddresses(exec: Exec = hostExec): Promise<Map<str
   const links = JSON.parse(out) as Array<{ ifname?: string; addr_info?: Array<{ local?: string; scope?: string }> }>;
   const map = new Map<string, string[]>();
   for (const l of Array.isArray(links) ? links : []) {
-    if (typeof l.ifname !== 'string' || !isPlainInterfaceName(l.ifname)) continue;
+    if (typeof l.ifname !== 'string' || !isInterfaceName(l.ifname)) continue;
     map.set(l.ifname, (l.addr_info ?? [])
       .filter((a) => typeof a.local === 'string' && /^[0-9a-fA-F:.]+$/.test(a.local) && a.scope !== 'link')
       .map((a) => a.local!.toLowerCase()));

@@ -64,6 +64,8 @@ export async function provenUplink(nodeNetns: string, exec: Exec = hostExec): Pr
   return { outside, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
 }
 
+const UPLINK_NETS = [UPLINK_IPV4_NET, UPLINK_IPV6_NET].map((n) => parseCidr(n)!);
+
 function hostRoute(address: string): string {
   return address.includes(':') ? `${address}/128` : `${address}/32`;
 }
@@ -82,10 +84,9 @@ export async function routeFromOutside(nodeNetns: string, addresses: readonly st
   for (const a of addresses) if (!ADDRESS.test(a)) throw new NetnsError(`'${a}' is not an IP address`);
   // A workload address inside the uplink network would route another node's (or the bridge's) own address to
   // this node: refused, as an IPPool overlapping it is documented to be.
-  const uplinkNets = [UPLINK_IPV4_NET, UPLINK_IPV6_NET].map((n) => parseCidr(n)!);
   const inUplink = addresses.find((a) => {
     const ip = parseIp(a);
-    return ip !== undefined && uplinkNets.some((n) => cidrContains(n, ip));
+    return ip !== undefined && UPLINK_NETS.some((n) => cidrContains(n, ip));
   });
   if (inUplink !== undefined) {
     throw new NetnsError(`workload address ${inUplink} is inside the uplink network (${UPLINK_IPV4_NET}, ${UPLINK_IPV6_NET}); not routing it from outside (keep IPPools out of it)`);

@@ -22,7 +22,7 @@
 // leaves it unresolved). Workload interfaces (cali*) and lo never take a host endpoint (the dispatch accepts them
 // first, skeleton.ts).
 
-import { formatIp, parseIp } from '../../api/index.js';
+import { formatIp, isInterfaceName, parseIp } from '../../api/index.js';
 import type { DirectionalPolicies, EndpointInfo, EndpointRef, FailsafePort } from '../../engine/index.js';
 import type { Chain } from '../nft/index.js';
 import { policyKey, type FeedState } from './feed-state.js';
@@ -165,8 +165,8 @@ export class HostEndpointChains {
   setInterfaces(interfaces: ReadonlyMap<string, readonly string[]>): void {
     const next = new Map<string, Set<string>>();
     for (const [iface, addresses] of interfaces) {
-      // Names are quoted into map elements: only those a stored interfaceName may be (namespace.ts keeps to them too).
-      if (iface === 'lo' || iface.startsWith(WORKLOAD_IFACE_PREFIX) || !/^[a-zA-Z0-9_.-]{1,15}$/.test(iface)) continue;
+      // Names are quoted into map elements: only those a stored interfaceName may be.
+      if (iface === 'lo' || iface.startsWith(WORKLOAD_IFACE_PREFIX) || !isInterfaceName(iface)) continue;
       next.set(iface, new Set(addresses.flatMap((a) => {
         const ip = parseIp(a);
         return ip ? [formatIp(ip)] : [];
